@@ -1,0 +1,257 @@
+"""Loading delimited text (CSV/TSV, and Excel sheets converted to CSV) into DuckDB.
+
+Used by :func:`taskq.jobs.io.open_table`; see its docstring for the contract.
+The dialect (delimiter, quote, escape, header, skipped lines) comes from
+DuckDB's ``sniff_csv`` unless the caller fixed it; the encoding from
+:mod:`taskq.jobs._encoding`. The file is read once into ``<view>__data`` with
+``store_rejects`` so ragged or undecodable rows are set aside and reported
+instead of failing the read. Two retries exist, both rare:
+
+* the sample was valid UTF-8 but later bytes are not: re-read as cp1252;
+* a value late in the file does not fit the type sniffed from the sample
+  (DuckDB rejects it as a CAST error): re-read with those columns as VARCHAR,
+  so no row is lost to type inference.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..errors import InputEmpty, InputMalformed
+from ._encoding import SAMPLE_BYTES, sniff_encoding, transcode_to_utf8
+from ._table import Table, describe, finish_view, first_line, quote_ident, sql_literal
+from .findings import finding
+
+__all__ = ["MAX_REJECTED_LINES", "load_delimited"]
+
+logger = logging.getLogger(__name__)
+
+MAX_REJECTED_LINES = 10_000
+"""Rejected line numbers kept on :attr:`Table.rejected`."""
+
+_UTF8 = ("utf-8", "utf-8-sig")
+_EMPTY = "(empty)"
+
+
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _consistency(lines: list[str], delimiter: str) -> tuple[float, int]:
+    """(share of sample lines with the modal field count, that count) for ``delimiter``."""
+    counts: dict[int, int] = {}
+    for row in csv.reader(lines, delimiter=delimiter):
+        if row:
+            counts[len(row)] = counts.get(len(row), 0) + 1
+    if not counts:
+        return 0.0, 1
+    width, freq = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+    return freq / sum(counts.values()), width
+
+
+def _ragged_delimiter(sample: str, chosen: str) -> str | None:
+    """A better delimiter when the sniffer settled on one that yields a single column.
+
+    DuckDB's sniffer wants every sampled row to have the same width, so a file
+    with ragged rows can make it fall back to a delimiter that splits nothing.
+    Then the candidate whose modal width (> 1) covers the most lines wins.
+    """
+    lines = sample.splitlines()[:-1] or sample.splitlines()
+    lines = lines[:500]
+    if _consistency(lines, chosen)[1] > 1:
+        return None
+    best: tuple[float, int, str] | None = None
+    for delim in _DELIMITERS:
+        share, width = _consistency(lines, delim)
+        if width > 1 and share >= 0.5 and (best is None or (share, width) > best[:2]):
+            best = (share, width, delim)
+    return best[2] if best else None
+
+
+class _RetryEncoding(Exception):
+    """The file claimed UTF-8 but is not: read it again as cp1252."""
+
+
+def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], display: Path) -> dict[str, Any]:
+    args = [sql_literal(str(src))]
+    if opts.get("delimiter"):
+        args.append(f"delim = {sql_literal(opts['delimiter'])}")
+    if opts.get("quote") is not None:
+        args.append(f"quote = {sql_literal(opts['quote'])}")
+    if opts.get("escape") is not None:
+        args.append(f"escape = {sql_literal(opts['escape'])}")
+    if opts.get("header") is not None:
+        args.append(f"header = {'true' if opts['header'] else 'false'}")
+    if opts.get("skip"):
+        args.append(f"skip = {int(opts['skip'])}")
+    if opts.get("_ragged"):
+        args.append("ignore_errors = true")
+    try:
+        row = con.execute(
+            f"SELECT Delimiter, Quote, Escape, HasHeader, SkipRows FROM sniff_csv({', '.join(args)})"
+        ).fetchall()[0]
+    except duckdb.Error as exc:
+        if "unicode" in str(exc).lower():
+            raise _RetryEncoding from None
+        if not opts.get("_ragged"):
+            # Rows of uneven width defeat the sniffer: sniff again skipping them, so the
+            # read can report them line by line.
+            return _sniff(con, src, {**opts, "_ragged": True}, display)
+        raise InputMalformed(
+            f"{display.name}: cannot detect the delimited-text layout: {first_line(exc)}", path=str(display)
+        ) from None
+    delim, quote, escape, header, skip = row
+    with src.open("r", encoding="utf-8-sig", errors="replace") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    if not opts.get("delimiter"):
+        better = _ragged_delimiter(sample, delim)
+        if better and better != delim:
+            logger.info(
+                "%s: ragged rows; using delimiter %r over the sniffed %r", display.name, better, delim
+            )
+            return _sniff(con, src, {**opts, "delimiter": better, "_ragged": True}, display)
+    if quote == _EMPTY and opts.get("quote") is None and '"' not in sample:
+        # No quotes in the sample says nothing about later rows: RFC 4180 quoting is
+        # harmless when unused and right when a quoted field turns up later.
+        quote = escape = '"'
+    return {
+        "delimiter": delim,
+        "quote": "" if quote == _EMPTY else quote,
+        "escape": "" if escape == _EMPTY else escape,
+        "header": bool(header),
+        "skip": int(skip or 0),
+    }
+
+
+def _read(
+    con: duckdb.DuckDBPyConnection,
+    src: Path,
+    view: str,
+    dialect: dict[str, Any],
+    all_varchar: bool,
+    as_varchar: list[str],
+    display: Path,
+) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {view}__rejects")
+    con.execute(f"DROP TABLE IF EXISTS {view}__scans")
+    args = [
+        sql_literal(str(src)),
+        f"delim = {sql_literal(dialect['delimiter'])}",
+        f"quote = {sql_literal(dialect['quote'])}",
+        f"escape = {sql_literal(dialect['escape'])}",
+        f"header = {'true' if dialect['header'] else 'false'}",
+        f"skip = {dialect['skip']}",
+        "store_rejects = true",
+        f"rejects_table = '{view}__rejects'",
+        f"rejects_scan = '{view}__scans'",
+        f"all_varchar = {'true' if all_varchar else 'false'}",
+    ]
+    if as_varchar:
+        struct = ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in as_varchar)
+        args.append(f"types = {{{struct}}}")
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM read_csv({', '.join(args)})")
+    except duckdb.Error as exc:
+        if "unicode" in str(exc).lower():
+            raise _RetryEncoding from None
+        raise InputMalformed(f"{display.name}: {first_line(exc)}", path=str(display)) from None
+
+
+def _rejects(con: duckdb.DuckDBPyConnection, view: str) -> list[tuple[int, str, str | None, str]]:
+    return [
+        (int(line), str(kind), column, str(message))
+        for line, kind, column, message in con.execute(
+            f"SELECT line, error_type, column_name, error_message FROM {view}__rejects ORDER BY line"
+        ).fetchall()
+    ]
+
+
+def _reject_findings(display: Path, rejects: list[tuple[int, str, str | None, str]]) -> list[dict[str, Any]]:
+    by_kind: dict[str, list[int]] = {}
+    for line, kind, _column, _message in rejects:
+        by_kind.setdefault(kind, []).append(line)
+    out = []
+    for kind, lines in sorted(by_kind.items()):
+        shown = ", ".join(str(n) for n in lines[:20])
+        more = f" (+{len(lines) - 20} more)" if len(lines) > 20 else ""
+        out.append(
+            finding(
+                "warning",
+                f"{display.name}: {len(lines)} row(s) skipped ({kind.lower()}) at line(s) {shown}{more}",
+                code="csv_" + kind.lower().replace(" ", "_"),
+            )
+        )
+    return out
+
+
+def load_delimited(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    fmt: str,
+    view: str,
+    all_varchar: bool,
+    opts: dict[str, Any],
+    scratch: Path,
+    *,
+    display: Path,
+) -> Table:
+    """Read the delimited text file ``path`` into ``<view>__data`` and create ``view``.
+
+    ``display`` is the path named in messages (the user's file, when ``path``
+    is a converted copy). ``scratch`` receives transcoded copies; the caller
+    deletes it once this returns (the data is in DuckDB by then).
+    """
+    with path.open("rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    encoding = opts.get("encoding") or sniff_encoding(display, sample)
+    warnings: list[dict[str, Any]] = []
+    for _attempt in range(2):
+        src = path
+        if encoding.lower().replace("_", "-") not in _UTF8:
+            src = transcode_to_utf8(path, scratch / (path.stem + ".utf8.csv"), encoding)
+        try:
+            dialect = _sniff(con, src, opts, display)
+            _read(con, src, view, dialect, all_varchar, [], display)
+            rejects = _rejects(con, view)
+            if any(kind == "INVALID UNICODE" for _, kind, _, _ in rejects):
+                raise _RetryEncoding
+            break
+        except _RetryEncoding:
+            if opts.get("encoding") or encoding not in _UTF8:
+                raise InputMalformed(
+                    f"{display.name}: bytes are not valid {encoding}", path=str(display)
+                ) from None
+            logger.info("%s: not UTF-8 after the sample; reading it as cp1252", display.name)
+            encoding = "cp1252"
+    cast_columns = sorted({c for _, kind, c, _ in rejects if kind == "CAST" and c})
+    if cast_columns:
+        logger.info(
+            "%s: re-reading %s as VARCHAR (late values broke the sniffed type)", display.name, cast_columns
+        )
+        _read(con, src, view, dialect, all_varchar, cast_columns, display)
+        rejects = _rejects(con, view)
+    if encoding not in _UTF8:
+        warnings.append(
+            finding("info", f"{display.name}: read as {encoding} and converted to UTF-8", code="transcoded")
+        )
+    warnings.extend(_reject_findings(display, rejects))
+    types = describe(con, f"{view}__data")
+    columns, types, rows = finish_view(con, view, f"{view}__data", "rowid", types, all_varchar, display)
+    if rows == 0:
+        if rejects:
+            line, kind, _, message = rejects[0]
+            raise InputMalformed(
+                f"{display.name}: no row could be read; line {line}: {kind.lower()}: {message}",
+                path=str(display),
+                line=line,
+            )
+        what = "has a header row but no data rows" if dialect["header"] else "has no data rows"
+        raise InputEmpty(f"{display.name}: {what}", path=str(display))
+    options = {**dialect, "encoding": encoding}
+    rejected = [line for line, *_ in rejects[:MAX_REJECTED_LINES]]
+    logger.debug("%s: columns %s", display.name, ", ".join(quote_ident(c) for c in columns))
+    return Table(display, fmt, view, rows, columns, types, options, warnings, rejected)

@@ -1,0 +1,125 @@
+"""The :class:`Table` handle and the SQL helpers shared by the readers in :mod:`taskq.jobs.io`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..errors import InputEmpty
+
+__all__ = ["ROW_COLUMN", "Table", "describe", "finish_view", "first_line", "quote_ident", "sql_literal"]
+
+ROW_COLUMN = "__row"
+"""The 0-based input-order row number every opened view carries."""
+
+
+def quote_ident(name: str) -> str:
+    """``name`` as a DuckDB identifier, quoted so any column name is safe."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_literal(value: str) -> str:
+    """``value`` as a single-quoted SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (DuckDB's run to many lines)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+@dataclass
+class Table:
+    """An input opened by :func:`taskq.jobs.io.open_table`, registered as a view.
+
+    Attributes:
+        path: the file that was read.
+        format: one of ``csv``, ``tsv``, ``parquet``, ``xlsx``, ``jsonl``.
+        view: name of the view in the connection (input columns plus ``__row``).
+        rows: number of rows in the view (rejected rows excluded).
+        columns: input column names, in file order (``__row`` excluded).
+        types: DuckDB type name per column.
+        options: what was detected or used: delimiter, quote, escape, header,
+            encoding, sheet, ... (for the report).
+        warnings: findings about the read itself (rejected ragged rows, transcoding).
+        rejected: 1-based file line numbers of rejected rows (first 10,000).
+    """
+
+    path: Path
+    format: str
+    view: str
+    rows: int
+    columns: list[str]
+    types: dict[str, str]
+    options: dict[str, Any] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[int] = field(default_factory=list)
+
+    def info(self) -> dict[str, Any]:
+        """``{"name", "format", "rows", "columns"}`` for ``ToolResult["input"]``; columns is a count."""
+        return {
+            "name": self.path.name,
+            "format": self.format,
+            "rows": self.rows,
+            "columns": len(self.columns),
+        }
+
+    def select_list(self, columns: list[str] | None = None) -> str:
+        """Comma-separated quoted column names (default: all input columns), for SQL."""
+        return ", ".join(quote_ident(c) for c in (self.columns if columns is None else columns))
+
+
+def describe(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    """Column name -> DuckDB type of ``relation`` (a table, view or table function call)."""
+    rows = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _free_name(name: str, taken: dict[str, str]) -> str:
+    candidate, n = f"{name}_input", 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}_input{n}"
+    return candidate
+
+
+def finish_view(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    source: str,
+    row_expr: str,
+    types: dict[str, str],
+    all_varchar: bool,
+    path: Path,
+) -> tuple[list[str], dict[str, str], int]:
+    """Create ``view`` as ``SELECT <row_expr> AS __row, <columns> FROM <source>``.
+
+    With ``all_varchar`` every non-VARCHAR column is cast to VARCHAR.
+
+    Returns:
+        (columns, types as seen through the view, row count).
+
+    An input column that is itself named ``__row`` (say, a file written from
+    a view without ``EXCLUDE (__row)``) is exposed as ``__row_input``.
+
+    Raises:
+        InputEmpty: no columns.
+    """
+    if not types:
+        raise InputEmpty(f"{path.name}: no columns", path=str(path))
+    names = {c: (_free_name(c, types) if c == ROW_COLUMN else c) for c in types}
+    cols = [
+        (f"CAST({quote_ident(c)} AS VARCHAR)" if all_varchar and t != "VARCHAR" else quote_ident(c))
+        + f" AS {quote_ident(names[c])}"
+        for c, t in types.items()
+    ]
+    con.execute(
+        f"CREATE OR REPLACE VIEW {view} AS SELECT {row_expr} AS {ROW_COLUMN}, {', '.join(cols)} FROM {source}"
+    )
+    out = {names[c]: ("VARCHAR" if all_varchar else t) for c, t in types.items()}
+    rows = con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0]
+    return list(out), out, int(rows)

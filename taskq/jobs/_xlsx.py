@@ -1,0 +1,147 @@
+"""Excel (.xlsx) reading and writing, streamed with openpyxl.
+
+Reading converts one worksheet to a temporary UTF-8 CSV row by row
+(openpyxl ``read_only`` mode), which DuckDB then reads like any other CSV, so a
+sheet never sits in memory as Python objects. The first non-empty row is the
+header; blank header cells become ``column_<n>`` (1-based). Dates and times are
+written in ISO 8601 so DuckDB infers DATE/TIMESTAMP columns.
+
+Writing streams query results in batches into a ``write_only`` workbook.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import logging
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputEmpty, InputUnreadable, InvalidParams
+
+__all__ = ["MAX_XLSX_ROWS", "is_zip", "write_xlsx", "xlsx_to_csv"]
+
+logger = logging.getLogger(__name__)
+
+MAX_XLSX_ROWS = 1_048_575
+"""Data rows an Excel sheet holds below its header row."""
+
+
+def is_zip(path: Path) -> bool:
+    """True when ``path`` starts with the zip magic that every .xlsx has."""
+    with path.open("rb") as fh:
+        return fh.read(4) == b"PK\x03\x04"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        # Excel stores dates as datetimes; a midnight one is a date as far as anyone knows.
+        if value.time() == dt.time(0) and value.tzinfo is None:
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, Any]:
+    """Write worksheet ``sheet`` (default: the first) of ``path`` to ``dest`` as CSV.
+
+    Leading empty rows are skipped; trailing empty cells are kept so every CSV
+    row has the header's width (longer rows are cut, shorter rows padded).
+
+    Returns:
+        ``{"sheet": name, "sheets": [all names], "skipped_rows": n}``.
+
+    Raises:
+        InputUnreadable: not a zip/Excel workbook, or a corrupt one.
+        InvalidParams: ``sheet`` does not exist (naming the sheets that do).
+        InputEmpty: the sheet has no non-empty row.
+    """
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    if not is_zip(path):
+        raise InputUnreadable(f"{path.name}: is not an Excel .xlsx workbook (not a zip file)", path=str(path))
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise InputUnreadable(
+            f"{path.name}: cannot open as an Excel workbook: {exc}", path=str(path)
+        ) from None
+    try:
+        names = list(wb.sheetnames)
+        if sheet is None:
+            ws = wb[names[0]]
+        elif sheet in names:
+            ws = wb[sheet]
+        else:
+            raise InvalidParams(f"{path.name}: no sheet {sheet!r}; sheets: {', '.join(names)}")
+        skipped = 0
+        width = 0
+        with dest.open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh)
+            for row in ws.iter_rows(values_only=True):
+                if not width:
+                    if row is None or all(v is None or str(v).strip() == "" for v in row):
+                        skipped += 1
+                        continue
+                    header = [_cell(v).strip() or f"column_{i + 1}" for i, v in enumerate(row)]
+                    while header and header[-1].startswith("column_") and row[len(header) - 1] is None:
+                        header.pop()
+                    width = len(header)
+                    writer.writerow(header)
+                    continue
+                cells = [_cell(v) for v in row[:width]]
+                cells.extend([""] * (width - len(cells)))
+                writer.writerow(cells)
+        if not width:
+            raise InputEmpty(f"{path.name}: sheet {ws.title!r} is empty", path=str(path))
+        return {"sheet": ws.title, "sheets": names, "skipped_rows": skipped}
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise InputUnreadable(f"{path.name}: corrupt Excel workbook: {exc}", path=str(path)) from None
+    finally:
+        wb.close()
+
+
+def write_xlsx(path: Path, columns: Sequence[str], batches: Iterable[Sequence[Sequence[Any]]]) -> int:
+    """Stream ``batches`` of rows under a ``columns`` header into a new .xlsx at ``path``.
+
+    Returns:
+        The number of data rows written.
+
+    Raises:
+        InvalidParams: more rows than an Excel sheet holds (nothing is kept).
+    """
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("data")
+    ws.append(list(columns))
+    rows = 0
+    for batch in batches:
+        rows += len(batch)
+        if rows > MAX_XLSX_ROWS:
+            raise InvalidParams(
+                f"{path.name}: more than {MAX_XLSX_ROWS:,} rows do not fit in an Excel sheet; "
+                "choose csv or parquet output"
+            )
+        for row in batch:
+            ws.append([_excel_value(v) for v in row])
+    wb.save(path)
+    return rows
+
+
+def _excel_value(value: Any) -> Any:
+    """Values openpyxl can store; anything else (lists, dicts, decimals) as text."""
+    if isinstance(value, dt.datetime | dt.time) and value.tzinfo is not None:
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str | dt.date | dt.time):
+        return value
+    return str(value)

@@ -1,0 +1,310 @@
+"""Reading and writing the tools' tabular inputs and outputs with DuckDB.
+
+Every tool opens its input the same way::
+
+    con = connect(temp_dir=out_dir / ".duckdb")      # bounded memory, spills to disk
+    table = open_table(con, input_path)              # registers the view "src"
+    con.sql(f"SELECT count(*) FROM {table.view}")    # query it like any table
+    write_table(con, "SELECT * EXCLUDE (__row) FROM src", out_dir / "clean.csv", "csv")
+
+Formats: CSV and TSV (delimiter, quoting, header and encoding detected),
+Parquet, Excel ``.xlsx`` (first sheet unless ``options["sheet"]``) and JSON
+lines (a ``.json`` file holding one array is read too).
+
+**Row numbers.** The view always has an extra ``__row`` column (BIGINT,
+0-based, input order: the first data row is 0). It is not in
+:attr:`Table.columns`; select ``* EXCLUDE (__row)`` to drop it. For CSV, TSV,
+Excel and JSON the input is loaded once into a DuckDB table (``<view>__data``,
+spilling to ``temp_dir`` beyond ``memory_limit``) and ``__row`` is its row id;
+Parquet stays a lazy view over the file and ``__row`` is the file row number.
+Rows rejected as malformed (ragged CSV rows) are not in the table, so ``__row``
+counts accepted rows; the rejected ones are listed by *file line number*
+(1-based, header included) in :attr:`Table.warnings` and :attr:`Table.rejected`.
+
+**Errors.** Bad input raises an :class:`~taskq.errors.InputError` subclass
+naming the file (and the line where DuckDB reports one); no DuckDB or openpyxl
+exception escapes for bad input.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import tempfile
+import weakref
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..errors import InputEmpty, InputMalformed, InputNotFound, InputUnreadable, InvalidParams
+from ._csv import load_delimited
+from ._encoding import SAMPLE_BYTES, sniff_encoding, transcode_to_utf8
+from ._table import ROW_COLUMN, Table, describe, finish_view, first_line, quote_ident, sql_literal
+from ._xlsx import write_xlsx, xlsx_to_csv
+
+__all__ = [
+    "FORMATS",
+    "ROW_COLUMN",
+    "Table",
+    "connect",
+    "detect_format",
+    "open_table",
+    "quote_ident",
+    "sql_literal",
+    "write_table",
+]
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("csv", "tsv", "parquet", "xlsx", "jsonl")
+"""Formats :func:`open_table` reads and :func:`write_table` writes."""
+
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".dat": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+_OPTION_KEYS = {"format", "delimiter", "quote", "escape", "header", "encoding", "skip", "sheet"}
+_VIEW_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def connect(
+    *, memory_limit: str = "768MB", threads: int = 2, temp_dir: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with bounded memory and no extension downloads.
+
+    Args:
+        memory_limit: DuckDB's buffer-pool limit; beyond it, operators and
+            loaded tables spill to ``temp_dir``. Process RSS runs somewhat above it.
+        threads: worker threads for DuckDB.
+        temp_dir: where spills and transcoded copies go. Default: a fresh
+            private directory under the system temp dir, removed when the
+            connection is garbage-collected.
+    """
+    owned = temp_dir is None
+    tmp = Path(tempfile.mkdtemp(prefix="taskq-duckdb-")) if temp_dir is None else Path(temp_dir)
+    tmp.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            "memory_limit": memory_limit,
+            "threads": threads,
+            "temp_directory": str(tmp),
+            "preserve_insertion_order": True,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        },
+    )
+    if owned:
+        try:
+            weakref.finalize(con, shutil.rmtree, tmp, ignore_errors=True)
+        except TypeError:  # pragma: no cover - connection not weak-referenceable
+            logger.debug("cannot attach cleanup to the DuckDB connection; %s stays", tmp)
+    return con
+
+
+def detect_format(path: str | Path) -> str:
+    """The format of ``path``: from its extension, else from its first bytes.
+
+    ``.xls`` (the legacy binary Excel format) is refused with a hint to save as
+    ``.xlsx``. An unknown extension is sniffed: Parquet magic, zip (xlsx),
+    a leading ``{`` or ``[`` (JSON), else CSV.
+
+    Raises:
+        InputNotFound: ``path`` does not exist.
+        InputUnreadable: ``.xls``.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".xls":
+        raise InputUnreadable(
+            f"{path.name}: legacy .xls workbooks are not supported; save it as .xlsx", path=str(path)
+        )
+    if suffix in _EXTENSIONS:
+        return _EXTENSIONS[suffix]
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64)
+    except FileNotFoundError:
+        raise InputNotFound(f"input file not found: {path}", path=str(path)) from None
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
+        return "jsonl"
+    return "csv"
+
+
+def _check_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    opts = dict(options or {})
+    unknown = sorted(set(opts) - _OPTION_KEYS)
+    if unknown:
+        raise InvalidParams(
+            f"unknown input option(s): {', '.join(unknown)}; known: {', '.join(sorted(_OPTION_KEYS))}"
+        )
+    if "format" in opts and opts["format"] not in FORMATS:
+        raise InvalidParams(f"input option 'format' must be one of {', '.join(FORMATS)}")
+    return opts
+
+
+def open_table(
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path,
+    *,
+    view: str = "src",
+    all_varchar: bool = False,
+    options: dict[str, Any] | None = None,
+) -> Table:
+    """Read ``path`` and register it in ``con`` as the view ``view``.
+
+    Args:
+        con: from :func:`connect`.
+        path: the input file.
+        view: a plain SQL identifier; ``<view>__data`` and ``<view>__rejects``
+            are used as well and replaced if they exist.
+        all_varchar: read every column as VARCHAR (no type inference), so a
+            tool can count values that fail to parse itself.
+        options: overrides for detection: ``format``, ``delimiter``, ``quote``,
+            ``escape``, ``header`` (bool), ``encoding`` (Python codec name),
+            ``skip`` (lines before the header), ``sheet`` (xlsx).
+
+    Raises:
+        InputNotFound, InputEmpty, InputUnreadable, InputMalformed: bad input,
+            naming the file (and line where known).
+        InvalidParams: unknown option or bad ``view`` name.
+    """
+    path = Path(path)
+    if not _VIEW_NAME.match(view):
+        raise InvalidParams(f"view name must be a plain identifier, not {view!r}")
+    opts = _check_options(options)
+    if not path.is_file():
+        raise InputNotFound(f"input file not found: {path}", path=str(path))
+    if path.stat().st_size == 0:
+        raise InputEmpty(f"{path.name}: the file is empty", path=str(path))
+    fmt = opts.pop("format", None) or detect_format(path)
+    tmp = Path(
+        con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0] or tempfile.gettempdir()
+    )
+    tmp.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="taskq-read-", dir=tmp))
+    try:
+        if fmt == "parquet":
+            table = _open_parquet(con, path, view, all_varchar)
+        elif fmt == "xlsx":
+            csv_copy = scratch / (path.stem + ".csv")
+            sheet_info = xlsx_to_csv(path, csv_copy, opts.pop("sheet", None))
+            dialect = {"delimiter": ",", "quote": '"', "escape": '"', "header": True, "encoding": "utf-8"}
+            table = load_delimited(con, csv_copy, "xlsx", view, all_varchar, dialect, scratch, display=path)
+            table.options.update(sheet_info)
+        elif fmt == "jsonl":
+            table = _open_json(con, path, view, all_varchar, opts, scratch)
+        else:
+            if fmt == "tsv":
+                opts.setdefault("delimiter", "\t")
+            table = load_delimited(con, path, fmt, view, all_varchar, opts, scratch, display=path)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    table.path = path
+    logger.info(
+        "opened %s as %s: %d rows x %d columns", path.name, table.format, table.rows, len(table.columns)
+    )
+    return table
+
+
+def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, view: str, all_varchar: bool) -> Table:
+    with path.open("rb") as fh:
+        if fh.read(4) != b"PAR1":
+            raise InputUnreadable(f"{path.name}: is not a Parquet file (no PAR1 magic)", path=str(path))
+    literal = sql_literal(str(path))
+    try:
+        types = describe(con, f"read_parquet({literal})")
+        columns, types, rows = finish_view(
+            con,
+            view,
+            f"read_parquet({literal}, file_row_number = true)",
+            "file_row_number",
+            types,
+            all_varchar,
+            path,
+        )
+    except duckdb.Error as exc:
+        raise InputUnreadable(
+            f"{path.name}: cannot read as Parquet: {first_line(exc)}", path=str(path)
+        ) from None
+    if rows == 0:
+        raise InputEmpty(f"{path.name}: the Parquet file has no rows", path=str(path))
+    return Table(path, "parquet", view, rows, columns, types, {"encoding": "binary"})
+
+
+def _open_json(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    view: str,
+    all_varchar: bool,
+    opts: dict[str, Any],
+    scratch: Path,
+) -> Table:
+    with path.open("rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    encoding = opts.get("encoding") or sniff_encoding(path, sample)
+    src = path
+    if encoding not in ("utf-8", "utf-8-sig"):
+        src = transcode_to_utf8(path, scratch / (path.stem + ".utf8.json"), encoding)
+    for sample_size in (20480, -1):
+        try:
+            con.execute(
+                f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM "
+                f"read_json({sql_literal(str(src))}, format = 'auto', sample_size = {sample_size})"
+            )
+            break
+        except duckdb.Error as exc:
+            message = first_line(exc)
+            if sample_size == 20480 and ("convert" in message.lower() or "cast" in message.lower()):
+                continue  # a late value did not fit the sampled type: infer from all rows
+            raise InputMalformed(f"{path.name}: not valid JSON lines: {message}", path=str(path)) from None
+    types = describe(con, f"{view}__data")
+    columns, types, rows = finish_view(con, view, f"{view}__data", "rowid", types, all_varchar, path)
+    if rows == 0:
+        raise InputEmpty(f"{path.name}: no JSON records", path=str(path))
+    return Table(path, "jsonl", view, rows, columns, types, {"encoding": encoding})
+
+
+def write_table(con: duckdb.DuckDBPyConnection, query: str, path: Path, fmt: str) -> int:
+    """Write the result of ``query`` to ``path`` as ``fmt``; return the row count.
+
+    CSV/TSV get a header row and RFC 4180 quoting; JSON lines one object per
+    line; xlsx one sheet named ``data`` (at most 1,048,575 rows). The query is
+    streamed, never materialised in Python (xlsx goes through in batches).
+
+    Raises:
+        InvalidParams: unknown ``fmt``, or too many rows for xlsx.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    target = sql_literal(str(path))
+    copy_options = {
+        "csv": "FORMAT csv, HEADER true, DELIMITER ','",
+        "tsv": "FORMAT csv, HEADER true, DELIMITER '\t'",
+        "parquet": "FORMAT parquet, COMPRESSION zstd",
+        "jsonl": "FORMAT json",
+    }
+    if fmt in copy_options:
+        result = con.execute(f"COPY ({query}) TO {target} ({copy_options[fmt]})").fetchall()
+        return int(result[0][0]) if result else 0
+    if fmt == "xlsx":
+        cursor = con.execute(query)
+        columns = [d[0] for d in cursor.description]
+        return write_xlsx(path, columns, iter(lambda: cursor.fetchmany(10_000), []))
+    raise InvalidParams(f"unknown output format {fmt!r}; known: {', '.join(FORMATS)}")

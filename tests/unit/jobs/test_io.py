@@ -1,0 +1,320 @@
+"""Tests for taskq.jobs.io: every format, encoding and bad-input path."""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import json
+import random
+from pathlib import Path
+
+import openpyxl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from taskq.errors import InputEmpty, InputMalformed, InputNotFound, InputUnreadable, InvalidParams
+from taskq.jobs.findings import finding
+from taskq.jobs.io import ROW_COLUMN, connect, detect_format, open_table, write_table
+
+PEOPLE = 'name,city,age\nZoë,Köln,31\nJosé,São Paulo,45\nAnn,"Paris, FR",27\n'
+
+
+def rows(con, view: str = "src") -> list[tuple]:
+    return con.execute(f"SELECT * FROM {view} ORDER BY {ROW_COLUMN}").fetchall()
+
+
+# --- CSV dialects -------------------------------------------------------------------------------
+
+
+def test_csv_basic_types_and_row_numbers(con, write_bytes):
+    table = open_table(con, write_bytes("p.csv", PEOPLE.encode()))
+    assert table.format == "csv"
+    assert table.columns == ["name", "city", "age"]
+    assert table.types["age"] == "BIGINT"
+    assert table.rows == 3
+    assert table.options["delimiter"] == "," and table.options["header"] is True
+    assert rows(con) == [(0, "Zoë", "Köln", 31), (1, "José", "São Paulo", 45), (2, "Ann", "Paris, FR", 27)]
+    assert table.info() == {"name": "p.csv", "format": "csv", "rows": 3, "columns": 3}
+    assert table.warnings == []
+
+
+def test_all_varchar_keeps_text(con, write_bytes):
+    table = open_table(con, write_bytes("p.csv", b"id,code\n1,007\n2,010\n"), all_varchar=True)
+    assert table.types == {"id": "VARCHAR", "code": "VARCHAR"}
+    assert rows(con) == [(0, "1", "007"), (1, "2", "010")]
+
+
+@pytest.mark.parametrize(
+    ("delim", "name"), [(";", "p.csv"), ("|", "p.csv"), ("\t", "p.tsv"), ("\t", "p.txt")]
+)
+def test_delimiters_detected(con, write_bytes, delim, name):
+    data = PEOPLE.replace('"Paris, FR"', '"Paris; FR"').replace(",", delim).replace("Paris" + delim, "Paris,")
+    table = open_table(con, write_bytes(name, data.encode()))
+    assert table.options["delimiter"] == delim
+    assert table.columns == ["name", "city", "age"]
+    assert table.rows == 3
+
+
+def test_quoted_newlines_and_escaped_quotes(con, write_bytes):
+    data = b'id,note\n1,"line one\nline two"\n2,"she said ""hi"""\n3,plain\n'
+    table = open_table(con, write_bytes("q.csv", data))
+    assert table.rows == 3
+    assert rows(con)[0][2] == "line one\nline two"
+    assert rows(con)[1][2] == 'she said "hi"'
+
+
+def test_headerless_file_gets_generated_names(con, write_bytes):
+    table = open_table(con, write_bytes("n.csv", b"1,2.5,x\n2,3.5,y\n3,4.5,z\n"))
+    assert table.options["header"] is False
+    assert table.rows == 3 and len(table.columns) == 3
+
+
+def test_explicit_options_override_detection(con, write_bytes):
+    table = open_table(con, write_bytes("o.csv", b"a;b\n1;2\n"), options={"delimiter": ";", "header": False})
+    assert table.rows == 2
+    with pytest.raises(InvalidParams, match="bogus"):
+        open_table(con, write_bytes("o2.csv", b"a\n1\n"), options={"bogus": 1})
+
+
+def test_row_numbers_follow_input_order_on_a_parallel_read(con, write_bytes):
+    n = 60_000
+    body = "".join(f"{i},{random.Random(i).random():.6f}\n" for i in range(n))
+    table = open_table(con, write_bytes("big.csv", ("id,x\n" + body).encode()))
+    assert table.rows == n
+    mismatches = con.execute(f"SELECT count(*) FROM src WHERE {ROW_COLUMN} <> id").fetchall()[0][0]
+    assert mismatches == 0
+
+
+def test_late_value_breaking_sniffed_type_is_kept_as_text(con, write_bytes):
+    body = "".join(f"{i}\n" for i in range(30_000)) + "not-a-number\n"
+    table = open_table(con, write_bytes("late.csv", ("n\n" + body).encode()))
+    assert table.rows == 30_001
+    assert table.types["n"] == "VARCHAR"
+    assert table.rejected == []
+
+
+# --- ragged rows ---------------------------------------------------------------------------------
+
+
+def test_ragged_rows_are_reported_with_line_numbers(con, write_bytes):
+    data = b"a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n"
+    table = open_table(con, write_bytes("r.csv", data))
+    assert table.columns == ["a", "b", "c"]
+    assert table.rows == 2
+    assert rows(con) == [(0, 1, 2, 3), (1, 10, 11, 12)]
+    assert table.rejected == [3, 4]
+    codes = sorted(w["code"] for w in table.warnings)
+    assert codes == ["csv_missing_columns", "csv_too_many_columns"]
+    assert all(w["severity"] == "warning" for w in table.warnings)
+    assert "line(s) 4" in next(w["message"] for w in table.warnings if w["code"] == "csv_too_many_columns")
+
+
+def test_every_row_rejected_is_malformed(con, write_bytes):
+    with pytest.raises(InputMalformed, match=r"x\.csv.*line 2"):
+        open_table(con, write_bytes("x.csv", b"a,b,c\n1,2\n3,4\n5,6\n"), options={"delimiter": ","})
+
+
+# --- encodings ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("encoding", "prefix", "expected"),
+    [
+        ("utf-8", b"", "utf-8"),
+        ("utf-8", codecs.BOM_UTF8, "utf-8-sig"),
+        ("utf-16", b"", "utf-16"),  # Python writes a BOM
+        ("utf-16-le", b"", "utf-16-le"),
+        ("utf-16-be", b"", "utf-16-be"),
+        ("latin-1", b"", "cp1252"),  # Latin-1 letters decode the same in cp1252
+    ],
+)
+def test_encodings(con, write_bytes, encoding, prefix, expected):
+    table = open_table(con, write_bytes("e.csv", prefix + PEOPLE.encode(encoding)))
+    assert table.options["encoding"] == expected
+    assert table.columns == ["name", "city", "age"]
+    assert [r[1] for r in rows(con)] == ["Zoë", "José", "Ann"]
+    assert (expected in ("utf-8", "utf-8-sig")) == (table.warnings == [])
+
+
+def test_cp1252_specific_characters(con, write_bytes):
+    data = "item,price\nCafé “deluxe”,€5\n".encode("cp1252")
+    open_table(con, write_bytes("w.csv", data))
+    assert rows(con) == [(0, "Café “deluxe”", "€5")]
+
+
+def test_invalid_utf8_after_the_sample_falls_back_to_cp1252(con, write_bytes):
+    body = "".join(f"{i},plain\n" for i in range(20_000)).encode() + "99999,Ren\xe9\n".encode("latin-1")
+    assert len(body) > 70_000
+    table = open_table(con, write_bytes("late.csv", b"id,name\n" + body))
+    assert table.options["encoding"] == "cp1252"
+    assert table.rows == 20_001
+    assert con.execute("SELECT name FROM src WHERE id = 99999").fetchall() == [("René",)]
+
+
+# --- bad input ----------------------------------------------------------------------------------
+
+
+def test_missing_file(con, tmp_path):
+    with pytest.raises(InputNotFound, match="nope.csv"):
+        open_table(con, tmp_path / "nope.csv")
+
+
+def test_empty_file(con, write_bytes):
+    with pytest.raises(InputEmpty, match="empty.csv"):
+        open_table(con, write_bytes("empty.csv", b""))
+
+
+def test_header_only_file(con, write_bytes):
+    with pytest.raises(InputEmpty, match="header row but no data rows"):
+        open_table(con, write_bytes("h.csv", b"a,b,c\n"))
+
+
+def test_binary_garbage(con, write_bytes):
+    rng = random.Random(7)
+    data = bytes(rng.getrandbits(8) for _ in range(4096))
+    with pytest.raises(InputUnreadable, match=r"junk\.csv.*binary"):
+        open_table(con, write_bytes("junk.csv", data))
+
+
+def test_fake_xlsx(con, write_bytes):
+    with pytest.raises(InputUnreadable, match=r"fake\.xlsx.*not an Excel"):
+        open_table(con, write_bytes("fake.xlsx", b"a,b\n1,2\n"))
+
+
+def test_corrupt_zip_as_xlsx(con, write_bytes):
+    with pytest.raises(InputUnreadable, match="bad.xlsx"):
+        open_table(con, write_bytes("bad.xlsx", b"PK\x03\x04" + b"\x00" * 200))
+
+
+def test_fake_parquet(con, write_bytes):
+    with pytest.raises(InputUnreadable, match="fake.parquet"):
+        open_table(con, write_bytes("fake.parquet", b"a,b\n1,2\n"))
+
+
+def test_truncated_parquet(con, tmp_path):
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"a": list(range(1000))}), path)
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(InputUnreadable, match="t.parquet"):
+        open_table(con, path)
+
+
+def test_malformed_jsonl(con, write_bytes):
+    with pytest.raises(InputMalformed, match=r"bad\.jsonl.*line"):
+        open_table(con, write_bytes("bad.jsonl", b'{"a": 1}\n{"a": 2,\n'))
+
+
+def test_legacy_xls_refused(tmp_path):
+    with pytest.raises(InputUnreadable, match="save it as .xlsx"):
+        detect_format(tmp_path / "old.xls")
+
+
+def test_bad_view_name(con, write_bytes):
+    with pytest.raises(InvalidParams):
+        open_table(con, write_bytes("p.csv", PEOPLE.encode()), view="src; DROP TABLE x")
+
+
+# --- other formats ------------------------------------------------------------------------------
+
+
+def test_parquet(con, tmp_path):
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"id": [3, 1, 2], "name": ["c", "a", None]}), path, row_group_size=2)
+    table = open_table(con, path)
+    assert (table.format, table.rows, table.columns) == ("parquet", 3, ["id", "name"])
+    assert table.types == {"id": "BIGINT", "name": "VARCHAR"}
+    assert rows(con) == [(0, 3, "c"), (1, 1, "a"), (2, 2, None)]
+
+
+def test_parquet_without_rows_is_empty(con, tmp_path):
+    path = tmp_path / "z.parquet"
+    pq.write_table(pa.table({"id": pa.array([], pa.int64())}), path)
+    with pytest.raises(InputEmpty, match="z.parquet"):
+        open_table(con, path)
+
+
+def test_xlsx(con, tmp_path):
+    path = tmp_path / "book.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "People"
+    ws.append([None, None])
+    ws.append(["name", "born", None])
+    ws.append(["Zoë", dt.date(1990, 5, 1)])
+    ws.append(["Bob", dt.date(1985, 1, 2), "extra"])
+    other_ws = wb.create_sheet("Other")
+    other_ws.append(["x"])
+    other_ws.append([1])
+    wb.save(path)
+    table = open_table(con, path)
+    assert table.format == "xlsx"
+    assert table.columns == ["name", "born"]
+    assert table.types["born"] == "DATE"
+    assert table.options["sheet"] == "People" and table.options["skipped_rows"] == 1
+    assert rows(con) == [(0, "Zoë", dt.date(1990, 5, 1)), (1, "Bob", dt.date(1985, 1, 2))]
+    other = open_table(con, path, view="other", options={"sheet": "Other"})
+    assert other.columns == ["x"]
+    with pytest.raises(InvalidParams, match="People, Other"):
+        open_table(con, path, options={"sheet": "Nope"})
+
+
+def test_jsonl(con, write_bytes):
+    lines = [{"id": 1, "tag": "a"}, {"id": 2, "tag": None}, {"id": 3, "tag": "c", "extra": True}]
+    data = "\n".join(json.dumps(x) for x in lines).encode()
+    table = open_table(con, write_bytes("d.jsonl", data))
+    assert table.format == "jsonl" and table.rows == 3
+    assert set(table.columns) == {"id", "tag", "extra"}
+    assert con.execute("SELECT __row, id FROM src ORDER BY __row").fetchall() == [(0, 1), (1, 2), (2, 3)]
+
+
+def test_detect_format_by_content(write_bytes, tmp_path):
+    pq.write_table(pa.table({"a": [1]}), tmp_path / "noext")
+    assert detect_format(tmp_path / "noext") == "parquet"
+    assert detect_format(write_bytes("blob", b'{"a": 1}\n')) == "jsonl"
+    assert detect_format(write_bytes("plain", b"a,b\n")) == "csv"
+    assert detect_format(Path("x.TSV")) == "tsv"
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "parquet", "xlsx", "jsonl"])
+def test_write_then_read_round_trip(con, write_bytes, tmp_path, fmt):
+    open_table(con, write_bytes("p.csv", PEOPLE.encode()))
+    out = tmp_path / "out" / f"p.{fmt}"
+    written = write_table(con, f"SELECT * EXCLUDE ({ROW_COLUMN}) FROM src", out, fmt)
+    assert written == 3
+    back = open_table(con, out, view="back")
+    assert back.columns == ["name", "city", "age"]
+    assert rows(con, "back") == rows(con, "src")
+
+
+def test_write_unknown_format(con, tmp_path):
+    with pytest.raises(InvalidParams, match="xml"):
+        write_table(con, "SELECT 1", tmp_path / "x.xml", "xml")
+
+
+def test_connect_limits(tmp_path):
+    con = connect(memory_limit="300MB", threads=1, temp_dir=tmp_path / "t")
+    settings = dict(
+        con.execute(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN ('threads', 'temp_directory')"
+        ).fetchall()
+    )
+    assert settings["threads"] == "1"
+    assert settings["temp_directory"].endswith("t")
+    con.close()
+
+
+def test_finding_validates():
+    assert finding("info", "ok", code="x_y") == {
+        "severity": "info",
+        "column": None,
+        "message": "ok",
+        "code": "x_y",
+    }
+    with pytest.raises(ValueError):
+        finding("fatal", "bad", code="x")
+    with pytest.raises(ValueError):
+        finding("info", "bad", code="Not Snake")
