@@ -1,0 +1,349 @@
+"""master-my-data: label-free entity resolution with golden records.
+
+Finds rows of one file that describe the same real-world entity and merges
+each group into a golden record. The stages, each in its own module:
+
+=================  ===========================================================
+reading            :func:`taskq.jobs.io.open_table`, every column as text
+roles              :mod:`.master_roles` (``roles`` param, names, values)
+normalising        :mod:`.master_normalize` (SQL) + metaphone keys per value
+blocking           :mod:`.master_blocking` (capped passes, linear pair count)
+scoring            :mod:`.master_scoring` (levels in SQL, u from random pairs,
+                   m and prior by EM, match probability per pair)
+clustering         :mod:`.master_cluster` (components + weak-chain guard)
+golden records     :mod:`.master_golden` (survivorship per column, lineage)
+=================  ===========================================================
+
+Outputs (in ``out_dir``): ``clusters.csv`` (``row``, ``cluster_id``; every
+input row exactly once), ``golden.csv`` (``cluster_id``, ``cluster_size``,
+``source_rows``, golden values), ``pairs.csv`` (candidate pairs at or above
+``threshold``: rows, per-field similarity, match weight and probability,
+whether they ended in one cluster) and ``stewardship.csv`` (pairs within
+``review_band`` log-odds of the threshold, and clusters the chain guard split
+or could not check). Parameters are described in :mod:`.master_params`.
+
+Rows are the 0-based input rows (``__row`` of :mod:`taskq.jobs.io`). All pair
+work happens in DuckDB; Python only sees distinct values, level patterns and
+the edges above the review band, as numpy arrays.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from ..errors import InputMalformed
+from ..progress import Progress, ScaledProgress
+from .findings import finding
+from .io import connect, open_table, quote_ident, write_table
+from .master_blocking import CANDIDATES_TABLE, build_candidates, plan_passes
+from .master_cluster import ClusterResult, cluster, dense_ids
+from .master_golden import golden_query
+from .master_normalize import NORMALISED_TABLE, build_normalised, phonetic_keys
+from .master_params import check_columns
+from .master_params import validate_params as _validate
+from .master_roles import detect_roles
+from .master_scoring import MAX_FIELDS, Comparison, Model, code_sql, estimate_model, pair_similarities_sql
+
+__all__ = ["run", "validate_params"]
+
+logger = logging.getLogger(__name__)
+
+OUTPUTS = ("clusters.csv", "golden.csv", "pairs.csv", "stewardship.csv")
+_RESERVED = {"cluster_id", "cluster_size", "source_rows"}
+
+
+def validate_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Check master-my-data parameters; see :mod:`taskq.jobs.master_params`."""
+    return _validate(params)
+
+
+def _roles(
+    con: duckdb.DuckDBPyConnection, view: str, columns: list[str], rows: int, params: dict[str, Any]
+) -> dict[str, str]:
+    sample = con.execute(f"SELECT * EXCLUDE (__row) FROM {view} LIMIT 500").fetchall()
+    samples = {c: [r[i] for r in sample] for i, c in enumerate(columns)}
+    ratios = {}
+    for c in columns:
+        q = quote_ident(c)
+        distinct = con.execute(f"SELECT approx_count_distinct({q}) FROM {view}").fetchall()[0][0]
+        ratios[c] = distinct / max(rows, 1)
+    given = dict(params["roles"])
+    for c in params["ignore_columns"]:
+        given[c] = "ignore"
+    for c in (params["recency_column"], params["source_column"]):
+        if c is not None and c not in given:
+            given[c] = "ignore"
+    return detect_roles(columns, samples, given=given, distinct_ratio=ratios)
+
+
+def _score_pairs(
+    con: duckdb.DuckDBPyConnection, comps: list[Comparison], rows: int, progress: Progress
+) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE m_scored (l INTEGER, r INTEGER, code BIGINT)")
+    chunks = max(1, rows // 100_000)
+    step = math.ceil(rows / chunks)
+    code = code_sql(comps)
+    for i in range(chunks):
+        progress.check()
+        con.execute(
+            f"INSERT INTO m_scored SELECT p.l, p.r, {code} FROM {CANDIDATES_TABLE} AS p "
+            f"JOIN {NORMALISED_TABLE} AS a ON a.rid = p.l JOIN {NORMALISED_TABLE} AS b ON b.rid = p.r "
+            f"WHERE p.l >= {i * step} AND p.l < {(i + 1) * step}"
+        )
+        progress.update(100.0 * (i + 1) / chunks, "scoring")
+
+
+def _pattern_table(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+    codes = con.execute("SELECT DISTINCT code FROM m_scored").fetchnumpy()["code"]
+    codes = np.asarray(codes, dtype=np.int64)
+    logit = model.log_odds(codes)
+    con.register("m_pat_arrow", pa.table({"code": codes, "weight": logit, "prob": model.probability(codes)}))
+    con.execute("CREATE OR REPLACE TEMP TABLE m_pat AS SELECT * FROM m_pat_arrow")
+    con.unregister("m_pat_arrow")
+
+
+def _within_scorer(con: duckdb.DuckDBPyConnection, comps: list[Comparison], model: Model):  # noqa: ANN202
+    def score(rows: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        con.register("m_members", pa.table({"rid": rows.astype(np.int32), "comp": labels.astype(np.int64)}))
+        res = con.execute(
+            f"SELECT x.rid AS l, y.rid AS r, {code_sql(comps)} AS code FROM m_members AS x "
+            f"JOIN m_members AS y ON x.comp = y.comp AND x.rid < y.rid "
+            f"JOIN {NORMALISED_TABLE} AS a ON a.rid = x.rid JOIN {NORMALISED_TABLE} AS b ON b.rid = y.rid"
+        ).fetchnumpy()
+        con.unregister("m_members")
+        codes = np.asarray(res["code"], dtype=np.int64)
+        return np.asarray(res["l"], np.int64), np.asarray(res["r"], np.int64), model.probability(codes)
+
+    return score
+
+
+def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """Resolve entities in ``input_path``; write the four CSV outputs into ``out_dir``.
+
+    Edge cases: with no column fit for matching (or a single row) every row is
+    its own cluster and a warning says why. A role mapped to a missing column
+    raises :class:`~taskq.errors.UnknownColumn`; unreadable input the matching
+    :class:`~taskq.errors.InputError`. Cancellation (``progress.check()``)
+    propagates; :func:`taskq.jobs.execute` then discards everything written.
+    """
+    params = _validate(dict(params))
+    out_dir = Path(out_dir)
+    progress.update(0, "reading")
+    con = connect(memory_limit=params["memory_limit"], threads=params["threads"])
+    try:
+        return _run(con, Path(input_path), out_dir, params, progress)
+    except (duckdb.ConversionException, duckdb.InvalidInputException) as exc:
+        raise InputMalformed(
+            f"{Path(input_path).name}: cannot match records: {str(exc).splitlines()[0]}"
+        ) from exc
+    finally:
+        con.close()
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection, path: Path, out_dir: Path, params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    table = open_table(con, path, all_varchar=True, options=params["read_options"])
+    check_columns(params, table.columns, path.name)
+    rows, view = table.rows, table.view
+    roles = _roles(con, view, table.columns, rows, params)
+    comps = [
+        Comparison(f"f{i}", c, r)
+        for i, (c, r) in enumerate((c, r) for c, r in roles.items() if r != "ignore")
+    ]
+    alerts: list[dict[str, Any]] = []
+    issues: list[dict[str, Any]] = []
+    recs: list[dict[str, Any]] = []
+    if len(comps) > MAX_FIELDS:
+        issues.append(
+            finding(
+                "warning",
+                f"only the first {MAX_FIELDS} of {len(comps)} matching columns are compared",
+                code="too_many_match_columns",
+            )
+        )
+        comps = comps[:MAX_FIELDS]
+    progress.update(5, "normalising")
+    build_normalised(con, view, [(c.field, c.column, c.role) for c in comps], nicknames=params["nicknames"])
+    first = {}
+    for c in comps:
+        first.setdefault(c.role, c.field)
+    phon = {}
+    for role in ("first_name", "last_name", "name"):
+        if role in first:
+            progress.check()
+            phonetic_keys(con, first[role], f"ph_{role}")
+            phon[role] = f"ph_{role}"
+    progress.update(15, "blocking")
+    passes = plan_passes(first, phon, params["block_window"]) if comps and rows > 1 else []
+    pass_counts = build_candidates(con, passes, ScaledProgress(progress, 15, 25))
+    candidates = con.execute(f"SELECT count(*) FROM {CANDIDATES_TABLE}").fetchall()[0][0]
+    progress.update(25, "scoring")
+    _score_pairs(con, comps, rows, ScaledProgress(progress, 25, 60))
+    model = estimate_model(con, comps, "m_scored", rows)
+    _pattern_table(con, model)
+    progress.update(65, "clustering")
+    thr = params["threshold"]
+    logit_thr = math.log(thr / (1 - thr))
+    low = 1 / (1 + math.exp(-(logit_thr - params["review_band"])))
+    high = 1 / (1 + math.exp(-(logit_thr + params["review_band"])))
+    edges = con.execute(
+        f"SELECT s.l, s.r, p.prob FROM m_scored AS s JOIN m_pat AS p USING (code) WHERE p.prob >= {low!r}"
+    ).fetchnumpy()
+    el, er, ep = (np.asarray(edges[k]) for k in ("l", "r", "prob"))
+    result = cluster(
+        rows,
+        el.astype(np.int64),
+        er.astype(np.int64),
+        ep.astype(np.float64),
+        thr,
+        _within_scorer(con, comps, model),
+        progress,
+        support=params["cluster_support"],
+        max_cluster_size=params["max_cluster_size"],
+    )
+    ids = dense_ids(result.labels)
+    con.register("m_assign_arrow", pa.table({"rid": np.arange(rows, dtype=np.int64), "cluster_id": ids}))
+    con.execute("CREATE OR REPLACE TEMP TABLE m_assign AS SELECT * FROM m_assign_arrow")
+    con.unregister("m_assign_arrow")
+    progress.update(75, "golden records")
+    golden_cols = [c for c in table.columns if c not in _RESERVED]
+    rules = {c: params["survivorship"].get(c, params["survivorship"]["default"]) for c in golden_cols}
+    write_table(
+        con,
+        golden_query(
+            view,
+            "m_assign",
+            golden_cols,
+            rules,
+            recency_column=params["recency_column"],
+            source_column=params["source_column"],
+            source_priority=params["source_priority"],
+        ),
+        out_dir / "golden.csv",
+        "csv",
+    )
+    progress.update(85, "writing")
+    write_table(
+        con, "SELECT rid AS row, cluster_id FROM m_assign ORDER BY rid", out_dir / "clusters.csv", "csv"
+    )
+    progress.check()
+    sims = pair_similarities_sql(comps)
+    sim_cols = ", ".join(f"{s} AS {quote_ident(c.column + '_sim')}" for s, c in zip(sims, comps, strict=True))
+    pair_select = (
+        f"SELECT s.l AS left_row, s.r AS right_row{', ' + sim_cols if sim_cols else ''}, "
+        f"round(p.weight, 3) AS match_weight, round(p.prob, 6) AS match_probability, "
+        f"ca.cluster_id AS left_cluster, cb.cluster_id AS right_cluster "
+        f"FROM m_scored AS s JOIN m_pat AS p USING (code) "
+        f"JOIN {NORMALISED_TABLE} AS a ON a.rid = s.l JOIN {NORMALISED_TABLE} AS b ON b.rid = s.r "
+        f"JOIN m_assign AS ca ON ca.rid = s.l JOIN m_assign AS cb ON cb.rid = s.r"
+    )
+    n_pairs = write_table(
+        con, f"{pair_select} WHERE p.prob >= {thr!r} ORDER BY s.l, s.r", out_dir / "pairs.csv", "csv"
+    )
+    progress.check()
+    n_review = _write_stewardship(con, out_dir, result, ids, low, high, params["max_review_rows"])
+    clusters = int(ids.max()) + 1 if rows else 0
+    multi = int((np.bincount(ids) > 1).sum()) if rows else 0
+    dup_rows = rows - clusters
+    if not comps:
+        alerts.append(
+            finding(
+                "warning",
+                f"{path.name}: no column looks like a name, address, date of birth, email, phone or id; set params.roles",
+                code="no_match_columns",
+            )
+        )
+    if dup_rows:
+        issues.append(
+            finding(
+                "warning" if dup_rows / max(rows, 1) > 0.01 else "info",
+                f"{dup_rows} of {rows} rows are duplicates of another row ({multi} clusters of 2+ rows)",
+                code="duplicate_records",
+            )
+        )
+    if n_review:
+        recs.append(
+            finding(
+                "info",
+                f"review {n_review} pairs/clusters near the threshold in stewardship.csv",
+                code="review_matches",
+            )
+        )
+    if result.oversized:
+        recs.append(
+            finding(
+                "warning",
+                f"{len(result.oversized)} clusters exceed max_cluster_size={params['max_cluster_size']} and were not checked for chains; raise threshold or review them",
+                code="oversized_clusters",
+            )
+        )
+    progress.update(100, "writing")
+    summary = {
+        "rows": rows,
+        "clusters": clusters,
+        "multi_row_clusters": multi,
+        "duplicate_rows": dup_rows,
+        "roles": {c.column: c.role for c in comps},
+        "candidate_pairs": int(candidates),
+        "pairs_by_pass": pass_counts,
+        "matched_pairs": int(n_pairs),
+        "threshold": thr,
+        "split_clusters": len(result.split),
+        "review_items": n_review,
+        "model": {
+            "prior": round(model.prior, 6),
+            "em_iterations": model.iterations,
+            "fields": model.describe(comps),
+        },
+    }
+    return {
+        "input": {"name": path.name, "format": table.format, "rows": rows, "columns": len(table.columns)},
+        "alerts": alerts,
+        "issues": issues,
+        "recommendations": recs,
+        "summary": summary,
+        "outputs": list(OUTPUTS),
+    }
+
+
+def _write_stewardship(
+    con: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    result: ClusterResult,
+    ids: np.ndarray,
+    low: float,
+    high: float,
+    limit: int,
+) -> int:
+    """Pairs with probability in [low, high) plus split/oversized clusters, at most ``limit`` rows."""
+    flagged = [(lab, "split_weak_chain") for lab in result.split] + [
+        (lab, "oversized") for lab in result.oversized
+    ]
+    old = np.asarray([lab for lab, _ in flagged], dtype=np.int64)
+    reason = [r for _, r in flagged]
+    con.register("m_flag_arrow", pa.table({"old": old, "reason": pa.array(reason, pa.string())}))
+    con.register("m_old_arrow", pa.table({"rid": np.arange(len(ids), dtype=np.int64), "old": result.before}))
+    query = (
+        f"SELECT * FROM (SELECT 'pair' AS kind, ca.cluster_id AS cluster_id, s.l AS left_row, s.r AS right_row, "
+        f"round(p.prob, 6) AS match_probability, NULL AS rows, "
+        f"CASE WHEN ca.cluster_id = cb.cluster_id THEN 'merged_near_threshold' "
+        f"ELSE 'not_merged_near_threshold' END AS reason "
+        f"FROM m_scored AS s JOIN m_pat AS p USING (code) JOIN m_assign AS ca ON ca.rid = s.l "
+        f"JOIN m_assign AS cb ON cb.rid = s.r WHERE p.prob >= {low!r} AND p.prob < {high!r} "
+        f"UNION ALL SELECT 'cluster', a.cluster_id, NULL, NULL, NULL, "
+        f"string_agg(CAST(a.rid AS VARCHAR), ';' ORDER BY a.rid), any_value(f.reason) "
+        f"FROM m_assign AS a JOIN m_old_arrow AS o ON o.rid = a.rid JOIN m_flag_arrow AS f ON f.old = o.old "
+        f"GROUP BY a.cluster_id) ORDER BY kind DESC, cluster_id, left_row LIMIT {int(limit)}"
+    )
+    n = write_table(con, query, out_dir / "stewardship.csv", "csv")
+    con.unregister("m_flag_arrow")
+    con.unregister("m_old_arrow")
+    return n

@@ -1,0 +1,95 @@
+"""Golden records: one surviving value per column and cluster, with lineage.
+
+Survivorship rules, chosen per column (``survivorship = {"default": rule,
+column: rule}``). Only non-blank values compete; a cluster whose rows are all
+blank in a column gets an empty value. Ties always fall to the earliest row.
+
+* ``most_frequent``: the value most rows of the cluster carry.
+* ``most_complete``: the longest value (most information: "Jonathan" over
+  "Jon"); ties go to the most frequent.
+* ``most_recent``: the value of the row with the latest ``recency_column``
+  (parsed as a timestamp, an ISO/YYYYMMDD/day-first date, else a number);
+  rows whose recency does not parse come last.
+* ``source_priority``: the value from the row whose ``source_column`` comes
+  first in ``source_priority``; sources not listed come last, then most frequent.
+
+Values are the raw input values (not the normalised ones). ``source_rows``
+lists the 0-based input rows of the cluster, ``;``-separated, ascending.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+
+from .io import quote_ident, sql_literal
+from .master_normalize import _DATE_FORMATS
+
+__all__ = ["RULES", "golden_query"]
+
+logger = logging.getLogger(__name__)
+
+RULES = ("most_frequent", "most_complete", "most_recent", "source_priority")
+
+
+def _recency_sql(column: str) -> str:
+    col = quote_ident(column)
+    fmts = "[" + ", ".join(sql_literal(f) for f in _DATE_FORMATS) + "]"
+    return (
+        f"{{'t': coalesce(try_cast(trim({col}) AS TIMESTAMP), try_strptime(trim({col}), {fmts})), "
+        f"'n': try_cast(trim({col}) AS DOUBLE)}}"
+    )
+
+
+def golden_query(
+    view: str,
+    assign_table: str,
+    columns: Sequence[str],
+    rules: Mapping[str, str],
+    *,
+    recency_column: str | None = None,
+    source_column: str | None = None,
+    source_priority: Sequence[str] = (),
+) -> str:
+    """SQL selecting one golden row per cluster, ordered by ``cluster_id``.
+
+    Args:
+        view: the input view (VARCHAR columns plus ``__row``).
+        assign_table: ``(rid, cluster_id)`` for every row.
+        columns: the columns to carry into the golden record, in order.
+        rules: column -> rule; every column in ``columns`` must be present.
+        recency_column, source_column, source_priority: inputs of the rules that need them.
+    """
+    windows = []
+    aggs = []
+    for i, column in enumerate(columns):
+        col = quote_ident(column)
+        value = f"nullif(trim(CAST(j.{col} AS VARCHAR)), '')"
+        windows.append(f"{value} AS v{i}")
+        windows.append(f"count(*) OVER (PARTITION BY j.cluster_id, {value}) AS f{i}")
+        rule = rules[column]
+        if rule == "most_frequent":
+            key = f"{{'f': f{i}, 'r': -__row}}"
+        elif rule == "most_complete":
+            key = f"{{'len': length(v{i}), 'f': f{i}, 'r': -__row}}"
+        elif rule == "most_recent":
+            key = "{'rec': rec, 'r': -__row}"
+        elif rule == "source_priority":
+            key = f"{{'p': -coalesce(prio, 1000000), 'f': f{i}, 'r': -__row}}"
+        else:  # pragma: no cover - validated earlier
+            raise ValueError(rule)
+        aggs.append(f"coalesce(arg_max(v{i}, {key}) FILTER (WHERE v{i} IS NOT NULL), '') AS {col}")
+    extra = []
+    if recency_column is not None:
+        extra.append(f"{_recency_sql(recency_column)} AS rec")
+    if source_column is not None:
+        plist = "[" + ", ".join(sql_literal(str(s)) for s in source_priority) + "]"
+        extra.append(f"list_position({plist}, trim(CAST(j.{quote_ident(source_column)} AS VARCHAR))) AS prio")
+    inner = ", ".join(["j.__row", "j.cluster_id", *windows, *extra])
+    return (
+        f"SELECT cluster_id, count(*) AS cluster_size, "
+        f"string_agg(CAST(__row AS VARCHAR), ';' ORDER BY __row) AS source_rows, {', '.join(aggs)} "
+        f"FROM (SELECT {inner} FROM (SELECT s.*, a.cluster_id FROM {view} AS s "
+        f"JOIN {assign_table} AS a ON a.rid = s.__row) AS j) "
+        f"GROUP BY cluster_id ORDER BY cluster_id"
+    )

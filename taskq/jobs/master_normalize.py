@@ -1,0 +1,200 @@
+"""Normalising values before they are blocked on and compared (DuckDB SQL).
+
+Each role maps a raw VARCHAR column to a canonical string, or NULL when the
+value is empty or carries no information:
+
+* text (names, city, state, address): lower case, accents stripped,
+  punctuation turned into spaces, whitespace collapsed; addresses also get
+  common street words abbreviated (``street`` -> ``st``); a full ``name`` has
+  its tokens sorted so "Smith John" equals "John Smith".
+* first names: optionally mapped through a nickname table (``bill`` -> ``william``).
+* codes (postcode, street number, id): lower case letters and digits only.
+* email: trimmed and lower-cased; NULL without an ``@``.
+* phone: digits only, the last 9 kept (drops country and trunk prefixes);
+  NULL with fewer than 6 digits.
+* date of birth: ISO ``YYYY-MM-DD`` from ISO, ``YYYYMMDD``, day-first
+  ``DD/MM/YYYY`` (then month-first) and a few more; an 8-digit value that is no
+  valid date (a typo such as ``19561332``) is kept as ``1956-13-32`` so it still
+  compares closely to the right date.
+
+Phonetic keys (double metaphone's first code, via jellyfish) are computed per
+distinct value in Python and joined back; only distinct values cross into Python.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import duckdb
+import jellyfish
+import pyarrow as pa
+
+from .io import quote_ident, sql_literal
+from .master_nicknames import NICKNAMES
+
+__all__ = ["NORMALISED_TABLE", "build_normalised", "normalise_sql", "phonetic_keys"]
+
+logger = logging.getLogger(__name__)
+
+NORMALISED_TABLE = "m_norm"
+
+_ABBREVIATIONS = (
+    ("street", "st"),
+    ("road", "rd"),
+    ("avenue", "ave"),
+    ("av", "ave"),
+    ("drive", "dr"),
+    ("place", "pl"),
+    ("court", "ct"),
+    ("crescent", "cres"),
+    ("lane", "ln"),
+    ("parade", "pde"),
+    ("close", "cl"),
+    ("boulevard", "blvd"),
+    ("highway", "hwy"),
+    ("terrace", "tce"),
+    ("apartment", "apt"),
+    ("north", "n"),
+    ("south", "s"),
+    ("east", "e"),
+    ("west", "w"),
+)
+
+_DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y%m%d",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+    "%d-%m-%Y",
+    "%Y/%m/%d",
+    "%d %B %Y",
+    "%d %b %Y",
+)
+
+
+def _text(col: str) -> str:
+    return (
+        f"nullif(trim(regexp_replace(regexp_replace(lower(strip_accents(trim({col}))), "
+        f"'[^a-z0-9]+', ' ', 'g'), '\\s+', ' ', 'g')), '')"
+    )
+
+
+def _address(col: str) -> str:
+    expr = _text(col)
+    for word, short in _ABBREVIATIONS:
+        expr = f"regexp_replace({expr}, '\\b{word}\\b', '{short}', 'g')"
+    return expr
+
+
+def _dob(col: str) -> str:
+    fmts = "[" + ", ".join(sql_literal(f) for f in _DATE_FORMATS) + "]"
+    digits = f"regexp_replace(trim({col}), '[^0-9]', '', 'g')"
+    return (
+        f"coalesce(strftime(try_strptime(trim({col}), {fmts}), '%Y-%m-%d'), "
+        f"CASE WHEN length({digits}) = 8 AND substr({digits}, 1, 2) IN ('18', '19', '20') "
+        f"THEN substr({digits}, 1, 4) || '-' || substr({digits}, 5, 2) || '-' || substr({digits}, 7, 2) END)"
+    )
+
+
+def normalise_sql(role: str, col: str, *, nicknames: bool = True) -> str:
+    """A DuckDB expression normalising the VARCHAR expression ``col`` for ``role``.
+
+    ``first_name`` nickname mapping refers to the ``m_nick`` table that
+    :func:`build_normalised` creates; call it through there when ``nicknames``.
+    """
+    if role in ("first_name", "last_name", "city", "state"):
+        expr = _text(col)
+        if role == "first_name" and nicknames:
+            expr = f"coalesce((SELECT canon FROM m_nick WHERE nick = {expr}), {expr})"
+        return expr
+    if role == "name":
+        return f"nullif(array_to_string(list_sort(string_split({_text(col)}, ' ')), ' '), '')"
+    if role == "address":
+        return _address(col)
+    if role in ("postcode", "street_number", "id"):
+        return f"nullif(regexp_replace(lower(trim({col})), '[^a-z0-9]', '', 'g'), '')"
+    if role == "email":
+        return f"CASE WHEN contains(trim({col}), '@') THEN lower(trim({col})) END"
+    if role == "phone":
+        digits = f"regexp_replace({col}, '[^0-9]', '', 'g')"
+        return f"CASE WHEN length({digits}) >= 6 THEN right({digits}, 9) END"
+    if role == "dob":
+        return _dob(col)
+    raise ValueError(f"no normalisation for role {role!r}")
+
+
+def _nickname_table(con: duckdb.DuckDBPyConnection) -> None:
+    rows = [(nick, canon) for canon, nicks in NICKNAMES.items() for nick in nicks]
+    # A nickname shared by two names (chris) maps to the first one listed.
+    seen: dict[str, str] = {}
+    for nick, canon in rows:
+        seen.setdefault(nick, canon)
+    table = pa.table({"nick": list(seen), "canon": list(seen.values())})
+    con.register("m_nick_arrow", table)
+    con.execute("CREATE OR REPLACE TEMP TABLE m_nick AS SELECT * FROM m_nick_arrow")
+    con.unregister("m_nick_arrow")
+
+
+def build_normalised(
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    fields: list[tuple[str, str, str]],
+    *,
+    nicknames: bool = True,
+) -> None:
+    """Create :data:`NORMALISED_TABLE` with ``rid`` (the 0-based row) and one column per field.
+
+    Args:
+        con: connection holding ``view`` (with its ``__row`` column).
+        view: the input view.
+        fields: ``(field name, source column, role)`` triples; the field name
+            becomes the normalised column's name.
+        nicknames: map first-name nicknames to a canonical name.
+    """
+    _nickname_table(con)
+    selects = ["CAST(__row AS INTEGER) AS rid"]
+    joins = []
+    for i, (field, column, role) in enumerate(fields):
+        src = quote_ident(column)
+        if role == "first_name" and nicknames:
+            base = _text(src)
+            joins.append(f"LEFT JOIN m_nick AS k{i} ON k{i}.nick = {base}")
+            selects.append(f"coalesce(k{i}.canon, {base}) AS {quote_ident(field)}")
+        else:
+            selects.append(f"{normalise_sql(role, src, nicknames=False)} AS {quote_ident(field)}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {NORMALISED_TABLE} AS SELECT {', '.join(selects)} "
+        f"FROM {view} {' '.join(joins)} ORDER BY rid"
+    )
+    logger.debug("normalised %d fields", len(fields))
+
+
+def _metaphone(value: str) -> str:
+    try:
+        return jellyfish.metaphone(value).replace(" ", "") or value[:1]
+    except Exception:  # jellyfish rejects a few odd inputs; fall back to the initial
+        return value[:1]
+
+
+def phonetic_keys(con: duckdb.DuckDBPyConnection, field: str, key: str) -> None:
+    """Add column ``key`` to the normalised table: the metaphone code of ``field``.
+
+    Only distinct values are sent to Python (jellyfish), then joined back.
+    """
+    values = [
+        r[0]
+        for r in con.execute(
+            f"SELECT DISTINCT {quote_ident(field)} FROM {NORMALISED_TABLE} WHERE {quote_ident(field)} IS NOT NULL"
+        ).fetchall()
+    ]
+    codes = pa.table(
+        {"v": values, "k": [_metaphone(v) for v in values]},
+        schema=pa.schema([("v", pa.string()), ("k", pa.string())]),
+    )
+    con.register("m_phon_arrow", codes)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {NORMALISED_TABLE} AS SELECT n.*, p.k AS {quote_ident(key)} "
+        f"FROM {NORMALISED_TABLE} AS n LEFT JOIN m_phon_arrow AS p ON n.{quote_ident(field)} = p.v ORDER BY n.rid"
+    )
+    con.unregister("m_phon_arrow")
