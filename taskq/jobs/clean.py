@@ -1,0 +1,290 @@
+"""clean-my-data: an ordered, configurable cleaning pipeline over one table.
+
+Steps, in pipeline order (parameters and defaults in :mod:`taskq.jobs.clean_params`):
+
+1. ``whitespace``: trim, collapse inner runs of whitespace (Unicode spaces too), NFC.
+2. ``placeholders``: tokens such as ``N/A``, ``null``, ``-``, ``""`` become NULL.
+3. ``rename_columns`` (off by default): snake_case, de-duplicated output names.
+4. ``types``: numbers (thousands separators, decimal comma), dates (to ISO,
+   day-first detected per column) and booleans, where at least ``threshold`` of
+   non-null values parse (:mod:`taskq.jobs.clean_types`).
+5. ``standardise``: emails (syntax checked, domain lower-cased), phones (E.164
+   for ``default_region``) and per-column case rules.
+6. ``dedupe``: exact duplicate rows after normalisation; the first one stays.
+7. ``quarantine``: rows with a value that broke a rule (did not parse in a
+   converted column, invalid email or phone) move to ``quarantine.csv``.
+8. ``nulls``: per column leave, drop, mean, median, mode or constant.
+9. ``outliers``: IQR fences per numeric column; rows removed only with ``remove``.
+
+Outputs in ``out_dir``: ``cleaned.<input format>``, ``quarantine.csv`` (one
+line per rule break: ``quarantine_row`` is the 0-based input row number, then
+the column, the reason, the raw value, whether the row was removed, and the
+row's raw input values) and ``changes.json``.
+
+**Replay.** ``changes.json["steps"]`` is the full, validated pipeline with every
+parameter. Running clean-my-data on the same input with
+``{"steps": changes["steps"]}`` (plus ``"input_options"`` if the first run had
+them) reproduces ``cleaned.*`` exactly: every detection (types, day-first,
+decimal mark, email/phone columns) is deterministic given the input and those
+parameters. ``changes.json["decisions"]`` records what was detected.
+
+Value steps run on each column's distinct values (:mod:`taskq.jobs.clean_values`);
+row steps on one materialised table (:mod:`taskq.jobs.clean_rows`). Memory is
+bounded by DuckDB's ``memory_limit``: nothing table-sized is held in Python.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import UnknownColumn
+from ..progress import Progress, ScaledProgress
+from . import io
+from .clean_params import named_columns, step_map
+from .clean_params import validate_params as _validate
+from .clean_rows import QUARANTINE, TABLE, build_cleaned, dedupe, fill_nulls, outliers, q, quarantine
+from .clean_values import clean_values
+from .findings import finding
+
+__all__ = ["run", "snake_case_names", "validate_params"]
+
+logger = logging.getLogger(__name__)
+
+CHANGES_FILE = "changes.json"
+QUARANTINE_FILE = "quarantine.csv"
+
+
+def validate_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Validate clean-my-data params; see :func:`taskq.jobs.clean_params.validate_params`."""
+    return _validate(params)
+
+
+def snake_case_names(columns: list[str]) -> list[str]:
+    """``columns`` as unique snake_case names (``"First Name"`` -> ``first_name``).
+
+    Non-alphanumerics become ``_``; camelCase is split; a name that is empty
+    or starts with a digit gets a ``col_`` prefix; repeats get ``_2``, ``_3``...
+    """
+    out: list[str] = []
+    seen: set[str] = set()
+    for col in columns:
+        name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", col.strip())
+        name = re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower() or "col"
+        if name[0].isdigit():
+            name = f"col_{name}"
+        base, i = name, 2
+        while name in seen:
+            name, i = f"{base}_{i}", i + 1
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def _check_columns(steps: dict[str, dict[str, Any]], columns: list[str]) -> None:
+    for col, key in named_columns(steps).items():
+        if col not in columns:
+            raise UnknownColumn(
+                f"{key} names column {col!r}, which the input does not have; columns: {', '.join(columns)}",
+                column=col,
+                available=columns,
+            )
+
+
+def _totals(changes: list[dict[str, Any]], step: str) -> dict[str, int]:
+    keys = ("changed", "nulled", "failed", "rows_removed_total", "flagged")
+    totals = {k: sum(int(c.get(k, 0)) for c in changes if c["step"] == step) for k in keys}
+    return {k: v for k, v in totals.items() if v or k in ("changed", "rows_removed_total")}
+
+
+def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """Clean ``input_path`` into ``out_dir``; return the ToolResult.
+
+    Raises:
+        InputError subclasses: unreadable/empty/malformed input, or a column
+            named in params that the input lacks (:class:`UnknownColumn`).
+        TaskCancelled: from ``progress.check()``; nothing is published.
+    """
+    steps = step_map(params)
+    con = io.connect()
+    try:
+        progress.update(0, "reading")
+        table = io.open_table(con, input_path, all_varchar=True, options=params.get("input_options") or None)
+        _check_columns(steps, table.columns)
+        progress.check()
+        maps, changes = clean_values(con, table.view, table.columns, steps, ScaledProgress(progress, 10, 60))
+        progress.update(60, "building cleaned table")
+        build_cleaned(con, table.view, maps)
+        progress.check()
+        if steps["dedupe"]["enabled"]:
+            progress.update(70, "removing duplicates")
+            changes.append(dedupe(con, table.columns, steps["dedupe"]["ignore_case"]))
+            progress.check()
+        progress.update(75, "quarantining rule breaks")
+        changes.extend(quarantine(con, steps["quarantine"]["enabled"]))
+        progress.check()
+        if steps["nulls"]["enabled"]:
+            for i, col in enumerate(table.columns):
+                progress.update(78 + 6 * i / len(table.columns), f"null handling: {col}")
+                rule = steps["nulls"]["columns"].get(col, {"strategy": steps["nulls"]["default"]})
+                changes.append(fill_nulls(con, col, maps[col].sql_type, rule))
+                progress.check()
+        if steps["outliers"]["enabled"]:
+            cfg = steps["outliers"]
+            numeric = [c for c in table.columns if maps[c].sql_type in ("BIGINT", "DOUBLE")]
+            chosen = numeric if cfg["columns"] == "auto" else [c for c in cfg["columns"] if c in numeric]
+            for i, col in enumerate(chosen):
+                progress.update(84 + 6 * i / max(len(chosen), 1), f"outliers: {col}")
+                entry = outliers(con, col, cfg["k"], cfg["remove"])
+                if entry is not None:
+                    changes.append(entry)
+                progress.check()
+        names = table.columns
+        if steps["rename_columns"]["enabled"]:
+            names = snake_case_names(table.columns)
+            changes.append(
+                {
+                    "step": "rename_columns",
+                    "column": None,
+                    "renamed": {o: n for o, n in zip(table.columns, names, strict=True) if o != n},
+                }
+            )
+        progress.update(90, "writing")
+        outputs = _write(con, table, names, out_dir, params, maps, changes)
+        progress.update(100, "done")
+        return _result(con, table, maps, changes, outputs)
+    finally:
+        con.close()
+
+
+def _write(
+    con: Any,
+    table: io.Table,
+    names: list[str],
+    out_dir: Path,
+    params: dict[str, Any],
+    maps: dict[str, Any],
+    changes: list[dict[str, Any]],
+) -> list[str]:
+    select = ", ".join(f"{q(c)} AS {q(n)}" for c, n in zip(table.columns, names, strict=True))
+    cleaned = f"cleaned.{table.format}"
+    io.write_table(con, f"SELECT {select} FROM {TABLE} WHERE __keep", out_dir / cleaned, table.format)
+    io.write_table(
+        con,
+        "SELECT qu.__row AS quarantine_row, qu.col AS quarantine_column, qu.reason AS quarantine_reason, "
+        "qu.value AS quarantine_value, NOT r.__keep AS quarantine_removed, "
+        f"{', '.join('s.' + q(c) for c in table.columns)} "
+        f"FROM {QUARANTINE} qu JOIN {table.view} s ON s.__row = qu.__row "
+        f"JOIN {TABLE} r ON r.__row = qu.__row ORDER BY qu.__row, qu.col",
+        out_dir / QUARANTINE_FILE,
+        "csv",
+    )
+    document = {
+        "version": 1,
+        "input": table.info(),
+        "replay": (
+            'Run clean-my-data on the same input with params {"steps": <steps below>} '
+            "(plus the input_options shown) to reproduce the cleaned output."
+        ),
+        "steps": params["steps"],
+        "input_options": params.get("input_options", {}),
+        "decisions": {
+            c: {"type": m.sql_type, "kind": m.kind, **({"types": m.decision.as_dict()} if m.decision else {})}
+            for c, m in maps.items()
+        },
+        "changes": changes,
+    }
+    (out_dir / CHANGES_FILE).write_text(json.dumps(document, indent=2, default=str))
+    return [cleaned, QUARANTINE_FILE, CHANGES_FILE]
+
+
+def _result(
+    con: Any, table: io.Table, maps: dict[str, Any], changes: list[dict[str, Any]], outputs: list[str]
+) -> dict[str, Any]:
+    row = con.execute(
+        f"SELECT count(*) FILTER (WHERE __keep), (SELECT count(DISTINCT __row) FROM {QUARANTINE} qu "
+        f"JOIN {TABLE} r USING (__row) WHERE NOT r.__keep) FROM {TABLE}"
+    ).fetchall()[0]
+    rows_out, quarantined = (int(row[0]), int(row[1])) if row else (0, 0)
+    dup = next((c for c in changes if c["step"] == "dedupe"), {})
+    alerts: list[dict[str, Any]] = list(table.warnings)
+    issues: list[dict[str, Any]] = []
+    recs: list[dict[str, Any]] = []
+    for c in changes:
+        col = c.get("column")
+        if c["step"] == "quarantine":
+            issues.append(
+                finding(
+                    "warning",
+                    f"{c['rows_affected']} row(s) with {c['reason']} in {col!r}"
+                    + (" were quarantined" if c["rows_removed_total"] else " were kept (quarantine off)"),
+                    column=col,
+                    code="rule_break",
+                )
+            )
+        elif c["step"] == "outliers" and c["flagged"]:
+            issues.append(
+                finding(
+                    "info",
+                    f"{c['flagged']} value(s) in {col!r} outside [{c['lower_fence']:g}, {c['upper_fence']:g}]"
+                    + (" removed" if c["rows_removed_total"] else " flagged"),
+                    column=col,
+                    code="outliers",
+                )
+            )
+        elif c["step"] == "nulls" and c.get("skipped"):
+            recs.append(finding("warning", c["skipped"], column=col, code="null_strategy_skipped"))
+    if dup.get("rows_removed_total"):
+        issues.append(
+            finding(
+                "info", f"{dup['rows_removed_total']} duplicate row(s) removed", code="duplicates_removed"
+            )
+        )
+    for col, m in maps.items():
+        for note in m.notes:
+            recs.append(finding("info", note, column=col, code="case_rule_ignored"))
+        d = m.decision
+        if d is not None and d.type == "text" and 0.5 <= d.share < 1 and "below" in d.reason:
+            recs.append(
+                finding(
+                    "info",
+                    f"{col!r}: {d.reason}; set its type in params to convert it and quarantine the rest",
+                    column=col,
+                    code="type_below_threshold",
+                )
+            )
+    if quarantined:
+        alerts.append(
+            finding("warning", f"{quarantined} row(s) moved to {QUARANTINE_FILE}", code="rows_quarantined")
+        )
+    summary = {
+        "rows_in": table.rows,
+        "rows_out": rows_out,
+        "quarantined": quarantined,
+        "duplicates_removed": int(dup.get("rows_removed_total", 0)),
+        "converted_columns": {c: m.sql_type for c, m in maps.items() if m.sql_type != "VARCHAR"},
+        "steps": {
+            s: _totals(changes, s)
+            for s in (
+                "whitespace",
+                "placeholders",
+                "types",
+                "standardise",
+                "dedupe",
+                "quarantine",
+                "nulls",
+                "outliers",
+            )
+        },
+    }
+    return {
+        "input": table.info(),
+        "alerts": alerts,
+        "issues": issues,
+        "recommendations": recs,
+        "summary": summary,
+        "outputs": outputs,
+    }

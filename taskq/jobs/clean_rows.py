@@ -1,0 +1,238 @@
+"""The row-level steps of clean-my-data: quarantine, dedupe, nulls and outliers.
+
+They work on one materialised table, ``clean_rows``: the input's ``__row``,
+every column's cleaned value (from the value maps of
+:mod:`taskq.jobs.clean_values`) and a ``__keep`` flag. A step that removes rows
+clears ``__keep`` instead of deleting them, so the table keeps input order and
+the final write is a plain filter. Every count is over rows still kept when
+the step runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import duckdb
+
+from .clean_values import ColumnMap
+
+__all__ = ["ROW_LIST_LIMIT", "TABLE", "build_cleaned", "dedupe", "fill_nulls", "outliers", "quarantine"]
+
+logger = logging.getLogger(__name__)
+
+TABLE = "clean_rows"
+QUARANTINE = "clean_quarantine"
+ROW_LIST_LIMIT = 1000
+"""changes.json lists at most this many removed row numbers per step and column."""
+_NUMERIC = ("BIGINT", "DOUBLE")
+
+
+def q(name: str) -> str:
+    """``name`` as a quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: Any) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _rows(con: duckdb.DuckDBPyConnection, where: str) -> tuple[int, list[int]]:
+    """(count, first :data:`ROW_LIST_LIMIT` row numbers) of kept rows matching ``where``."""
+    row = con.execute(f"SELECT count(*) FROM {TABLE} WHERE __keep AND ({where})").fetchall()[0]
+    total = int(row[0]) if row else 0
+    listed = con.execute(
+        f"SELECT __row FROM {TABLE} WHERE __keep AND ({where}) ORDER BY __row LIMIT {ROW_LIST_LIMIT}"
+    ).fetchall()
+    return total, [int(r[0]) for r in listed]
+
+
+def _drop(con: duckdb.DuckDBPyConnection, where: str) -> None:
+    con.execute(f"UPDATE {TABLE} SET __keep = false WHERE __keep AND ({where})")
+
+
+def build_cleaned(con: duckdb.DuckDBPyConnection, view: str, maps: dict[str, ColumnMap]) -> None:
+    """Materialise ``clean_rows`` and the rule breaks table ``clean_quarantine``.
+
+    Columns whose map is the identity are copied from the input; the others are
+    looked up in their map by raw value. ``clean_quarantine`` gets one row per
+    (input row, failing column): ``__row, column, reason, value`` (the raw value).
+    """
+    select, joins = [], []
+    for i, (col, cm) in enumerate(maps.items()):
+        if cm.identity:
+            select.append(f"s.{q(col)}")
+        else:
+            joins.append(f"LEFT JOIN {cm.table} m{i} ON s.{q(col)} = m{i}.v")
+            select.append(f"m{i}.cur AS {q(col)}")
+    con.execute(
+        f"CREATE OR REPLACE TABLE {TABLE} AS SELECT s.__row, {', '.join(select)}, true AS __keep "
+        f"FROM {view} s {' '.join(joins)} ORDER BY s.__row"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE {QUARANTINE} (__row BIGINT, col VARCHAR, reason VARCHAR, value VARCHAR)"
+    )
+    for col, cm in maps.items():
+        if cm.failed:
+            con.execute(
+                f"INSERT INTO {QUARANTINE} SELECT s.__row, {_lit(col)}, m.fail, s.{q(col)} FROM {view} s "
+                f"JOIN {cm.table} m ON s.{q(col)} = m.v WHERE m.fail IS NOT NULL"
+            )
+
+
+def quarantine(con: duckdb.DuckDBPyConnection, enabled: bool) -> list[dict[str, Any]]:
+    """Remove the rows that break a rule (when ``enabled``); one changes entry per column."""
+    entries = []
+    for col, reason, count in con.execute(
+        f"SELECT col, reason, count(DISTINCT __row) FROM {QUARANTINE} GROUP BY ALL ORDER BY col, reason"
+    ).fetchall():
+        listed = [
+            int(r[0])
+            for r in con.execute(
+                f"SELECT DISTINCT __row FROM {QUARANTINE} WHERE col = ? AND reason = ? ORDER BY 1 LIMIT {ROW_LIST_LIMIT}",
+                [col, reason],
+            ).fetchall()
+        ]
+        entries.append(
+            {
+                "step": "quarantine",
+                "column": col,
+                "reason": reason,
+                "rows_affected": int(count),
+                "rows_removed": listed if enabled else [],
+                "rows_removed_total": int(count) if enabled else 0,
+            }
+        )
+    if enabled:
+        _drop(con, f"__row IN (SELECT __row FROM {QUARANTINE})")
+    return entries
+
+
+def dedupe(con: duckdb.DuckDBPyConnection, columns: list[str], ignore_case: bool) -> dict[str, Any]:
+    """Drop rows equal to an earlier kept row on every column (the first one stays).
+
+    Values are compared after the value steps (trimmed, placeholders nulled,
+    typed); with ``ignore_case`` text is compared lower-cased too. Two NULLs
+    compare equal.
+    """
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {TABLE})").fetchall())
+
+    def key(prefix: str) -> str:
+        keys = [f"{prefix}{q(c)}" for c in columns]
+        keys = [
+            f"lower({k})" if ignore_case and types[c] == "VARCHAR" else k
+            for k, c in zip(keys, columns, strict=True)
+        ]
+        return "struct_pack(" + ", ".join(f"k{i} := {k}" for i, k in enumerate(keys)) + ")"
+
+    con.execute(
+        f"CREATE OR REPLACE TABLE clean_dups AS SELECT {key('')} AS k, min(__row) AS first FROM {TABLE} "
+        "WHERE __keep GROUP BY ALL HAVING count(*) > 1"
+    )
+    entry: dict[str, Any] = {"step": "dedupe", "column": None, "rows_removed": [], "rows_removed_total": 0}
+    if con.execute("SELECT count(*) FROM clean_dups").fetchall()[0] == (0,):
+        return entry
+    con.execute(
+        f"CREATE OR REPLACE TABLE clean_dup_rows AS SELECT t.__row, d.first FROM {TABLE} t "
+        f"JOIN clean_dups d ON {key('t.')} IS NOT DISTINCT FROM d.k "
+        "WHERE t.__keep AND t.__row <> d.first"
+    )
+    total = con.execute("SELECT count(*) FROM clean_dup_rows").fetchall()[0]
+    pairs = con.execute(
+        f"SELECT __row, first FROM clean_dup_rows ORDER BY __row LIMIT {ROW_LIST_LIMIT}"
+    ).fetchall()
+    _drop(con, "__row IN (SELECT __row FROM clean_dup_rows)")
+    entry["rows_removed_total"] = int(total[0]) if total else 0
+    entry["rows_removed"] = [int(r) for r, _ in pairs]
+    entry["duplicate_of"] = {str(r): int(f) for r, f in pairs}
+    entry["reason"] = "exact duplicate of an earlier row (after normalisation)"
+    return entry
+
+
+def fill_nulls(
+    con: duckdb.DuckDBPyConnection, col: str, sql_type: str, rule: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply one column's null strategy; return its changes entry.
+
+    ``mean``/``median`` need a numeric column (an integer column gets the
+    rounded value); ``mode`` takes the most frequent value (smallest on a tie);
+    ``constant`` casts the value to the column's type. A strategy that does not
+    fit the column is skipped with a ``skipped`` note rather than failing the run.
+    """
+    strategy = rule["strategy"]
+    entry: dict[str, Any] = {"step": "nulls", "column": col, "strategy": strategy}
+    nulls, listed = _rows(con, f"{q(col)} IS NULL")
+    if strategy == "leave" or nulls == 0:
+        entry.update(changed=0, left_null=nulls)
+        return entry
+    if strategy == "drop":
+        _drop(con, f"{q(col)} IS NULL")
+        entry.update(rows_removed=listed, rows_removed_total=nulls, reason=f"{col} is null")
+        return entry
+    if strategy in ("mean", "median") and sql_type not in _NUMERIC:
+        entry.update(
+            changed=0, left_null=nulls, skipped=f"{strategy} needs a numeric column, {col} is {sql_type}"
+        )
+        return entry
+    if strategy == "constant":
+        fill = f"TRY_CAST({_lit(rule['value'])} AS {sql_type})"
+    else:
+        agg = {
+            "mean": f"avg({q(col)})",
+            "median": f"quantile_cont({q(col)}, 0.5)",
+            "mode": f"arg_min({q(col)}, -cnt)",
+        }[strategy]
+        source = (
+            f"(SELECT {q(col)}, count(*) AS cnt FROM {TABLE} WHERE __keep AND {q(col)} IS NOT NULL "
+            f"GROUP BY 1 ORDER BY 2 DESC, 1)"
+            if strategy == "mode"
+            else f"{TABLE} WHERE __keep"
+        )
+        cast = f"round({agg})" if sql_type == "BIGINT" and strategy != "mode" else agg
+        fill = f"(SELECT CAST({cast} AS {sql_type}) FROM {source})"
+    value = con.execute(f"SELECT CAST({fill} AS VARCHAR)").fetchall()[0]
+    if value is None or value[0] is None:
+        entry.update(
+            changed=0, left_null=nulls, skipped=f"no {strategy} value for {col} (all null or not castable)"
+        )
+        return entry
+    con.execute(f"UPDATE {TABLE} SET {q(col)} = {fill} WHERE __keep AND {q(col)} IS NULL")
+    entry.update(changed=nulls, fill_value=value[0])
+    return entry
+
+
+def outliers(con: duckdb.DuckDBPyConnection, col: str, k: float, remove: bool) -> dict[str, Any] | None:
+    """Flag (and with ``remove``, drop) values outside the IQR fences of ``col``.
+
+    Fences are ``Q1 - k*IQR`` and ``Q3 + k*IQR`` over kept non-null values.
+    Returns None when the column has fewer than 4 values (no meaningful quartiles).
+    """
+    row = con.execute(
+        f"SELECT count({q(col)}), quantile_cont({q(col)}, 0.25), quantile_cont({q(col)}, 0.75) "
+        f"FROM {TABLE} WHERE __keep"
+    ).fetchall()[0]
+    if row is None or row[0] < 4:
+        return None
+    q1, q3 = float(row[1]), float(row[2])
+    lo, hi = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
+    where = f"{q(col)} < {lo!r} OR {q(col)} > {hi!r}"
+    total, listed = _rows(con, where)
+    examples = con.execute(
+        f"SELECT __row, {q(col)} FROM {TABLE} WHERE __keep AND ({where}) ORDER BY __row LIMIT 5"
+    ).fetchall()
+    entry: dict[str, Any] = {
+        "step": "outliers",
+        "column": col,
+        "q1": q1,
+        "q3": q3,
+        "lower_fence": lo,
+        "upper_fence": hi,
+        "flagged": total,
+        "examples": [{"row": int(r), "value": v} for r, v in examples],
+        "rows_removed": listed if remove else [],
+        "rows_removed_total": total if remove else 0,
+    }
+    if remove and total:
+        entry["reason"] = f"{col} outside the IQR fences [{lo:g}, {hi:g}]"
+        _drop(con, where)
+    return entry

@@ -1,0 +1,211 @@
+"""Type detection and parsing for clean-my-data's ``types`` step.
+
+Detection runs on a column's *distinct* values with their counts (the value
+map built by :mod:`taskq.jobs.clean_values`), so it is exact yet cheap: every
+share below is weighted by how many rows hold the value.
+
+Candidates, for non-null text values:
+
+* **boolean**: ``true/false/yes/no/t/f/y/n`` in any case (``0``/``1`` stay numbers).
+* **integer / number**: optional sign, digits with optional thousands
+  separators and decimals. The decimal mark is decided per column: a value
+  only one convention can read (``1,234.5`` or ``12.5`` vs ``1.234,5`` or
+  ``12,5``) is evidence; the convention with more evidence wins, and with no
+  evidence at all (``1,234`` alone) the point is the decimal mark. A column
+  where any integer has a leading zero (``007``, ZIP codes) stays text.
+* **date**: ISO (``2024-03-01``, with optional ``T``/space time), numeric
+  ``a/b/yyyy`` with ``/``, ``-`` or ``.``, and month names (``1 Mar 2024``,
+  ``March 1, 2024``, ``01-Mar-2024``). Day-first vs month-first is decided per
+  column: a first number above 12 is evidence for day-first, a second number
+  above 12 for month-first; the side with more evidence wins, month-first on a
+  tie. A column whose parsed values all fall at midnight becomes DATE, else
+  TIMESTAMP.
+
+The candidate parsing the most rows wins; the column is converted only when
+that share of non-null values reaches the threshold. Values that then fail to
+parse are reported as failures (and quarantined), never silently nulled.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+__all__ = ["TypeDecision", "decide_type", "parse_expr"]
+
+logger = logging.getLogger(__name__)
+
+_TRUE = ("true", "yes", "t", "y")
+_FALSE = ("false", "no", "f", "n")
+_INT = r"[+-]?\d+"
+_US_NUM = r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"
+_EU_NUM = r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?"
+_NUMERIC_DATE = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}"
+_ISO_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+_NAME_FORMATS = ["%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%b %d %Y", "%B %d %Y"]
+
+
+@dataclass
+class TypeDecision:
+    """What the types step does to one column.
+
+    Attributes:
+        type: ``text`` (left alone), ``integer``, ``number``, ``date``,
+            ``timestamp`` or ``boolean``.
+        share: fraction of non-null values that parse as ``type``.
+        dayfirst: for dates, whether ``a/b/yyyy`` reads as day/month.
+        decimal: for numbers, the decimal mark (``.`` or ``,``).
+        reason: why the column was or was not converted (for changes.json).
+    """
+
+    type: str
+    share: float
+    dayfirst: bool | None = None
+    decimal: str | None = None
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "share": round(self.share, 6), "reason": self.reason}
+        if self.dayfirst is not None:
+            out["dayfirst"] = self.dayfirst
+        if self.decimal is not None:
+            out["decimal"] = self.decimal
+        return out
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _date_formats(dayfirst: bool) -> list[str]:
+    order = ["%d{s}%m{s}%Y"] if dayfirst else ["%m{s}%d{s}%Y"]
+    numeric = [f.format(s=s) for f in order for s in ("/", "-", ".")]
+    return _ISO_FORMATS + numeric + _NAME_FORMATS
+
+
+def _date_parse(value: str, dayfirst: bool) -> str:
+    formats = "[" + ", ".join(_lit(f) for f in _date_formats(dayfirst)) + "]"
+    return f"try_strptime({value}, {formats})"
+
+
+def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
+    """SQL turning the text ``value`` into ``decision.type`` (NULL when it does not parse)."""
+    t = decision.type
+    if t == "boolean":
+        return (
+            f"CASE WHEN lower({value}) IN ({', '.join(map(_lit, _TRUE))}) THEN true "
+            f"WHEN lower({value}) IN ({', '.join(map(_lit, _FALSE))}) THEN false END"
+        )
+    if t in ("integer", "number"):
+        if decision.decimal == ",":
+            pattern, cleaned = _EU_NUM, f"replace(replace({value}, '.', ''), ',', '.')"
+        else:
+            pattern, cleaned = _US_NUM, f"replace({value}, ',', '')"
+        target = "BIGINT" if t == "integer" else "DOUBLE"
+        return (
+            f"CASE WHEN regexp_full_match({value}, {_lit(pattern)}) THEN TRY_CAST({cleaned} AS {target}) END"
+        )
+    if t in ("date", "timestamp"):
+        parsed = _date_parse(value, bool(decision.dayfirst))
+        return f"CAST({parsed} AS DATE)" if t == "date" else parsed
+    return value
+
+
+def _weighted(con: duckdb.DuckDBPyConnection, table: str, exprs: dict[str, str]) -> dict[str, int]:
+    """``sum(n) FILTER (WHERE expr)`` for each named boolean expression over ``table``."""
+    sql = ", ".join(f"coalesce(sum(n) FILTER (WHERE {e}), 0)" for e in exprs.values())
+    row = con.execute(f"SELECT {sql} FROM {table} WHERE cur IS NOT NULL").fetchall()[0]
+    assert row is not None
+    return {k: int(v) for k, v in zip(exprs, row, strict=True)}
+
+
+def decide_type(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    threshold: float,
+    forced: str = "auto",
+    dayfirst: bool | None = None,
+    decimal: str | None = None,
+) -> TypeDecision:
+    """Decide the type of the column whose value map is ``table`` (``v, n, cur``).
+
+    Args:
+        threshold: minimum share of non-null values that must parse.
+        forced: a type from the params (``auto`` = detect, ``text`` = leave).
+        dayfirst, decimal: per-column overrides of the detected conventions.
+
+    A forced type is applied whatever its share; its failures are quarantined.
+    """
+    if forced == "text":
+        return TypeDecision("text", 0.0, reason="type forced to text")
+    c = _weighted(
+        con,
+        table,
+        {
+            "nonnull": "true",
+            "bool": f"lower(cur) IN ({', '.join(map(_lit, _TRUE + _FALSE))})",
+            "int": f"regexp_full_match(cur, {_lit(_INT)})",
+            "lead0": r"regexp_full_match(cur, '[+-]?0\d+')",
+            "us": f"regexp_full_match(cur, {_lit(_US_NUM)})",
+            "eu": f"regexp_full_match(cur, {_lit(_EU_NUM)})",
+            "us_only": f"regexp_full_match(cur, {_lit(_US_NUM)}) AND NOT regexp_full_match(cur, {_lit(_EU_NUM)})",
+            "eu_only": f"regexp_full_match(cur, {_lit(_EU_NUM)}) AND NOT regexp_full_match(cur, {_lit(_US_NUM)})",
+            "us_frac": rf"regexp_full_match(cur, {_lit(_US_NUM)}) AND contains(cur, '.')",
+            "eu_frac": rf"regexp_full_match(cur, {_lit(_EU_NUM)}) AND contains(cur, ',')",
+            "numdate": f"regexp_full_match(cur, {_lit(_NUMERIC_DATE)})",
+            "day_ev": rf"regexp_full_match(cur, {_lit(_NUMERIC_DATE)}) AND TRY_CAST(regexp_extract(cur, '^(\d+)', 1) AS INT) > 12",
+            "month_ev": rf"regexp_full_match(cur, {_lit(_NUMERIC_DATE)}) AND TRY_CAST(regexp_extract(cur, '^\d+[/.-](\d+)', 1) AS INT) > 12",
+            "maybe_date": r"regexp_matches(cur, '^\d{4}[-/]\d|^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}$|[A-Za-z]{3}')",
+        },
+    )
+    nonnull = c["nonnull"]
+    if nonnull == 0:
+        return TypeDecision("text", 0.0, reason="no non-null values")
+    if dayfirst is None:
+        dayfirst = c["day_ev"] > c["month_ev"]
+    if decimal is None:
+        decimal = "," if c["eu_only"] > c["us_only"] else "."
+    num_count = c["eu"] if decimal == "," else c["us"]
+    frac = c["eu_frac"] if decimal == "," else c["us_frac"]
+    candidates: dict[str, int] = {"boolean": c["bool"]}
+    if c["lead0"] == 0 or forced in ("integer", "number"):
+        candidates["integer" if frac == 0 and forced != "number" else "number"] = num_count
+    if c["maybe_date"] > 0 or forced == "date":
+        probe = TypeDecision("timestamp", 0.0, dayfirst=dayfirst)
+        d = _weighted(
+            con,
+            table,
+            {
+                "ok": f"{parse_expr(probe)} IS NOT NULL",
+                "timed": f"{parse_expr(probe)} <> date_trunc('day', {parse_expr(probe)})",
+            },
+        )
+        candidates["timestamp" if d["timed"] else "date"] = d["ok"]
+    if forced != "auto":
+        name = forced
+        if forced == "date" and "timestamp" in candidates:
+            name = "timestamp"
+        elif forced in ("integer", "number"):
+            name = "integer" if forced == "integer" and frac == 0 else "number"
+        share = candidates.get(name, num_count if name in ("integer", "number") else 0) / nonnull
+        decision = TypeDecision(name, share, reason=f"type forced to {forced}")
+    else:
+        name, count = max(candidates.items(), key=lambda kv: (kv[1], kv[0]))
+        share = count / nonnull
+        if count == 0 or share < threshold:
+            return TypeDecision(
+                "text",
+                share,
+                reason=f"best candidate {name} parses {share:.1%} of non-null values, below {threshold:.0%}",
+            )
+        decision = TypeDecision(name, share, reason=f"{share:.1%} of non-null values parse as {name}")
+    if decision.type in ("date", "timestamp"):
+        decision.dayfirst = dayfirst
+    if decision.type in ("integer", "number"):
+        decision.decimal = decimal
+    logger.debug("type decision for %s: %s", table, decision)
+    return decision
