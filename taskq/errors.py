@@ -24,7 +24,8 @@ boundary (``raise BackendUnavailable(...) from exc``)::
     │   ├── UnknownColumn           UNKNOWN_COLUMN
     │   └── InvalidParams           INVALID_PARAMS
     ├── TransientError              TRANSIENT               (retry with backoff)
-    │   └── JobTimeout              JOB_TIMEOUT
+    │   ├── JobTimeout              JOB_TIMEOUT
+    │   └── WorkerLost              WORKER_LOST
     ├── TaskCancelled               CANCELLED               (cooperative stop)
     │   └── WorkerShutdown          WORKER_SHUTDOWN         (re-queued, same attempt)
     └── JobFailed                   JOB_FAILED              (a bug or an unexpected error)
@@ -59,6 +60,7 @@ __all__ = [
     "TransientError",
     "UnknownColumn",
     "UnknownTool",
+    "WorkerLost",
     "WorkerShutdown",
 ]
 
@@ -210,6 +212,12 @@ class JobTimeout(TransientError):
     """The job ran longer than its timeout."""
 
     code = "JOB_TIMEOUT"
+
+
+class WorkerLost(TransientError):
+    """The worker running the task died or was killed."""
+
+    code = "WORKER_LOST"
 
 
 class TaskCancelled(TaskqError):

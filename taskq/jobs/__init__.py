@@ -37,13 +37,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
 from ..errors import InputNotFound, InvalidParams, UnknownTool
 from ..progress import NullProgress, Progress
 
-__all__ = ["TOOLS", "ToolSpec", "execute", "resolve", "tool_names", "validate_params"]
+__all__ = ["TOOLS", "ToolSpec", "execute", "load_plugins", "register", "resolve", "tool_names", "validate_params"]
 
 REPORT_FILE = "report.json"
 SEVERITIES = ("critical", "warning", "info")
@@ -60,7 +61,10 @@ class ToolSpec:
     description: str
 
     def load(self) -> ModuleType:
-        return importlib.import_module(self.module)
+        """The tool's namespace: ``package.module`` or ``package.module:attribute``."""
+        module, _, attr = self.module.partition(":")
+        loaded = importlib.import_module(module)
+        return getattr(loaded, attr) if attr else loaded
 
 
 TOOLS: dict[str, ToolSpec] = {
@@ -90,6 +94,21 @@ TOOLS: dict[str, ToolSpec] = {
     )
 }
 _ALIASES = {alias: spec for spec in TOOLS.values() for alias in (spec.name, *spec.aliases)}
+
+
+def register(spec: ToolSpec) -> ToolSpec:
+    """Add a tool (plugins, test fixtures). Re-registering the same name replaces it."""
+    TOOLS[spec.name] = spec
+    for alias in (spec.name, *spec.aliases):
+        _ALIASES[alias] = spec
+    return spec
+
+
+def load_plugins(modules: Iterable[str]) -> None:
+    """Import each module (``TASKQ_PLUGINS``); importing one registers its tools."""
+    for name in modules:
+        if name:
+            importlib.import_module(name)
 
 
 def tool_names() -> list[str]:

@@ -1,0 +1,269 @@
+"""Workers: RQ's forking worker, plus what taskq needs around each job.
+
+:class:`TaskqWorker` is an RQ ``Worker`` (a fresh work horse is forked per job,
+so a data job's memory goes back to the OS when it ends) that, while a horse
+runs, every ``TASKQ_HEARTBEAT_INTERVAL`` seconds:
+
+* writes the task's heartbeat (maintenance uses it to spot dead workers);
+* enforces cancellation: a task flagged for cancel that has not stopped within
+  ``TASKQ_CANCEL_GRACE`` has its horse killed, and the task still ends CANCELLED;
+* enforces shutdown: after SIGTERM/SIGINT the worker takes no new job and lets
+  the current one run for ``TASKQ_SHUTDOWN_GRACE``; then the horse is asked to
+  stop (SIGUSR1 -> ``WorkerShutdown`` at its next progress check) and, failing
+  that, killed; the task goes back to the queue as the same attempt.
+
+After the horse exits the worker dispatches what the attempt left behind
+(a retry after its backoff, a re-queued task) and settles a horse that died
+without recording an outcome. ``run_worker`` supervises N such workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rq import Worker
+from rq.job import Job
+from rq.queue import Queue
+
+from . import jobs, queues, runner
+from .config import Settings
+from .db import session_scope
+from .errors import TaskqError
+from .lifecycle import TaskStatus, heartbeat
+from .models import Task
+
+__all__ = ["TaskqWorker", "WorkerOptions", "run_worker"]
+
+log = logging.getLogger(__name__)
+S = TaskStatus
+
+
+class TaskqWorker(Worker):
+    """An RQ worker that keeps the SQL task row honest about its job."""
+
+    def __init__(self, queue_names: Sequence[str], *, settings: Settings, **kwargs: Any) -> None:
+        connection = kwargs.pop("connection", None) or queues.connect(settings)
+        kwargs.setdefault("job_monitoring_interval", max(1, round(settings.heartbeat_interval)))
+        super().__init__(list(queue_names), connection=connection, serializer=queues.SERIALIZER, **kwargs)
+        self.settings = settings
+        self._shutdown_at: float | None = None
+        self._signalled_horse = False
+        self._kill_reason: str | None = None
+        runner.configure(settings, self.name)
+        jobs.load_plugins(settings.plugin_modules)
+
+    # Shutdown ----------------------------------------------------------------------
+
+    def request_stop(self, signum: int, frame: Any) -> None:
+        if self._shutdown_at is None:
+            self._shutdown_at = time.monotonic()
+            log.info(
+                "worker %s: %s received; taking no new jobs, current job gets %.0fs",
+                self.name,
+                signal.Signals(signum).name,
+                self.settings.shutdown_grace,
+            )
+        super().request_stop(signum, frame)
+
+    def setup_work_horse_signals(self) -> None:
+        # The horse leaves shutdown to its worker: it ignores SIGINT/SIGTERM (a
+        # systemd KillMode=control-group or a terminal would otherwise kill it
+        # mid-write) and turns SIGUSR1 into a cooperative stop.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGUSR1, lambda *_: runner.shutdown_requested.set())
+
+    # While a horse runs ----------------------------------------------------------------
+
+    def maintain_heartbeats(self, job: Job, execution: Any) -> None:
+        super().maintain_heartbeats(job, execution)
+        try:
+            self._supervise(job.id)
+        except Exception as exc:  # a database blip must not take the worker down
+            log.warning("worker %s: supervising task %s failed: %s", self.name, job.id, exc)
+
+    def _supervise(self, task_id: str) -> None:
+        now = time.monotonic()
+        with session_scope(self.settings) as s:
+            task = s.get(Task, task_id)
+            if task is None or task.status != S.PROCESSING.value or task.worker != self.name:
+                return
+            heartbeat(s, task_id, task.attempt, self.name)
+            cancel_at = task.cancel_requested_at
+        if cancel_at is not None and self._kill_reason is None:
+            from .models import utcnow
+
+            waited = (utcnow() - cancel_at).total_seconds()
+            if waited >= self.settings.cancel_grace:
+                self._kill(task_id, "cancel", f"did not stop {waited:.0f}s after cancel")
+        if self._shutdown_at is not None and self._kill_reason is None:
+            elapsed = now - self._shutdown_at
+            if elapsed >= self.settings.shutdown_grace and not self._signalled_horse and self.horse_pid:
+                log.info("worker %s: shutdown grace over; asking task %s to stop", self.name, task_id)
+                self._signalled_horse = True
+                os.kill(self.horse_pid, signal.SIGUSR1)
+            elif elapsed >= self.settings.shutdown_grace + self.settings.cancel_grace:
+                self._kill(task_id, "shutdown", "did not stop after the shutdown grace")
+
+    def _kill(self, task_id: str, reason: str, why: str) -> None:
+        log.warning("worker %s: killing the work horse of task %s: %s", self.name, task_id, why)
+        self._kill_reason = reason
+        self._stopped_job_id = task_id
+        self.kill_horse()
+
+    # After the horse exits -----------------------------------------------------------
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        self._signalled_horse = False
+        self._kill_reason = None
+        runner.shutdown_requested.clear()
+        try:
+            super().execute_job(job, queue)
+        finally:
+            try:
+                settle(self.settings, self.connection, job.id, self.name, self._kill_reason)
+            except Exception as exc:
+                # The task row still says where it is; maintenance finishes the job.
+                log.error("worker %s: could not settle task %s: %s", self.name, job.id, exc)
+
+
+def settle(
+    settings: Settings, connection: Any, task_id: str, worker: str, kill_reason: str | None
+) -> str | None:
+    """Dispatch or close what an attempt left behind once its work horse is gone.
+
+    * RETRYING: schedule the next attempt for ``next_attempt_at``.
+    * QUEUED (sent back by a shutdown): enqueue again now.
+    * still PROCESSING on this worker: the horse was killed or died. A requested
+      cancel ends CANCELLED; a shutdown kill goes back to the queue; anything
+      else (OOM kill, segfault) is a lost attempt, retried while attempts remain.
+
+    Returns the task's status afterwards (None if the task is gone).
+    """
+    with session_scope(settings) as s:
+        task = s.get(Task, task_id)
+        if task is None:
+            return None
+        s.expunge(task)
+    status = TaskStatus(task.status)
+    if status is S.PROCESSING and task.worker == worker:
+        if task.cancel_requested_at is not None:
+            status = runner.end_lost_attempt(
+                settings,
+                task,
+                worker,
+                to=S.CANCELLED,
+                reason="work horse killed after the cancel grace period",
+            )
+        elif kill_reason == "shutdown":
+            status = runner.end_lost_attempt(
+                settings,
+                task,
+                worker,
+                to=S.QUEUED,
+                reason="work horse killed at shutdown; same attempt re-queued",
+            )
+        else:
+            status = runner.end_lost_attempt(
+                settings, task, worker, to=None, reason="work horse died before the task ended"
+            )
+        with session_scope(settings) as s:
+            refreshed = s.get(Task, task_id)
+            assert refreshed is not None
+            s.expunge(refreshed)
+            task = refreshed
+    if status in (S.RETRYING, S.QUEUED):
+        at = task.next_attempt_at if status is S.RETRYING else None
+        queues.dispatch(settings, connection, task, at=at)
+    return status.value
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    queues: tuple[str, ...]
+    burst: bool = False
+    name: str | None = None
+    max_jobs: int | None = None
+    with_scheduler: bool = True
+    concurrency: int = 1
+
+
+def _work(settings: Settings, options: WorkerOptions, name: str) -> int:
+    from .logs import configure as configure_logs
+
+    configure_logs(settings.log_level, json=settings.log_format == "json")
+    try:
+        worker = TaskqWorker(options.queues, settings=settings, name=name)
+        worker.work(
+            burst=options.burst,
+            max_jobs=options.max_jobs,
+            with_scheduler=options.with_scheduler,
+            logging_level=settings.log_level,
+        )
+    except TaskqError as exc:
+        log.error("worker %s: %s", name, exc)
+        return exc.exit_code
+    return 0
+
+
+def default_name() -> str:
+    return f"taskq.{socket.gethostname()}.{os.getpid()}"
+
+
+def run_worker(settings: Settings, options: WorkerOptions) -> int:
+    """Run ``options.concurrency`` workers until they stop; returns an exit code.
+
+    With one worker it runs in this process. With more, this process supervises
+    forked worker processes: it forwards SIGTERM/SIGINT to them, waits for each
+    to finish its job, and restarts a worker that died unexpectedly (unless
+    running in burst mode or shutting down).
+    """
+    base = options.name or default_name()
+    if options.concurrency <= 1:
+        return _work(settings, options, base)
+    ctx = multiprocessing.get_context("fork")
+    stopping = False
+    procs: dict[int, multiprocessing.process.BaseProcess] = {}
+
+    def start(i: int) -> None:
+        # Only the first worker runs the scheduler (RQ locks it per queue anyway).
+        opts = WorkerOptions(**{**options.__dict__, "with_scheduler": options.with_scheduler and i == 0})
+        p = ctx.Process(target=lambda: os._exit(_work(settings, opts, f"{base}-{i}")), name=f"{base}-{i}")
+        p.start()
+        procs[i] = p
+
+    def forward(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for p in procs.values():
+            if p.is_alive() and p.pid:
+                os.kill(p.pid, signum)
+
+    for i in range(options.concurrency):
+        start(i)
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    worst = 0
+    while procs:
+        time.sleep(0.5)
+        for i, p in list(procs.items()):
+            if p.is_alive():
+                continue
+            p.join()
+            code = p.exitcode or 0
+            del procs[i]
+            if code != 0 and not stopping and not options.burst:
+                log.warning("worker %s-%s exited with %s; restarting it", base, i, code)
+                time.sleep(1.0)
+                start(i)
+            else:
+                worst = max(worst, abs(code))
+    return worst

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from taskq.config import Settings, redact_url
+from taskq.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defaults() -> None:
+    s = Settings()
+    assert s.redis_url == "redis://127.0.0.1:6379/0"
+    assert s.data_dir == Path("./.taskq")
+    assert s.sqlalchemy_url.startswith("sqlite:///") and s.sqlalchemy_url.endswith("taskq.db")
+    assert (s.queue_for("profile-my-data"), s.queue_for("clean-my-data"), s.queue_for("master-my-data")) == (
+        "profile",
+        "clean",
+        "master",
+    )
+    assert (
+        s.timeout_for("profile-my-data"),
+        s.timeout_for("clean-my-data"),
+        s.timeout_for("master-my-data"),
+    ) == (
+        1200,
+        1800,
+        2400,
+    )
+    assert (s.max_attempts, s.retry_base, s.retry_cap) == (3, 10.0, 600.0)
+    assert s.cancel_grace == 10.0
+
+
+def test_from_env_parses_and_overrides() -> None:
+    s = Settings.from_env(
+        {"TASKQ_MAX_ATTEMPTS": "5", "TASKQ_QUEUE_MASTER": "big", "TASKQ_INPUT_ROOTS": "/a, /b"}
+    )
+    assert s.max_attempts == 5
+    assert s.queue_for("master-my-data") == "big"
+    assert s.input_roots == (Path("/a"), Path("/b"))
+    assert replace(s, max_attempts=1).max_attempts == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("TASKQ_MAX_ATTEMPTS", "three"), ("TASKQ_RETRY_BASE", "-1"), ("TASKQ_LOG_FORMAT", "xml")],
+)
+def test_bad_values_name_the_variable(key: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        Settings.from_env({key: value})
+
+
+def test_env_example_lists_every_setting_with_its_default() -> None:
+    text = (ROOT / ".env.example").read_text()
+    found = dict(re.findall(r"^#?\s*(TASKQ_[A-Z_]+)=(.*)$", text, flags=re.M))
+    documented = {name: default for name, default, _ in Settings.documented()}
+    assert found == documented
+
+
+def test_passwords_are_redacted() -> None:
+    assert redact_url("redis://:s3cret@host:6379/0") == "redis://:***@host:6379/0"
+    assert redact_url("postgresql://u:pw@db/x") == "postgresql://u:***@db/x"
+    assert redact_url("redis://host") == "redis://host"
+    s = Settings(redis_url="redis://:s3cret@h/0", database_url="postgresql://u:pw@db/x")
+    assert "s3cret" not in str(s.redacted()) and "pw@" not in str(s.redacted())
