@@ -329,8 +329,9 @@ def estimate_model(
             ok = valid[:, f]
             np.add.at(new_m[f], levels[ok, f], wpost[ok])
         new_m /= new_m.sum(axis=1, keepdims=True)
-        delta = float(np.abs(new_m - m).max()) + abs(new_prior - prior)
-        m, prior = new_m, new_prior
+        new_u = _level_freq(levels, counts - wpost, n_fields, 1e-3)
+        delta = float(np.abs(new_m - m).max()) + float(np.abs(new_u - u).max()) + abs(new_prior - prior)
+        m, u, prior = new_m, new_u, new_prior
         if delta < 1e-6:
             break
     logger.debug("EM converged after %d iterations; prior %.4f", it, prior)
