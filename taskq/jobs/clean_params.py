@@ -8,7 +8,7 @@ be switched off or given parameters. Params look like::
      "threshold": 0.95, "default_region": "US", "remove_outliers": false,
      "input_options": {"delimiter": ";"}}
 
-``steps`` entries override the defaults of the steps they name; unnamed steps
+``steps`` entries override the defaults (a bare name enables that step) of the steps they name; unnamed steps
 keep theirs. Entries must follow the pipeline order (later steps depend on
 earlier ones: type fixing needs placeholders nulled first), so an out-of-order
 list is refused rather than silently re-ordered. The top-level shortcuts
@@ -229,7 +229,7 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
     last = -1
     for i, entry in enumerate(entries):
         if isinstance(entry, str):
-            entry = {"step": entry}
+            entry = {"step": entry, "enabled": True}
         if not isinstance(entry, dict) or not isinstance(entry.get("step"), str):
             raise _fail(f"steps[{i}]", 'must be a step name or an object with a "step" key')
         name = entry["step"]

@@ -1,0 +1,284 @@
+"""clean-my-data end to end on small crafted inputs, through :func:`taskq.jobs.execute`."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from taskq.errors import TaskCancelled, UnknownColumn
+from taskq.jobs import execute
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def clean(
+    tmp_path: Path, header: list[str], rows: list[list[Any]], params: dict | None = None
+) -> tuple[dict, list[dict[str, str]], Path]:
+    src = write_csv(tmp_path / "in.csv", header, rows)
+    out = tmp_path / "out"
+    report = execute("clean", src, out, params or {})
+    return report, read_csv(out / "cleaned.csv"), out
+
+
+def changes(out: Path, step: str, column: str | None = None) -> dict:
+    doc = json.loads((out / "changes.json").read_text())
+    return next(c for c in doc["changes"] if c["step"] == step and c.get("column") == column)
+
+
+def test_whitespace_and_nfc(tmp_path: Path) -> None:
+    _, rows, out = clean(tmp_path, ["name"], [["  a   b "], ["Cafe\u0301"], ["x\u00a0y"], ["ok"]])
+    assert [r["name"] for r in rows] == ["a b", "Caf\u00e9", "x y", "ok"]
+    c = changes(out, "whitespace", "name")
+    assert (c["changed"], c["unchanged"]) == (3, 1)
+    assert {"before": "  a   b ", "after": "a b"} in c["examples"]
+
+
+def test_placeholders_default_and_custom(tmp_path: Path) -> None:
+    values = [[i, v] for i, v in enumerate(["N/A", "null", "-", "?", "  ", "keep", "missing"])]
+    no_dedupe = {"steps": [{"step": "dedupe", "enabled": False}]}
+    _, rows, out = clean(tmp_path, ["id", "v"], values, no_dedupe)
+    assert [r["v"] for r in rows] == ["", "", "", "", "", "keep", "missing"]
+    assert changes(out, "placeholders", "v")["nulled"] == 5  # "  " is trimmed to "", a token
+    _, rows, _ = clean(
+        tmp_path,
+        ["id", "v"],
+        values,
+        {"steps": [{"step": "placeholders", "tokens": ["missing"]}, {"step": "dedupe", "enabled": False}]},
+    )
+    assert [r["v"] for r in rows] == ["N/A", "null", "-", "?", "", "keep", ""]
+
+
+@pytest.mark.parametrize(("good", "converted"), [(47, False), (48, True)])
+def test_type_threshold(tmp_path: Path, good: int, converted: bool) -> None:
+    rows = [[str(i)] for i in range(good)] + [[f"x{i}"] for i in range(50 - good)]
+    report, cleaned, out = clean(tmp_path, ["n"], rows, {"steps": [{"step": "outliers", "enabled": False}]})
+    assert ("n" in report["summary"]["converted_columns"]) is converted
+    quarantined = read_csv(out / "quarantine.csv")
+    if converted:
+        assert len(cleaned) == 48
+        assert [q["quarantine_row"] for q in quarantined] == ["48", "49"]
+        assert {q["quarantine_reason"] for q in quarantined} == {"not a valid integer"}
+    else:
+        assert len(cleaned) == 50 and quarantined == []
+        assert any(r["code"] == "type_below_threshold" for r in report["recommendations"])
+
+
+def test_thousands_separators_per_column(tmp_path: Path) -> None:
+    header = ["us", "eu"]
+    rows = [["1,234.50", "1.234,50"], ["12", "12,5"], ["1,000", "1.000"], ["-3.25", "7"]]
+    report, cleaned, _ = clean(tmp_path, header, rows, {"steps": [{"step": "outliers", "enabled": False}]})
+    assert report["summary"]["converted_columns"] == {"us": "DOUBLE", "eu": "DOUBLE"}
+    assert [float(r["us"]) for r in cleaned] == [1234.5, 12.0, 1000.0, -3.25]
+    assert [float(r["eu"]) for r in cleaned] == [1234.5, 12.5, 1000.0, 7.0]
+
+
+def test_leading_zero_codes_stay_text(tmp_path: Path) -> None:
+    report, cleaned, _ = clean(tmp_path, ["zip"], [["02134"], ["10001"], ["00501"]])
+    assert report["summary"]["converted_columns"] == {}
+    assert [r["zip"] for r in cleaned] == ["02134", "10001", "00501"]
+
+
+def test_dates_day_first_detected(tmp_path: Path) -> None:
+    header = ["dmy", "mdy", "named"]
+    rows = [["03/01/2024", "01/03/2024", "1 Mar 2024"], ["25/12/2023", "12/25/2023", "March 2, 2024"]]
+    report, cleaned, out = clean(tmp_path, header, rows)
+    assert [r["dmy"] for r in cleaned] == ["2024-01-03", "2023-12-25"]
+    assert [r["mdy"] for r in cleaned] == ["2024-01-03", "2023-12-25"]
+    assert [r["named"] for r in cleaned] == ["2024-03-01", "2024-03-02"]
+    assert changes(out, "types", "dmy")["decision"]["dayfirst"] is True
+    assert changes(out, "types", "mdy")["decision"]["dayfirst"] is False
+    _, cleaned, _ = clean(tmp_path, ["d"], [["03/01/2024"]], {"columns": {"d": {"dayfirst": True}}})
+    assert cleaned[0]["d"] == "2024-01-03"
+
+
+def test_booleans(tmp_path: Path) -> None:
+    params = {"steps": [{"step": "dedupe", "enabled": False}]}
+    report, cleaned, _ = clean(tmp_path, ["b"], [["Yes"], ["no"], ["TRUE"], ["f"]], params)
+    assert report["summary"]["converted_columns"] == {"b": "BOOLEAN"}
+    assert [r["b"] for r in cleaned] == ["true", "false", "true", "false"]
+
+
+def test_emails_phones_and_case(tmp_path: Path) -> None:
+    header = ["email", "phone", "city"]
+    rows = [
+        ["Ann@Example.COM", "(415) 555-2671", "new york"],
+        ["bad-address", "415.555.2672", "PARIS"],
+        ["bo@x.org", "12", "rome"],
+        ["cy@x.org", "+44 20 7946 0958", "oslo"],
+    ]
+    report, cleaned, out = clean(tmp_path, header, rows, {"columns": {"city": {"case": "title"}}})
+    assert cleaned == [
+        {"email": "Ann@example.com", "phone": "+14155552671", "city": "New York"},
+        {"email": "cy@x.org", "phone": "+442079460958", "city": "Oslo"},
+    ]
+    quarantined = read_csv(out / "quarantine.csv")
+    assert [(q["quarantine_row"], q["quarantine_column"], q["quarantine_value"]) for q in quarantined] == [
+        ("1", "email", "bad-address"),
+        ("2", "phone", "12"),
+    ]
+    assert report["summary"]["quarantined"] == 2
+
+
+def test_quarantine_off_keeps_rows(tmp_path: Path) -> None:
+    rows = [[str(i)] for i in range(20)] + [["oops"]]
+    params = {"steps": [{"step": "quarantine", "enabled": False}, {"step": "outliers", "enabled": False}]}
+    report, cleaned, out = clean(tmp_path, ["id", "n"], [[i, *r] for i, r in enumerate(rows)], params)
+    assert len(cleaned) == 21 and cleaned[-1]["n"] == ""
+    quarantined = read_csv(out / "quarantine.csv")
+    assert [(q["quarantine_row"], q["quarantine_removed"]) for q in quarantined] == [("20", "false")]
+    assert report["summary"]["quarantined"] == 0
+
+
+def test_dedupe_on_normalised_values(tmp_path: Path) -> None:
+    rows = [["Ann ", "x@a.com"], ["ann", "X@A.COM"], ["Bob", "b@a.com"], ["  ANN", "x@a.com"]]
+    report, cleaned, out = clean(tmp_path, ["name", "email"], rows)
+    assert [r["name"] for r in cleaned] == ["Ann", "Bob"]
+    c = changes(out, "dedupe")
+    assert c["rows_removed"] == [1, 3] and c["duplicate_of"] == {"1": 0, "3": 0}
+    assert report["summary"]["duplicates_removed"] == 2
+    _, cleaned, _ = clean(
+        tmp_path, ["name", "email"], rows, {"steps": [{"step": "dedupe", "ignore_case": False}]}
+    )
+    assert len(cleaned) == 4  # case now counts: no two rows are equal
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("leave", ["1", "", "2", "6"]),
+        ("drop", ["1", "2", "6"]),
+        ("mean", ["1", "3", "2", "6"]),
+        ("median", ["1", "2", "2", "6"]),
+        ("mode", ["1", "1", "2", "6"]),
+        ({"strategy": "constant", "value": 0}, ["1", "0", "2", "6"]),
+    ],
+)
+def test_null_strategies(tmp_path: Path, rule: Any, expected: list[str]) -> None:
+    params = {"steps": [{"step": "nulls", "columns": {"n": rule}}]}
+    rows = [["a", "1"], ["b", "N/A"], ["c", "2"], ["d", "6"]]
+    _, cleaned, out = clean(tmp_path, ["id", "n"], rows, params)
+    assert [r["n"] for r in cleaned] == expected
+    if rule == "drop":
+        assert changes(out, "nulls", "n")["rows_removed"] == [1]
+
+
+def test_mean_on_text_is_skipped_with_a_finding(tmp_path: Path) -> None:
+    rows = [["1", "a"], ["2", ""], ["3", "b"]]
+    report, cleaned, _ = clean(tmp_path, ["id", "t"], rows, {"columns": {"t": {"nulls": "mean"}}})
+    assert [r["t"] for r in cleaned] == ["a", "", "b"]
+    assert any(r["code"] == "null_strategy_skipped" for r in report["recommendations"])
+
+
+@pytest.mark.parametrize("remove", [False, True])
+def test_outliers_flag_or_remove(tmp_path: Path, remove: bool) -> None:
+    rows = [[str(v)] for v in (10, 11, 12, 11, 10, 12, 11, 500)]
+    rows = [[f"r{i}", *r] for i, r in enumerate(rows)]
+    report, cleaned, out = clean(tmp_path, ["id", "n"], rows, {"remove_outliers": remove})
+    c = changes(out, "outliers", "n")
+    assert c["flagged"] == 1 and c["examples"] == [{"row": 7, "value": 500}]
+    assert len(cleaned) == (7 if remove else 8)
+    assert c["rows_removed"] == ([7] if remove else [])
+
+
+def test_rename_columns(tmp_path: Path) -> None:
+    _, cleaned, _ = clean(tmp_path, ["First Name", "first-name"], [["a", "b"]], {"steps": ["rename_columns"]})
+    assert list(cleaned[0]) == ["first_name", "first_name_2"]
+
+
+def test_unknown_column_names_available_columns(tmp_path: Path) -> None:
+    with pytest.raises(UnknownColumn) as info:
+        clean(tmp_path, ["a", "b"], [["1", "2"]], {"columns": {"zz": {"case": "upper"}}})
+    assert "'zz'" in info.value.message and "a, b" in info.value.message
+    assert not (tmp_path / "out").exists()
+
+
+def test_replay_from_changes_reproduces_output(tmp_path: Path) -> None:
+    rows = [["1,5", " x ", "03/01/2024"], ["2,25", "N/A", "13/02/2024"], ["oops", "y", "01/01/2024"]] * 3
+    params = {"threshold": 0.5, "columns": {"b": {"case": "upper", "nulls": "mode"}}}
+    _, first, out = clean(tmp_path, ["a", "b", "c"], rows, params)
+    steps = json.loads((out / "changes.json").read_text())["steps"]
+    report = execute("clean", tmp_path / "in.csv", tmp_path / "replay", {"steps": steps})
+    assert read_csv(tmp_path / "replay" / "cleaned.csv") == first
+    assert (tmp_path / "replay" / "quarantine.csv").read_text() == (out / "quarantine.csv").read_text()
+    assert report["params"]["steps"] == steps
+
+
+def _frame(path: Path) -> list[tuple]:
+    con = duckdb.connect()
+    if path.suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        ws = load_workbook(path, read_only=True).active
+        rows = ws.iter_rows(min_row=2, max_col=3, values_only=True)
+        return [tuple(str(v) for v in (*row, None, None)[:3]) for row in rows]
+    reader = {".parquet": "read_parquet", ".jsonl": "read_json_auto"}.get(path.suffix, "read_csv")
+    return [tuple(str(v) for v in r) for r in con.execute(f"SELECT * FROM {reader}('{path}')").fetchall()]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "parquet", "xlsx", "jsonl"])
+def test_output_formats_round_trip(tmp_path: Path, fmt: str) -> None:
+    con = duckdb.connect()
+    src = tmp_path / f"in.{fmt}"
+    con.execute(
+        "CREATE TABLE t AS SELECT * FROM (VALUES (' Ann ', '1,000', 'N/A'), ('Bob', '25', 'x'), "
+        "('Cy', '3', 'y')) v(name, amount, note)"
+    )
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        for row in [("name", "amount", "note"), *con.execute("SELECT * FROM t").fetchall()]:
+            ws.append(row)
+        wb.save(src)
+    else:
+        opts = {
+            "csv": "HEADER",
+            "tsv": "HEADER, DELIMITER '\t'",
+            "parquet": "FORMAT parquet",
+            "jsonl": "FORMAT json",
+        }
+        con.execute(f"COPY t TO '{src}' ({opts[fmt]})")
+    report = execute("clean", src, tmp_path / "out", {"steps": [{"step": "outliers", "enabled": False}]})
+    out = tmp_path / "out" / f"cleaned.{fmt}"
+    assert out.exists() and f"cleaned.{fmt}" in report["outputs"]
+    assert _frame(out) == [("Ann", "1000", "None"), ("Bob", "25", "x"), ("Cy", "3", "y")]
+
+
+class CancelAfter:
+    def __init__(self, n: int) -> None:
+        self.calls = 0
+        self.n = n
+
+    def update(self, percent: float, stage: str | None = None) -> None:
+        self.check()
+
+    def check(self) -> None:
+        self.calls += 1
+        if self.calls > self.n:
+            raise TaskCancelled("stop")
+
+
+def test_cancel_mid_run_writes_nothing(tmp_path: Path) -> None:
+    src = write_csv(tmp_path / "in.csv", ["a", "b"], [["1", "x"], ["2", "y"]])
+    out = tmp_path / "out"
+    with pytest.raises(TaskCancelled):
+        execute("clean", src, out, {}, progress=CancelAfter(8))
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]

@@ -1,0 +1,83 @@
+"""clean-my-data parameter validation (no input is read)."""
+
+from __future__ import annotations
+
+import pytest
+
+from taskq.errors import InvalidParams
+from taskq.jobs.clean import snake_case_names
+from taskq.jobs.clean_params import STEP_ORDER, step_map, validate_params
+
+
+def test_defaults_fill_every_step_in_order() -> None:
+    out = validate_params({})
+    assert [s["step"] for s in out["steps"]] == list(STEP_ORDER)
+    steps = step_map(out)
+    assert steps["types"]["threshold"] == 0.95
+    assert steps["rename_columns"]["enabled"] is False
+    assert steps["outliers"]["remove"] is False
+    assert "N/A" in steps["placeholders"]["tokens"] and "" in steps["placeholders"]["tokens"]
+
+
+def test_shortcuts_fold_into_steps() -> None:
+    out = step_map(
+        validate_params(
+            {
+                "threshold": 0.5,
+                "default_region": "gb",
+                "remove_outliers": True,
+                "columns": {"c": {"case": "title", "nulls": "constant", "fill_value": "x", "type": "date"}},
+            }
+        )
+    )
+    assert out["types"]["threshold"] == 0.5
+    assert out["types"]["columns"] == {"c": "date"}
+    assert out["standardise"]["default_region"] == "GB"
+    assert out["standardise"]["case"] == {"c": "title"}
+    assert out["nulls"]["columns"] == {"c": {"strategy": "constant", "value": "x"}}
+    assert out["outliers"]["remove"] is True
+
+
+def test_validated_params_are_a_fixed_point() -> None:
+    once = validate_params(
+        {"steps": [{"step": "dedupe", "enabled": False}], "columns": {"a": {"nulls": "mean"}}}
+    )
+    assert validate_params({"steps": once["steps"]}) == once
+
+
+@pytest.mark.parametrize(
+    ("params", "key"),
+    [
+        ({"bogus": 1}, "bogus"),
+        ({"steps": "trim"}, "steps"),
+        ({"steps": ["nope"]}, "steps[0].step"),
+        ({"steps": ["dedupe", "whitespace"]}, "steps[1]"),
+        ({"steps": [{"step": "types", "threshold": 1.5}]}, "steps.types.threshold"),
+        ({"steps": [{"step": "types", "colour": 1}]}, "steps.types.colour"),
+        ({"threshold": "high"}, "steps.types.threshold"),
+        ({"default_region": "USA"}, "steps.standardise.default_region"),
+        ({"columns": {"a": {"case": "shout"}}}, "steps.standardise.case.a"),
+        ({"columns": {"a": {"nulls": "avg"}}}, "steps.nulls.columns.a"),
+        ({"columns": {"a": {"nulls": "constant"}}}, "steps.nulls.columns.a"),
+        ({"columns": {"a": {"type": "money"}}}, "steps.types.columns.a"),
+        ({"columns": {"a": {"fill_value": 1}}}, "columns.a.fill_value"),
+        ({"remove_outliers": "yes"}, "remove_outliers"),
+        ({"steps": [{"step": "outliers", "k": -1}]}, "steps.outliers.k"),
+        ({"steps": [{"step": "placeholders", "tokens": "NA"}]}, "steps.placeholders.tokens"),
+    ],
+)
+def test_bad_params_name_the_key(params: dict, key: str) -> None:
+    with pytest.raises(InvalidParams) as info:
+        validate_params(params)
+    assert info.value.message.startswith(f"{key}:"), info.value.message
+
+
+def test_snake_case_names_are_unique() -> None:
+    assert snake_case_names(["First Name", "first_name", "userID", "2nd", " ", "a-b"]) == [
+        "first_name",
+        "first_name_2",
+        "user_id",
+        "col_2nd",
+        "col",
+        "a_b",
+    ]
