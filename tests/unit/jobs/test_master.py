@@ -1,0 +1,192 @@
+"""master-my-data end to end: outputs, quality on synthetic truth, params and errors."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from taskq.errors import InputNotFound, InvalidParams, TaskCancelled, UnknownColumn
+from taskq.jobs import execute, synth
+from taskq.jobs import master as master_tool
+
+OUTPUTS = {"clusters.csv", "golden.csv", "pairs.csv", "stewardship.csv", "report.json"}
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def synthetic_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("master")
+    data = synth.generate(3000, seed=11)
+    path = synth.write_csv(data, tmp / "people.csv", truth_column="entity_id")
+    out = tmp / "out"
+    stages = []
+
+    class Recorder:
+        def update(self, percent, stage=None):
+            stages.append((percent, stage))
+
+        def check(self):
+            return None
+
+    report = execute("master", path, out, {"ignore_columns": ["entity_id"]}, Recorder())
+    return data, out, report, stages
+
+
+def test_every_row_exactly_once_and_quality(synthetic_run) -> None:
+    data, out, report, _ = synthetic_run
+    assert {p.name for p in out.iterdir()} == OUTPUTS
+    rows = _read(out / "clusters.csv")
+    assert [int(r["row"]) for r in rows] == list(range(len(data)))
+    labels = np.array([int(r["cluster_id"]) for r in rows])
+    scores = synth.pairwise_scores(labels, data.entity)
+    assert scores["f1"] >= 0.95, scores
+    assert report["summary"]["clusters"] == len(np.unique(labels))
+    assert "entity_id" not in report["summary"]["roles"]
+
+
+def test_scores_separate_true_from_false_pairs(synthetic_run) -> None:
+    data, out, _, _ = synthetic_run
+    pairs = _read(out / "pairs.csv")
+    assert pairs and {"given_name_sim", "match_probability", "match_weight"} <= set(pairs[0])
+    same = [data.entity[int(p["left_row"])] == data.entity[int(p["right_row"])] for p in pairs]
+    assert sum(same) / len(same) > 0.98
+    assert all(float(p["match_probability"]) >= 0.9 for p in pairs)
+
+
+def test_golden_records_have_lineage(synthetic_run) -> None:
+    data, out, report, _ = synthetic_run
+    golden = _read(out / "golden.csv")
+    assert len(golden) == report["summary"]["clusters"]
+    rows = sorted(int(x) for g in golden for x in g["source_rows"].split(";"))
+    assert rows == list(range(len(data)))
+    big = max(golden, key=lambda g: int(g["cluster_size"]))
+    members = [int(x) for x in big["source_rows"].split(";")]
+    assert len(set(data.entity[members].tolist())) == 1
+
+
+def test_progress_stages_in_order(synthetic_run) -> None:
+    *_, stages = synthetic_run
+    names = [s for _, s in stages]
+    expected = ["reading", "normalising", "blocking", "scoring", "clustering", "golden records", "writing"]
+    firsts = [names.index(s) for s in expected]
+    assert firsts == sorted(firsts)
+    percents = [p for p, _ in stages]
+    assert percents == sorted(percents) and percents[-1] == 100
+
+
+PEOPLE = """given_name,surname,date_of_birth,postcode,email,updated,source
+John,Smith,1980-01-02,2600,john.smith@example.com,2020-01-01,crm
+Jon,Smith,1980-01-02,2600,john.smith@example.com,2023-05-01,web
+Jonathan,Smith,1980-01-02,2600,john.smith@example.com,2021-01-01,erp
+John,Smith,1980-01-02,2600,,2019-01-01,web
+Mary,Jones,1975-12-31,3000,mary@example.org,2020-01-01,crm
+Peter,Brown,1990-07-07,4000,peter@example.net,2020-01-01,crm
+"""
+
+
+@pytest.mark.parametrize(
+    ("rule", "extra", "expected"),
+    [
+        ("most_frequent", {}, "John"),
+        ("most_complete", {}, "Jonathan"),
+        ("most_recent", {"recency_column": "updated"}, "Jon"),
+        ("source_priority", {"source_column": "source", "source_priority": ["erp", "crm"]}, "Jonathan"),
+    ],
+)
+def test_survivorship_rules(tmp_path, rule, extra, expected) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text(PEOPLE)
+    params = {"survivorship": {"default": "most_frequent", "given_name": rule}, **extra}
+    execute("master", path, tmp_path / "out", params)
+    golden = _read(tmp_path / "out" / "golden.csv")
+    smith = [g for g in golden if g["surname"] == "Smith"]
+    assert len(smith) == 1 and smith[0]["source_rows"] == "0;1;2;3"
+    assert smith[0]["given_name"] == expected
+    assert smith[0]["email"] == "john.smith@example.com"  # blanks never win
+    assert len(golden) == 3
+
+
+def test_explicit_roles_and_no_roles(tmp_path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text("a,b\nx1,foo\nx2,bar\nx3,baz\n")
+    report = execute("master", path, tmp_path / "out", {})
+    assert report["summary"]["clusters"] == 3
+    assert any(a["code"] == "no_match_columns" for a in report["alerts"])
+    path.write_text("who,b\nAnna Berg,1\nBerg Anna,2\nCarl Dahl,3\n")
+    report = execute("master", path, tmp_path / "out2", {"roles": {"who": "name"}})
+    assert report["summary"]["roles"] == {"who": "name"}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"threshold": 0},
+        {"threshold": 1.0},
+        {"threshold": "high"},
+        {"roles": {"a": "shoe_size"}},
+        {"survivorship": "loudest"},
+        {"survivorship": "most_recent"},
+        {"survivorship": {"x": "source_priority"}, "source_column": "s"},
+        {"block_window": 0},
+        {"memory_limit": "lots"},
+        {"colour": "blue"},
+    ],
+)
+def test_bad_params(params) -> None:
+    with pytest.raises(InvalidParams):
+        master_tool.validate_params(params)
+
+
+def test_defaults_filled() -> None:
+    out = master_tool.validate_params({"threshold": 0.8, "survivorship": "most_complete"})
+    assert out["threshold"] == 0.8
+    assert out["survivorship"] == {"default": "most_complete"}
+    assert out["block_window"] == 10
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"roles": {"nope": "email"}},
+        {"ignore_columns": ["nope"]},
+        {"recency_column": "nope", "survivorship": "most_recent"},
+    ],
+)
+def test_unknown_column(tmp_path, params) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text(PEOPLE)
+    with pytest.raises(UnknownColumn, match="nope"):
+        execute("master", path, tmp_path / "out", params)
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_input(tmp_path) -> None:
+    with pytest.raises(InputNotFound):
+        execute("master", tmp_path / "missing.csv", tmp_path / "out", {})
+
+
+@pytest.mark.parametrize("stage", ["blocking", "scoring", "clustering", "writing"])
+def test_cancellation_leaves_nothing_written(tmp_path, stage) -> None:
+    path = synth.write_csv(synth.generate(300, seed=1), tmp_path / "p.csv")
+
+    class CancelAt:
+        current = None
+
+        def update(self, percent, stage_name=None):
+            self.current = stage_name or self.current
+            self.check()
+
+        def check(self):
+            if self.current == stage:
+                raise TaskCancelled("stop")
+
+    with pytest.raises(TaskCancelled):
+        execute("master", path, tmp_path / "out", {}, CancelAt())
+    assert list(tmp_path.iterdir()) == [path]

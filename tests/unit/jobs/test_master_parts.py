@@ -1,0 +1,178 @@
+"""Units of master-my-data: roles, normalisation, blocking, scoring, chain guard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from taskq.jobs import synth
+from taskq.jobs.io import connect, open_table
+from taskq.jobs.master_blocking import CANDIDATES_TABLE, build_candidates, plan_passes
+from taskq.jobs.master_cluster import average_linkage, cluster, components, dense_ids
+from taskq.jobs.master_normalize import build_normalised, normalise_sql, phonetic_keys
+from taskq.jobs.master_roles import detect_roles, role_from_name, role_from_values
+from taskq.progress import NullProgress
+
+
+@pytest.mark.parametrize(
+    ("column", "role"),
+    [
+        ("given_name", "first_name"),
+        ("First Name", "first_name"),
+        ("surname", "last_name"),
+        ("full_name", "name"),
+        ("address_1", "address"),
+        ("street_number", "street_number"),
+        ("suburb", "city"),
+        ("ZIP", "postcode"),
+        ("state", "state"),
+        ("date_of_birth", "dob"),
+        ("soc_sec_id", "id"),
+        ("E-mail", "email"),
+        ("phone_number", "phone"),
+        ("rec_id", "ignore"),
+        ("colour", None),
+    ],
+)
+def test_role_from_name(column: str, role: str | None) -> None:
+    assert role_from_name(column) == role
+
+
+def test_roles_from_values_and_given_roles_win() -> None:
+    assert role_from_values(["a@b.com", "x.y@z.org", "q@w.de", "e@r.io", "t@y.uk"]) == "email"
+    assert (
+        role_from_values(["+61 2 9876 5432", "(02) 9876 1234", "0412 345 678", "02 1234 5678", "0298765432"])
+        == "phone"
+    )
+    assert role_from_values(["1980-01-02", "1975-12-31", "2001-07-07", "1999-09-09", "1960-06-06"]) == "dob"
+    assert role_from_values(["red", "green", "blue", "red", "blue"]) is None
+    roles = detect_roles(
+        ["c1", "contact", "customer_id", "surname"],
+        {"contact": ["a@b.com"] * 10},
+        given={"c1": "first_name", "surname": "ignore"},
+        distinct_ratio={"customer_id": 1.0},
+    )
+    assert roles == {"c1": "first_name", "contact": "email", "customer_id": "ignore", "surname": "ignore"}
+
+
+@pytest.mark.parametrize(
+    ("role", "raw", "expected"),
+    [
+        ("last_name", "  O'Brién-Smith ", "o brien smith"),
+        ("name", "Smith,  John", "john smith"),
+        ("address", "12 Main Street", "12 main st"),
+        ("address", "Ocean Avenue North", "ocean ave n"),
+        ("postcode", " 2 6 0 0 ", "2600"),
+        ("id", "AB-123/4", "ab1234"),
+        ("email", "  John.Smith@Example.COM ", "john.smith@example.com"),
+        ("email", "not an email", None),
+        ("phone", "+61 (2) 9876-5432", "298765432"),
+        ("phone", "12-34", None),
+        ("dob", "19560812", "1956-08-12"),
+        ("dob", "1956-08-12", "1956-08-12"),
+        ("dob", "12/08/1956", "1956-08-12"),
+        ("dob", "19561332", "1956-13-32"),
+        ("dob", "", None),
+        ("city", "", None),
+    ],
+)
+def test_normalise_sql(role: str, raw: str, expected: str | None) -> None:
+    con = connect(memory_limit="256MB", threads=1)
+    got = con.execute(f"SELECT {normalise_sql(role, '$1')}", [raw]).fetchall()[0][0]
+    assert got == expected
+
+
+def _normalised_synth(tmp_path, n: int, seed: int = 5):
+    data = synth.generate(n, seed=seed)
+    path = synth.write_csv(data, tmp_path / f"p{n}.csv")
+    con = connect(memory_limit="512MB", threads=2)
+    table = open_table(con, path, all_varchar=True)
+    roles = detect_roles(table.columns, {})
+    fields = [(f"f{i}", c, r) for i, (c, r) in enumerate(roles.items()) if r != "ignore"]
+    build_normalised(con, table.view, fields, nicknames=True)
+    first = {}
+    for field, _, role in fields:
+        first.setdefault(role, field)
+    phon = {}
+    for role in ("first_name", "last_name"):
+        phonetic_keys(con, first[role], f"ph_{role}")
+        phon[role] = f"ph_{role}"
+    return con, data, first, phon, fields
+
+
+def test_nicknames_map_to_canonical_first_name(tmp_path) -> None:
+    (tmp_path / "n.csv").write_text("given_name,surname\nBill,Smith\nWilliam,Smith\nZed,Jones\n")
+    con = connect(memory_limit="256MB", threads=1)
+    table = open_table(con, tmp_path / "n.csv", all_varchar=True)
+    build_normalised(con, table.view, [("f0", "given_name", "first_name")], nicknames=True)
+    assert [r[0] for r in con.execute("SELECT f0 FROM m_norm ORDER BY rid").fetchall()] == [
+        "william",
+        "william",
+        "zed",
+    ]
+    build_normalised(con, table.view, [("f0", "given_name", "first_name")], nicknames=False)
+    assert con.execute("SELECT f0 FROM m_norm WHERE rid = 0").fetchall()[0][0] == "bill"
+
+
+def test_blocking_pairs_grow_about_linearly(tmp_path) -> None:
+    counts = {}
+    for n in (1000, 4000):
+        con, _, first, phon, _ = _normalised_synth(tmp_path, n)
+        build_candidates(con, plan_passes(first, phon, 10), NullProgress())
+        counts[n] = con.execute(f"SELECT count(*) FROM {CANDIDATES_TABLE}").fetchall()[0][0]
+    assert counts[1000] > 1000
+    assert counts[4000] / counts[1000] < 4.6  # quadratic would be 16
+
+
+def test_blocking_finds_nearly_all_true_pairs(tmp_path) -> None:
+    con, data, first, phon, _ = _normalised_synth(tmp_path, 2000)
+    build_candidates(con, plan_passes(first, phon, 10), NullProgress())
+    pairs = con.execute(f"SELECT l, r FROM {CANDIDATES_TABLE}").fetchnumpy()
+    same = data.entity[pairs["l"]] == data.entity[pairs["r"]]
+    true_pairs = synth.pairwise_scores(data.entity, data.entity)["true_pairs"]
+    assert same.sum() / true_pairs > 0.98
+    assert np.all(pairs["l"] < pairs["r"])
+
+
+def test_components_and_dense_ids() -> None:
+    labels = components(6, np.array([0, 1, 4]), np.array([1, 2, 5]))
+    assert labels.tolist() == [0, 0, 0, 3, 4, 4]
+    assert dense_ids(labels).tolist() == [0, 0, 0, 1, 2, 2]
+
+
+def test_average_linkage_splits_a_chain_of_weak_links() -> None:
+    # A~B~C~D: neighbours link just above the threshold, the ends do not match.
+    prob = np.array(
+        [
+            [1.0, 0.95, 0.02, 0.01],
+            [0.95, 1.0, 0.92, 0.02],
+            [0.02, 0.92, 1.0, 0.95],
+            [0.01, 0.02, 0.95, 1.0],
+        ]
+    )
+    groups = average_linkage(prob, 0.9, 0.5)
+    assert groups[0] == groups[1] and groups[2] == groups[3] and groups[0] != groups[2]
+    # A tight clique with one weaker pair stays whole.
+    clique = np.array([[1.0, 0.99, 0.99], [0.99, 1.0, 0.4], [0.99, 0.4, 1.0]])
+    assert len(set(average_linkage(clique, 0.9, 0.5).tolist())) == 1
+
+
+def test_cluster_guard_splits_chain_but_keeps_clique() -> None:
+    full = {(0, 1): 0.95, (1, 2): 0.92, (2, 3): 0.95, (0, 2): 0.02, (0, 3): 0.01, (1, 3): 0.02}
+    full |= {(4, 5): 0.99, (5, 6): 0.99, (4, 6): 0.97}
+
+    def score_within(rows, labels):
+        keep = [(a, b) for (a, b) in full if a in rows and b in rows]
+        return (
+            np.array([a for a, _ in keep]),
+            np.array([b for _, b in keep]),
+            np.array([full[k] for k in keep]),
+        )
+
+    left = np.array([0, 1, 2, 4, 5])
+    right = np.array([1, 2, 3, 5, 6])
+    prob = np.array([0.95, 0.92, 0.95, 0.99, 0.99])
+    res = cluster(8, left, right, prob, 0.9, score_within, NullProgress())
+    assert res.labels.tolist() == [0, 0, 2, 2, 4, 4, 4, 7]
+    assert res.split == [0]
+    assert res.before.tolist()[:4] == [0, 0, 0, 0]
