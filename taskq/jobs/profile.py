@@ -1,0 +1,267 @@
+"""profile-my-data: column profiles, quality scores, readiness and drift.
+
+Params (all optional):
+
+``approx_distinct`` (bool, false)
+    Count distinct values with HyperLogLog instead of exactly (labelled
+    ``distinct_approx`` in the output). Top values stay exact.
+``baseline`` (str, none)
+    Path of an earlier file of the same data: per-column drift (KS test for
+    numeric columns, PSI for the rest; see :mod:`taskq.jobs.profile_drift`).
+``columns`` (list of str, all)
+    Profile only these columns (``UnknownColumn`` if one does not exist).
+``top_k`` (int 1-100, 10)
+    How many top values and shape patterns to keep per column.
+``outlier_z`` (number > 0, 3.5)
+    Robust z-score threshold for MAD outliers.
+``read_options`` (object, {})
+    Passed to :func:`taskq.jobs.io.open_table` (delimiter, encoding, sheet...).
+``threads`` (int 1-64, 2) / ``memory_limit`` (str such as "768MB")
+    DuckDB resources.
+
+Outputs ``profile.json`` (everything below) and ``profile.html`` (the same,
+rendered as a self-contained page). The statistics and their SQL are in
+:mod:`taskq.jobs.profile_stats`; scores, readiness and findings in
+:mod:`taskq.jobs.profile_quality`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputNotFound, InvalidParams, UnknownColumn
+from ..progress import Progress, ScaledProgress
+from . import profile_stats as stats
+from ._table import quote_ident
+from .io import connect, open_table
+from .profile_drift import drift_column
+from .profile_html import render_html
+from .profile_quality import build_findings, infer_type, readiness, scores
+
+__all__ = ["run", "validate_params"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    "approx_distinct": False,
+    "baseline": None,
+    "columns": None,
+    "top_k": 10,
+    "outlier_z": 3.5,
+    "read_options": {},
+    "threads": 2,
+    "memory_limit": "768MB",
+}
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$", re.IGNORECASE)
+_NUMERIC = ("integer", "float", "decimal")
+_TEMPORAL = ("date", "timestamp")
+
+
+def validate_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Check ``params`` and fill defaults (see the module docstring); never reads files.
+
+    Raises:
+        InvalidParams: an unknown key, or a value of the wrong type or range, naming the key.
+    """
+    unknown = sorted(set(params) - set(DEFAULTS))
+    if unknown:
+        raise InvalidParams(
+            f"unknown parameter(s) for profile-my-data: {', '.join(unknown)}; known: {', '.join(DEFAULTS)}"
+        )
+    out = {**DEFAULTS, **params}
+
+    def bad(key: str, want: str) -> InvalidParams:
+        return InvalidParams(f"parameter {key!r} must be {want}, not {out[key]!r}")
+
+    if not isinstance(out["approx_distinct"], bool):
+        raise bad("approx_distinct", "true or false")
+    if out["baseline"] is not None and (not isinstance(out["baseline"], str) or not out["baseline"].strip()):
+        raise bad("baseline", "a file path")
+    cols = out["columns"]
+    if cols is not None and (
+        not isinstance(cols, list) or not cols or not all(isinstance(c, str) and c for c in cols)
+    ):
+        raise bad("columns", "a non-empty list of column names")
+    for key, lo, hi in (("top_k", 1, 100), ("threads", 1, 64)):
+        if isinstance(out[key], bool) or not isinstance(out[key], int) or not lo <= out[key] <= hi:
+            raise bad(key, f"an integer from {lo} to {hi}")
+    z = out["outlier_z"]
+    if isinstance(z, bool) or not isinstance(z, int | float) or not z > 0:
+        raise bad("outlier_z", "a number > 0")
+    out["outlier_z"] = float(z)
+    if not isinstance(out["read_options"], dict):
+        raise bad("read_options", "an object")
+    if not isinstance(out["memory_limit"], str) or not _MEMORY.match(out["memory_limit"]):
+        raise bad("memory_limit", "a size such as '768MB' or '2GB'")
+    return out
+
+
+def _profile_columns(
+    con: Any, view: str, table: Any, names: list[str], params: dict[str, Any], progress: Progress
+) -> list[dict[str, Any]]:
+    """Passes 1-2 (basic counts, per-column values) and type inference."""
+    types = {c: table.types[c] for c in names}
+    approx = stats.approx_distinct(con, view, names) if params["approx_distinct"] else {}
+    columns = []
+    for i, name in enumerate(names):
+        progress.check()
+        progress.update(100 * i / len(names), f"column {i + 1}/{len(names)}: {name}")
+        values = stats.column_values(con, view, name, types[name], params["top_k"])
+        col: dict[str, Any] = {"name": name, "type": types[name], **values}
+        if name in approx:
+            col["distinct"], col["distinct_approx"] = approx[name], True
+        col["nulls"] = table.rows - col["non_null"]
+        if "present" not in col:
+            col["present"] = col["non_null"]
+        col["missing"] = table.rows - col["present"]
+        col["inferred_type"], col["invalid"] = infer_type(types[name], col)
+        col["unique_ratio"] = round(col["distinct"] / col["non_null"], 4) if col["non_null"] else 0.0
+        columns.append(col)
+    return columns
+
+
+def _numeric(con: Any, view: str, columns: list[dict[str, Any]], rows: int, z: float) -> None:
+    """Passes 3-5 for numeric and temporal columns, written into each column dict."""
+    exprs, temporal = {}, {}
+    for c in columns:
+        q = quote_ident(c["name"])
+        if c["inferred_type"] in _NUMERIC:
+            exprs[c["name"]] = (
+                f"CAST({q} AS DOUBLE)" if c["type"] != "VARCHAR" else f"TRY_CAST(trim({q}) AS DOUBLE)"
+            )
+        elif c["inferred_type"] in _TEMPORAL:
+            kind = "DATE" if c["inferred_type"] == "date" else "TIMESTAMP"
+            temporal[c["name"]] = q if c["type"] != "VARCHAR" else f"TRY_CAST(trim({q}) AS {kind})"
+    moments = stats.numeric_moments(con, view, exprs, rows)
+    spread = stats.numeric_spread(con, view, exprs, moments)
+    robust = stats.robust_outliers(con, view, exprs, moments, spread, z)
+    if temporal:
+        parts = [f"CAST(min({e}) AS VARCHAR), CAST(max({e}) AS VARCHAR)" for e in temporal.values()]
+        row = list(con.execute(f"SELECT {', '.join(parts)} FROM {view}").fetchall()[0])
+    for c in columns:
+        name = c["name"]
+        if name in moments:
+            c["stats"] = moments[name]
+            s = spread[name]
+            c["histogram"] = s.pop("histogram")
+            c["outliers"] = {
+                "iqr": s["iqr_outliers"],
+                "iqr_fences": s["iqr_fences"],
+                "mad": s["mad"],
+                "robust_z": robust.get(name),
+            }
+        if name in temporal:
+            c["stats"] = {"min": row.pop(0), "max": row.pop(0)}
+
+
+def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """Profile ``input_path``; write ``profile.json`` and ``profile.html`` into ``out_dir``.
+
+    Raises:
+        InputError subclasses for a bad input or baseline (naming the file),
+        UnknownColumn for ``columns`` not in the input, TaskCancelled when asked to stop.
+    """
+    params = validate_params(params)
+    with tempfile.TemporaryDirectory(prefix="taskq-profile-") as tmp:
+        con = connect(memory_limit=params["memory_limit"], threads=params["threads"], temp_dir=Path(tmp))
+        try:
+            return _run(con, Path(input_path), Path(out_dir), params, progress)
+        finally:
+            con.close()
+
+
+def _run(
+    con: Any, input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    progress.update(0, "reading")
+    table = open_table(con, input_path, options=params["read_options"])
+    progress.check()
+    names = table.columns
+    if params["columns"]:
+        missing = [c for c in params["columns"] if c not in table.types]
+        if missing:
+            raise UnknownColumn(
+                f"{input_path.name}: no column(s) {', '.join(map(repr, missing))}; columns: {', '.join(names)}"
+            )
+        names = list(params["columns"])
+    columns = _profile_columns(con, table.view, table, names, params, ScaledProgress(progress, 15, 75))
+    progress.check()
+    progress.update(75, "numeric statistics and outliers")
+    _numeric(con, table.view, columns, table.rows, params["outlier_z"])
+    progress.check()
+    progress.update(82, "duplicate rows")
+    duplicates = stats.duplicate_rows(con, table.view, table.columns)
+    drift: list[dict[str, Any]] = []
+    if params["baseline"]:
+        drift = _drift(
+            con, table, columns, Path(params["baseline"]), params, ScaledProgress(progress, 85, 93)
+        )
+    progress.check()
+    progress.update(93, "writing")
+    score = scores(columns, table.rows, duplicates)
+    alerts, issues, recs = build_findings(columns, table.rows, duplicates, drift)
+    issues = table.warnings + issues
+    ready = readiness(score, alerts + issues)
+    profile = {
+        "input": {**table.info(), "read_options": table.options, "rejected_lines": table.rejected[:100]},
+        "scores": score,
+        "readiness": ready,
+        "duplicate_rows": duplicates,
+        "columns": columns,
+        "drift": drift,
+        "baseline": params["baseline"],
+        "alerts": alerts,
+        "issues": issues,
+        "recommendations": recs,
+    }
+    (out_dir / "profile.json").write_text(json.dumps(profile, indent=1, default=str))
+    (out_dir / "profile.html").write_text(render_html(profile), encoding="utf-8")
+    progress.update(100, "done")
+    return {
+        "input": table.info(),
+        "alerts": alerts,
+        "issues": issues,
+        "recommendations": recs,
+        "summary": {
+            "rows": table.rows,
+            "columns": len(table.columns),
+            "profiled_columns": len(columns),
+            "duplicate_rows": duplicates,
+            "scores": score,
+            "readiness": ready["rating"],
+            "pii_columns": sorted({a["column"] for a in alerts if a["code"].startswith("pii_")}),
+            "drifted_columns": [d["column"] for d in drift if d.get("drifted")],
+        },
+        "outputs": ["profile.json", "profile.html"],
+    }
+
+
+def _drift(
+    con: Any,
+    table: Any,
+    columns: list[dict[str, Any]],
+    baseline: Path,
+    params: dict[str, Any],
+    progress: Progress,
+) -> list[dict[str, Any]]:
+    progress.update(0, "drift: reading baseline")
+    if not baseline.is_file():
+        raise InputNotFound(f"baseline file not found: {baseline}", path=str(baseline))
+    base = open_table(con, baseline, view="baseline", options=params["read_options"])
+    shared = [c for c in columns if c["name"] in base.types]
+    out = []
+    for i, c in enumerate(shared):
+        progress.check()
+        progress.update(100 * i / max(len(shared), 1), f"drift: {c['name']}")
+        out.append(drift_column(con, table.view, base.view, c["name"], c["inferred_type"] in _NUMERIC))
+    profiled = {c["name"] for c in columns}
+    for name in [n for n in base.columns if n not in table.types]:
+        out.append({"column": name, "test": None, "drifted": False, "summary": "only in the baseline"})
+    for name in [n for n in profiled if n not in base.types]:
+        out.append({"column": name, "test": None, "drifted": False, "summary": "only in the input"})
+    return out

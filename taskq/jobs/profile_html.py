@@ -1,0 +1,185 @@
+"""Rendering a profile as one self-contained HTML page.
+
+No scripts, fonts or stylesheets are fetched: CSS is inline and the charts
+are inline SVG (a histogram per numeric column, horizontal bars for top
+values). Every value from the data is HTML-escaped, so a cell holding
+``<script>`` shows as text.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+__all__ = ["render_html"]
+
+_CSS = """
+*{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+color:#1f2937;background:#f3f4f6}header{background:#111827;color:#f9fafb;padding:24px 32px}
+header h1{margin:0 0 4px;font-size:22px}header p{margin:0;color:#9ca3af}main{padding:24px 32px;max-width:1280px;margin:auto}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px;margin-bottom:20px}
+.card{background:#fff;border-radius:10px;padding:14px 16px;box-shadow:0 1px 2px rgba(0,0,0,.06)}
+.card .k{color:#6b7280;font-size:12px;text-transform:uppercase;letter-spacing:.04em}.card .v{font-size:24px;font-weight:600}
+.badge{display:inline-block;padding:3px 10px;border-radius:999px;font-weight:600;font-size:13px}
+.ready{background:#d1fae5;color:#065f46}.needs-review{background:#fef3c7;color:#92400e}.not-ready{background:#fee2e2;color:#991b1b}
+section{background:#fff;border-radius:10px;padding:16px 20px;margin-bottom:16px;box-shadow:0 1px 2px rgba(0,0,0,.06)}
+h2{font-size:17px;margin:0 0 10px}h3{font-size:15px;margin:0}table{border-collapse:collapse;width:100%}
+td,th{padding:4px 8px;border-bottom:1px solid #eef0f3;text-align:left;vertical-align:top}th{color:#6b7280;font-weight:500}
+.sev{font-weight:600;text-transform:uppercase;font-size:11px}.critical{color:#b91c1c}.warning{color:#b45309}.info{color:#2563eb}
+.col{display:grid;grid-template-columns:260px 1fr 1fr;gap:18px}.muted{color:#6b7280}.mono{font-family:ui-monospace,Menlo,monospace}
+.bar{fill:#6366f1}.bar2{fill:#10b981}svg text{font:11px system-ui,sans-serif;fill:#374151}
+@media(max-width:900px){.col{grid-template-columns:1fr}}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return _e(value)
+
+
+def _histogram(hist: dict[str, Any]) -> str:
+    counts = hist["counts"]
+    if not counts:
+        return ""
+    w, h, top = 320, 120, max(counts) or 1
+    bw = w / len(counts)
+    bars = "".join(
+        f'<rect class="bar" x="{i * bw + 1:.1f}" y="{h - 16 - (h - 26) * c / top:.1f}" '
+        f'width="{max(bw - 2, 1):.1f}" height="{(h - 26) * c / top:.1f}"><title>{c:,}</title></rect>'
+        for i, c in enumerate(counts)
+    )
+    lo, hi = hist["min"], hist["edges"][-1]
+    return (
+        f'<svg width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" aria-label="histogram">{bars}'
+        f'<text x="0" y="{h - 2}">{_num(lo)}</text><text x="{w}" y="{h - 2}" text-anchor="end">{_num(hi)}</text></svg>'
+    )
+
+
+def _bars(items: list[dict[str, Any]], key: str, total: int, css: str = "bar2") -> str:
+    if not items:
+        return '<p class="muted">no values</p>'
+    w, row = 360, 18
+    top = max(i["count"] for i in items) or 1
+    parts = []
+    for n, item in enumerate(items):
+        y = n * row
+        label = str(item[key])
+        label = label if len(label) <= 24 else label[:23] + "…"
+        length = 150 * item["count"] / top
+        share = f" ({100 * item['count'] / total:.1f}%)" if total else ""
+        parts.append(
+            f'<text x="0" y="{y + 13}" class="mono">{_e(label)}</text>'
+            f'<rect class="{css}" x="170" y="{y + 3}" width="{length:.1f}" height="12"/>'
+            f'<text x="{176 + length:.1f}" y="{y + 13}">{item["count"]:,}{share}</text>'
+        )
+    return f'<svg width="{w}" height="{row * len(items)}" role="img">{"".join(parts)}</svg>'
+
+
+def _findings(title: str, items: list[dict[str, Any]]) -> str:
+    if not items:
+        return ""
+    rows = "".join(
+        f'<tr><td class="sev {_e(f["severity"])}">{_e(f["severity"])}</td><td>{_e(f.get("column") or "")}</td>'
+        f'<td>{_e(f["message"])}</td><td class="mono muted">{_e(f["code"])}</td></tr>'
+        for f in items
+    )
+    return f"<section><h2>{_e(title)} ({len(items)})</h2><table>{rows}</table></section>"
+
+
+def _kv(pairs: list[tuple[str, Any]]) -> str:
+    return "<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{v}</td></tr>" for k, v in pairs) + "</table>"
+
+
+def _column(c: dict[str, Any], rows: int) -> str:
+    pairs: list[tuple[str, Any]] = [
+        ("type", f"{_e(c['inferred_type'])} <span class='muted'>({_e(c['type'])})</span>"),
+        ("missing", f"{c['missing']:,} ({100 * c['missing'] / rows:.1f}%)" if rows else "0"),
+        ("nulls / empty / blank", f"{c['nulls']:,} / {c['empty']:,} / {c['whitespace']:,}"),
+        ("placeholders", _num(c["placeholders"])),
+        ("invalid", _num(c["invalid"])),
+        ("distinct", _num(c.get("distinct")) + (" ≈" if c.get("distinct_approx") else "")),
+    ]
+    st = c.get("stats") or {}
+    for key in ("min", "max", "mean", "std"):
+        if key in st:
+            pairs.append((key, _num(st[key])))
+    for key, val in (st.get("quantiles") or {}).items():
+        if key in ("p1", "p25", "p50", "p75", "p99"):
+            pairs.append((key + (" ≈" if st.get("quantiles_approx") else ""), _num(val)))
+    if c.get("length"):
+        ln = c["length"]
+        pairs.append(("length min/mean/max", f"{ln['min']} / {ln['mean']} / {ln['max']}"))
+    out = c.get("outliers")
+    if out:
+        pairs.append(("outliers IQR / robust z", f"{_num(out['iqr'])} / {_num(out.get('robust_z'))}"))
+    pii = {k: v for k, v in (c.get("pii") or {}).items() if v}
+    if pii:
+        pairs.append(("PII hints", ", ".join(f"{_e(k)}: {v:,}" for k, v in pii.items())))
+    charts = ""
+    if c.get("histogram"):
+        charts += "<h3>Distribution</h3>" + _histogram(c["histogram"])
+    charts += "<h3>Top values</h3>" + _bars(c.get("top_values", []), "value", rows)
+    patterns = ""
+    if c.get("patterns"):
+        sampled = " <span class='muted'>(sampled)</span>" if c.get("patterns_sampled") else ""
+        patterns = f"<h3>Shape patterns{sampled}</h3>" + _bars(c["patterns"], "pattern", c["present"], "bar")
+    return (
+        f'<section id="col-{_e(c["name"])}"><h2>{_e(c["name"])}</h2>'
+        f'<div class="col"><div>{_kv(pairs)}</div><div>{charts}</div><div>{patterns}</div></div></section>'
+    )
+
+
+def _drift(items: list[dict[str, Any]]) -> str:
+    if not items:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_e(d['column'])}</td><td>{_e(d.get('test') or '')}</td><td>{_e(d['summary'])}</td>"
+        f"<td class='{'critical' if d.get('drifted') else 'muted'}'>{'drifted' if d.get('drifted') else 'stable'}</td></tr>"
+        for d in items
+    )
+    return f"<section><h2>Drift against the baseline</h2><table><tr><th>column</th><th>test</th><th>result</th><th></th></tr>{rows}</table></section>"
+
+
+def render_html(profile: dict[str, Any]) -> str:
+    """The whole report page for a ``profile.json`` document."""
+    info, score, ready = profile["input"], profile["scores"], profile["readiness"]
+    rating = ready["rating"]
+    cards = "".join(
+        f'<div class="card"><div class="k">{_e(k)}</div><div class="v">{v}</div></div>'
+        for k, v in (
+            ("rows", f"{info['rows']:,}"),
+            ("columns", f"{info['columns']:,}"),
+            ("duplicate rows", f"{profile['duplicate_rows']:,}"),
+            ("overall", score["overall"]),
+            ("completeness", score["completeness"]),
+            ("validity", score["validity"]),
+            ("uniqueness", score["uniqueness"]),
+            ("consistency", score["consistency"]),
+        )
+    )
+    reasons = "".join(f"<li>{_e(r)}</li>" for r in ready["reasons"][:12])
+    body = "".join(_column(c, info["rows"]) for c in profile["columns"])
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>Profile of {_e(info['name'])}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>Profile of {_e(info['name'])}</h1><p>{_e(info['format'])} · {info['rows']:,} rows × "
+        f"{info['columns']:,} columns</p></header><main>"
+        f"<section><h2>Readiness <span class='badge {rating.replace(' ', '-')}'>{_e(rating)}</span></h2>"
+        f"<ul>{reasons}</ul></section><div class='cards'>{cards}</div>"
+        + _findings("Alerts", profile["alerts"])
+        + _findings("Issues", profile["issues"])
+        + _findings("Recommendations", profile["recommendations"])
+        + _drift(profile.get("drift", []))
+        + body
+        + "</main></body></html>"
+    )
