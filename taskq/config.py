@@ -144,6 +144,16 @@ class Settings:
     def queues(self) -> list[str]:
         return list(dict.fromkeys([self.queue_profile, self.queue_clean, self.queue_master]))
 
+    def to_env(self) -> dict[str, str]:
+        """Settings as ``TASKQ_*`` variables (for child processes). Contains secrets."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                value = ",".join(str(v) for v in value)
+            out[f.metadata["env"]] = str(value)
+        return out
+
     def redacted(self) -> dict[str, str]:
         """All settings as strings, with passwords in URLs masked (safe to print)."""
         out = {}
