@@ -44,6 +44,10 @@ _INT = r"[+-]?\d+"
 _US_NUM = r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"
 _EU_NUM = r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?"
 _NUMERIC_DATE = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}"
+_MAYBE_DATE = (
+    r"^\d{4}[-/]\d{1,2}[-/]\d|^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}$"
+    r"|^(\d{1,2}[ -])?(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-zA-Z]*\.?[ -]"
+)
 _ISO_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
 _NAME_FORMATS = ["%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%b %d %Y", "%B %d %Y"]
 
@@ -122,6 +126,29 @@ def _weighted(con: duckdb.DuckDBPyConnection, table: str, exprs: dict[str, str])
     return {k: int(v) for k, v in zip(exprs, row, strict=True)}
 
 
+_PREFILTER_ROWS = 50_000
+_CANDIDATE = rf"(?i:true|false|yes|no|t|f|y|n)|{_US_NUM}|{_EU_NUM}"
+
+
+def _may_convert(con: duckdb.DuckDBPyConnection, table: str, threshold: float) -> bool:
+    """False when a hash sample of a large value map rules out every type (a cheap pre-check).
+
+    Only maps above ``_PREFILTER_ROWS`` distinct values are sampled (about 1 in
+    ``size / 20000``, chosen by hash, so the outcome is deterministic); the
+    margin of 0.1 below ``threshold`` keeps borderline columns for the exact count.
+    """
+    size = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    if size <= _PREFILTER_ROWS:
+        return True
+    stride = size // 20_000
+    row = con.execute(
+        f"SELECT count(*) FILTER (WHERE regexp_full_match(cur, {_lit(_CANDIDATE)}) "
+        f"OR regexp_matches(cur, {_lit(_MAYBE_DATE)})), count(*) FROM {table} "
+        f"WHERE cur IS NOT NULL AND hash(v) % {stride} = 0"
+    ).fetchall()[0]
+    return not row[1] or row[0] / row[1] >= threshold - 0.1
+
+
 def decide_type(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -142,6 +169,8 @@ def decide_type(
     """
     if forced == "text":
         return TypeDecision("text", 0.0, reason="type forced to text")
+    if forced == "auto" and not _may_convert(con, table, threshold):
+        return TypeDecision("text", 0.0, reason="a sample of distinct values shows no candidate type")
     c = _weighted(
         con,
         table,
@@ -159,7 +188,7 @@ def decide_type(
             "numdate": f"regexp_full_match(cur, {_lit(_NUMERIC_DATE)})",
             "day_ev": rf"regexp_full_match(cur, {_lit(_NUMERIC_DATE)}) AND TRY_CAST(regexp_extract(cur, '^(\d+)', 1) AS INT) > 12",
             "month_ev": rf"regexp_full_match(cur, {_lit(_NUMERIC_DATE)}) AND TRY_CAST(regexp_extract(cur, '^\d+[/.-](\d+)', 1) AS INT) > 12",
-            "maybe_date": r"regexp_matches(cur, '^\d{4}[-/]\d|^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}$|[A-Za-z]{3}')",
+            "maybe_date": f"regexp_matches(cur, {_lit(_MAYBE_DATE)})",
         },
     )
     nonnull = c["nonnull"]
@@ -174,7 +203,8 @@ def decide_type(
     candidates: dict[str, int] = {"boolean": c["bool"]}
     if c["lead0"] == 0 or forced in ("integer", "number"):
         candidates["integer" if frac == 0 and forced != "number" else "number"] = num_count
-    if c["maybe_date"] > 0 or forced == "date":
+    # Date parsing is the costly probe: only when enough values even look like dates.
+    if c["maybe_date"] >= threshold * nonnull or (forced == "date" and c["maybe_date"]):
         probe = TypeDecision("timestamp", 0.0, dayfirst=dayfirst)
         d = _weighted(
             con,

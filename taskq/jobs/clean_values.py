@@ -39,6 +39,12 @@ _PHONE_NAME = re.compile(r"phone|mobile|\btel\b|^tel|fax|cell", re.I)
 _PHONE_SHAPE = r"[+(]?[0-9][0-9 ().\-/]{5,}[0-9](\s*(x|ext\.?)\s*[0-9]+)?"
 _WS = r"[\s\p{Z}\x{FEFF}]+"
 _UDF = "taskq_clean_e164"
+_PLAIN = (
+    "strlen(cur) = length(cur) AND cur = trim(cur) AND NOT (contains(cur, '  ') OR "
+    + " OR ".join(f"contains(cur, chr({i}))" for i in (9, 10, 11, 12, 13))
+    + ")"
+)
+"""ASCII, already trimmed and without runs of spaces or control whitespace: nothing to do (cheap test)."""
 EXAMPLES = 5
 
 
@@ -97,11 +103,15 @@ def _ensure_udf(con: duckdb.DuckDBPyConnection) -> None:
     con.create_function(_UDF, e164, ["VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special")
 
 
-def _apply(con: duckdb.DuckDBPyConnection, table: str, new: str, fail: str | None = None) -> dict[str, Any]:
+def _apply(
+    con: duckdb.DuckDBPyConnection, table: str, new: str, fail: str | None = None, *, retype: bool = False
+) -> dict[str, Any]:
     """Replace ``cur`` by ``new`` (and set ``fail``) in ``table``; return the step's counts.
 
     ``fail`` is a SQL expression giving a reason (or NULL) from the *old*
     ``cur``; a value that already failed in an earlier step is not counted again.
+    When nothing changed the table is kept as is, unless ``retype`` (``new``
+    changes the column's type).
     """
     fail_sql = fail or "NULL::VARCHAR"
     con.execute(
@@ -123,9 +133,10 @@ def _apply(con: duckdb.DuckDBPyConnection, table: str, new: str, fail: str | Non
         "WHERE newfail IS NOT NULL OR CAST(cur AS VARCHAR) IS DISTINCT FROM CAST(prev AS VARCHAR) "
         f"ORDER BY n DESC, prev NULLS FIRST LIMIT {EXAMPLES}"
     ).fetchall()
-    con.execute(
-        f"CREATE OR REPLACE TABLE {table} AS SELECT v, n, cur, coalesce(fail, newfail) AS fail FROM {nxt}"
-    )
+    if changed or nulled or failed or retype:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {table} AS SELECT v, n, cur, coalesce(fail, newfail) AS fail FROM {nxt}"
+        )
     con.execute(f"DROP TABLE {nxt}")
     return {
         "changed": changed,
@@ -210,6 +221,7 @@ def clean_values(
                 new = f"trim(regexp_replace({value}, {_lit(_WS)}, ' ', 'g'))"
             else:
                 new = f"regexp_replace({value}, {_lit('^' + _WS + '|' + _WS + '$')}, '', 'g')"
+            new = f"CASE WHEN {_PLAIN} THEN cur ELSE {new} END"
             record("whitespace", _apply(con, cm.table, new))
         progress.check()
         if ph["enabled"]:
@@ -239,7 +251,7 @@ def clean_values(
             else:
                 parsed = parse_expr(decision)
                 fail = f"CASE WHEN cur IS NOT NULL AND ({parsed}) IS NULL THEN {_lit('not a valid ' + decision.type)} END"
-                record("types", _apply(con, cm.table, parsed, fail), decision=decision.as_dict())
+                record("types", _apply(con, cm.table, parsed, fail, retype=True), decision=decision.as_dict())
                 cm.sql_type = {
                     "integer": "BIGINT",
                     "number": "DOUBLE",
