@@ -363,6 +363,24 @@ def worker_start(
     sys.exit(run_worker(c.settings, options))
 
 
+@main.command()
+@click.option("--once", is_flag=True, help="Run one pass and print what it did.")
+@json_option
+@pass_ctx
+def maintain(c: Ctx, once: bool, as_json: bool) -> None:
+    """Relay, reconcile, recover and expire tasks (one active copy at a time)."""
+    from . import maintenance, queues, render
+    from .logs import configure
+
+    if once:
+        report = maintenance.run_pass(c.settings, queues.connect(c.settings), actor="taskq maintain --once")
+        data = report.to_dict()
+        _emit(as_json, data, lambda: [render.console.print(f"{k}: {v}") for k, v in data.items()])
+        return
+    configure(c.settings.log_level, json=c.settings.log_format == "json")
+    sys.exit(maintenance.maintain_forever(c.settings))
+
+
 @main.group()
 def db() -> None:
     """The task database."""

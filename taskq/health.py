@@ -91,7 +91,10 @@ def worker_stats(settings: Settings, connection: redis.Redis) -> list[dict[str, 
 
 def overview(settings: Settings, connection: redis.Redis) -> dict[str, Any]:
     """Queues, workers and task counts. A missing backend is reported, not raised."""
-    out: dict[str, Any] = {"redis": redact_url(settings.redis_url), "database": redact_url(settings.sqlalchemy_url)}
+    out: dict[str, Any] = {
+        "redis": redact_url(settings.redis_url),
+        "database": redact_url(settings.sqlalchemy_url),
+    }
     errors = []
     try:
         out["tasks"] = task_counts(settings)
@@ -107,7 +110,9 @@ def overview(settings: Settings, connection: redis.Redis) -> dict[str, Any]:
     return out
 
 
-def check(settings: Settings, connection: redis.Redis, *, max_backlog_age: float = 3600.0) -> tuple[int, dict[str, Any]]:
+def check(
+    settings: Settings, connection: redis.Redis, *, max_backlog_age: float = 3600.0
+) -> tuple[int, dict[str, Any]]:
     """Health report and exit code: 0 when Redis and the database answer, a worker
     listens on every queue and no queue's oldest job is older than ``max_backlog_age``."""
     checks: dict[str, Any] = {}

@@ -163,7 +163,13 @@ def dispatch(
 
     when = at if at is not None and at > utcnow() else None
     with redis_errors(settings, f"dispatch task {task.id}"):
-        FailedJobRegistry(queue=queue(task.queue, connection)).remove(task.id)
+        q = queue(task.queue, connection)
+        FailedJobRegistry(queue=q).remove(task.id)
+        old = fetch_job(task.id, connection)
+        if old is not None:
+            # Forget executions of a dead worker, so RQ's abandoned-job cleanup
+            # never marks the new run failed.
+            q.started_job_registry.remove_executions(old)
     return enqueue(
         settings, connection, task_id=task.id, tool=task.tool, queue_name=task.queue, at=when, force=True
     )

@@ -227,6 +227,20 @@ def run_worker(settings: Settings, options: WorkerOptions) -> int:
     running in burst mode or shutting down).
     """
     base = options.name or default_name()
+    keeper = None
+    if options.with_scheduler and not options.burst:
+        from .maintenance import start_process
+
+        keeper = start_process(settings)
+    try:
+        return _supervise(settings, options, base)
+    finally:
+        if keeper is not None and keeper.is_alive():
+            keeper.terminate()
+            keeper.join(10)
+
+
+def _supervise(settings: Settings, options: WorkerOptions, base: str) -> int:
     if options.concurrency <= 1:
         return _work(settings, options, base)
     ctx = multiprocessing.get_context("fork")
