@@ -49,13 +49,13 @@ logger = logging.getLogger(__name__)
 
 PLACEHOLDERS = (
     "n/a", "na", "n.a.", "null", "none", "nil", "nan", "-", "--", "?", "??", ".",
-    "#n/a", "undefined", "missing", "not available", "tbd", "xxx",
+    "#n/a", "undefined", "missing", "not available", "tbd", "xxx", "unknown", "unk",
 )  # fmt: skip
 """Lower-cased, trimmed tokens that stand in for a missing value."""
 
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 EXACT_QUANTILE_ROWS = 500_000
-PATTERN_SAMPLE = 50_000
+PATTERN_SAMPLE = 20_000
 HISTOGRAM_BINS = 20
 
 _PLACEHOLDER_SQL = "(" + ", ".join("'" + p + "'" for p in PLACEHOLDERS) + ")"
@@ -104,11 +104,23 @@ def _luhn_sql(d: str) -> str:
     )
 
 
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝ"
+_LOWER = "abcdefghijklmnopqrstuvwxyzàáâãäåæçèéêëìíîïñòóôõöøùúûüýßÿ"
+
+
 def _shape(s: str) -> str:
-    return (
-        f"regexp_replace(regexp_replace(regexp_replace({s}, '[A-Z]', 'A', 'g'), "
-        f"'[a-z]', 'a', 'g'), '[0-9]', '9', 'g')"
-    )
+    """SQL: the shape of ``s``: letters (ASCII and Latin-1) -> ``A``/``a``, digits -> ``9``.
+
+    One ``translate`` call, several times cheaper than chained regular expressions.
+    """
+    src = _UPPER + _LOWER + "0123456789"
+    dst = "A" * len(_UPPER) + "a" * len(_LOWER) + "9" * 10
+    return f"translate({s}, '{src}', '{dst}')"
+
+
+def _digits(s: str) -> str:
+    """SQL: how many ASCII digits ``s`` holds."""
+    return f"(strlen({s}) - strlen(translate({s}, '0123456789', '')))"
 
 
 def _text_counts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -214,17 +226,25 @@ def column_values(
         ).fetchall()
     ]
     digits = "regexp_replace(trim(v), '[ -]', '', 'g')"
+    # Each regular expression sits behind a cheap length/character test in a CASE,
+    # so it only runs on the few values that could match.
     email, phone, card, ssn = _one(
         con,
         f"""SELECT
-            coalesce(sum(n) FILTER (regexp_full_match(trim(v), '[A-Za-z0-9._%+''-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{{2,}}')), 0),
-            coalesce(sum(n) FILTER (regexp_full_match(trim(v), '\\+?[0-9][0-9 ().-]{{5,18}}[0-9]')
-                AND length(regexp_replace(v, '[^0-9]', '', 'g')) BETWEEN 7 AND 15
-                AND NOT regexp_full_match(trim(v), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}|[0-9]+\\.[0-9]+|[0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}}')), 0),
-            coalesce(sum(n) FILTER (CASE WHEN regexp_full_match({digits}, '[0-9]{{13,19}}') THEN {_luhn_sql(digits)} ELSE false END), 0),
-            coalesce(sum(n) FILTER (regexp_full_match(trim(v), '(?:[0-8][0-9]{{2}})-[0-9]{{2}}-[0-9]{{4}}')
-                AND NOT starts_with(trim(v), '000') AND NOT starts_with(trim(v), '666')), 0)
-        FROM {source}""",
+            coalesce(sum(n) FILTER (CASE WHEN contains(v, '@') THEN regexp_full_match(trim(v),
+                '[A-Za-z0-9._%+''-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{{2,}}') ELSE false END), 0),
+            coalesce(sum(n) FILTER (CASE WHEN strlen(v) BETWEEN 7 AND 25 AND {_digits("v")} BETWEEN 7 AND 15
+                THEN regexp_full_match(trim(v), '\\+?[0-9][0-9 ().-]{{5,18}}[0-9]')
+                 AND NOT regexp_full_match(trim(v), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}|[0-9]+\\.[0-9]+|[0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}}')
+                ELSE false END), 0),
+            coalesce(sum(n) FILTER (CASE WHEN strlen(v) BETWEEN 13 AND 25 AND {_digits("v")} BETWEEN 13 AND 19
+                THEN CASE WHEN regexp_full_match({digits}, '[0-9]{{13,19}}') THEN {_luhn_sql(digits)} ELSE false END
+                ELSE false END), 0),
+            coalesce(sum(n) FILTER (CASE WHEN strlen(trim(v)) = 11 AND {_digits("v")} = 9
+                THEN regexp_full_match(trim(v), '[0-8][0-9]{{2}}-[0-9]{{2}}-[0-9]{{4}}')
+                 AND NOT starts_with(trim(v), '000') AND NOT starts_with(trim(v), '666')
+                ELSE false END), 0)
+        FROM {source} WHERE {_present("v")}""",
     )
     out["pii"] = {
         "email": round(int(email) * scale),

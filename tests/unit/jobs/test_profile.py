@@ -1,0 +1,248 @@
+"""Tests for profile-my-data: params, statistics, findings, drift, HTML and progress."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+
+import pytest
+
+from taskq.errors import InputEmpty, InputNotFound, InvalidParams, TaskCancelled, UnknownColumn
+from taskq.jobs import execute
+from taskq.jobs.profile import validate_params
+from taskq.jobs.profile_drift import ks_pvalue
+from taskq.jobs.profile_quality import collapse_shape, infer_type, readiness, scores
+
+
+class Recorder:
+    """A progress handle that records updates and can cancel after ``cancel_after`` checks."""
+
+    def __init__(self, cancel_after: int | None = None) -> None:
+        self.updates: list[tuple[float, str | None]] = []
+        self.checks = 0
+        self.cancel_after = cancel_after
+
+    def update(self, percent: float, stage: str | None = None) -> None:
+        self.updates.append((percent, stage))
+        self.check()
+
+    def check(self) -> None:
+        self.checks += 1
+        if self.cancel_after is not None and self.checks > self.cancel_after:
+            raise TaskCancelled("stop")
+
+
+def messy_csv(path: Path, n: int = 400, seed: int = 1) -> Path:
+    rng = random.Random(seed)
+    lines = ["id,name,email,age,amount,ssn,card,joined,note"]
+    cards = ["4111 1111 1111 1111", "5500-0000-0000-0004", "4012888888881881"]
+    for i in range(n):
+        age = str(rng.randint(18, 80)) if i % 40 else rng.choice(["N/A", "unknown", "abc"])
+        amount = f"{rng.gauss(100, 10):.2f}" if i != 7 else "99999"
+        email = f"user{i}@example.com" if i % 10 else ""
+        lines.append(
+            f"{i},Name {i % 50},{email},{age},{amount},{100 + i % 800:03d}-12-{1000 + i:04d},"
+            f"{cards[i % 3]},2024-01-{1 + i % 28:02d},{'  ' if i % 25 == 0 else 'ok'}"
+        )
+    lines.append(lines[1])  # one exact duplicate row
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def report(tmp_path: Path) -> tuple[dict, dict]:
+    src = messy_csv(tmp_path / "people.csv")
+    out = tmp_path / "out"
+    rep = execute("profile", src, out, {})
+    return rep, json.loads((out / "profile.json").read_text())
+
+
+def col(profile: dict, name: str) -> dict:
+    return next(c for c in profile["columns"] if c["name"] == name)
+
+
+# --- params ---------------------------------------------------------------------------------------
+
+
+def test_validate_params_defaults_and_errors():
+    p = validate_params({})
+    assert p["top_k"] == 10 and p["approx_distinct"] is False and p["baseline"] is None
+    with pytest.raises(InvalidParams, match="bogus"):
+        validate_params({"bogus": 1})
+    for key, value in [
+        ("top_k", 0),
+        ("top_k", "5"),
+        ("approx_distinct", "yes"),
+        ("columns", []),
+        ("outlier_z", -1),
+        ("memory_limit", "lots"),
+        ("baseline", 3),
+        ("read_options", []),
+    ]:
+        with pytest.raises(InvalidParams, match=key):
+            validate_params({key: value})
+
+
+# --- statistics -----------------------------------------------------------------------------------
+
+
+def test_outputs_and_summary(report, tmp_path):
+    rep, prof = report
+    assert sorted(rep["outputs"]) == ["profile.html", "profile.json", "report.json"]
+    assert rep["input"] == {"name": "people.csv", "format": "csv", "rows": 401, "columns": 9}
+    assert rep["summary"]["duplicate_rows"] == 1 == prof["duplicate_rows"]
+    assert rep["summary"]["readiness"] in ("ready", "needs review", "not ready")
+
+
+def test_text_column_inferred_integer_with_failures(report):
+    _, prof = report
+    age = col(prof, "age")
+    assert age["type"] == "VARCHAR" and age["inferred_type"] == "integer"
+    # 10 rows (+ the duplicate of row 0) hold N/A/unknown/abc: placeholders are missing, "abc" invalid.
+    assert age["placeholders"] + age["invalid"] == 11
+    assert age["invalid"] >= 1 and age["placeholders"] >= 1
+    assert age["stats"]["min"] >= 18 and age["stats"]["max"] <= 80
+    assert set(age["stats"]["quantiles"]) == {"p1", "p5", "p25", "p50", "p75", "p95", "p99"}
+
+
+def test_blank_and_empty_strings_counted(report):
+    _, prof = report
+    note = col(prof, "note")
+    assert note["whitespace"] == 17  # rows 0, 25, ..., 400 (the duplicate repeats row 0)
+    email = col(prof, "email")
+    assert email["nulls"] == 41  # empty CSV fields are NULL
+    assert email["missing"] == 41
+
+
+def test_distinct_top_values_and_patterns(report):
+    _, prof = report
+    name = col(prof, "name")
+    assert name["distinct"] == 50 and name["distinct_approx"] is False
+    assert name["top_values"][0] == {"value": "Name 0", "count": 9}
+    assert len(name["top_values"]) == 10
+    joined = col(prof, "joined")
+    assert joined["inferred_type"] == "date"
+    email = col(prof, "email")
+    assert email["patterns"][0]["pattern"].endswith("@aaaaaaa.aaa")
+
+
+def test_outliers(report):
+    _, prof = report
+    amount = col(prof, "amount")
+    assert amount["inferred_type"] == "float"
+    assert amount["outliers"]["iqr"] >= 1
+    assert amount["outliers"]["robust_z"] >= 1
+    assert sum(amount["histogram"]["counts"]) == 401
+
+
+def test_pii_hints(report):
+    rep, prof = report
+    assert col(prof, "email")["pii"]["email"] == 360
+    assert col(prof, "card")["pii"]["card"] == 401
+    assert col(prof, "ssn")["pii"]["national_id"] == 401
+    assert col(prof, "name")["pii"] == {"email": 0, "phone": 0, "card": 0, "national_id": 0}
+    codes = {(a["column"], a["code"]) for a in rep["alerts"]}
+    assert {("email", "pii_email"), ("card", "pii_card"), ("ssn", "pii_national_id")} <= codes
+    assert rep["summary"]["readiness"] == "not ready"  # card numbers are critical
+
+
+def test_scores_formulas():
+    cols = [
+        {"missing": 10, "present": 90, "invalid": 9, "inferred_type": "integer", "type": "VARCHAR"},
+        {"missing": 0, "present": 100, "invalid": 0, "inferred_type": "integer", "type": "BIGINT"},
+    ]
+    s = scores(cols, rows=100, duplicates=5)
+    assert s["completeness"] == 95.0
+    assert s["validity"] == round(100 * (1 - 9 / 190), 1)
+    assert s["uniqueness"] == 95.0
+    assert s["consistency"] == 95.0
+    assert s["overall"] == round((95 + 100 * (1 - 9 / 190) + 95 + 95) / 4, 1)
+    assert readiness(s, [])["rating"] == "ready"
+    assert readiness(s, [{"severity": "warning", "message": "m"}])["rating"] == "needs review"
+    assert readiness(s, [{"severity": "critical", "message": "m"}])["rating"] == "not ready"
+
+
+def test_infer_type_threshold():
+    base = {"present": 100, "parses": {"integer": 95, "float": 95, "boolean": 0, "date": 0, "timestamp": 0}}
+    assert infer_type("VARCHAR", base) == ("integer", 5)
+    base["parses"]["integer"] = base["parses"]["float"] = 80
+    assert infer_type("VARCHAR", base) == ("string", 0)
+    assert infer_type("DOUBLE", {}) == ("float", 0)
+    assert collapse_shape("Aaaa 99-9999") == "Aa 9-9"
+
+
+def test_approx_distinct_is_labelled(tmp_path):
+    src = messy_csv(tmp_path / "p.csv")
+    execute("profile", src, tmp_path / "o", {"approx_distinct": True, "columns": ["name"]})
+    prof = json.loads((tmp_path / "o" / "profile.json").read_text())
+    name = col(prof, "name")
+    assert name["distinct_approx"] is True and 45 <= name["distinct"] <= 55
+    assert [c["name"] for c in prof["columns"]] == ["name"]
+
+
+# --- drift ----------------------------------------------------------------------------------------
+
+
+def test_ks_pvalue_matches_known_values():
+    assert ks_pvalue(0.0, 100, 100) == 1.0
+    assert math.isclose(ks_pvalue(0.2, 100, 100), 0.0366, abs_tol=0.01)
+    assert ks_pvalue(0.5, 1000, 1000) < 1e-10
+
+
+def test_drift_against_baseline(tmp_path):
+    rng = random.Random(3)
+    base = tmp_path / "base.csv"
+    cur = tmp_path / "cur.csv"
+    base.write_text(
+        "x,c,only_base\n" + "".join(f"{rng.gauss(0, 1):.4f},{rng.choice('ab')},1\n" for _ in range(2000))
+    )
+    cur.write_text("x,c\n" + "".join(f"{rng.gauss(1, 1):.4f},{rng.choice('ab')}\n" for _ in range(2000)))
+    rep = execute("profile", cur, tmp_path / "o", {"baseline": str(base)})
+    prof = json.loads((tmp_path / "o" / "profile.json").read_text())
+    drift = {d["column"]: d for d in prof["drift"]}
+    assert drift["x"]["test"] == "ks" and drift["x"]["drifted"] is True and drift["x"]["p_value"] < 1e-6
+    assert drift["c"]["test"] == "psi" and drift["c"]["drifted"] is False
+    assert drift["only_base"]["summary"] == "only in the baseline"
+    assert rep["summary"]["drifted_columns"] == ["x"]
+    with pytest.raises(InputNotFound, match="baseline"):
+        execute("profile", cur, tmp_path / "o2", {"baseline": str(tmp_path / "nope.csv")})
+
+
+# --- errors, progress, html -----------------------------------------------------------------------
+
+
+def test_unknown_column_and_bad_input(tmp_path):
+    src = messy_csv(tmp_path / "p.csv", n=20)
+    with pytest.raises(UnknownColumn, match="nope"):
+        execute("profile", src, tmp_path / "o", {"columns": ["nope"]})
+    (tmp_path / "h.csv").write_text("a,b\n")
+    with pytest.raises(InputEmpty):
+        execute("profile", tmp_path / "h.csv", tmp_path / "o", {})
+    assert not (tmp_path / "o").exists()
+
+
+def test_progress_stages_and_cancellation(tmp_path):
+    src = messy_csv(tmp_path / "p.csv", n=50)
+    rec = Recorder()
+    execute("profile", src, tmp_path / "o", {}, progress=rec)
+    stages = [s for _, s in rec.updates]
+    assert stages[0] == "reading" and stages[-1] == "done"
+    assert any(s and s.startswith("column 9/9") for s in stages)
+    assert "writing" in stages
+    percents = [p for p, _ in rec.updates]
+    assert percents == sorted(percents)
+    with pytest.raises(TaskCancelled):
+        execute("profile", src, tmp_path / "o2", {}, progress=Recorder(cancel_after=5))
+    assert not (tmp_path / "o2").exists()
+
+
+def test_html_is_self_contained_and_escaped(tmp_path):
+    src = tmp_path / "x.csv"
+    src.write_text("label,v\n<script>alert(1)</script>,1\nok,2\nok,3\n")
+    execute("profile", src, tmp_path / "o", {})
+    page = (tmp_path / "o" / "profile.html").read_text()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<svg" in page and "<style>" in page
+    assert "http://" not in page and "https://" not in page
