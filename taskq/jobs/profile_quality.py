@@ -199,6 +199,23 @@ def build_findings(
                     code="convert_type",
                 )
             )
+        if c["type"] == "VARCHAR" and c["inferred_type"] == "string" and c["present"]:
+            kind, parsed = max(
+                ((k, v) for k, v in c.get("parses", {}).items() if k != "boolean"),
+                key=lambda kv: kv[1],
+                default=("", 0),
+            )
+            if parsed / c["present"] >= 0.5:
+                msg = f"{_pct(parsed, c['present'])} of {name!r} parse as {kind}; the rest use other formats"
+                issues.append(finding("warning", msg, column=name, code="mixed_formats"))
+                recs.append(
+                    finding(
+                        "info",
+                        f"standardise {name!r} to one {kind} format",
+                        column=name,
+                        code="standardise_format",
+                    )
+                )
         if c.get("distinct") == 1 and rows > 1:
             issues.append(
                 finding("info", f"{name!r} has a single distinct value", column=name, code="constant_column")

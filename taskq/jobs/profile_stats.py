@@ -235,7 +235,7 @@ def column_values(
                 '[A-Za-z0-9._%+''-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{{2,}}') ELSE false END), 0),
             coalesce(sum(n) FILTER (CASE WHEN strlen(v) BETWEEN 7 AND 25 AND {_digits("v")} BETWEEN 7 AND 15
                 THEN regexp_full_match(trim(v), '\\+?[0-9][0-9 ().-]{{5,18}}[0-9]')
-                 AND NOT regexp_full_match(trim(v), '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}|[0-9]+\\.[0-9]+|[0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}}')
+                 AND NOT regexp_full_match(trim(v), '[0-9]{{4}}[/.-][0-9]{{1,2}}[/.-][0-9]{{1,2}}|[0-9]{{1,2}}[/.-][0-9]{{1,2}}[/.-][0-9]{{2,4}}|[0-9]+\\.[0-9]+|[0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}}')
                 ELSE false END), 0),
             coalesce(sum(n) FILTER (CASE WHEN strlen(v) BETWEEN 13 AND 25 AND {_digits("v")} BETWEEN 13 AND 19
                 THEN CASE WHEN regexp_full_match({digits}, '[0-9]{{13,19}}') THEN {_luhn_sql(digits)} ELSE false END
