@@ -1,0 +1,107 @@
+"""HTTP API: thin routes over the :class:`~taskq.api.TaskQ` facade (FastAPI).
+
+``create_app(settings)`` builds the app; ``taskq.web:app`` (for uvicorn / the
+Procfile) builds it from the environment on first request, loading ``.env``
+without overriding real variables. Errors come back as
+``{"error": {"code": ..., "message": ...}}`` with a fitting HTTP status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Header, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from . import health, metrics
+from .api import TaskQ
+from .config import Settings
+from .errors import BackendUnavailable, InputError, InvalidTransition, TaskNotFound, TaskqError, UnknownTool
+
+__all__ = ["app", "create_app"]
+
+
+class SubmitRequest(BaseModel):
+    tool: str = Field(
+        description="profile-my-data, clean-my-data or master-my-data (or profile/clean/master)"
+    )
+    input_path: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    idempotency_key: str | None = None
+
+
+def _http_status(exc: TaskqError) -> int:
+    if isinstance(exc, TaskNotFound):
+        return 404
+    if isinstance(exc, InputError | UnknownTool):
+        return 422
+    if isinstance(exc, InvalidTransition):
+        return 409
+    if isinstance(exc, BackendUnavailable):
+        return 503
+    return 500
+
+
+def create_app(settings: Settings, client: TaskQ | None = None) -> FastAPI:
+    """The HTTP app over ``client`` (default: a new :class:`TaskQ` for ``settings``)."""
+    client = client or TaskQ(settings)
+    web = FastAPI(title="taskq", version="1")
+
+    @web.exception_handler(TaskqError)
+    async def _taskq_error(_request: Request, exc: TaskqError) -> JSONResponse:
+        return JSONResponse({"error": exc.to_dict()}, status_code=_http_status(exc))
+
+    @web.post("/tasks", status_code=201)
+    def submit(body: SubmitRequest, x_user_id: str | None = Header(default=None)) -> dict[str, Any]:
+        info = client.submit(
+            body.tool, body.input_path, body.params, user_id=x_user_id, idempotency_key=body.idempotency_key
+        )
+        return info.to_dict()
+
+    @web.get("/tasks")
+    def list_tasks(
+        status: str | None = None, tool: str | None = None, user_id: str | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        return [t.to_dict() for t in client.list(status=status, tool=tool, user_id=user_id, limit=limit)]
+
+    @web.get("/tasks/{task_id}")
+    def get_task(task_id: str) -> dict[str, Any]:
+        return client.get(task_id).to_dict()
+
+    @web.post("/tasks/{task_id}/cancel")
+    def cancel(task_id: str) -> dict[str, Any]:
+        return client.cancel(task_id).to_dict()
+
+    @web.post("/tasks/{task_id}/retry")
+    def retry(task_id: str) -> dict[str, Any]:
+        return client.retry(task_id).to_dict()
+
+    @web.get("/health")
+    def healthz() -> JSONResponse:
+        code, report = health.check(settings, client.redis)
+        return JSONResponse(report, status_code=200 if code == 0 else 503)
+
+    @web.get("/metrics")
+    def prometheus() -> Response:
+        return Response(metrics.render(settings, client.redis), media_type=metrics.CONTENT_TYPE)
+
+    return web
+
+
+class _LazyApp:
+    """ASGI app built from the environment on first use (``uvicorn taskq.web:app``)."""
+
+    def __init__(self) -> None:
+        self._app: FastAPI | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._app is None:
+            from dotenv import load_dotenv
+
+            load_dotenv(override=False)
+            self._app = create_app(Settings.from_env())
+        await self._app(scope, receive, send)
+
+
+app = _LazyApp()
