@@ -42,13 +42,15 @@ class Settings:
     database_url: str = _env(
         "DATABASE_URL", "", "SQLAlchemy URL of the task database (default: sqlite in DATA_DIR)"
     )
-    output_dir: Path = _env("OUTPUT_DIR", "", "Where task outputs go (default: DATA_DIR/outputs)")
+    output_dir: str = _env("OUTPUT_DIR", "", "Where task outputs go (default: DATA_DIR/outputs)")
     input_roots: tuple[Path, ...] = _env(
         "INPUT_ROOTS",
         "",
         "Comma-separated directories inputs must live in (default: DATA_DIR/uploads and the samples)",
     )
-    plugins: str = _env("PLUGINS", "", "Comma-separated modules imported at start-up that register extra tools")
+    plugins: str = _env(
+        "PLUGINS", "", "Comma-separated modules imported at start-up that register extra tools"
+    )
     queue_profile: str = _env("QUEUE_PROFILE", "profile", "RQ queue for profile-my-data")
     queue_clean: str = _env("QUEUE_CLEAN", "clean", "RQ queue for clean-my-data")
     queue_master: str = _env("QUEUE_MASTER", "master", "RQ queue for master-my-data")
@@ -120,7 +122,7 @@ class Settings:
 
     @property
     def outputs(self) -> Path:
-        return Path(self.output_dir) if str(self.output_dir) else self.data_dir / "outputs"
+        return Path(self.output_dir) if self.output_dir else self.data_dir / "outputs"
 
     @property
     def allowed_roots(self) -> tuple[Path, ...]:
