@@ -67,3 +67,4 @@ def configure(level: str = "INFO", *, json: bool = False, stream: Any = None) ->
     root.setLevel(level.upper())
     # RQ installs its own handler when none is effective; ours is.
     logging.getLogger("rq").setLevel(level.upper())
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

@@ -35,7 +35,7 @@ from rq.queue import Queue
 
 from . import jobs, queues, runner
 from .config import Settings
-from .db import session_scope
+from .db import engine_for, session_scope
 from .errors import TaskqError
 from .lifecycle import TaskStatus, heartbeat
 from .models import Task
@@ -59,6 +59,8 @@ class TaskqWorker(Worker):
         self._kill_reason: str | None = None
         runner.configure(settings, self.name)
         jobs.load_plugins(settings.plugin_modules)
+        # Connect (and upgrade SQLite) once here, so forked horses inherit it.
+        engine_for(settings)
 
     # Shutdown ----------------------------------------------------------------------
 
