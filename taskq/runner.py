@@ -355,6 +355,9 @@ def end_lost_attempt(
     None means the attempt was lost: retried as a new attempt while attempts
     remain, else FAILED with ``WORKER_LOST``. Returns the status afterwards; when
     the task moved meanwhile, that status, unchanged.
+
+    A horse that died mid-run never reached the cleanup in :func:`taskq.jobs.execute`,
+    so the staging directories it left beside ``output_dir`` are removed too.
     """
     guards = {"attempt": task.attempt}
 
@@ -373,8 +376,8 @@ def end_lost_attempt(
                         error_code="CANCELLED",
                         error_message="cancelled by request",
                     )
-                    return S.CANCELLED
-                if to is S.QUEUED:
+                    status = S.CANCELLED
+                elif to is S.QUEUED:
                     transition(
                         s,
                         task.id,
@@ -386,14 +389,31 @@ def end_lost_attempt(
                         progress=0.0,
                         stage=None,
                     )
-                    return S.QUEUED
-                err = WorkerLost(f"the worker running this task was lost ({reason})")
-                return retry_or_fail(s, settings, task, worker, err)
+                    status = S.QUEUED
+                else:
+                    err = WorkerLost(f"the worker running this task was lost ({reason})")
+                    status = retry_or_fail(s, settings, task, worker, err)
             except InvalidTransition:
                 row = s.get(Task, task.id)
                 return TaskStatus(row.status) if row else S.FAILED
+            # Before the commit: no newer attempt (with staging of its own) can have started yet.
+            _remove_staging(task.output_dir)
+            return status
 
     return with_db_retry(settings, apply, what=f"settling task {task.id}")
+
+
+def _remove_staging(output_dir: str) -> None:
+    """Delete the ``.<name>.partial-*`` directories :func:`taskq.jobs.execute` stages ``output_dir`` in."""
+    import shutil
+
+    out = Path(output_dir)
+    try:
+        leftovers = list(out.parent.glob(f".{out.name}.partial-*"))
+    except OSError:
+        return
+    for path in leftovers:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _summary(report: dict[str, Any]) -> dict[str, Any]:
