@@ -59,12 +59,14 @@ def test_cancel_job_that_ignores_progress_is_killed(backend_settings: Settings, 
     client = TaskQ(backend_settings)
     with WorkerProcess(backend_settings, ["testq"]) as worker:
         info = client.submit("test-stubborn", csv_input, {"seconds": 60})
-        _wait_status(client, info.id, "PROCESSING", 20)
+        # Wait until it sits in its sleep: from then on it never checks for cancellation.
+        wait_for(lambda: client.get(info.id, events=False).task["stage"] == "ignoring everybody", 20, what="stage")
+        time.sleep(0.5)
         asked = time.monotonic()
         client.cancel(info.id)
         _wait_status(client, info.id, "CANCELLED", timeout=backend_settings.cancel_grace + 10)
         took = time.monotonic() - asked
-        assert backend_settings.cancel_grace - 1 <= took < backend_settings.cancel_grace + 10
+        assert backend_settings.cancel_grace - 1 <= took < backend_settings.cancel_grace + 10, client.get(info.id).events
         # The worker survives and takes the next job.
         nxt = client.submit("test-steps", csv_input, {"steps": 2, "step_seconds": 0})
         _wait_status(client, nxt.id, "COMPLETED", 20)
