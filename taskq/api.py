@@ -11,6 +11,7 @@ relay dispatches it when Redis is back).
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import uuid
@@ -296,7 +297,7 @@ class TaskQ:
             warnings.append(f"{exc.code}: task is QUEUED; maintenance re-enqueues it when Redis is reachable")
         return self.get(task_id, warnings=warnings)
 
-    def retry_failed(self, *, tool: str | None = None, limit: int = 10_000) -> list[TaskInfo]:
+    def retry_failed(self, *, tool: str | None = None, limit: int = 10_000) -> builtins.list[TaskInfo]:
         """Retry every FAILED task (of ``tool``); tasks that moved meanwhile are skipped."""
         out = []
         for info in self.list(status=S.FAILED.value, tool=tool, limit=limit):

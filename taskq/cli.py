@@ -375,7 +375,7 @@ def maintain(c: Ctx, once: bool, as_json: bool) -> None:
     if once:
         report = maintenance.run_pass(c.settings, queues.connect(c.settings), actor="taskq maintain --once")
         data = report.to_dict()
-        _emit(as_json, data, lambda: [render.console.print(f"{k}: {v}") for k, v in data.items()])
+        _emit(as_json, data, lambda: render.console.print("\n".join(f"{k}: {v}" for k, v in data.items())))
         return
     configure(c.settings.log_level, json=c.settings.log_format == "json")
     sys.exit(maintenance.maintain_forever(c.settings))
@@ -436,7 +436,7 @@ def config(c: Ctx, as_json: bool) -> None:
     from . import render
 
     data = c.settings.redacted()
-    _emit(as_json, data, lambda: [render.console.print(f"{k}={v}") for k, v in data.items()])
+    _emit(as_json, data, lambda: render.console.print("\n".join(f"{k}={v}" for k, v in data.items())))
 
 
 @main.command()

@@ -32,6 +32,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -217,7 +218,7 @@ def remove_old_outputs(settings: Settings, report: PassReport) -> None:
 def run_pass(settings: Settings, conn: redis.Redis, *, actor: str = "maintenance") -> PassReport:
     """One maintenance pass. Each step's failure is logged and reported; the others still run."""
     report = PassReport()
-    steps = [
+    steps: list[tuple[str, Callable[[], None]]] = [
         ("relay", lambda: relay(settings, conn, report, actor)),
         ("reconcile", lambda: reconcile(settings, conn, report)),
         ("recover", lambda: recover(settings, conn, report, actor)),

@@ -20,7 +20,6 @@ import redis
 from rq import Queue
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
-from rq.registry import ScheduledJobRegistry
 from rq.serializers import JSONSerializer
 
 from .config import Settings, redact_url
@@ -28,6 +27,7 @@ from .errors import RedisUnavailable
 
 __all__ = [
     "JOB_FUNCTION",
+    "JobStatus",
     "SERIALIZER",
     "connect",
     "enqueue",
@@ -143,9 +143,10 @@ def enqueue(
             "description": f"{tool} task {task_id}",
             "meta": {"tool": tool},
         }
-        if at is not None:
-            return q.enqueue_at(at, JOB_FUNCTION, task_id, **options)
-        return q.enqueue(JOB_FUNCTION, task_id, **options)
+        job: Job = q.enqueue_at(at, JOB_FUNCTION, task_id, **options) if at is not None else q.enqueue(
+            JOB_FUNCTION, task_id, **options
+        )
+        return job
 
 
 def dispatch(
@@ -185,7 +186,7 @@ def remove_job(settings: Settings, connection: redis.Redis, task_id: str) -> boo
         if job.origin:
             q = queue(job.origin, connection)
             q.remove(job)
-            ScheduledJobRegistry(queue=q).remove(job)
+            q.scheduled_job_registry.remove(job)
         if state in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED):
             job.delete(remove_from_queue=True)
             return True

@@ -185,7 +185,7 @@ def _progress_handle(settings: Settings, task: Task) -> ThrottledProgress:
         if rq_job is not None:
             try:
                 rq_job.meta.update(progress=percent, stage=stage)
-                rq_job.save_meta()
+                rq_job.save_meta()  # type: ignore[no-untyped-call]
             except redis.exceptions.RedisError as exc:  # progress in Redis is a nicety
                 log.debug("task %s: could not save job meta: %s", task.id, exc)
 

@@ -73,7 +73,7 @@ class TaskqWorker(Worker):
                 signal.Signals(signum).name,
                 self.settings.shutdown_grace,
             )
-        super().request_stop(signum, frame)
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
 
     def setup_work_horse_signals(self) -> None:
         # The horse leaves shutdown to its worker: it ignores SIGINT/SIGTERM (a
