@@ -167,3 +167,18 @@ def test_real_tools_end_to_end(backend_settings: Settings) -> None:
         n.startswith("cleaned.") for n in out["clean"]
     )
     assert {"clusters.csv", "golden.csv", "pairs.csv", "stewardship.csv"} <= set(out["master"])
+
+
+def test_concurrency_supervises_n_workers(backend_settings: Settings, csv_input: Path) -> None:
+    client = TaskQ(backend_settings)
+    ids = [client.submit("test-steps", csv_input, {"steps": 2, "step_seconds": 0.2}).id for _ in range(12)]
+    supervisor = WorkerProcess(backend_settings, ["testq"], name="pool", args=["--concurrency", "2"]).start()
+    try:
+        wait_for(lambda: all(_status(client, i) == "COMPLETED" for i in ids), 90, interval=0.5, what="12 tasks")
+        supervisor.signal(signal.SIGTERM)
+        assert supervisor.wait(30) == 0
+    finally:
+        supervisor.stop()
+    with session_scope(backend_settings) as s:
+        workers = {w for (w,) in s.execute(select(TaskEvent.worker).where(TaskEvent.to_status == "COMPLETED"))}
+    assert workers == {"pool-0", "pool-1"}
