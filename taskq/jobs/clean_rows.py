@@ -54,21 +54,43 @@ def _drop(con: duckdb.DuckDBPyConnection, where: str) -> None:
 def build_cleaned(con: duckdb.DuckDBPyConnection, view: str, maps: dict[str, ColumnMap]) -> None:
     """Materialise ``clean_rows`` and the rule breaks table ``clean_quarantine``.
 
-    Columns whose map is the identity are copied from the input; the others are
-    looked up in their map by raw value. ``clean_quarantine`` gets one row per
-    (input row, failing column): ``__row, column, reason, value`` (the raw value).
+    Columns whose map is the identity are copied from the input; the others
+    are computed from the raw value with their value steps' SQL, one nested
+    projection per step, which keeps input order. Only columns that need their
+    map (phones) are looked up with a join; then, unless the table came out in
+    input order anyway (``__row`` equals the row id), it is sorted back.
+    ``clean_quarantine`` gets one row per (input row, failing column):
+    ``__row, column, reason, value`` (the raw value).
     """
+    items = list(maps.items())
+    direct = {col: cm.expr for col, cm in items if not cm.identity and cm.expr is not None}
+    depth = max((len(e) for e in direct.values()), default=0)
+    names = {col: f"c{i}" for i, (col, _) in enumerate(items)}
+    sql = f"SELECT __row, {', '.join(f'{q(col)} AS {names[col]}' for col, _ in items)} FROM {view}"
+    for level in range(depth):
+        cols = []
+        for col, _ in items:
+            steps = direct.get(col)
+            if steps is not None and level < len(steps):
+                cols.append(f"{steps[level].replace('{x}', names[col])} AS {names[col]}")
+            else:
+                cols.append(names[col])
+        sql = f"SELECT __row, {', '.join(cols)} FROM ({sql})"
     select, joins = [], []
-    for i, (col, cm) in enumerate(maps.items()):
-        if cm.identity:
-            select.append(f"s.{q(col)}")
+    for i, (col, cm) in enumerate(items):
+        if cm.identity or cm.expr is not None:
+            select.append(f"s.{names[col]} AS {q(col)}")
         else:
-            joins.append(f"LEFT JOIN {cm.table} m{i} ON s.{q(col)} = m{i}.v")
+            joins.append(f"LEFT JOIN {cm.table} m{i} ON s.{names[col]} = m{i}.v")
             select.append(f"m{i}.cur AS {q(col)}")
     con.execute(
         f"CREATE OR REPLACE TABLE {TABLE} AS SELECT s.__row, {', '.join(select)}, true AS __keep "
-        f"FROM {view} s {' '.join(joins)} ORDER BY s.__row"
+        f"FROM ({sql}) s {' '.join(joins)}"
     )
+    if joins and con.execute(f"SELECT count(*) FROM {TABLE} WHERE __row <> rowid").fetchall()[0][0]:
+        con.execute(f"CREATE OR REPLACE TABLE {TABLE}__sorted AS SELECT * FROM {TABLE} ORDER BY __row")
+        con.execute(f"DROP TABLE {TABLE}")
+        con.execute(f"ALTER TABLE {TABLE}__sorted RENAME TO {TABLE}")
     con.execute(
         f"CREATE OR REPLACE TABLE {QUARANTINE} (__row BIGINT, col VARCHAR, reason VARCHAR, value VARCHAR)"
     )

@@ -71,6 +71,9 @@ class ColumnMap:
     kind: str | None = None
     decision: TypeDecision | None = None
     notes: list[str] = field(default_factory=list)
+    expr: list[str] | None = None
+    """The value steps as SQL templates over ``{x}``, to apply in order to a raw
+    value; None when the cleaned value needs the lookup in ``table`` (phones)."""
 
 
 def _lit(text: str) -> str:
@@ -103,48 +106,100 @@ def _ensure_udf(con: duckdb.DuckDBPyConnection) -> None:
     con.create_function(_UDF, e164, ["VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special")
 
 
-def _apply(
-    con: duckdb.DuckDBPyConnection, table: str, new: str, fail: str | None = None, *, retype: bool = False
-) -> dict[str, Any]:
-    """Replace ``cur`` by ``new`` (and set ``fail``) in ``table``; return the step's counts.
+@dataclass
+class _Stage:
+    """One value step as SQL templates over its input ``{x}`` (the previous stage's value)."""
 
-    ``fail`` is a SQL expression giving a reason (or NULL) from the *old*
-    ``cur``; a value that already failed in an earlier step is not counted again.
-    When nothing changed the table is kept as is, unless ``retype`` (``new``
-    changes the column's type).
+    step: str
+    new: str
+    fail: str | None = None
+    pre: str | None = None
+    """A base-map column already holding this stage's output (whitespace, placeholders)."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _sub(template: str, value: str) -> str:
+    return template.replace("{x}", value)
+
+
+def _run_stages(
+    con: duckdb.DuckDBPyConnection, cm: ColumnMap, stages: list[_Stage], phone: str | None
+) -> list[dict[str, Any]]:
+    """Apply ``stages`` to ``cm.table`` in one statement; return each stage's counts.
+
+    Stage ``k`` turns column ``s{k-1}`` into ``s{k}`` (``s0`` is the raw value
+    ``v``) and may give a failure reason ``f{k}``, read from its *input*. A value
+    that already failed in an earlier stage is not counted as failing again, and
+    the first failure is the one kept. Counts are weighted by ``n`` (rows).
+    ``phone``, when set, is a table ``(cur, e164)`` joined on the stage input
+    ``cur`` (the base map's value after the placeholders step).
     """
-    fail_sql = fail or "NULL::VARCHAR"
-    con.execute(
-        f"CREATE OR REPLACE TABLE {table}__next AS SELECT v, n, {new} AS cur, "
-        f"CASE WHEN fail IS NULL THEN {fail_sql} END AS newfail, fail, cur AS prev FROM {table}"
-    )
-    nxt = f"{table}__next"
-    row = con.execute(
-        "SELECT coalesce(sum(n) FILTER (WHERE newfail IS NOT NULL), 0),"
-        " coalesce(sum(n) FILTER (WHERE newfail IS NULL AND prev IS NOT NULL AND cur IS NULL), 0),"
-        " coalesce(sum(n) FILTER (WHERE newfail IS NULL AND cur IS NOT NULL"
-        "   AND CAST(cur AS VARCHAR) IS DISTINCT FROM CAST(prev AS VARCHAR)), 0),"
-        f" coalesce(sum(n), 0) FROM {nxt}"
-    ).fetchall()[0]
-    assert row is not None
-    failed, nulled, changed, total = (int(x) for x in row)
-    examples = con.execute(
-        f"SELECT CAST(prev AS VARCHAR), CAST(cur AS VARCHAR), newfail FROM {nxt} "
-        "WHERE newfail IS NOT NULL OR CAST(cur AS VARCHAR) IS DISTINCT FROM CAST(prev AS VARCHAR) "
-        f"ORDER BY n DESC, prev NULLS FIRST LIMIT {EXAMPLES}"
-    ).fetchall()
-    if changed or nulled or failed or retype:
-        con.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT v, n, cur, coalesce(fail, newfail) AS fail FROM {nxt}"
+    base = f"SELECT m.*{', p.e164' if phone else ''} FROM {cm.table} m"
+    if phone:
+        base += f" LEFT JOIN {phone} p ON m.cur = p.cur"
+    sql = f"SELECT *, v AS s0 FROM ({base})"
+    fails: list[str] = []
+    for k, st in enumerate(stages, 1):
+        prev = f"s{k - 1}"
+        cols = f"{st.pre or _sub(st.new, prev)} AS s{k}"
+        if st.fail:
+            cols += f", {_sub(st.fail, prev)} AS f{k}"
+        sql = f"SELECT *, {cols} FROM ({sql})"
+    con.execute(f"CREATE OR REPLACE TABLE {cm.table}__all AS {sql}")
+    aggs, examples = [], []
+    for k, st in enumerate(stages, 1):
+        prev, cur = f"s{k - 1}", f"s{k}"
+        earlier = f"coalesce({', '.join(fails)}, NULL)" if fails else "NULL"
+        newfail = f"CASE WHEN {earlier} IS NULL THEN f{k} END" if st.fail else "NULL::VARCHAR"
+        moved = f"CAST({cur} AS VARCHAR) IS DISTINCT FROM CAST({prev} AS VARCHAR)"
+        aggs += [
+            f"coalesce(sum(n) FILTER (WHERE {newfail} IS NOT NULL), 0)",
+            f"coalesce(sum(n) FILTER (WHERE {newfail} IS NULL AND {prev} IS NOT NULL AND {cur} IS NULL), 0)",
+            f"coalesce(sum(n) FILTER (WHERE {newfail} IS NULL AND {cur} IS NOT NULL AND {moved}), 0)",
+        ]
+        examples.append(
+            f"(SELECT {k} AS k, CAST({prev} AS VARCHAR) AS b, CAST({cur} AS VARCHAR) AS a, {newfail} AS r, "
+            f"row_number() OVER (ORDER BY n DESC, {prev} NULLS FIRST) AS i FROM {cm.table}__all "
+            f"WHERE {newfail} IS NOT NULL OR {moved} QUALIFY i <= {EXAMPLES})"
         )
-    con.execute(f"DROP TABLE {nxt}")
-    return {
-        "changed": changed,
-        "unchanged": total - changed - nulled - failed,
-        "nulled": nulled,
-        "failed": failed,
-        "examples": [{"before": b, "after": a, **({"reason": r} if r else {})} for b, a, r in examples],
-    }
+        if st.fail:
+            fails.append(f"f{k}")
+    last = f"s{len(stages)}"
+    fail = f"coalesce({', '.join(fails)}, NULL)" if fails else "NULL::VARCHAR"
+    aggs += [
+        "coalesce(sum(n), 0)",
+        f"count(*) FILTER (WHERE CAST({last} AS VARCHAR) IS DISTINCT FROM v)",
+        f"coalesce(sum(n) FILTER (WHERE {fail} IS NOT NULL), 0)",
+    ]
+    row = con.execute(f"SELECT {', '.join(aggs)} FROM {cm.table}__all").fetchall()[0]
+    assert row is not None
+    counts = [int(x) for x in row]
+    total, moved_values, failed_rows = counts[-3:]
+    shown: dict[int, list[dict[str, Any]]] = {}
+    if examples:
+        # Per stage: the most frequent values it changed or failed (ties: identical rows).
+        query = " UNION ALL ".join(f"SELECT k, b, a, r, i FROM {e}" for e in examples)
+        for k, b, a, r in con.execute(f"SELECT k, b, a, r FROM ({query}) ORDER BY k, i").fetchall():
+            shown.setdefault(k, []).append({"before": b, "after": a, **({"reason": r} if r else {})})
+    con.execute(
+        f"CREATE OR REPLACE TABLE {cm.table} AS SELECT v, n, {last} AS cur, {fail} AS fail FROM {cm.table}__all"
+    )
+    con.execute(f"DROP TABLE {cm.table}__all")
+    cm.identity = moved_values == 0 and failed_rows == 0 and cm.sql_type == "VARCHAR"
+    cm.failed = failed_rows
+    out = []
+    for k in range(1, len(stages) + 1):
+        failed, nulled, changed = counts[3 * (k - 1) : 3 * k]
+        out.append(
+            {
+                "changed": changed,
+                "unchanged": total - changed - nulled - failed,
+                "nulled": nulled,
+                "failed": failed,
+                "examples": shown.get(k, []),
+            }
+        )
+    return out
 
 
 def _share(con: duckdb.DuckDBPyConnection, table: str, cond: str) -> float:
@@ -191,6 +246,10 @@ def clean_values(
 ) -> tuple[dict[str, ColumnMap], list[dict[str, Any]]]:
     """Run the enabled value steps on every column of ``view``.
 
+    Per column, one statement builds the value map with the whitespace and
+    placeholders steps applied, the detections (email/phone, type) read it,
+    and one more statement applies the remaining steps and counts every step.
+
     Args:
         view: the input view (all VARCHAR) from :func:`taskq.jobs.io.open_table`.
         steps: validated steps by name (:func:`taskq.jobs.clean_params.step_map`).
@@ -207,28 +266,28 @@ def clean_values(
         progress.update(100.0 * i / len(columns), f"cleaning values: {col}")
         cm = ColumnMap(col, f"clean_map_{i}")
         quoted = '"' + col.replace('"', '""') + '"'
-        con.execute(
-            f"CREATE OR REPLACE TABLE {cm.table} AS SELECT {quoted} AS v, count(*) AS n, "
-            f"{quoted} AS cur, NULL::VARCHAR AS fail FROM {view} GROUP BY ALL"
-        )
-
-        def record(step: str, stats: dict[str, Any], cm: ColumnMap = cm, **extra: Any) -> None:
-            changes.append({"step": step, "column": cm.column, **stats, **extra})
-
+        stages: list[_Stage] = []
+        w, p = "v", "w"
         if ws["enabled"]:
-            value = "nfc_normalize(cur)" if ws["nfc"] else "cur"
+            value = "nfc_normalize({x})" if ws["nfc"] else "{x}"
             if ws["collapse"]:
                 new = f"trim(regexp_replace({value}, {_lit(_WS)}, ' ', 'g'))"
             else:
                 new = f"regexp_replace({value}, {_lit('^' + _WS + '|' + _WS + '$')}, '', 'g')"
-            new = f"CASE WHEN {_PLAIN} THEN cur ELSE {new} END"
-            record("whitespace", _apply(con, cm.table, new))
-        progress.check()
+            stages.append(
+                _Stage("whitespace", f"CASE WHEN {_PLAIN.replace('cur', '{x}')} THEN {{x}} ELSE {new} END")
+            )
+            w = _sub(stages[-1].new, "v")
+            stages[-1].pre = "w"
         if ph["enabled"]:
             tokens = ", ".join(_lit(t) for t in ph["tokens"]) or "NULL"
-            record(
-                "placeholders", _apply(con, cm.table, f"CASE WHEN cur IN ({tokens}) THEN NULL ELSE cur END")
-            )
+            stages.append(_Stage("placeholders", f"CASE WHEN {{x}} IN ({tokens}) THEN NULL ELSE {{x}} END"))
+            p = _sub(stages[-1].new, "w")
+            stages[-1].pre = "cur"
+        con.execute(
+            f"CREATE OR REPLACE TABLE {cm.table} AS SELECT v, n, w, {p} AS cur FROM "
+            f"(SELECT v, n, {w} AS w FROM (SELECT {quoted} AS v, count(*) AS n FROM {view} GROUP BY ALL))"
+        )
         progress.check()
         if st["enabled"]:
             cm.kind = _kind(con, cm.table, col, st)
@@ -247,11 +306,11 @@ def clean_values(
                 )
             cm.decision = decision
             if decision.type == "text":
-                record("types", _apply(con, cm.table, "cur"), decision=decision.as_dict())
+                stages.append(_Stage("types", "{x}", extra={"decision": decision.as_dict()}))
             else:
-                parsed = parse_expr(decision)
-                fail = f"CASE WHEN cur IS NOT NULL AND ({parsed}) IS NULL THEN {_lit('not a valid ' + decision.type)} END"
-                record("types", _apply(con, cm.table, parsed, fail, retype=True), decision=decision.as_dict())
+                parsed = parse_expr(decision, "{x}")
+                fail = f"CASE WHEN {{x}} IS NOT NULL AND ({parsed}) IS NULL THEN {_lit('not a valid ' + decision.type)} END"
+                stages.append(_Stage("types", parsed, fail, extra={"decision": decision.as_dict()}))
                 cm.sql_type = {
                     "integer": "BIGINT",
                     "number": "DOUBLE",
@@ -260,47 +319,57 @@ def clean_values(
                     "boolean": "BOOLEAN",
                 }[decision.type]
         progress.check()
+        phone = None
         if st["enabled"]:
-            _standardise(con, cm, st, record)
-        row = con.execute(
-            f"SELECT count(*) FILTER (WHERE CAST(cur AS VARCHAR) IS DISTINCT FROM v), "
-            f"coalesce(sum(n) FILTER (WHERE fail IS NOT NULL), 0) FROM {cm.table}"
-        ).fetchall()[0]
-        assert row is not None
-        cm.identity = row[0] == 0 and row[1] == 0 and cm.sql_type == "VARCHAR"
-        cm.failed = int(row[1])
+            phone = _standardise(con, cm, st, stages)
+        for entry, stats in zip(stages, _run_stages(con, cm, stages, phone), strict=True):
+            changes.append({"step": entry.step, "column": col, **stats, **entry.extra})
+        if phone is not None:
+            con.execute(f"DROP TABLE {phone}")
+        # The cleaned value straight from the raw one, for the cleaned table to
+        # compute without a lookup join; phones need their lookup table.
+        cm.expr = None if phone is not None else [s.new for s in stages]
         maps[col] = cm
     progress.update(100.0, "cleaning values: done")
     return maps, changes
 
 
-def _standardise(con: duckdb.DuckDBPyConnection, cm: ColumnMap, cfg: dict[str, Any], record: Any) -> None:
-    """Emails, phones and case rules for one column (text columns only)."""
+def _standardise(
+    con: duckdb.DuckDBPyConnection, cm: ColumnMap, cfg: dict[str, Any], stages: list[_Stage]
+) -> str | None:
+    """Add the email, phone and case stages for one column (text columns only).
+
+    Returns the phone lookup table ``(cur, e164)`` when the column holds phones:
+    ``phonenumbers`` runs once per distinct non-null value.
+    """
     if cm.sql_type != "VARCHAR":
         if cm.column in cfg["case"]:
             cm.notes.append(f"case rule ignored: the column was converted to {cm.sql_type}")
-        return
+        return None
+    phone = None
     if cm.kind == "email":
-        valid = f"regexp_full_match(cur, {_lit(EMAIL_PATTERN)})"
-        new = f"CASE WHEN {valid} THEN split_part(cur, '@', 1) || '@' || lower(split_part(cur, '@', 2)) ELSE cur END"
-        fail = f"CASE WHEN cur IS NOT NULL AND NOT {valid} THEN 'invalid email address' END"
-        record("standardise", _apply(con, cm.table, new, fail), kind="email")
+        valid = f"regexp_full_match({{x}}, {_lit(EMAIL_PATTERN)})"
+        new = f"CASE WHEN {valid} THEN split_part({{x}}, '@', 1) || '@' || lower(split_part({{x}}, '@', 2)) ELSE {{x}} END"
+        fail = f"CASE WHEN {{x}} IS NOT NULL AND NOT {valid} THEN 'invalid email address' END"
+        stages.append(_Stage("standardise", new, fail, extra={"kind": "email"}))
     elif cm.kind == "phone":
-        _ensure_udf(con)
-        region = _lit(cfg["default_region"])
-        con.execute(
-            f"CREATE OR REPLACE TABLE {cm.table}__phone AS SELECT v, {_UDF}(cur, {region}) AS e164 "
-            f"FROM {cm.table} WHERE cur IS NOT NULL"
-        )
-        con.execute(
-            f"CREATE OR REPLACE TABLE {cm.table} AS SELECT m.v, m.n, m.cur, m.fail, p.e164 FROM {cm.table} m "
-            f"LEFT JOIN {cm.table}__phone p ON m.v IS NOT DISTINCT FROM p.v"
-        )
-        new = "CASE WHEN e164 IS NOT NULL THEN e164 ELSE cur END"
-        fail = f"CASE WHEN cur IS NOT NULL AND e164 IS NULL THEN {_lit('invalid phone number for region ' + cfg['default_region'])} END"
-        record("standardise", _apply(con, cm.table, new, fail), kind="phone")
-        con.execute(f"DROP TABLE {cm.table}__phone")
+        phone = f"{cm.table}__phone"
+        _phone_table(con, cm.table, phone, cfg["default_region"])
+        new = "CASE WHEN e164 IS NOT NULL THEN e164 ELSE {x} END"
+        reason = _lit("invalid phone number for region " + cfg["default_region"])
+        fail = f"CASE WHEN {{x}} IS NOT NULL AND e164 IS NULL THEN {reason} END"
+        stages.append(_Stage("standardise", new, fail, extra={"kind": "phone"}))
     rule = cfg["case"].get(cm.column)
     if rule is not None:
-        new = _title("cur") if rule == "title" else f"{rule}(cur)"
-        record("standardise", _apply(con, cm.table, new), kind="case", rule=rule)
+        new = _title("{x}") if rule == "title" else f"{rule}({{x}})"
+        stages.append(_Stage("standardise", new, extra={"kind": "case", "rule": rule}))
+    return phone
+
+
+def _phone_table(con: duckdb.DuckDBPyConnection, table: str, phone: str, region: str) -> None:
+    """``phone`` = ``(cur, e164)`` for each distinct non-null ``cur`` of the map ``table``."""
+    _ensure_udf(con)
+    con.execute(
+        f"CREATE OR REPLACE TABLE {phone} AS SELECT cur, {_UDF}(cur, {_lit(region)}) AS e164 "
+        f"FROM (SELECT DISTINCT cur FROM {table} WHERE cur IS NOT NULL)"
+    )
