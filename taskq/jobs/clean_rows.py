@@ -139,26 +139,33 @@ def dedupe(con: duckdb.DuckDBPyConnection, columns: list[str], ignore_case: bool
     """
     types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {TABLE})").fetchall())
 
-    def key(prefix: str) -> str:
-        keys = [f"{prefix}{q(c)}" for c in columns]
-        keys = [
-            f"lower({k})" if ignore_case and types[c] == "VARCHAR" else k
-            for k, c in zip(keys, columns, strict=True)
-        ]
-        return "struct_pack(" + ", ".join(f"k{i} := {k}" for i, k in enumerate(keys)) + ")"
-
+    keys = [f"lower({q(c)})" if ignore_case and types[c] == "VARCHAR" else q(c) for c in columns]
+    key = "struct_pack(" + ", ".join(f"k{i} := {k}" for i, k in enumerate(keys)) + ")"
+    hashed = f"hash({', '.join(keys)})"
+    # Equal rows hash equally, so only rows sharing a hash with another can be
+    # duplicates: group the cheap hashes first, then compare whole rows among those.
     con.execute(
-        f"CREATE OR REPLACE TABLE clean_dups AS SELECT {key('')} AS k, min(__row) AS first FROM {TABLE} "
+        f"CREATE OR REPLACE TABLE clean_dup_hashes AS SELECT {hashed} AS h FROM {TABLE} "
         "WHERE __keep GROUP BY ALL HAVING count(*) > 1"
     )
     entry: dict[str, Any] = {"step": "dedupe", "column": None, "rows_removed": [], "rows_removed_total": 0}
-    if con.execute("SELECT count(*) FROM clean_dups").fetchall()[0] == (0,):
+    if con.execute("SELECT count(*) FROM clean_dup_hashes").fetchall()[0] == (0,):
+        con.execute("DROP TABLE clean_dup_hashes")
         return entry
     con.execute(
-        f"CREATE OR REPLACE TABLE clean_dup_rows AS SELECT t.__row, d.first FROM {TABLE} t "
-        f"JOIN clean_dups d ON {key('t.')} IS NOT DISTINCT FROM d.k "
-        "WHERE t.__keep AND t.__row <> d.first"
+        f"CREATE OR REPLACE TABLE clean_dup_cand AS SELECT __row, {key} AS k FROM {TABLE} "
+        f"WHERE __keep AND {hashed} IN (SELECT h FROM clean_dup_hashes)"
     )
+    con.execute(
+        "CREATE OR REPLACE TABLE clean_dups AS SELECT k, min(__row) AS first FROM clean_dup_cand "
+        "GROUP BY ALL HAVING count(*) > 1"
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE clean_dup_rows AS SELECT c.__row, d.first FROM clean_dup_cand c "
+        "JOIN clean_dups d ON c.k IS NOT DISTINCT FROM d.k WHERE c.__row <> d.first"
+    )
+    con.execute("DROP TABLE clean_dup_hashes")
+    con.execute("DROP TABLE clean_dup_cand")
     total = con.execute("SELECT count(*) FROM clean_dup_rows").fetchall()[0]
     pairs = con.execute(
         f"SELECT __row, first FROM clean_dup_rows ORDER BY __row LIMIT {ROW_LIST_LIMIT}"

@@ -149,6 +149,35 @@ def _may_convert(con: duckdb.DuckDBPyConnection, table: str, threshold: float) -
     return not row[1] or row[0] / row[1] >= threshold - 0.1
 
 
+_DIGITS_ONLY = {
+    "nonnull": "true",
+    "bool": "false",
+    "int": "true",
+    "lead0": "(starts_with(cur, '0') AND strlen(cur) > 1)",
+    "us": "true",
+    "eu": "true",
+    "us_only": "false",
+    "eu_only": "false",
+    "us_frac": "false",
+    "eu_frac": "false",
+    "numdate": "false",
+    "day_ev": "false",
+    "month_ev": "false",
+    "maybe_date": "false",
+}
+"""What each detection condition is for a value of ASCII digits only (``\\d`` is ASCII in RE2)."""
+
+
+def _digits_shortcut(exprs: dict[str, str]) -> dict[str, str]:
+    """``exprs`` with the regexes skipped for digits-only values, whose outcome is known.
+
+    Identifier and count columns are mostly digits, and one cheap match then
+    stands in for a dozen pattern matches per distinct value.
+    """
+    digits = "regexp_full_match(cur, '[0-9]+')"
+    return {k: f"(CASE WHEN {digits} THEN {_DIGITS_ONLY[k]} ELSE {e} END)" for k, e in exprs.items()}
+
+
 def decide_type(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -174,22 +203,24 @@ def decide_type(
     c = _weighted(
         con,
         table,
-        {
-            "nonnull": "true",
-            "bool": f"lower(cur) IN ({', '.join(map(_lit, _TRUE + _FALSE))})",
-            "int": f"regexp_full_match(cur, {_lit(_INT)})",
-            "lead0": r"regexp_full_match(cur, '[+-]?0\d+')",
-            "us": f"regexp_full_match(cur, {_lit(_US_NUM)})",
-            "eu": f"regexp_full_match(cur, {_lit(_EU_NUM)})",
-            "us_only": f"regexp_full_match(cur, {_lit(_US_NUM)}) AND NOT regexp_full_match(cur, {_lit(_EU_NUM)})",
-            "eu_only": f"regexp_full_match(cur, {_lit(_EU_NUM)}) AND NOT regexp_full_match(cur, {_lit(_US_NUM)})",
-            "us_frac": rf"regexp_full_match(cur, {_lit(_US_NUM)}) AND contains(cur, '.')",
-            "eu_frac": rf"regexp_full_match(cur, {_lit(_EU_NUM)}) AND contains(cur, ',')",
-            "numdate": f"regexp_full_match(cur, {_lit(_NUMERIC_DATE)})",
-            "day_ev": rf"regexp_full_match(cur, {_lit(_NUMERIC_DATE)}) AND TRY_CAST(regexp_extract(cur, '^(\d+)', 1) AS INT) > 12",
-            "month_ev": rf"regexp_full_match(cur, {_lit(_NUMERIC_DATE)}) AND TRY_CAST(regexp_extract(cur, '^\d+[/.-](\d+)', 1) AS INT) > 12",
-            "maybe_date": f"regexp_matches(cur, {_lit(_MAYBE_DATE)})",
-        },
+        _digits_shortcut(
+            {
+                "nonnull": "true",
+                "bool": f"lower(cur) IN ({', '.join(map(_lit, _TRUE + _FALSE))})",
+                "int": f"regexp_full_match(cur, {_lit(_INT)})",
+                "lead0": r"regexp_full_match(cur, '[+-]?0\d+')",
+                "us": f"regexp_full_match(cur, {_lit(_US_NUM)})",
+                "eu": f"regexp_full_match(cur, {_lit(_EU_NUM)})",
+                "us_only": f"regexp_full_match(cur, {_lit(_US_NUM)}) AND NOT regexp_full_match(cur, {_lit(_EU_NUM)})",
+                "eu_only": f"regexp_full_match(cur, {_lit(_EU_NUM)}) AND NOT regexp_full_match(cur, {_lit(_US_NUM)})",
+                "us_frac": rf"regexp_full_match(cur, {_lit(_US_NUM)}) AND contains(cur, '.')",
+                "eu_frac": rf"regexp_full_match(cur, {_lit(_EU_NUM)}) AND contains(cur, ',')",
+                "numdate": f"regexp_full_match(cur, {_lit(_NUMERIC_DATE)})",
+                "day_ev": rf"regexp_full_match(cur, {_lit(_NUMERIC_DATE)}) AND TRY_CAST(regexp_extract(cur, '^(\d+)', 1) AS INT) > 12",
+                "month_ev": rf"regexp_full_match(cur, {_lit(_NUMERIC_DATE)}) AND TRY_CAST(regexp_extract(cur, '^\d+[/.-](\d+)', 1) AS INT) > 12",
+                "maybe_date": f"regexp_matches(cur, {_lit(_MAYBE_DATE)})",
+            }
+        ),
     )
     nonnull = c["nonnull"]
     if nonnull == 0:

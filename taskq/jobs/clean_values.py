@@ -322,13 +322,18 @@ def clean_values(
         phone = None
         if st["enabled"]:
             phone = _standardise(con, cm, st, stages)
+        expr = []
         for entry, stats in zip(stages, _run_stages(con, cm, stages, phone), strict=True):
             changes.append({"step": entry.step, "column": col, **stats, **entry.extra})
+            if stats["changed"] or stats["nulled"] or stats["failed"] or entry.fail is not None:
+                expr.append(entry.new)
         if phone is not None:
             con.execute(f"DROP TABLE {phone}")
         # The cleaned value straight from the raw one, for the cleaned table to
-        # compute without a lookup join; phones need their lookup table.
-        cm.expr = None if phone is not None else [s.new for s in stages]
+        # compute without a lookup join. A stage that left every distinct value
+        # of this column as it was is the identity here and is left out; phones
+        # need their lookup table.
+        cm.expr = None if phone is not None else expr
         maps[col] = cm
     progress.update(100.0, "cleaning values: done")
     return maps, changes
