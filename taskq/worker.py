@@ -14,7 +14,9 @@ runs, every ``TASKQ_HEARTBEAT_INTERVAL`` seconds:
 
 After the horse exits the worker dispatches what the attempt left behind
 (a retry after its backoff, a re-queued task) and settles a horse that died
-without recording an outcome. ``run_worker`` supervises N such workers.
+without recording an outcome. Redis going away while a horse runs does not end
+the worker (RQ alone would quit): the task is supervised and settled from SQL,
+and the worker waits for Redis. ``run_worker`` supervises N such workers.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from rq import Worker
 from rq.job import Job
 from rq.queue import Queue
@@ -44,6 +47,7 @@ __all__ = ["TaskqWorker", "WorkerOptions", "run_worker"]
 
 log = logging.getLogger(__name__)
 S = TaskStatus
+_REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 class TaskqWorker(Worker):
@@ -86,7 +90,12 @@ class TaskqWorker(Worker):
     # While a horse runs ----------------------------------------------------------------
 
     def maintain_heartbeats(self, job: Job, execution: Any) -> None:
-        super().maintain_heartbeats(job, execution)
+        try:
+            super().maintain_heartbeats(job, execution)
+        except _REDIS_DOWN as exc:
+            # RQ's own heartbeats need Redis; supervising the task (its heartbeat
+            # row, cancel, shutdown grace) needs only SQL, so it carries on.
+            log.warning("worker %s: Redis unavailable while task %s runs: %s", self.name, job.id, exc)
         try:
             self._supervise(job.id)
         except Exception as exc:  # a database blip must not take the worker down
@@ -127,14 +136,52 @@ class TaskqWorker(Worker):
         self._signalled_horse = False
         self._kill_reason = None
         runner.shutdown_requested.clear()
+        redis_lost = False
         try:
             super().execute_job(job, queue)
+        except _REDIS_DOWN as exc:
+            # Left alone, RQ's work loop quits the worker (exit 0, so nothing
+            # restarts it). The task row needs no Redis: let the horse finish,
+            # settle from SQL, then wait for Redis to come back.
+            log.warning("worker %s: Redis unavailable during task %s: %s", self.name, job.id, exc)
+            redis_lost = True
+            self._outlive_horse(job.id)
         finally:
             try:
                 settle(self.settings, self.connection, job.id, self.name, self._kill_reason)
             except Exception as exc:
                 # The task row still says where it is; maintenance finishes the job.
                 log.error("worker %s: could not settle task %s: %s", self.name, job.id, exc)
+        if redis_lost:
+            self._wait_for_redis()
+
+    def _outlive_horse(self, task_id: str) -> None:
+        """Supervise a horse (from SQL alone) until it exits; RQ stopped watching it."""
+        while self.horse_pid:
+            try:
+                done, _ = os.waitpid(self.horse_pid, os.WNOHANG)
+            except ChildProcessError:
+                done = self.horse_pid
+            if done:
+                self._horse_pid = 0
+                return
+            try:
+                self._supervise(task_id)
+            except Exception as exc:
+                log.warning("worker %s: supervising task %s failed: %s", self.name, task_id, exc)
+            time.sleep(self.job_monitoring_interval)
+
+    def _wait_for_redis(self) -> None:
+        """Block until Redis answers again (or a stop was requested)."""
+        delay = 1.0
+        while not self._stop_requested and self._shutdown_at is None:
+            try:
+                self.connection.ping()
+                log.info("worker %s: Redis is back", self.name)
+                return
+            except _REDIS_DOWN:
+                time.sleep(delay)
+                delay = min(delay * 2, 30.0)
 
 
 def settle(
