@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from .config import Settings
 
-__all__ = ["WorkerProcess", "settings_env", "wait_for"]
+__all__ = ["WorkerProcess", "history", "settings_env", "wait_for"]
 
 T = TypeVar("T")
 
@@ -29,6 +29,19 @@ def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
     env.update(settings.to_env())
     env.update(extra)
     return env
+
+
+def history(events: Sequence[dict[str, Any]]) -> list[str]:
+    """The statuses a task went through, with the submit race folded away.
+
+    A worker may take a task (CREATED -> PROCESSING) before the submitting
+    process has recorded CREATED -> QUEUED; both orders are correct, so tests
+    compare this canonical form: the QUEUED right after CREATED is dropped.
+    """
+    out = [e["to"] for e in events]
+    if out[:2] == ["CREATED", "QUEUED"]:
+        del out[1]
+    return out
 
 
 def wait_for(

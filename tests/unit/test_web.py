@@ -13,7 +13,9 @@ from taskq.web import create_app
 
 def test_task_routes(settings: Settings, client: TaskQ, small_csv: Path) -> None:
     http = TestClient(create_app(settings, client))
-    r = http.post("/tasks", json={"tool": "profile", "input_path": str(small_csv)}, headers={"X-User-Id": "u9"})
+    r = http.post(
+        "/tasks", json={"tool": "profile", "input_path": str(small_csv)}, headers={"X-User-Id": "u9"}
+    )
     assert r.status_code == 201, r.text
     task = r.json()
     assert task["status"] == "QUEUED" and task["user_id"] == "u9"
