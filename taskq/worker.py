@@ -41,7 +41,7 @@ from .config import Settings
 from .db import engine_for, session_scope
 from .errors import TaskqError
 from .lifecycle import TaskStatus, heartbeat
-from .models import Task
+from .models import Task, utcnow
 
 __all__ = ["TaskqWorker", "WorkerOptions", "run_worker"]
 
@@ -110,8 +110,6 @@ class TaskqWorker(Worker):
             heartbeat(s, task_id, task.attempt, self.name)
             cancel_at = task.cancel_requested_at
         if cancel_at is not None and self._kill_reason is None:
-            from .models import utcnow
-
             waited = (utcnow() - cancel_at).total_seconds()
             if waited >= self.settings.cancel_grace:
                 self._kill(task_id, "cancel", f"did not stop {waited:.0f}s after cancel")

@@ -170,3 +170,26 @@ def test_backoff_is_full_jitter_capped() -> None:
     assert runner.backoff_delay(3, 10, 600, rng=lambda a, b: b) == 40
     assert runner.backoff_delay(20, 10, 600, rng=lambda a, b: b) == 600
     assert runner.backoff_delay(5, 10, 600, rng=lambda a, b: a) == 0
+
+
+def test_errors_are_classified_for_retry() -> None:
+    import redis as redis_lib
+    from rq.timeouts import JobTimeoutException
+    from sqlalchemy.exc import OperationalError
+
+    from taskq.errors import InputEmpty
+
+    cases = {
+        JobTimeoutException("too slow"): ("JOB_TIMEOUT", True),
+        redis_lib.exceptions.ConnectionError("gone"): ("TRANSIENT", True),
+        OperationalError("SELECT 1", {}, Exception("server closed the connection")): (
+            "DATABASE_UNAVAILABLE",
+            True,
+        ),
+        InputEmpty("no rows"): ("INPUT_EMPTY", False),
+        KeyError("x"): ("JOB_FAILED", False),
+        MemoryError(): ("JOB_FAILED", False),
+    }
+    for exc, (code, transient) in cases.items():
+        err = runner._classify(exc)
+        assert (err.code, err.transient) == (code, transient), exc
