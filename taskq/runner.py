@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import shutil
 import threading
 import time
 import traceback
@@ -220,86 +221,35 @@ def _classify(exc: BaseException) -> TaskqError:
     return JobFailed(f"unexpected error ({type(exc).__name__}): {exc}")
 
 
-def _end(
-    settings: Settings, task: Task, worker: str, exc: BaseException | None, report: dict[str, Any] | None
-) -> str:
-    """Record how the attempt ended; returns the new status."""
-    guards = {"attempt": task.attempt}
+def _cancel_attempt(session: Any, task: Task, worker: str, reason: str) -> TaskStatus:
+    transition(
+        session,
+        task.id,
+        S.CANCELLED,
+        frm=[S.PROCESSING],
+        reason=reason,
+        worker=worker,
+        guards={"attempt": task.attempt},
+        error_code="CANCELLED",
+        error_message="cancelled by request",
+    )
+    return S.CANCELLED
 
-    def complete() -> str:
-        with session_scope(settings) as s:
-            try:
-                transition(
-                    s,
-                    task.id,
-                    S.COMPLETED,
-                    frm=[S.PROCESSING],
-                    reason="tool finished",
-                    worker=worker,
-                    guards={**guards, "cancel_requested_at": None},
-                    progress=100.0,
-                    stage="done",
-                    result=_summary(report or {}),
-                )
-                return S.COMPLETED.value
-            except InvalidTransition:
-                pass
-        # A cancel was requested while the tool finished: the cancel wins.
-        import shutil
 
-        shutil.rmtree(task.output_dir, ignore_errors=True)
-        return cancel("cancel requested before the task completed; outputs removed")
-
-    def cancel(reason: str) -> str:
-        with session_scope(settings) as s:
-            transition(
-                s,
-                task.id,
-                S.CANCELLED,
-                frm=[S.PROCESSING],
-                reason=reason,
-                worker=worker,
-                guards=guards,
-                error_code="CANCELLED",
-                error_message="cancelled by request",
-            )
-        return S.CANCELLED.value
-
-    def requeue() -> str:
-        with session_scope(settings) as s:
-            transition(
-                s,
-                task.id,
-                S.QUEUED,
-                frm=[S.PROCESSING],
-                reason="worker shut down before the task finished; back in the queue (same attempt)",
-                worker=worker,
-                guards=guards,
-                progress=0.0,
-                stage=None,
-            )
-        return S.QUEUED.value
-
-    def fail_or_retry(err: TaskqError) -> str:
-        details = {"traceback": "".join(traceback.format_exception(exc))[-8000:]} if exc else None
-        with session_scope(settings) as s:
-            return retry_or_fail(s, settings, task, worker, err, details=details).value
-
-    def decide() -> str:
-        if exc is None:
-            return complete()
-        if isinstance(exc, WorkerShutdown):
-            return requeue()
-        if isinstance(exc, TaskCancelled):
-            return cancel(str(exc) or "cancelled by request")
-        return fail_or_retry(_classify(exc))
-
-    try:
-        return with_db_retry(settings, decide, what=f"ending task {task.id}")
-    except InvalidTransition as lost:
-        # Someone else ended or recovered this attempt (e.g. it was presumed lost).
-        log.warning("task %s: could not record the end of attempt %s: %s", task.id, task.attempt, lost)
-        return "STALE"
+def _requeue_attempt(session: Any, task: Task, worker: str, reason: str) -> TaskStatus:
+    """Back to the queue as the same attempt (worker shutdown)."""
+    transition(
+        session,
+        task.id,
+        S.QUEUED,
+        frm=[S.PROCESSING],
+        reason=reason,
+        worker=worker,
+        guards={"attempt": task.attempt},
+        progress=0.0,
+        stage=None,
+    )
+    return S.QUEUED
 
 
 def retry_or_fail(
@@ -346,6 +296,56 @@ def retry_or_fail(
     return S.FAILED
 
 
+def _end(
+    settings: Settings, task: Task, worker: str, exc: BaseException | None, report: dict[str, Any] | None
+) -> str:
+    """Record how the attempt ended; returns the new status (``STALE`` if it was no longer ours)."""
+
+    def complete(s: Any) -> TaskStatus:
+        try:
+            transition(
+                s,
+                task.id,
+                S.COMPLETED,
+                frm=[S.PROCESSING],
+                reason="tool finished",
+                worker=worker,
+                guards={"attempt": task.attempt, "cancel_requested_at": None},
+                progress=100.0,
+                stage="done",
+                result=_summary(report or {}),
+            )
+            return S.COMPLETED
+        except InvalidTransition:  # nothing was written
+            row = s.get(Task, task.id)
+            if row is None or row.attempt != task.attempt or row.cancel_requested_at is None:
+                raise  # not ours any more: a stale attempt must not touch the task
+            # A cancel was requested while the tool finished: the cancel wins.
+            shutil.rmtree(task.output_dir, ignore_errors=True)
+            return _cancel_attempt(
+                s, task, worker, "cancel requested before the task completed; outputs removed"
+            )
+
+    def decide() -> str:
+        with session_scope(settings) as s:
+            if exc is None:
+                return complete(s).value
+            if isinstance(exc, WorkerShutdown):
+                reason = "worker shut down before the task finished; back in the queue (same attempt)"
+                return _requeue_attempt(s, task, worker, reason).value
+            if isinstance(exc, TaskCancelled):
+                return _cancel_attempt(s, task, worker, str(exc) or "cancelled by request").value
+            details = {"traceback": "".join(traceback.format_exception(exc))[-8000:]}
+            return retry_or_fail(s, settings, task, worker, _classify(exc), details=details).value
+
+    try:
+        return with_db_retry(settings, decide, what=f"ending task {task.id}")
+    except InvalidTransition as lost:
+        # Someone else ended or recovered this attempt (e.g. it was presumed lost).
+        log.warning("task %s: could not record the end of attempt %s: %s", task.id, task.attempt, lost)
+        return "STALE"
+
+
 def end_lost_attempt(
     settings: Settings, task: Task, worker: str, *, to: TaskStatus | None, reason: str
 ) -> TaskStatus:
@@ -359,37 +359,14 @@ def end_lost_attempt(
     A horse that died mid-run never reached the cleanup in :func:`taskq.jobs.execute`,
     so the staging directories it left beside ``output_dir`` are removed too.
     """
-    guards = {"attempt": task.attempt}
 
     def apply() -> TaskStatus:
         with session_scope(settings) as s:
             try:
                 if to is S.CANCELLED:
-                    transition(
-                        s,
-                        task.id,
-                        S.CANCELLED,
-                        frm=[S.PROCESSING],
-                        reason=reason,
-                        worker=worker,
-                        guards=guards,
-                        error_code="CANCELLED",
-                        error_message="cancelled by request",
-                    )
-                    status = S.CANCELLED
+                    status = _cancel_attempt(s, task, worker, reason)
                 elif to is S.QUEUED:
-                    transition(
-                        s,
-                        task.id,
-                        S.QUEUED,
-                        frm=[S.PROCESSING],
-                        reason=reason,
-                        worker=worker,
-                        guards=guards,
-                        progress=0.0,
-                        stage=None,
-                    )
-                    status = S.QUEUED
+                    status = _requeue_attempt(s, task, worker, reason)
                 else:
                     err = WorkerLost(f"the worker running this task was lost ({reason})")
                     status = retry_or_fail(s, settings, task, worker, err)
@@ -405,8 +382,6 @@ def end_lost_attempt(
 
 def _remove_staging(output_dir: str) -> None:
     """Delete the ``.<name>.partial-*`` directories :func:`taskq.jobs.execute` stages ``output_dir`` in."""
-    import shutil
-
     out = Path(output_dir)
     try:
         leftovers = list(out.parent.glob(f".{out.name}.partial-*"))

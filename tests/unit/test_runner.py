@@ -193,3 +193,37 @@ def test_errors_are_classified_for_retry() -> None:
     for exc, (code, transient) in cases.items():
         err = runner._classify(exc)
         assert (err.code, err.transient) == (code, transient), exc
+
+
+def test_a_cancel_that_races_completion_wins(client: TaskQ, small_csv: Path, settings: Settings) -> None:
+    from taskq.db import session_scope
+    from taskq.lifecycle import request_cancel
+
+    info = client.submit("test-steps", small_csv, {"steps": 1, "step_seconds": 0})
+    task = runner._take(settings, info.id, "unit-worker")
+    out = Path(task.output_dir)
+    out.mkdir(parents=True)  # as if the tool had published its outputs
+    with session_scope(settings) as s:
+        assert request_cancel(s, info.id)
+    assert runner._end(settings, task, "unit-worker", None, {"outputs": ["x"]}) == "CANCELLED"
+    final = client.get(info.id)
+    assert final.status == "CANCELLED" and not out.exists()
+    assert "cancel requested before the task completed" in final.events[-1]["reason"]
+
+
+def test_a_stale_attempt_cannot_end_a_newer_one(client: TaskQ, small_csv: Path, settings: Settings) -> None:
+    from taskq.db import session_scope
+    from taskq.lifecycle import TaskStatus, transition
+
+    info = client.submit("test-steps", small_csv, {"steps": 1, "step_seconds": 0})
+    stale = runner._take(settings, info.id, "old-worker")
+    out = Path(stale.output_dir)
+    out.mkdir(parents=True)  # the newer attempt's outputs must survive
+    with session_scope(settings) as s:  # presumed lost, retried, and taken by another worker
+        transition(s, info.id, TaskStatus.RETRYING, reason="lost", attempt=2)
+        transition(s, info.id, TaskStatus.QUEUED, reason="backoff ended")
+        transition(s, info.id, TaskStatus.PROCESSING, reason="picked up", worker="new-worker")
+    assert runner._end(settings, stale, "old-worker", None, {}) == "STALE"
+    task = client.get(info.id).task
+    assert (task["status"], task["attempt"], task["worker"]) == ("PROCESSING", 2, "new-worker")
+    assert out.exists()
