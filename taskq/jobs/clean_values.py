@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-import phonenumbers
 
 from ..progress import Progress
+from .clean_phones import e164, phone_table
 from .clean_types import TypeDecision, decide_type, parse_expr
 
 __all__ = ["ColumnMap", "EMAIL_PATTERN", "clean_values", "e164"]
@@ -38,7 +38,6 @@ _EMAIL_NAME = re.compile(r"e-?mail", re.I)
 _PHONE_NAME = re.compile(r"phone|mobile|\btel\b|^tel|fax|cell", re.I)
 _PHONE_SHAPE = r"[+(]?[0-9][0-9 ().\-/]{5,}[0-9](\s*(x|ext\.?)\s*[0-9]+)?"
 _WS = r"[\s\p{Z}\x{FEFF}]+"
-_UDF = "taskq_clean_e164"
 _PLAIN = (
     "strlen(cur) = length(cur) AND cur = trim(cur) AND NOT (contains(cur, '  ') OR "
     + " OR ".join(f"contains(cur, chr({i}))" for i in (9, 10, 11, 12, 13))
@@ -80,32 +79,6 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def e164(value: str | None, region: str) -> str | None:
-    """``value`` as an E.164 phone number, or None if it is not a valid number.
-
-    ``region`` is the ISO 3166 code assumed for numbers written without a
-    leading ``+`` country code.
-    """
-    if value is None:
-        return None
-    try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _ensure_udf(con: duckdb.DuckDBPyConnection) -> None:
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [_UDF]
-    ).fetchall()[0]
-    if exists and exists[0]:
-        return
-    con.create_function(_UDF, e164, ["VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special")
-
-
 @dataclass
 class _Stage:
     """One value step as SQL templates over its input ``{x}`` (the previous stage's value)."""
@@ -113,6 +86,8 @@ class _Stage:
     step: str
     new: str
     fail: str | None = None
+    retype: bool = False
+    """The stage changes the value's SQL type (a converting types step)."""
     pre: str | None = None
     """A base-map column already holding this stage's output (whitespace, placeholders)."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -310,7 +285,9 @@ def clean_values(
             else:
                 parsed = parse_expr(decision, "{x}")
                 fail = f"CASE WHEN {{x}} IS NOT NULL AND ({parsed}) IS NULL THEN {_lit('not a valid ' + decision.type)} END"
-                stages.append(_Stage("types", parsed, fail, extra={"decision": decision.as_dict()}))
+                stages.append(
+                    _Stage("types", parsed, fail, extra={"decision": decision.as_dict()}, retype=True)
+                )
                 cm.sql_type = {
                     "integer": "BIGINT",
                     "number": "DOUBLE",
@@ -325,7 +302,7 @@ def clean_values(
         expr = []
         for entry, stats in zip(stages, _run_stages(con, cm, stages, phone), strict=True):
             changes.append({"step": entry.step, "column": col, **stats, **entry.extra})
-            if stats["changed"] or stats["nulled"] or stats["failed"] or entry.fail is not None:
+            if stats["changed"] or stats["nulled"] or stats["failed"] or entry.retype:
                 expr.append(entry.new)
         if phone is not None:
             con.execute(f"DROP TABLE {phone}")
@@ -345,7 +322,7 @@ def _standardise(
     """Add the email, phone and case stages for one column (text columns only).
 
     Returns the phone lookup table ``(cur, e164)`` when the column holds phones:
-    ``phonenumbers`` runs once per distinct non-null value.
+    it is built once per distinct non-null value (:mod:`taskq.jobs.clean_phones`).
     """
     if cm.sql_type != "VARCHAR":
         if cm.column in cfg["case"]:
@@ -359,7 +336,7 @@ def _standardise(
         stages.append(_Stage("standardise", new, fail, extra={"kind": "email"}))
     elif cm.kind == "phone":
         phone = f"{cm.table}__phone"
-        _phone_table(con, cm.table, phone, cfg["default_region"])
+        phone_table(con, cm.table, phone, cfg["default_region"])
         new = "CASE WHEN e164 IS NOT NULL THEN e164 ELSE {x} END"
         reason = _lit("invalid phone number for region " + cfg["default_region"])
         fail = f"CASE WHEN {{x}} IS NOT NULL AND e164 IS NULL THEN {reason} END"
@@ -369,12 +346,3 @@ def _standardise(
         new = _title("{x}") if rule == "title" else f"{rule}({{x}})"
         stages.append(_Stage("standardise", new, extra={"kind": "case", "rule": rule}))
     return phone
-
-
-def _phone_table(con: duckdb.DuckDBPyConnection, table: str, phone: str, region: str) -> None:
-    """``phone`` = ``(cur, e164)`` for each distinct non-null ``cur`` of the map ``table``."""
-    _ensure_udf(con)
-    con.execute(
-        f"CREATE OR REPLACE TABLE {phone} AS SELECT cur, {_UDF}(cur, {_lit(region)}) AS e164 "
-        f"FROM (SELECT DISTINCT cur FROM {table} WHERE cur IS NOT NULL)"
-    )

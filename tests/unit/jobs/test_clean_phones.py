@@ -1,0 +1,62 @@
+"""The SQL fast path for NANP phone numbers agrees with ``phonenumbers`` (:func:`e164`)."""
+
+from __future__ import annotations
+
+import random
+
+import duckdb
+import pytest
+
+from taskq.jobs.clean_phones import e164, nanp_sql, phone_table
+
+# Area codes of the US, Canada and the Caribbean regions chosen by leading digits,
+# plus unassigned and non-geographic ones, so every branch of the region choice runs.
+AREAS = [
+    "201", "212", "305", "415", "555", "800", "900", "204", "416", "905", "268", "264", "684",
+    "246", "441", "242", "767", "809", "829", "849", "473", "671", "658", "876", "869", "345",
+    "758", "670", "664", "787", "939", "721", "649", "868", "784", "284", "340", "123", "011",
+]  # fmt: skip
+SHAPES = [
+    "+1 {a} {b} {c}", "({a}) {b}-{c}", "{a}.{b}.{c}", "+1-{a}-{b}-{c}", "{a}{b}{c}", "+1{a}{b}{c}",
+    "+1 ({a}) {b}.{c}", "+ 1 {a} {b}{c}", " ({a}){b}-{c} ", "1 {a} {b} {c}", "+44 {a}{b}{c}",
+    "+1 {a} {b}{c} x12", "++1 {a}{b}{c}", "{a} {b} {c}0", "+{a}{b}{c}", "+1 {a} {b}",
+]  # fmt: skip
+
+
+def numbers(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        area = rng.choice(AREAS) if rng.random() < 0.8 else f"{rng.randrange(1000):03d}"
+        b, c = f"{rng.randrange(1000):03d}", f"{rng.randrange(10000):04d}"
+        out.append(rng.choice(SHAPES).format(a=area, b=b, c=c))
+    return out
+
+
+@pytest.mark.parametrize("region", ["US", "CA", "JM", "BS", "GB"])
+def test_fast_path_matches_phonenumbers(region: str) -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT unnest(?) AS cur", [numbers(4000, seed=len(region))])
+    query = nanp_sql("SELECT DISTINCT cur FROM t", region)
+    assert query is not None
+    rows = con.execute(query).fetchall()
+    decided = [(cur, got) for cur, fast, got in rows if fast]
+    assert len(decided) > 1000 and any(got for _, got in decided) and any(not got for _, got in decided)
+    assert [(cur, e164(cur, region)) for cur, _ in decided] == decided
+
+
+def test_fast_path_leaves_other_shapes_to_phonenumbers() -> None:
+    con = duckdb.connect()
+    others = ["+44 20 7946 0958", "(415) 555-2671 ext 3", "1 415 555 2671", "+1 415 555 267", "555-CALL-NOW"]
+    con.execute("CREATE TABLE t AS SELECT unnest(?) AS cur", [others])
+    rows = con.execute(nanp_sql("SELECT cur FROM t", "US") or "").fetchall()
+    assert [fast for _, fast, _ in rows] == [False] * len(others)
+
+
+def test_phone_table_combines_both_paths() -> None:
+    con = duckdb.connect()
+    values = ["(415) 555-2671", "+1 555 000 0000", "+44 20 7946 0958", "12", "415.555.2672"]
+    con.execute("CREATE TABLE m AS SELECT unnest(?) AS cur", [[*values, None]])
+    phone_table(con, "m", "p", "US")
+    got = dict(con.execute("SELECT cur, e164 FROM p").fetchall())
+    assert got == {v: e164(v, "US") for v in values}
