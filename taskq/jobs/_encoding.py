@@ -18,7 +18,7 @@ import codecs
 import logging
 from pathlib import Path
 
-from ..errors import InputUnreadable
+from ..errors import InputMalformed, InputUnreadable
 
 __all__ = ["SAMPLE_BYTES", "sniff_encoding", "transcode_to_utf8"]
 
@@ -103,12 +103,15 @@ def transcode_to_utf8(src: Path, dest: Path, encoding: str) -> Path:
     decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
     first = True
     with src.open("rb") as fin, dest.open("w", encoding="utf-8", newline="") as fout:
-        while chunk := fin.read(_CHUNK):
-            text = decoder.decode(chunk)
-            if first:
-                text = text.removeprefix("\ufeff")
-                first = False
-            fout.write(text)
-        fout.write(decoder.decode(b"", final=True))
+        try:
+            while chunk := fin.read(_CHUNK):
+                text = decoder.decode(chunk)
+                if first:
+                    text = text.removeprefix("\ufeff")
+                    first = False
+                fout.write(text)
+            fout.write(decoder.decode(b"", final=True))
+        except UnicodeError as exc:  # e.g. "utf-16" asked for a file without a BOM
+            raise InputMalformed(f"{src.name}: cannot decode as {encoding}: {exc}", path=str(src)) from None
     logger.debug("transcoded %s from %s to %s", src, encoding, dest)
     return dest

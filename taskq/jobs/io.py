@@ -28,6 +28,7 @@ exception escapes for bad input.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 import shutil
@@ -156,6 +157,23 @@ def _check_options(options: dict[str, Any] | None) -> dict[str, Any]:
         )
     if "format" in opts and opts["format"] not in FORMATS:
         raise InvalidParams(f"input option 'format' must be one of {', '.join(FORMATS)}")
+    for key in ("delimiter", "quote", "escape", "encoding", "sheet"):
+        if opts.get(key) is not None and not isinstance(opts[key], str):
+            raise InvalidParams(f"input option {key!r} must be a string, not {opts[key]!r}")
+    if opts.get("header") is not None and not isinstance(opts["header"], bool):
+        raise InvalidParams(f"input option 'header' must be true or false, not {opts['header']!r}")
+    skip = opts.get("skip")
+    if skip is not None and (
+        isinstance(skip, bool) or not isinstance(skip, int) or not 0 <= skip <= 1_000_000
+    ):
+        raise InvalidParams(f"input option 'skip' must be an integer from 0 to 1000000, not {skip!r}")
+    if opts.get("encoding"):
+        try:
+            text_codec = codecs.lookup(opts["encoding"])._is_text_encoding
+        except LookupError:
+            text_codec = False
+        if not text_codec:
+            raise InvalidParams(f"input option 'encoding': unknown text encoding {opts['encoding']!r}")
     return opts
 
 
