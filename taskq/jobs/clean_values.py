@@ -134,8 +134,8 @@ def _run_stages(
         ]
         examples.append(
             f"(SELECT {k} AS k, CAST({prev} AS VARCHAR) AS b, CAST({cur} AS VARCHAR) AS a, {newfail} AS r, "
-            f"row_number() OVER (ORDER BY n DESC, {prev} NULLS FIRST) AS i FROM {cm.table}__all "
-            f"WHERE {newfail} IS NOT NULL OR {moved} QUALIFY i <= {EXAMPLES})"
+            f"n FROM {cm.table}__all WHERE {newfail} IS NOT NULL OR {moved} "
+            f"ORDER BY n DESC, {prev} NULLS FIRST LIMIT {EXAMPLES})"
         )
         if st.fail:
             fails.append(f"f{k}")
@@ -152,9 +152,13 @@ def _run_stages(
     total, moved_values, failed_rows = counts[-3:]
     shown: dict[int, list[dict[str, Any]]] = {}
     if examples:
-        # Per stage: the most frequent values it changed or failed (ties: identical rows).
-        query = " UNION ALL ".join(f"SELECT k, b, a, r, i FROM {e}" for e in examples)
-        for k, b, a, r in con.execute(f"SELECT k, b, a, r FROM ({query}) ORDER BY k, i").fetchall():
+        # Per stage: the most frequent values it changed or failed, ties by value (the
+        # stage inputs are all VARCHAR: byte order is code point order). Rows tied on
+        # both are identical, so their order does not matter.
+        query = " UNION ALL ".join(f"SELECT * FROM {e}" for e in examples)
+        rows = con.execute(query).fetchall()
+        rows.sort(key=lambda t: (t[0], -t[4], t[1] is not None, t[1] or ""))
+        for k, b, a, r, _ in rows:
             shown.setdefault(k, []).append({"before": b, "after": a, **({"reason": r} if r else {})})
     con.execute(
         f"CREATE OR REPLACE TABLE {cm.table} AS SELECT v, n, {last} AS cur, {fail} AS fail FROM {cm.table}__all"
