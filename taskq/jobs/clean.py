@@ -46,7 +46,19 @@ from ..progress import Progress, ScaledProgress
 from . import io
 from .clean_params import named_columns, step_map
 from .clean_params import validate_params as _validate
-from .clean_rows import QUARANTINE, TABLE, build_cleaned, dedupe, fill_nulls, outliers, q, quarantine
+from .clean_rows import (
+    QUARANTINE,
+    TABLE,
+    FailColumn,
+    aligned,
+    build_cleaned,
+    dedupe,
+    fill_nulls,
+    outliers,
+    q,
+    quarantine,
+    quarantine_query,
+)
 from .clean_values import clean_values
 from .findings import finding
 
@@ -117,7 +129,7 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         progress.check()
         maps, changes = clean_values(con, table.view, table.columns, steps, ScaledProgress(progress, 10, 60))
         progress.update(60, "building cleaned table")
-        build_cleaned(con, table.view, maps)
+        failing = build_cleaned(con, table.view, maps)
         progress.check()
         if steps["dedupe"]["enabled"]:
             progress.update(70, "removing duplicates")
@@ -153,7 +165,7 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
                 }
             )
         progress.update(90, "writing")
-        outputs = _write(con, table, names, out_dir, params, maps, changes)
+        outputs = _write(con, table, names, out_dir, params, maps, changes, failing)
         progress.update(100, "done")
         return _result(con, table, maps, changes, outputs)
     finally:
@@ -168,20 +180,22 @@ def _write(
     params: dict[str, Any],
     maps: dict[str, Any],
     changes: list[dict[str, Any]],
+    failing: list[FailColumn],
 ) -> list[str]:
     select = ", ".join(f"{q(c)} AS {q(n)}" for c, n in zip(table.columns, names, strict=True))
     cleaned = f"cleaned.{table.format}"
     io.write_table(con, f"SELECT {select} FROM {TABLE} WHERE __keep", out_dir / cleaned, table.format)
-    io.write_table(
-        con,
-        "SELECT qu.__row AS quarantine_row, qu.col AS quarantine_column, qu.reason AS quarantine_reason, "
-        "qu.value AS quarantine_value, NOT r.__keep AS quarantine_removed, "
-        f"{', '.join('s.' + q(c) for c in table.columns)} "
-        f"FROM {QUARANTINE} qu JOIN {table.view} s ON s.__row = qu.__row "
-        f"JOIN {TABLE} r ON r.__row = qu.__row ORDER BY qu.__row, qu.col",
-        out_dir / QUARANTINE_FILE,
-        "csv",
-    )
+    if aligned(con, table.view):
+        rejects = quarantine_query(table.view, table.columns, failing)
+    else:  # pragma: no cover - clean_rows is built in input order; kept as the safe fallback
+        rejects = (
+            "SELECT qu.__row AS quarantine_row, qu.col AS quarantine_column, qu.reason AS quarantine_reason, "
+            "qu.value AS quarantine_value, NOT r.__keep AS quarantine_removed, "
+            f"{', '.join('s.' + q(c) for c in table.columns)} "
+            f"FROM {QUARANTINE} qu JOIN {table.view} s ON s.__row = qu.__row "
+            f"JOIN {TABLE} r ON r.__row = qu.__row ORDER BY qu.__row, qu.col"
+        )
+    io.write_table(con, rejects, out_dir / QUARANTINE_FILE, "csv")
     document = {
         "version": 1,
         "input": table.info(),

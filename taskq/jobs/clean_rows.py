@@ -11,13 +11,25 @@ the step runs.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
 from .clean_values import ColumnMap
 
-__all__ = ["ROW_LIST_LIMIT", "TABLE", "build_cleaned", "dedupe", "fill_nulls", "outliers", "quarantine"]
+__all__ = [
+    "ROW_LIST_LIMIT",
+    "TABLE",
+    "FailColumn",
+    "aligned",
+    "build_cleaned",
+    "quarantine_query",
+    "dedupe",
+    "fill_nulls",
+    "outliers",
+    "quarantine",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +63,7 @@ def _drop(con: duckdb.DuckDBPyConnection, where: str) -> None:
     con.execute(f"UPDATE {TABLE} SET __keep = false WHERE __keep AND ({where})")
 
 
-def build_cleaned(con: duckdb.DuckDBPyConnection, view: str, maps: dict[str, ColumnMap]) -> None:
+def build_cleaned(con: duckdb.DuckDBPyConnection, view: str, maps: dict[str, ColumnMap]) -> list[FailColumn]:
     """Materialise ``clean_rows`` and the rule breaks table ``clean_quarantine``.
 
     Columns whose map is the identity are copied from the input; the others
@@ -59,23 +71,50 @@ def build_cleaned(con: duckdb.DuckDBPyConnection, view: str, maps: dict[str, Col
     projection per step, which keeps input order. Only columns that need their
     map (phones) are looked up with a join; then, unless the table came out in
     input order anyway (``__row`` equals the row id), it is sorted back.
+
+    A column with rule breaks also gets two hidden columns in ``clean_rows``:
+    the failure reason (NULL when the value is fine) and the raw value.
     ``clean_quarantine`` gets one row per (input row, failing column):
     ``__row, column, reason, value`` (the raw value).
+
+    Returns:
+        The failing columns' hidden column names, in input column order.
     """
     items = list(maps.items())
-    direct = {col: cm.expr for col, cm in items if not cm.identity and cm.expr is not None}
-    depth = max((len(e) for e in direct.values()), default=0)
+    direct = {col: cm for col, cm in items if not cm.identity and cm.expr is not None}
+    depth = max((len(cm.expr or []) for cm in direct.values()), default=0)
     names = {col: f"c{i}" for i, (col, _) in enumerate(items)}
-    sql = f"SELECT __row, {', '.join(f'{q(col)} AS {names[col]}' for col, _ in items)} FROM {view}"
+    failing = _fail_columns(maps)
+    by_col = {f.column: f for f in failing}
+    raw = [f"{names[f.column]} AS r{i}" for i, f in enumerate(failing)]
+    carried = [f"r{i}" for i in range(len(failing))]
+    fails = {f.column: f"f{i}" for i, f in enumerate(failing) if f.column in direct}
+    inner = [f"{q(col)} AS {names[col]}" for col, _ in items]
+    sql = f"SELECT __row, {', '.join(inner)} FROM {view}"
+    sql = f"SELECT *, {', '.join(raw)} FROM ({sql})" if raw else sql
+    sql = (
+        f"SELECT *, {', '.join(f'NULL::VARCHAR AS {f}' for f in fails.values())} FROM ({sql})"
+        if fails
+        else sql
+    )
     for level in range(depth):
         cols = []
         for col, _ in items:
-            steps = direct.get(col)
-            if steps is not None and level < len(steps):
-                cols.append(f"{steps[level].replace('{x}', names[col])} AS {names[col]}")
+            cm = direct.get(col)
+            steps = cm.expr if cm is not None and cm.expr is not None else []
+            if level < len(steps):
+                prev = names[col]
+                cols.append(f"{steps[level].replace('{x}', prev)} AS {prev}")
+                fail = cm.fails[level] if cm is not None else None
+                if fail is not None and col in fails:
+                    cols.append(f"coalesce({fails[col]}, {fail.replace('{x}', prev)}) AS {fails[col]}")
+                elif col in fails:
+                    cols.append(fails[col])
             else:
                 cols.append(names[col])
-        sql = f"SELECT __row, {', '.join(cols)} FROM ({sql})"
+                if col in fails:
+                    cols.append(fails[col])
+        sql = f"SELECT __row, {', '.join(cols + carried)} FROM ({sql})"
     select, joins = [], []
     for i, (col, cm) in enumerate(items):
         if cm.identity or cm.expr is not None:
@@ -83,23 +122,89 @@ def build_cleaned(con: duckdb.DuckDBPyConnection, view: str, maps: dict[str, Col
         else:
             joins.append(f"LEFT JOIN {cm.table} m{i} ON s.{names[col]} = m{i}.v")
             select.append(f"m{i}.cur AS {q(col)}")
+    hidden = []
+    for i, (col, _) in enumerate(items):
+        f = by_col.get(col)
+        if f is None:
+            continue
+        k = failing.index(f)
+        reason = f"s.{fails[col]}" if col in fails else f"m{i}.fail"
+        hidden += [f"{reason} AS {q(f.reason)}", f"s.r{k} AS {q(f.raw)}"]
     con.execute(
-        f"CREATE OR REPLACE TABLE {TABLE} AS SELECT s.__row, {', '.join(select)}, true AS __keep "
+        f"CREATE OR REPLACE TABLE {TABLE} AS SELECT s.__row, {', '.join(select + hidden)}, true AS __keep "
         f"FROM ({sql}) s {' '.join(joins)}"
     )
     if joins and con.execute(f"SELECT count(*) FROM {TABLE} WHERE __row <> rowid").fetchall()[0][0]:
         con.execute(f"CREATE OR REPLACE TABLE {TABLE}__sorted AS SELECT * FROM {TABLE} ORDER BY __row")
         con.execute(f"DROP TABLE {TABLE}")
         con.execute(f"ALTER TABLE {TABLE}__sorted RENAME TO {TABLE}")
+    parts = [
+        f"SELECT __row, {_lit(f.column)}, {q(f.reason)}, {q(f.raw)} FROM {TABLE} WHERE {q(f.reason)} IS NOT NULL"
+        for f in failing
+    ]
     con.execute(
         f"CREATE OR REPLACE TABLE {QUARANTINE} (__row BIGINT, col VARCHAR, reason VARCHAR, value VARCHAR)"
     )
-    for col, cm in maps.items():
-        if cm.failed:
-            con.execute(
-                f"INSERT INTO {QUARANTINE} SELECT s.__row, {_lit(col)}, m.fail, s.{q(col)} FROM {view} s "
-                f"JOIN {cm.table} m ON s.{q(col)} = m.v WHERE m.fail IS NOT NULL"
-            )
+    if parts:
+        con.execute(f"INSERT INTO {QUARANTINE} {' UNION ALL '.join(parts)}")
+    return failing
+
+
+@dataclass(frozen=True)
+class FailColumn:
+    """The hidden ``clean_rows`` columns of an input column with rule breaks."""
+
+    column: str
+    reason: str
+    raw: str
+
+
+def _fail_columns(maps: dict[str, ColumnMap]) -> list[FailColumn]:
+    taken = set(maps)
+    out = []
+    for i, (col, cm) in enumerate(maps.items()):
+        if not cm.failed:
+            continue
+        reason, raw = f"__clean_fail_{i}", f"__clean_raw_{i}"
+        while reason in taken or raw in taken:
+            reason, raw = f"_{reason}", f"_{raw}"
+        taken.update((reason, raw))
+        out.append(FailColumn(col, reason, raw))
+    return out
+
+
+def quarantine_query(view: str, columns: list[str], failing: list[FailColumn]) -> str:
+    """The rows of ``quarantine.csv``: one per (input row, failing column), in row then column order.
+
+    Each failing column's rows are read from ``clean_rows`` beside the input,
+    row by row (a positional join: both are in input order), so no join by
+    key and, with one failing column, no sort.
+    """
+    raw = ", ".join("s." + q(c) for c in columns)
+    parts = [
+        f"SELECT r.__row AS quarantine_row, {_lit(f.column)} AS quarantine_column, "
+        f"r.{q(f.reason)} AS quarantine_reason, r.{q(f.raw)} AS quarantine_value, "
+        f"NOT r.__keep AS quarantine_removed, {raw} FROM {view} s POSITIONAL JOIN {TABLE} r "
+        f"WHERE r.{q(f.reason)} IS NOT NULL"
+        for f in sorted(failing, key=lambda f: f.column)
+    ]
+    if not parts:
+        return (
+            "SELECT NULL::BIGINT AS quarantine_row, NULL::VARCHAR AS quarantine_column, "
+            "NULL::VARCHAR AS quarantine_reason, NULL::VARCHAR AS quarantine_value, "
+            f"NULL::BOOLEAN AS quarantine_removed, {raw} FROM {view} s WHERE false"
+        )
+    if len(parts) == 1:
+        return parts[0]
+    return f"SELECT * FROM ({' UNION ALL '.join(parts)}) ORDER BY quarantine_row, quarantine_column"
+
+
+def aligned(con: duckdb.DuckDBPyConnection, view: str) -> bool:
+    """Whether ``clean_rows`` lines up row by row with ``view`` (same rows, same order)."""
+    row = con.execute(
+        f"SELECT count(*) FILTER (WHERE s.__row IS DISTINCT FROM r.__row) FROM {view} s POSITIONAL JOIN {TABLE} r"
+    ).fetchall()[0]
+    return bool(row) and row[0] == 0
 
 
 def quarantine(con: duckdb.DuckDBPyConnection, enabled: bool) -> list[dict[str, Any]]:

@@ -70,6 +70,8 @@ class ColumnMap:
     kind: str | None = None
     decision: TypeDecision | None = None
     notes: list[str] = field(default_factory=list)
+    fails: list[str | None] = field(default_factory=list)
+    """Per step in ``expr``: its failure reason template when it failed any value."""
     expr: list[str] | None = None
     """The value steps as SQL templates over ``{x}``, to apply in order to a raw
     value; None when the cleaned value needs the lookup in ``table`` (phones)."""
@@ -308,6 +310,7 @@ def clean_values(
             changes.append({"step": entry.step, "column": col, **stats, **entry.extra})
             if stats["changed"] or stats["nulled"] or stats["failed"] or entry.retype:
                 expr.append(entry.new)
+                cm.fails.append(entry.fail if stats["failed"] else None)
         if phone is not None:
             con.execute(f"DROP TABLE {phone}")
         # The cleaned value straight from the raw one, for the cleaned table to
