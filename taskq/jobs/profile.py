@@ -20,9 +20,13 @@ Params (all optional):
     DuckDB resources.
 
 Outputs ``profile.json`` (everything below) and ``profile.html`` (the same,
-rendered as a self-contained page). The statistics and their SQL are in
-:mod:`taskq.jobs.profile_stats`; scores, readiness and findings in
-:mod:`taskq.jobs.profile_quality`.
+rendered as a self-contained page). The per-column SQL is in
+:mod:`taskq.jobs.profile_stats` (value counts, text checks, duplicates) and
+:mod:`taskq.jobs.profile_numeric` (numeric statistics from those counts);
+scores, readiness and findings in :mod:`taskq.jobs.profile_quality`.
+
+Duplicate rows: a profiled column whose exact distinct count equals the row
+count is a key, so no row can repeat and the duplicate pass is skipped.
 """
 
 from __future__ import annotations
@@ -36,8 +40,8 @@ from typing import Any
 
 from ..errors import InputNotFound, InvalidParams, UnknownColumn
 from ..progress import Progress, ScaledProgress
+from . import profile_numeric as numeric
 from . import profile_stats as stats
-from ._table import quote_ident
 from .io import connect, open_table
 from .profile_drift import drift_column
 from .profile_html import render_html
@@ -104,7 +108,7 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
 def _profile_columns(
     con: Any, view: str, table: Any, names: list[str], params: dict[str, Any], progress: Progress
 ) -> list[dict[str, Any]]:
-    """Passes 1-2 (basic counts, per-column values) and type inference."""
+    """Per column: value counts, type inference, then numeric or temporal statistics from the same counts."""
     types = {c: table.types[c] for c in names}
     approx = stats.approx_distinct(con, view, names) if params["approx_distinct"] else {}
     columns = []
@@ -121,42 +125,29 @@ def _profile_columns(
         col["missing"] = table.rows - col["present"]
         col["inferred_type"], col["invalid"] = infer_type(types[name], col)
         col["unique_ratio"] = round(col["distinct"] / col["non_null"], 4) if col["non_null"] else 0.0
+        _numeric(con, col, params["outlier_z"])
         columns.append(col)
+    con.execute(f"DROP TABLE IF EXISTS {numeric.GROUPS}")
     return columns
 
 
-def _numeric(con: Any, view: str, columns: list[dict[str, Any]], rows: int, z: float) -> None:
-    """Passes 3-5 for numeric and temporal columns, written into each column dict."""
-    exprs, temporal = {}, {}
-    for c in columns:
-        q = quote_ident(c["name"])
-        if c["inferred_type"] in _NUMERIC:
-            exprs[c["name"]] = (
-                f"CAST({q} AS DOUBLE)" if c["type"] != "VARCHAR" else f"TRY_CAST(trim({q}) AS DOUBLE)"
-            )
-        elif c["inferred_type"] in _TEMPORAL:
-            kind = "DATE" if c["inferred_type"] == "date" else "TIMESTAMP"
-            temporal[c["name"]] = q if c["type"] != "VARCHAR" else f"TRY_CAST(trim({q}) AS {kind})"
-    moments = stats.numeric_moments(con, view, exprs, rows)
-    spread = stats.numeric_spread(con, view, exprs, moments)
-    robust = stats.robust_outliers(con, view, exprs, moments, spread, z)
-    if temporal:
-        parts = [f"CAST(min({e}) AS VARCHAR), CAST(max({e}) AS VARCHAR)" for e in temporal.values()]
-        row = list(con.execute(f"SELECT {', '.join(parts)} FROM {view}").fetchall()[0])
-    for c in columns:
-        name = c["name"]
-        if name in moments:
-            c["stats"] = moments[name]
-            s = spread[name]
-            c["histogram"] = s.pop("histogram")
-            c["outliers"] = {
-                "iqr": s["iqr_outliers"],
-                "iqr_fences": s["iqr_fences"],
-                "mad": s["mad"],
-                "robust_z": robust.get(name),
-            }
-        if name in temporal:
-            c["stats"] = {"min": row.pop(0), "max": row.pop(0)}
+def _numeric(con: Any, col: dict[str, Any], z: float) -> None:
+    """Numeric statistics and outliers, or the temporal range, of ``col`` from its value counts."""
+    text = col["type"] == "VARCHAR"
+    if col["inferred_type"] in _NUMERIC:
+        expr = "TRY_CAST(trim(v) AS DOUBLE)" if text else "CAST(v AS DOUBLE)"
+        found = numeric.numeric_stats(con, expr, z)
+        if found:
+            col.update(found)
+    elif col["inferred_type"] in _TEMPORAL:
+        kind = "DATE" if col["inferred_type"] == "date" else "TIMESTAMP"
+        col["stats"] = numeric.temporal_range(con, f"TRY_CAST(trim(v) AS {kind})" if text else "v")
+
+
+def _no_duplicates_possible(columns: list[dict[str, Any]], rows: int) -> bool:
+    """A profiled column with an exact distinct count equal to the row count is a key:
+    every row differs from every other in it, so no row can be a duplicate."""
+    return any(c["distinct"] == rows and not c.get("distinct_approx") for c in columns)
 
 
 def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
@@ -189,13 +180,12 @@ def _run(
                 f"{input_path.name}: no column(s) {', '.join(map(repr, missing))}; columns: {', '.join(names)}"
             )
         names = list(params["columns"])
-    columns = _profile_columns(con, table.view, table, names, params, ScaledProgress(progress, 15, 75))
-    progress.check()
-    progress.update(75, "numeric statistics and outliers")
-    _numeric(con, table.view, columns, table.rows, params["outlier_z"])
+    columns = _profile_columns(con, table.view, table, names, params, ScaledProgress(progress, 15, 82))
     progress.check()
     progress.update(82, "duplicate rows")
-    duplicates = stats.duplicate_rows(con, table.view, table.columns)
+    duplicates = 0
+    if not _no_duplicates_possible(columns, table.rows):
+        duplicates = stats.duplicate_rows(con, table.view, table.columns)
     drift: list[dict[str, Any]] = []
     if params["baseline"]:
         drift = _drift(

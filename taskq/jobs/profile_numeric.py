@@ -1,0 +1,173 @@
+"""Numeric and temporal statistics of one column, computed from its value counts.
+
+:func:`taskq.jobs.profile_stats.column_values` leaves the exact value counts
+of the column it profiled in the temporary table ``_profile_g (v, n)``. The
+functions here read that table instead of the input, so their cost follows
+the number of distinct values, not the row count, and a text column inferred
+numeric is cast once per distinct value instead of once per row.
+
+Every statistic is weighted by the counts ``n`` and exact:
+
+* min, max, mean, sample standard deviation (two passes: mean, then squared
+  deviations, which keeps the variance accurate);
+* quantiles 1/5/25/50/75/95/99 with ``quantile_cont`` semantics (position
+  ``q * (count - 1)`` in the sorted values, linear interpolation), read off a
+  running sum of the counts in value order;
+* IQR fences (1.5 x IQR) and how many values lie outside them;
+* a 20-bin histogram over [min, max] of equal width ``w``: bin ``i`` holds
+  ``min + i*w < x <= min + (i+1)*w`` (the first bin also holds ``min``);
+* the median absolute deviation (the same exact weighted median) and the
+  robust z-score outliers ``0.6745 * |x - median| / MAD > threshold``.
+
+Only finite values count: NaN and +-infinity (which DuckDB parses from
+``nan`` / ``inf`` text) are left out of the statistics and counted as
+``non_finite``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import duckdb
+
+__all__ = ["GROUPS", "HISTOGRAM_BINS", "QUANTILES", "numeric_stats", "temporal_range"]
+
+GROUPS = "_profile_g"
+"""The temporary table ``(v, n)`` of one column's value counts (see the module docstring)."""
+
+QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
+HISTOGRAM_BINS = 20
+
+_VALUES = "_profile_x"
+_SORT_COST = 4
+"""Sorting a distinct value (window plan) costs about this many times repeating one (select plan)."""
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
+    return con.execute(sql).fetchall()[0]
+
+
+def _f(x: float) -> str:
+    """A finite float as an exact SQL DOUBLE literal."""
+    return f"CAST({x!r} AS DOUBLE)"
+
+
+def weighted_quantiles(
+    con: duckdb.DuckDBPyConnection, relation: str, count: int, qs: tuple[float, ...]
+) -> list[float]:
+    """Exact ``quantile_cont`` of the values ``x`` of ``relation (x, n)``, each counted ``n`` times.
+
+    Two plans with the same answer, picked by cost. Few distinct values for
+    the count: sort the distinct values once and take the value at 0-based
+    position ``k`` as the smallest ``x`` whose running count exceeds ``k``.
+    Mostly distinct values (an id, a measurement): repeat each value ``n``
+    times and let ``quantile_cont`` select them, which avoids the sort.
+    """
+    distinct = _one(con, f"SELECT count(*) FROM {relation}")[0]
+    if distinct * _SORT_COST >= count:
+        expanded = f"(SELECT x FROM {relation} AS r, range(r.n))"
+        found = _one(con, f"SELECT quantile_cont(x, [{', '.join(map(repr, qs))}]) FROM {expanded}")[0]
+        return [float(v) for v in found]
+    spots = sorted({k for q in qs for k in (math.floor(q * (count - 1)), math.ceil(q * (count - 1)))})
+    picks = ", ".join(f"min(x) FILTER (c > {k})" for k in spots)
+    row = _one(
+        con,
+        f"SELECT {picks} FROM (SELECT x, sum(n) OVER (ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING "
+        f"AND CURRENT ROW) AS c FROM {relation})",
+    )
+    at = {k: float(v) for k, v in zip(spots, row, strict=True)}
+    out = []
+    for q in qs:
+        pos = q * (count - 1)
+        lo, hi = at[math.floor(pos)], at[math.ceil(pos)]
+        out.append(lo + (hi - lo) * (pos - math.floor(pos)))
+    return out
+
+
+def numeric_stats(con: duckdb.DuckDBPyConnection, expr: str, threshold: float) -> dict[str, Any] | None:
+    """Statistics, histogram and outliers of ``expr`` (SQL over ``v`` giving a DOUBLE or NULL).
+
+    Returns ``None`` when no value is a finite number, else
+    ``{"stats": {...}, "histogram": {...}, "outliers": {...}}`` as written
+    into the column profile.
+    """
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_VALUES} AS SELECT x, n FROM "
+        f"(SELECT {expr} AS x, n FROM {GROUPS}) WHERE x IS NOT NULL"
+    )
+    try:
+        return _numeric_stats(con, threshold)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_VALUES}")
+
+
+def _numeric_stats(con: duckdb.DuckDBPyConnection, threshold: float) -> dict[str, Any] | None:
+    count, non_finite, lo, hi, total = _one(
+        con,
+        f"SELECT coalesce(sum(n) FILTER (isfinite(x)), 0), coalesce(sum(n) FILTER (NOT isfinite(x)), 0), "
+        f"min(x) FILTER (isfinite(x)), max(x) FILTER (isfinite(x)), sum(x * n) FILTER (isfinite(x)) "
+        f"FROM {_VALUES}",
+    )
+    if non_finite:
+        con.execute(f"DELETE FROM {_VALUES} WHERE NOT isfinite(x)")
+    count = int(count)
+    if not count:
+        return None
+    lo, hi = float(lo), float(hi)
+    mean = float(total) / count
+    quants = weighted_quantiles(con, _VALUES, count, QUANTILES)
+    named = {f"p{round(q * 100)}": v for q, v in zip(QUANTILES, quants, strict=True)}
+    q1, med, q3 = named["p25"], named["p50"], named["p75"]
+    fence_lo, fence_hi = q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)
+    width = (hi - lo) / HISTOGRAM_BINS
+    edges = [lo + width * (i + 1) for i in range(HISTOGRAM_BINS)] if width > 0 else [hi]
+    squares, iqr_n = _one(
+        con,
+        f"SELECT sum(n * (x - {_f(mean)}) ** 2), coalesce(sum(n) FILTER (x < {_f(fence_lo)} "
+        f"OR x > {_f(fence_hi)}), 0) FROM {_VALUES}",
+    )
+    counts = [0] * len(edges)
+    if width > 0:
+        # Bin i holds (edges[i-1], edges[i]]: the first edge >= x, found by arithmetic.
+        bins = con.execute(
+            f"SELECT least(greatest(CAST(ceil((x - {_f(lo)}) / {_f(width)}) AS BIGINT) - 1, 0), "
+            f"{HISTOGRAM_BINS - 1}) AS b, sum(n) FROM {_VALUES} GROUP BY b"
+        ).fetchall()
+        for b, k in bins:
+            counts[int(b)] = int(k)
+    else:
+        counts[0] = count
+    deviations = f"(SELECT abs(x - {_f(med)}) AS x, n FROM {_VALUES})"
+    mad = weighted_quantiles(con, deviations, count, (0.5,))[0]
+    robust = None
+    if mad:
+        robust = int(
+            _one(
+                con,
+                f"SELECT coalesce(sum(n) FILTER (0.6745 * abs(x - {_f(med)}) / {_f(mad)} > {_f(threshold)}), 0) "
+                f"FROM {_VALUES}",
+            )[0]
+        )
+    stats: dict[str, Any] = {
+        "count": count,
+        "min": lo,
+        "max": hi,
+        "mean": mean,
+        "std": math.sqrt(float(squares) / (count - 1)) if count > 1 else None,
+        "quantiles": named,
+        "quantiles_approx": False,
+    }
+    if non_finite:
+        stats["non_finite"] = int(non_finite)
+    return {
+        "stats": stats,
+        "histogram": {"min": lo, "edges": edges, "counts": counts},
+        "outliers": {"iqr": int(iqr_n), "iqr_fences": [fence_lo, fence_hi], "mad": mad, "robust_z": robust},
+    }
+
+
+def temporal_range(con: duckdb.DuckDBPyConnection, expr: str) -> dict[str, Any]:
+    """``{"min", "max"}`` (as text) of ``expr``, SQL over ``v`` giving a DATE or TIMESTAMP."""
+    lo, hi = _one(con, f"SELECT CAST(min({expr}) AS VARCHAR), CAST(max({expr}) AS VARCHAR) FROM {GROUPS}")
+    return {"min": lo, "max": hi}

@@ -1,0 +1,124 @@
+"""The statistics behind profile-my-data, checked against plain DuckDB on the same values."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from taskq.jobs import execute
+from taskq.jobs import profile as profile_mod
+from taskq.jobs.profile_numeric import QUANTILES, numeric_stats, weighted_quantiles
+from taskq.jobs.profile_stats import column_values, duplicate_rows, shape
+
+
+@pytest.fixture
+def con() -> duckdb.DuckDBPyConnection:
+    c = duckdb.connect()
+    yield c
+    c.close()
+
+
+def _groups(con: duckdb.DuckDBPyConnection, values: list) -> None:
+    con.execute("CREATE OR REPLACE TABLE raw (v DOUBLE)")
+    con.executemany("INSERT INTO raw VALUES (?)", [(v,) for v in values])
+    con.execute("CREATE OR REPLACE TEMP TABLE _profile_g AS SELECT v, count(*) AS n FROM raw GROUP BY 1")
+
+
+@pytest.mark.parametrize("distinct", [5, 300, 5000])
+def test_weighted_quantiles_match_quantile_cont_in_both_plans(con, distinct):
+    rng = random.Random(distinct)
+    values = [float(rng.randint(0, distinct)) + 0.25 for _ in range(4000)]
+    _groups(con, values)
+    con.execute("CREATE TEMP TABLE xs AS SELECT v AS x, n FROM _profile_g")
+    got = weighted_quantiles(con, "xs", len(values), QUANTILES)
+    qs = "[" + ", ".join(map(str, QUANTILES)) + "]"
+    want = con.execute(f"SELECT quantile_cont(v, {qs}) FROM raw").fetchall()[0][0]
+    assert got == pytest.approx([float(w) for w in want], rel=1e-12)
+
+
+def test_numeric_stats_match_duckdb_and_skip_non_finite(con):
+    rng = random.Random(7)
+    values = [round(rng.gauss(50, 10), 1) for _ in range(3000)] + [500.0]
+    _groups(con, values + [float("nan"), float("inf"), float("-inf")])
+    out = numeric_stats(con, "CAST(v AS DOUBLE)", 3.5)
+    assert out is not None
+    st = out["stats"]
+    con.execute("DELETE FROM raw WHERE NOT isfinite(v)")
+    n, lo, hi, mean, std, med = con.execute(
+        "SELECT count(v), min(v), max(v), avg(v), stddev_samp(v), median(v) FROM raw"
+    ).fetchall()[0]
+    assert (st["count"], st["min"], st["max"], st["non_finite"]) == (n, lo, hi, 3)
+    assert st["mean"] == pytest.approx(mean, rel=1e-12) and st["std"] == pytest.approx(std, rel=1e-9)
+    assert st["quantiles"]["p50"] == med and st["quantiles_approx"] is False
+    assert sum(out["histogram"]["counts"]) == n
+    assert out["histogram"]["counts"][-1] == 1  # the 500.0 alone in the top bin
+    mad = con.execute(f"SELECT quantile_cont(abs(v - {med}), 0.5) FROM raw").fetchall()[0][0]
+    assert out["outliers"]["mad"] == pytest.approx(mad, rel=1e-12)
+    robust = con.execute(f"SELECT count(*) FROM raw WHERE 0.6745 * abs(v - {med}) / {mad} > 3.5").fetchall()[
+        0
+    ][0]
+    assert out["outliers"]["robust_z"] == robust >= 1
+
+
+def test_histogram_bins_are_right_closed(con):
+    _groups(con, [0.0, 1.0, 2.0, 3.0, 4.0, 20.0])  # width 1: 1.0 sits on the first edge
+    counts = numeric_stats(con, "v", 3.5)["histogram"]["counts"]
+    assert counts[:4] == [2, 1, 1, 1] and counts[-1] == 1 and sum(counts) == 6
+
+
+def test_only_non_finite_values_give_no_stats(con):
+    _groups(con, [float("nan"), float("inf")])
+    assert numeric_stats(con, "v", 3.5) is None
+
+
+def test_profile_survives_nan_and_infinity_in_a_numeric_column(tmp_path: Path):
+    src = tmp_path / "n.csv"
+    src.write_text("v\n" + "".join(f"{i}\n" for i in range(1, 30)) + "NaN\ninf\n")
+    execute("profile", src, tmp_path / "o", {})
+    prof = json.loads((tmp_path / "o" / "profile.json").read_text())
+    st = prof["columns"][0]["stats"]
+    assert st["count"] == 29 and st["max"] == 29.0 and st["non_finite"] == 2
+
+
+def test_blank_and_placeholder_counts(con):
+    values = ["", " ", "\t\n", "\x0b", " N/A ", "null", "x", "a b", None, "  unknown"]
+    con.execute("CREATE TABLE t (c VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [(v,) for v in values])
+    out = column_values(con, "t", "c", "VARCHAR", 10)
+    # "\x0b" (vertical tab) is not RE2 whitespace; "  unknown" is a placeholder once trimmed.
+    assert (out["empty"], out["whitespace"], out["placeholders"]) == (1, 2, 3)
+    assert out["present"] == 3 and out["non_null"] == 9
+
+
+def test_patterns_shape_latin1_letters_and_digits():
+    assert shape("Zoë-42 ß") == "Aaa-99 a"
+
+
+def test_duplicate_rows_exact_with_nulls(con):
+    con.execute("CREATE TABLE t (a INTEGER, b VARCHAR)")
+    rows = [(1, "x"), (1, "x"), (1, None), (1, None), (None, None), (2, "y"), (1, "x")]
+    con.executemany("INSERT INTO t VALUES (?, ?)", rows)
+    assert duplicate_rows(con, "t", ["a", "b"]) == 3
+    assert duplicate_rows(con, "t", ["b"]) == 4
+    con.execute("CREATE TABLE u AS SELECT range AS a FROM range(1000)")
+    assert duplicate_rows(con, "u", ["a"]) == 0
+
+
+def test_a_key_column_skips_the_duplicate_pass(tmp_path: Path, monkeypatch):
+    src = tmp_path / "k.csv"
+    src.write_text("id,v\n" + "".join(f"{i},{i % 3}\n" for i in range(50)))
+
+    def boom(*_a, **_k):
+        raise AssertionError("duplicate pass should not run: id is a key")
+
+    monkeypatch.setattr(profile_mod.stats, "duplicate_rows", boom)
+    rep = execute("profile", src, tmp_path / "o", {})
+    assert rep["summary"]["duplicate_rows"] == 0
+    # approximate distinct counts are no proof of a key: the exact pass runs (and finds none)
+    monkeypatch.undo()
+    rep = execute("profile", src, tmp_path / "o2", {"approx_distinct": True})
+    assert rep["summary"]["duplicate_rows"] == 0
