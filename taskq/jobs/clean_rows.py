@@ -177,8 +177,8 @@ def quarantine_query(view: str, columns: list[str], failing: list[FailColumn]) -
     """The rows of ``quarantine.csv``: one per (input row, failing column), in row then column order.
 
     Each failing column's rows are read from ``clean_rows`` beside the input,
-    row by row (a positional join: both are in input order), so no join by
-    key and, with one failing column, no sort.
+    row by row (a positional join: both are in input order, which
+    :func:`aligned` checks), so there is no join by key.
     """
     raw = ", ".join("s." + q(c) for c in columns)
     parts = [
@@ -194,8 +194,7 @@ def quarantine_query(view: str, columns: list[str], failing: list[FailColumn]) -
             "NULL::VARCHAR AS quarantine_reason, NULL::VARCHAR AS quarantine_value, "
             f"NULL::BOOLEAN AS quarantine_removed, {raw} FROM {view} s WHERE false"
         )
-    if len(parts) == 1:
-        return parts[0]
+    # DuckDB documents no output order for a join, positional or not: sort.
     return f"SELECT * FROM ({' UNION ALL '.join(parts)}) ORDER BY quarantine_row, quarantine_column"
 
 

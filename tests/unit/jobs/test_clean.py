@@ -282,3 +282,37 @@ def test_cancel_mid_run_writes_nothing(tmp_path: Path) -> None:
         execute("clean", src, out, {}, progress=CancelAfter(8))
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]
+
+
+def test_quarantine_lists_each_failing_column_of_a_row_in_column_order(tmp_path: Path) -> None:
+    header = ["n", "email", "phone"]
+    rows = [[str(i), f"u{i}@x.org", f"(415) 555-{2600 + i}"] for i in range(30)]
+    rows[3] = ["oops", "bad-address", "12"]  # three rule breaks in one row
+    rows[7] = ["7", "also-bad", "(415) 555-2607"]
+    report, cleaned, out = clean(tmp_path, header, rows, {"steps": [{"step": "outliers", "enabled": False}]})
+    quarantined = read_csv(out / "quarantine.csv")
+    assert [(q["quarantine_row"], q["quarantine_column"]) for q in quarantined] == [
+        ("3", "email"),
+        ("3", "n"),
+        ("3", "phone"),
+        ("7", "email"),
+    ]
+    assert quarantined[0]["n"] == "oops" and quarantined[0]["quarantine_removed"] == "true"
+    assert report["summary"]["quarantined"] == 2 and len(cleaned) == 28
+
+
+def test_dedupe_treats_nulls_as_equal_and_keeps_the_first(tmp_path: Path) -> None:
+    rows = [
+        ["a", "N/A", "1"],
+        ["b", "", "2"],
+        ["A", "", "1"],
+        ["b", "null", "2.0"],
+        ["c", "", ""],
+        ["C", "-", ""],
+    ]
+    _, cleaned, out = clean(
+        tmp_path, ["k", "v", "n"], rows, {"steps": [{"step": "outliers", "enabled": False}]}
+    )
+    c = changes(out, "dedupe")
+    assert c["duplicate_of"] == {"2": 0, "3": 1, "5": 4}
+    assert [r["k"] for r in cleaned] == ["a", "b", "c"]
