@@ -8,8 +8,9 @@ reading            :func:`taskq.jobs.io.open_table`, every column as text
 roles              :mod:`.master_roles` (``roles`` param, names, values)
 normalising        :mod:`.master_normalize` (SQL) + metaphone keys per value
 blocking           :mod:`.master_blocking` (capped passes, linear pair count)
-scoring            :mod:`.master_scoring` (levels in SQL, u from random pairs,
-                   m and prior by EM, match probability per pair)
+scoring            :mod:`.master_scoring` (levels in SQL, one statement)
+model              :mod:`.master_model` (u from random pairs, m and prior by
+                   EM over level patterns, match probability per pattern)
 clustering         :mod:`.master_cluster` (components + weak-chain guard)
 golden records     :mod:`.master_golden` (survivorship per column, lineage)
 =================  ===========================================================
@@ -45,11 +46,12 @@ from .io import connect, open_table, quote_ident, write_table
 from .master_blocking import CANDIDATES_TABLE, build_candidates, plan_passes
 from .master_cluster import ClusterResult, cluster, dense_ids
 from .master_golden import golden_query
-from .master_normalize import NORMALISED_TABLE, build_normalised, phonetic_keys
+from .master_model import Model, estimate_model
+from .master_normalize import build_normalised, phonetic_keys
 from .master_params import check_columns
 from .master_params import validate_params as _validate
 from .master_roles import detect_roles
-from .master_scoring import MAX_FIELDS, Comparison, Model, code_sql, estimate_model, pair_similarities_sql
+from .master_scoring import MAX_FIELDS, Comparison, pair_sql
 
 __all__ = ["run", "validate_params"]
 
@@ -57,6 +59,8 @@ logger = logging.getLogger(__name__)
 
 OUTPUTS = ("clusters.csv", "golden.csv", "pairs.csv", "stewardship.csv")
 _RESERVED = {"cluster_id", "cluster_size", "source_rows"}
+_SCORE_SLICE = 4_000_000
+"""Candidate pairs scored per statement (cancellation is checked between statements)."""
 
 
 def validate_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -83,21 +87,33 @@ def _roles(
     return detect_roles(columns, samples, given=given, distinct_ratio=ratios)
 
 
-def _score_pairs(
-    con: duckdb.DuckDBPyConnection, comps: list[Comparison], rows: int, progress: Progress
-) -> None:
+def _score_pairs(con: duckdb.DuckDBPyConnection, comps: list[Comparison], progress: Progress) -> None:
+    """Score all candidate pairs into ``m_scored(l, r, code)``.
+
+    One statement per slice of about :data:`_SCORE_SLICE` pairs (by ``l``), so
+    DuckDB parallelises inside each slice while cancellation is still checked
+    every few seconds; Python never sees the pairs.
+    """
     con.execute("CREATE OR REPLACE TEMP TABLE m_scored (l INTEGER, r INTEGER, code BIGINT)")
-    chunks = max(1, rows // 100_000)
-    step = math.ceil(rows / chunks)
-    code = code_sql(comps)
-    for i in range(chunks):
-        progress.check()
-        con.execute(
-            f"INSERT INTO m_scored SELECT p.l, p.r, {code} FROM {CANDIDATES_TABLE} AS p "
-            f"JOIN {NORMALISED_TABLE} AS a ON a.rid = p.l JOIN {NORMALISED_TABLE} AS b ON b.rid = p.r "
-            f"WHERE p.l >= {i * step} AND p.l < {(i + 1) * step}"
+    total, hi = con.execute(f"SELECT count(*), coalesce(max(l), 0) FROM {CANDIDATES_TABLE}").fetchall()[0]
+    slices = max(1, math.ceil(total / _SCORE_SLICE))
+    bounds = [0]
+    if slices > 1:
+        qs = ", ".join(f"{k / slices!r}" for k in range(1, slices))
+        bounds += sorted(
+            {
+                int(b)
+                for b in con.execute(f"SELECT quantile_disc(l, [{qs}]) FROM {CANDIDATES_TABLE}").fetchall()[
+                    0
+                ][0]
+            }
         )
-        progress.update(100.0 * (i + 1) / chunks, "scoring")
+    bounds.append(int(hi) + 1)
+    for k, (lo, up) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        progress.check()
+        pairs = f"(SELECT l, r FROM {CANDIDATES_TABLE} WHERE l >= {lo} AND l < {up})"
+        con.execute(f"INSERT INTO m_scored {pair_sql(comps, pairs)}")
+        progress.update(100.0 * (k + 1) / (len(bounds) - 1), "scoring")
 
 
 def _pattern_table(con: duckdb.DuckDBPyConnection, model: Model) -> None:
@@ -112,11 +128,11 @@ def _pattern_table(con: duckdb.DuckDBPyConnection, model: Model) -> None:
 def _within_scorer(con: duckdb.DuckDBPyConnection, comps: list[Comparison], model: Model):  # noqa: ANN202
     def score(rows: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         con.register("m_members", pa.table({"rid": rows.astype(np.int32), "comp": labels.astype(np.int64)}))
-        res = con.execute(
-            f"SELECT x.rid AS l, y.rid AS r, {code_sql(comps)} AS code FROM m_members AS x "
-            f"JOIN m_members AS y ON x.comp = y.comp AND x.rid < y.rid "
-            f"JOIN {NORMALISED_TABLE} AS a ON a.rid = x.rid JOIN {NORMALISED_TABLE} AS b ON b.rid = y.rid"
-        ).fetchnumpy()
+        pairs = (
+            "(SELECT x.rid AS l, y.rid AS r FROM m_members AS x "
+            "JOIN m_members AS y ON x.comp = y.comp AND x.rid < y.rid)"
+        )
+        res = con.execute(pair_sql(comps, pairs)).fetchnumpy()
         con.unregister("m_members")
         codes = np.asarray(res["code"], dtype=np.int64)
         return np.asarray(res["l"], np.int64), np.asarray(res["r"], np.int64), model.probability(codes)
@@ -186,7 +202,7 @@ def _run(
     pass_counts = build_candidates(con, passes, ScaledProgress(progress, 15, 25))
     candidates = con.execute(f"SELECT count(*) FROM {CANDIDATES_TABLE}").fetchall()[0][0]
     progress.update(25, "scoring")
-    _score_pairs(con, comps, rows, ScaledProgress(progress, 25, 60))
+    _score_pairs(con, comps, ScaledProgress(progress, 25, 60))
     model = estimate_model(con, comps, "m_scored", rows)
     _pattern_table(con, model)
     progress.update(65, "clustering")
@@ -235,19 +251,16 @@ def _run(
         con, "SELECT rid AS row, cluster_id FROM m_assign ORDER BY rid", out_dir / "clusters.csv", "csv"
     )
     progress.check()
-    sims = pair_similarities_sql(comps)
-    sim_cols = ", ".join(f"{s} AS {quote_ident(c.column + '_sim')}" for s, c in zip(sims, comps, strict=True))
+    sim_cols = "".join(f", q.sim{i} AS {quote_ident(c.column + '_sim')}" for i, c in enumerate(comps))
+    matched = f"(SELECT s.l, s.r FROM m_scored AS s JOIN m_pat AS p USING (code) WHERE p.prob >= {thr!r})"
     pair_select = (
-        f"SELECT s.l AS left_row, s.r AS right_row{', ' + sim_cols if sim_cols else ''}, "
+        f"SELECT q.l AS left_row, q.r AS right_row{sim_cols}, "
         f"round(p.weight, 3) AS match_weight, round(p.prob, 6) AS match_probability, "
         f"ca.cluster_id AS left_cluster, cb.cluster_id AS right_cluster "
-        f"FROM m_scored AS s JOIN m_pat AS p USING (code) "
-        f"JOIN {NORMALISED_TABLE} AS a ON a.rid = s.l JOIN {NORMALISED_TABLE} AS b ON b.rid = s.r "
-        f"JOIN m_assign AS ca ON ca.rid = s.l JOIN m_assign AS cb ON cb.rid = s.r"
+        f"FROM ({pair_sql(comps, matched, similarities=True)}) AS q JOIN m_pat AS p USING (code) "
+        f"JOIN m_assign AS ca ON ca.rid = q.l JOIN m_assign AS cb ON cb.rid = q.r"
     )
-    n_pairs = write_table(
-        con, f"{pair_select} WHERE p.prob >= {thr!r} ORDER BY s.l, s.r", out_dir / "pairs.csv", "csv"
-    )
+    n_pairs = write_table(con, f"{pair_select} ORDER BY q.l, q.r", out_dir / "pairs.csv", "csv")
     progress.check()
     n_review = _write_stewardship(con, out_dir, result, ids, low, high, params["max_review_rows"])
     clusters = int(ids.max()) + 1 if rows else 0

@@ -1,20 +1,23 @@
-"""Comparing candidate pairs and scoring them Fellegi-Sunter style, without labels.
+"""Comparing candidate pairs, field by field, into packed agreement levels (DuckDB SQL).
 
-Each compared field turns a pair into a *level* (SQL, inside DuckDB):
-3 exact, 2 close, 1 somewhat close, 0 different, or *null* when either side is
-missing (a missing value is no evidence either way). The measure fits the role:
-Jaro-Winkler for names and text, Damerau-Levenshtein for ids, codes and phone
-numbers, day/month transposition for dates. First and last names are compared
-crosswise when that fits better, so swapped names still agree.
+Each compared field turns a pair into a *level*: 3 exact, 2 close, 1 somewhat
+close, 0 different, or *null* when either side is missing (a missing value is
+no evidence either way). The measure fits the role: Jaro-Winkler for names and
+text, Damerau-Levenshtein for ids, codes and phone numbers, day/month
+transposition for dates. First and last names are compared crosswise when that
+fits better, so swapped names still agree.
 
-The levels of a pair are packed into one BIGINT (3 bits per field), so the
-scored table is ``(l, r, code)``: 16 bytes a pair, never Python objects.
+The levels of a pair are packed into one BIGINT (3 bits per feature), so the
+scored table is ``(l, r, code)``: 16 bytes a pair, never Python objects. The
+model that turns codes into match probabilities is in :mod:`.master_model`.
 
-The model: ``u`` (P(level | non-match)) comes from the level frequencies of
-random pairs, which are almost all non-matches; ``m`` (P(level | match)) and the
-share of matches among candidates come from EM over the distinct level
-patterns with their counts (a few thousand at most, in numpy). A pair's match
-probability is ``sigmoid(log prior odds + sum of log(m/u))``.
+**Cost.** :func:`pair_sql` is one statement over a whole pair relation, in
+layers: the joined values and the four name similarities of the swap test;
+then the swap flag; then each field's right-hand value and its one similarity;
+then the levels, which only compare those columns. Every similarity is computed
+once per pair. Damerau-Levenshtein (several times slower than Levenshtein in
+DuckDB) only runs where Levenshtein cannot decide: DL <= lev <= 2 * DL, so
+lev <= 1 gives DL exactly and lev >= 5 proves DL >= 3, above every threshold.
 """
 
 from __future__ import annotations
@@ -22,25 +25,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import duckdb
-import numpy as np
-import pyarrow as pa
-
 from .io import quote_ident
 from .master_normalize import NORMALISED_TABLE
 
 __all__ = [
     "BITS",
+    "LEVELS",
     "MAX_FIELDS",
     "NULL_LEVEL",
     "Comparison",
     "Feature",
-    "Model",
-    "code_sql",
-    "estimate_model",
-    "pair_similarities_sql",
+    "pair_sql",
     "plan_features",
-    "similarity_sql",
 ]
 
 logger = logging.getLogger(__name__)
@@ -112,21 +108,61 @@ def plan_features(comparisons: list[Comparison]) -> list[Feature]:
     return features[:MAX_FIELDS]
 
 
-def _location_sql(parts: dict[str, tuple[str, str]]) -> str:
+_JW_KINDS = ("name", "address", "short", "email")
+# Largest edit distance any level tests ("within 2"); DL only matters up to it.
+_DL_CAP = 2
+
+
+def _dl_sql(x: str, y: str, lev: str, cap: int) -> str:
+    """Damerau-Levenshtein of ``x`` and ``y``, exact up to ``cap`` (larger values only say "> cap").
+
+    ``lev`` is their Levenshtein distance, already computed: DL <= lev and
+    lev <= 2 * DL, so lev <= 1 is DL itself and lev > 2 * cap proves DL > cap.
+    """
+    return f"CASE WHEN {lev} <= 1 OR {lev} > {2 * cap} THEN {lev} ELSE damerau_levenshtein({x}, {y}) END"
+
+
+def _level_sql(kind: str, x: str, y: str, s: str, lev: str) -> str:
+    """Level of one field from its values ``x``/``y``, similarity ``s`` and Levenshtein ``lev``."""
+    if kind == "name":
+        body = f"WHEN {s} >= 0.92 THEN 2 WHEN {s} >= 0.8 THEN 1"
+    elif kind == "address":
+        body = f"WHEN {s} >= 0.9 THEN 2 WHEN {s} >= 0.75 THEN 1"
+    elif kind == "short":
+        body = f"WHEN {s} >= 0.88 THEN 1"
+    elif kind == "code":
+        body = f"WHEN {s} <= 1 THEN 1"
+    elif kind in ("id", "phone"):
+        body = f"WHEN {s} <= 1 THEN 2 WHEN {lev} <= 2 THEN 1"
+    elif kind == "dob":
+        swapped = (
+            f"(substr({x}, 1, 4) = substr({y}, 1, 4) AND substr({x}, 6, 2) = substr({y}, 9, 2) "
+            f"AND substr({x}, 9, 2) = substr({y}, 6, 2))"
+        )
+        body = f"WHEN {s} <= 1 OR {swapped} THEN 2 WHEN {s} <= 2 THEN 1"
+    elif kind == "email":
+        body = f"WHEN split_part({x}, '@', 1) = split_part({y}, '@', 1) OR {s} >= 0.92 THEN 2"
+    else:  # pragma: no cover - every role has a kind
+        raise ValueError(kind)
+    top = 2 if kind in ("short", "code") else 3
+    return (
+        f"CASE WHEN {x} IS NULL OR {y} IS NULL THEN {NULL_LEVEL} WHEN {x} = {y} THEN {top} {body} ELSE 0 END"
+    )
+
+
+def _location_sql(parts: dict[str, tuple[str, str, str]]) -> str:
+    """Level of the location feature from ``role -> (x, y, similarity)`` of its parts."""
+
     def eq(role: str) -> str | None:
         return f"({parts[role][0]} = {parts[role][1]})" if role in parts else None
 
-    known = " OR ".join(f"({a} IS NOT NULL AND {b} IS NOT NULL)" for a, b in parts.values())
+    known = " OR ".join(f"({x} IS NOT NULL AND {y} IS NOT NULL)" for x, y, _ in parts.values())
     strong = [e for e in (eq("postcode"), eq("city")) if e]
     near = []
     if "postcode" in parts:
-        near.append(
-            f"coalesce(damerau_levenshtein({parts['postcode'][0]}, {parts['postcode'][1]}) <= 1, false)"
-        )
+        near.append(f"coalesce({parts['postcode'][2]} <= 1, false)")
     if "city" in parts:
-        near.append(
-            f"coalesce(jaro_winkler_similarity({parts['city'][0]}, {parts['city'][1]}) >= 0.88, false)"
-        )
+        near.append(f"coalesce({parts['city'][2]} >= 0.88, false)")
     if "state" in parts:
         near.append(f"coalesce({eq('state')}, false)")
     lines = [f"CASE WHEN NOT ({known}) THEN {NULL_LEVEL}"]
@@ -139,200 +175,106 @@ def _location_sql(parts: dict[str, tuple[str, str]]) -> str:
     return " ".join(lines) + " ELSE 0 END"
 
 
-def _level_sql(kind: str, a: str, b: str) -> str:
-    jw = f"jaro_winkler_similarity({a}, {b})"
-    dl = f"damerau_levenshtein({a}, {b})"
-    if kind == "name":
-        body = f"WHEN {jw} >= 0.92 THEN 2 WHEN {jw} >= 0.8 THEN 1"
-    elif kind == "address":
-        body = f"WHEN {jw} >= 0.9 THEN 2 WHEN {jw} >= 0.75 THEN 1"
-    elif kind == "short":
-        body = f"WHEN {jw} >= 0.88 THEN 1"
-    elif kind == "code":
-        body = f"WHEN {dl} <= 1 THEN 1"
-    elif kind in ("id", "phone"):
-        body = f"WHEN {dl} <= 1 THEN 2 WHEN levenshtein({a}, {b}) <= 2 THEN 1"
-    elif kind == "dob":
-        swapped = (
-            f"(substr({a}, 1, 4) = substr({b}, 1, 4) AND substr({a}, 6, 2) = substr({b}, 9, 2) "
-            f"AND substr({a}, 9, 2) = substr({b}, 6, 2))"
-        )
-        body = f"WHEN {dl} <= 1 OR {swapped} THEN 2 WHEN {dl} <= 2 THEN 1"
-    elif kind == "email":
-        body = f"WHEN split_part({a}, '@', 1) = split_part({b}, '@', 1) OR {jw} >= 0.92 THEN 2"
-    else:  # pragma: no cover - every role has a kind
-        raise ValueError(kind)
-    top = 2 if kind in ("short", "code") else 3
-    return (
-        f"CASE WHEN {a} IS NULL OR {b} IS NULL THEN {NULL_LEVEL} WHEN {a} = {b} THEN {top} {body} ELSE 0 END"
-    )
+def _needs_lev(c: Comparison, location: set[Comparison]) -> bool:
+    """Whether the level of ``c`` uses an edit distance (then Levenshtein gates DL)."""
+    if c.kind in _JW_KINDS:
+        return False
+    return c not in location or c.role == "postcode"
 
 
-def similarity_sql(kind: str, a: str, b: str) -> str:
-    """A 0-1 similarity of ``a`` and ``b`` for reports (NULL when either is missing)."""
-    if kind in ("name", "address", "short", "email"):
-        return f"round(jaro_winkler_similarity({a}, {b}), 3)"
-    return f"round(1 - damerau_levenshtein({a}, {b}) / greatest(length({a}), length({b}), 1), 3)"
-
-
-def _sides(comparisons: list[Comparison], a: str, b: str) -> list[tuple[str, str]]:
-    """Per comparison, the SQL of the left and right value; names crosswise when swapped."""
-    fields = {c.role: quote_ident(c.field) for c in comparisons}
-    swap = None
-    if "first_name" in fields and "last_name" in fields:
-        f, s = fields["first_name"], fields["last_name"]
-        straight = f"coalesce(jaro_winkler_similarity({a}.{f}, {b}.{f}), 0) + coalesce(jaro_winkler_similarity({a}.{s}, {b}.{s}), 0)"
-        crossed = f"coalesce(jaro_winkler_similarity({a}.{f}, {b}.{s}), 0) + coalesce(jaro_winkler_similarity({a}.{s}, {b}.{f}), 0)"
-        swap = f"({crossed} > {straight} + 0.2)"
-    out = []
-    for c in comparisons:
-        left, right = f"{a}.{quote_ident(c.field)}", f"{b}.{quote_ident(c.field)}"
-        if swap and c.role in ("first_name", "last_name"):
-            other = fields["last_name" if c.role == "first_name" else "first_name"]
-            right = f"CASE WHEN {swap} THEN {b}.{other} ELSE {right} END"
-        out.append((left, right))
-    return out
-
-
-def code_sql(comparisons: list[Comparison], a: str = "a", b: str = "b") -> str:
-    """SQL packing every feature's level into one BIGINT (feature i at bits 3i..3i+2)."""
-    sides = dict(zip(comparisons, _sides(comparisons, a, b), strict=True))
-    parts = []
-    for i, feat in enumerate(plan_features(comparisons)):
-        if feat.kind == "location":
-            level = _location_sql({c.role: sides[c] for c in feat.parts})
-        else:
-            level = _level_sql(feat.kind, *sides[feat.parts[0]])
-        parts.append(f"(CAST({level} AS BIGINT) << {BITS * i})")
-    return " + ".join(parts) if parts else "CAST(0 AS BIGINT)"
-
-
-def pair_similarities_sql(comparisons: list[Comparison], a: str = "a", b: str = "b") -> list[str]:
-    """Per comparison, a similarity expression (same crosswise rule as the levels)."""
-    return [
-        similarity_sql(c.kind, left, right)
-        for c, (left, right) in zip(comparisons, _sides(comparisons, a, b), strict=True)
-    ]
-
-
-def decode(codes: np.ndarray, n_fields: int) -> np.ndarray:
-    """Unpack codes into a (len(codes), n_fields) level matrix."""
-    codes = np.asarray(codes, dtype=np.int64)
-    shifts = np.arange(n_fields, dtype=np.int64) * BITS
-    return ((codes[:, None] >> shifts[None, :]) & 7).astype(np.int64)
-
-
-@dataclass
-class Model:
-    """A fitted Fellegi-Sunter model.
-
-    Attributes:
-        m, u: (fields, LEVELS) probabilities of each level among matches / non-matches.
-        prior: share of matches among candidate pairs.
-        iterations: EM iterations run.
-    """
-
-    m: np.ndarray
-    u: np.ndarray
-    prior: float
-    iterations: int
-
-    @property
-    def weights(self) -> np.ndarray:
-        """Natural-log Bayes factors per field and level; a null level weighs 0."""
-        w = np.zeros((self.m.shape[0], NULL_LEVEL + 1))
-        w[:, :LEVELS] = np.log(self.m / self.u)
-        return w
-
-    def log_odds(self, codes: np.ndarray) -> np.ndarray:
-        levels = decode(codes, self.m.shape[0])
-        w = self.weights
-        total = w[np.arange(w.shape[0])[None, :], levels].sum(axis=1)
-        return total + np.log(self.prior / (1 - self.prior))
-
-    def probability(self, codes: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-np.clip(self.log_odds(codes), -700, 700)))
-
-    def describe(self, comparisons: list[Comparison]) -> dict[str, dict[str, list[float]]]:
-        return {
-            f.name: {
-                "m": [round(float(x), 4) for x in self.m[i]],
-                "u": [round(float(x), 6) for x in self.u[i]],
-            }
-            for i, f in enumerate(plan_features(comparisons))
-        }
-
-
-def _level_freq(levels: np.ndarray, counts: np.ndarray, n_fields: int, pseudo: float) -> np.ndarray:
-    out = np.full((n_fields, LEVELS), pseudo, dtype=np.float64)
-    for f in range(n_fields):
-        col = levels[:, f]
-        ok = col < LEVELS
-        np.add.at(out[f], col[ok], counts[ok])
-    return out / out.sum(axis=1, keepdims=True)
-
-
-def estimate_model(
-    con: duckdb.DuckDBPyConnection,
+def pair_sql(
     comparisons: list[Comparison],
-    scored_table: str,
-    n_rows: int,
+    pairs: str,
     *,
-    sample_pairs: int = 200_000,
-    seed: int = 7,
-    max_iter: int = 100,
-) -> Model:
-    """Fit u from random pairs and m plus the prior from EM over ``scored_table``'s codes."""
-    features = plan_features(comparisons)
-    n_fields = len(features)
-    k = min(sample_pairs, max(n_rows * 4, 1000))
-    rng = np.random.default_rng(seed)
-    left = rng.integers(0, n_rows, k, dtype=np.int64)
-    right = rng.integers(0, n_rows, k, dtype=np.int64)
-    keep = left != right
-    con.register(
-        "m_rand_arrow", pa.table({"l": left[keep].astype(np.int32), "r": right[keep].astype(np.int32)})
-    )
-    rand = con.execute(
-        f"SELECT code, count(*) FROM (SELECT {code_sql(comparisons)} AS code FROM m_rand_arrow AS p "
-        f"JOIN {NORMALISED_TABLE} AS a ON a.rid = p.l JOIN {NORMALISED_TABLE} AS b ON b.rid = p.r) GROUP BY code"
-    ).fetchnumpy()
-    con.unregister("m_rand_arrow")
-    u = _level_freq(decode(rand["code"], n_fields), rand["count_star()"].astype(np.float64), n_fields, 1.0)
+    similarities: bool = False,
+    table: str = NORMALISED_TABLE,
+) -> str:
+    """One SELECT scoring every pair of the relation ``pairs`` (columns ``l``, ``r``).
 
-    pats = con.execute(f"SELECT code, count(*) AS n FROM {scored_table} GROUP BY code").fetchnumpy()
-    levels = decode(pats["code"], n_fields)
-    counts = pats["n"].astype(np.float64)
-    # Start: matches mostly agree exactly, share of matches modest.
-    m = np.tile(np.array([0.05, 0.05, 0.1, 0.8]), (n_fields, 1))
-    for f, c in enumerate(features):
-        if c.kind in ("short", "code"):
-            m[f] = [0.05, 0.15, 0.8, 1e-6]
-    m = m / m.sum(axis=1, keepdims=True)
-    prior = 0.1
-    it = 0
-    if len(counts) == 0:
-        return Model(m, u, 1e-6, 0)
-    fidx = np.arange(n_fields)[None, :]
-    valid = levels < LEVELS
-    safe = np.where(valid, levels, 0)
-    for step in range(1, max_iter + 1):
-        it = step
-        lm = np.where(valid, np.log(m)[fidx, safe], 0.0).sum(axis=1)
-        lu = np.where(valid, np.log(u)[fidx, safe], 0.0).sum(axis=1)
-        z = np.log(prior) + lm - np.log1p(-prior) - lu
-        post = 1.0 / (1.0 + np.exp(-np.clip(z, -700, 700)))
-        wpost = counts * post
-        new_prior = float(np.clip(wpost.sum() / counts.sum(), 1e-9, 1 - 1e-9))
-        new_m = np.full((n_fields, LEVELS), 1e-3)
-        for f in range(n_fields):
-            ok = valid[:, f]
-            np.add.at(new_m[f], levels[ok, f], wpost[ok])
-        new_m /= new_m.sum(axis=1, keepdims=True)
-        new_u = _level_freq(levels, counts - wpost, n_fields, 1e-3)
-        delta = float(np.abs(new_m - m).max()) + float(np.abs(new_u - u).max()) + abs(new_prior - prior)
-        m, u, prior = new_m, new_u, new_prior
-        if delta < 1e-6:
-            break
-    logger.debug("EM converged after %d iterations; prior %.4f", it, prior)
-    return Model(m, u, prior, it)
+    Args:
+        comparisons: the compared fields (columns of ``table``).
+        pairs: a table name or a parenthesised subquery yielding ``l``, ``r``.
+        similarities: also return ``sim0..simN``, a 0-1 similarity per
+            comparison for reports (NULL when either side is missing; exact
+            Damerau-Levenshtein, so only for a few pairs).
+        table: the normalised table, keyed by ``rid``.
+
+    Returns:
+        SQL yielding ``l``, ``r``, ``code`` (feature i's level at bits 3i..3i+2)
+        and, with ``similarities``, ``sim0``...
+    """
+    idx = {c: i for i, c in enumerate(comparisons)}
+    by_role: dict[str, Comparison] = {}
+    for c in comparisons:
+        by_role.setdefault(c.role, c)
+    features = plan_features(comparisons)
+    location = {c for f in features if f.kind == "location" for c in f.parts}
+    swap = "first_name" in by_role and "last_name" in by_role
+    # Layer 1: both sides' values (x, b) and the four similarities of the swap test.
+    cols = ["p.l", "p.r"]
+    for i, c in enumerate(comparisons):
+        q = quote_ident(c.field)
+        cols += [f"a.{q} AS x{i}", f"b.{q} AS b{i}"]
+    fi = si = -1
+    if swap:
+        fi, si = idx[by_role["first_name"]], idx[by_role["last_name"]]
+        f, s = quote_ident(by_role["first_name"].field), quote_ident(by_role["last_name"].field)
+        for name, (u, v) in {"ff": (f, f), "ss": (s, s), "fs": (f, s), "sf": (s, f)}.items():
+            cols.append(f"jaro_winkler_similarity(a.{u}, b.{v}) AS j_{name}")
+    sql = (
+        f"SELECT {', '.join(cols)} FROM {pairs} AS p "
+        f"JOIN {table} AS a ON a.rid = p.l JOIN {table} AS b ON b.rid = p.r"
+    )
+    # Layer 2: the swap flag, once per pair.
+    if swap:
+        sql = (
+            "SELECT *, coalesce(j_fs, 0) + coalesce(j_sf, 0) > coalesce(j_ff, 0) + coalesce(j_ss, 0) + 0.2 "
+            f"AS sw FROM ({sql})"
+        )
+    # Layer 3: right-hand values (crosswise names when swapped) and Levenshtein where needed.
+    cols = ["l", "r"]
+    for i, c in enumerate(comparisons):
+        cols.append(f"x{i}")
+        if i in (fi, si):
+            other, straight, crossed = (si, "j_ff", "j_fs") if i == fi else (fi, "j_ss", "j_sf")
+            cols += [
+                f"CASE WHEN sw THEN b{other} ELSE b{i} END AS y{i}",
+                f"CASE WHEN sw THEN {crossed} ELSE {straight} END AS j{i}",
+            ]
+        else:
+            cols.append(f"b{i} AS y{i}")
+            if c.kind in _JW_KINDS and not (c in location and c.role == "state"):
+                cols.append(f"jaro_winkler_similarity(x{i}, b{i}) AS j{i}")
+            elif _needs_lev(c, location):
+                cols.append(f"levenshtein(x{i}, b{i}) AS v{i}")
+    sql = f"SELECT {', '.join(cols)} FROM ({sql})"
+    # Layer 4: edit distances exact up to what the levels test.
+    cols = ["*"]
+    for i, c in enumerate(comparisons):
+        if c.kind not in _JW_KINDS and _needs_lev(c, location):
+            cap = 1 if c.kind == "code" else _DL_CAP
+            cols.append(f"{_dl_sql(f'x{i}', f'y{i}', f'v{i}', cap)} AS d{i}")
+    sql = f"SELECT {', '.join(cols)} FROM ({sql})"
+
+    def sim(i: int) -> str:
+        return f"j{i}" if comparisons[i].kind in _JW_KINDS else f"d{i}"
+
+    parts = []
+    for k, feat in enumerate(features):
+        if feat.kind == "location":
+            level = _location_sql({c.role: (f"x{idx[c]}", f"y{idx[c]}", sim(idx[c])) for c in feat.parts})
+        else:
+            i = idx[feat.parts[0]]
+            level = _level_sql(feat.kind, f"x{i}", f"y{i}", sim(i), f"v{i}")
+        parts.append(f"(CAST({level} AS BIGINT) << {BITS * k})")
+    out = ["l", "r", f"{' + '.join(parts) if parts else 'CAST(0 AS BIGINT)'} AS code"]
+    if similarities:
+        for i, c in enumerate(comparisons):
+            x, y = f"x{i}", f"y{i}"
+            if c.kind in _JW_KINDS:
+                out.append(f"round(jaro_winkler_similarity({x}, {y}), 3) AS sim{i}")
+            else:
+                out.append(
+                    f"round(1 - damerau_levenshtein({x}, {y}) / greatest(length({x}), length({y}), 1), 3) AS sim{i}"
+                )
+    return f"SELECT {', '.join(out)} FROM ({sql})"

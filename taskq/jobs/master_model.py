@@ -1,0 +1,149 @@
+"""The Fellegi-Sunter model of master-my-data, fitted without labels.
+
+``u`` (P(level | non-match)) starts from the level frequencies of random pairs,
+which are almost all non-matches; ``m`` (P(level | match)), ``u`` and the share
+of matches among candidates are then re-estimated by EM over the *distinct*
+level patterns of the candidate pairs with their counts (a GROUP BY in DuckDB:
+a few thousand patterns at most, so EM runs in numpy in milliseconds whatever
+the number of pairs). A pair's match probability is
+``sigmoid(log prior odds + sum of log(m/u))``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from .master_normalize import NORMALISED_TABLE
+from .master_scoring import BITS, LEVELS, NULL_LEVEL, Comparison, pair_sql, plan_features
+
+__all__ = ["Model", "decode", "estimate_model"]
+
+logger = logging.getLogger(__name__)
+
+
+def decode(codes: np.ndarray, n_fields: int) -> np.ndarray:
+    """Unpack codes into a (len(codes), n_fields) level matrix."""
+    codes = np.asarray(codes, dtype=np.int64)
+    shifts = np.arange(n_fields, dtype=np.int64) * BITS
+    return ((codes[:, None] >> shifts[None, :]) & 7).astype(np.int64)
+
+
+@dataclass
+class Model:
+    """A fitted Fellegi-Sunter model.
+
+    Attributes:
+        m, u: (fields, LEVELS) probabilities of each level among matches / non-matches.
+        prior: share of matches among candidate pairs.
+        iterations: EM iterations run.
+    """
+
+    m: np.ndarray
+    u: np.ndarray
+    prior: float
+    iterations: int
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Natural-log Bayes factors per field and level; a null level weighs 0."""
+        w = np.zeros((self.m.shape[0], NULL_LEVEL + 1))
+        w[:, :LEVELS] = np.log(self.m / self.u)
+        return w
+
+    def log_odds(self, codes: np.ndarray) -> np.ndarray:
+        levels = decode(codes, self.m.shape[0])
+        w = self.weights
+        total = w[np.arange(w.shape[0])[None, :], levels].sum(axis=1)
+        return total + np.log(self.prior / (1 - self.prior))
+
+    def probability(self, codes: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-np.clip(self.log_odds(codes), -700, 700)))
+
+    def describe(self, comparisons: list[Comparison]) -> dict[str, dict[str, list[float]]]:
+        return {
+            f.name: {
+                "m": [round(float(x), 4) for x in self.m[i]],
+                "u": [round(float(x), 6) for x in self.u[i]],
+            }
+            for i, f in enumerate(plan_features(comparisons))
+        }
+
+
+def _level_freq(levels: np.ndarray, counts: np.ndarray, n_fields: int, pseudo: float) -> np.ndarray:
+    out = np.full((n_fields, LEVELS), pseudo, dtype=np.float64)
+    for f in range(n_fields):
+        col = levels[:, f]
+        ok = col < LEVELS
+        np.add.at(out[f], col[ok], counts[ok])
+    return out / out.sum(axis=1, keepdims=True)
+
+
+def estimate_model(
+    con: duckdb.DuckDBPyConnection,
+    comparisons: list[Comparison],
+    scored_table: str,
+    n_rows: int,
+    *,
+    sample_pairs: int = 200_000,
+    seed: int = 7,
+    max_iter: int = 100,
+    table: str = NORMALISED_TABLE,
+) -> Model:
+    """Fit u from random pairs and m plus the prior from EM over ``scored_table``'s codes."""
+    features = plan_features(comparisons)
+    n_fields = len(features)
+    k = min(sample_pairs, max(n_rows * 4, 1000))
+    rng = np.random.default_rng(seed)
+    left = rng.integers(0, n_rows, k, dtype=np.int64)
+    right = rng.integers(0, n_rows, k, dtype=np.int64)
+    keep = left != right
+    con.register(
+        "m_rand_arrow", pa.table({"l": left[keep].astype(np.int32), "r": right[keep].astype(np.int32)})
+    )
+    rand = con.execute(
+        f"SELECT code, count(*) FROM ({pair_sql(comparisons, 'm_rand_arrow', table=table)}) GROUP BY code"
+    ).fetchnumpy()
+    con.unregister("m_rand_arrow")
+    u = _level_freq(decode(rand["code"], n_fields), rand["count_star()"].astype(np.float64), n_fields, 1.0)
+
+    pats = con.execute(f"SELECT code, count(*) AS n FROM {scored_table} GROUP BY code").fetchnumpy()
+    levels = decode(pats["code"], n_fields)
+    counts = pats["n"].astype(np.float64)
+    # Start: matches mostly agree exactly, share of matches modest.
+    m = np.tile(np.array([0.05, 0.05, 0.1, 0.8]), (n_fields, 1))
+    for f, c in enumerate(features):
+        if c.kind in ("short", "code"):
+            m[f] = [0.05, 0.15, 0.8, 1e-6]
+    m = m / m.sum(axis=1, keepdims=True)
+    prior = 0.1
+    it = 0
+    if len(counts) == 0:
+        return Model(m, u, 1e-6, 0)
+    fidx = np.arange(n_fields)[None, :]
+    valid = levels < LEVELS
+    safe = np.where(valid, levels, 0)
+    for step in range(1, max_iter + 1):
+        it = step
+        lm = np.where(valid, np.log(m)[fidx, safe], 0.0).sum(axis=1)
+        lu = np.where(valid, np.log(u)[fidx, safe], 0.0).sum(axis=1)
+        z = np.log(prior) + lm - np.log1p(-prior) - lu
+        post = 1.0 / (1.0 + np.exp(-np.clip(z, -700, 700)))
+        wpost = counts * post
+        new_prior = float(np.clip(wpost.sum() / counts.sum(), 1e-9, 1 - 1e-9))
+        new_m = np.full((n_fields, LEVELS), 1e-3)
+        for f in range(n_fields):
+            ok = valid[:, f]
+            np.add.at(new_m[f], levels[ok, f], wpost[ok])
+        new_m /= new_m.sum(axis=1, keepdims=True)
+        new_u = _level_freq(levels, counts - wpost, n_fields, 1e-3)
+        delta = float(np.abs(new_m - m).max()) + float(np.abs(new_u - u).max()) + abs(new_prior - prior)
+        m, u, prior = new_m, new_u, new_prior
+        if delta < 1e-6:
+            break
+    logger.debug("EM converged after %d iterations; prior %.4f", it, prior)
+    return Model(m, u, prior, it)

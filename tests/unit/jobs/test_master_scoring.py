@@ -1,0 +1,144 @@
+"""master-my-data scoring: levels of known pairs, the edit-distance gate, the model over patterns."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pyarrow as pa
+
+from taskq.jobs.master_model import decode, estimate_model
+from taskq.jobs.master_scoring import NULL_LEVEL, Comparison, pair_sql, plan_features
+
+COMPS = [
+    Comparison("f0", "given_name", "first_name"),
+    Comparison("f1", "surname", "last_name"),
+    Comparison("f2", "postcode", "postcode"),
+    Comparison("f3", "suburb", "city"),
+    Comparison("f4", "dob", "dob"),
+    Comparison("f5", "ssn", "id"),
+    Comparison("f6", "street_number", "street_number"),
+]
+# Feature order: given_name, surname, location, dob, ssn, street_number.
+ROWS = [
+    # given, surname, postcode, suburb, dob, ssn, street_number
+    ("john", "smith", "2000", "sydney", "1980-03-12", "1234567", "12"),
+    ("john", "smith", "2000", "sydney", "1980-03-12", "1234567", "12"),  # 1: exact copy of 0
+    ("smith", "john", "2001", "sydnee", "1980-12-03", "1234576", "21"),  # 2: swapped names, near misses
+    ("jon", "smyth", None, None, "1980-03-21", "1237654", None),  # 3: typos, missing values
+    ("zoe", "quinn", "4711", "perth", "1955-07-01", "7654321", "300"),  # 4: a stranger
+]
+
+
+def _load(con, rows=ROWS) -> None:  # noqa: ANN001
+    cols = list(zip(*rows, strict=True))
+    table = {"rid": np.arange(len(rows), dtype=np.int32)}
+    table.update({c.field: pa.array(list(cols[i]), pa.string()) for i, c in enumerate(COMPS)})
+    con.register("m_norm_arrow", pa.table(table))
+    con.execute("CREATE OR REPLACE TEMP TABLE t_norm AS SELECT * FROM m_norm_arrow")
+    con.unregister("m_norm_arrow")
+
+
+def _levels(con, pairs: list[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:  # noqa: ANN001
+    con.register("t_pairs", pa.table({"l": [p[0] for p in pairs], "r": [p[1] for p in pairs]}))
+    res = con.execute(pair_sql(COMPS, "t_pairs", table="t_norm")).fetchnumpy()
+    con.unregister("t_pairs")
+    levels = decode(res["code"], len(plan_features(COMPS)))
+    return {(int(a), int(b)): lv.tolist() for a, b, lv in zip(res["l"], res["r"], levels, strict=True)}
+
+
+def test_levels_of_known_pairs(con) -> None:  # noqa: ANN001
+    _load(con)
+    got = _levels(con, [(0, 1), (0, 2), (0, 3), (0, 4)])
+    assert got[(0, 1)] == [3, 3, 3, 3, 3, 2]
+    # Names compared crosswise; postcode/suburb near misses; day and month swapped;
+    # ssn one transposition; street number "12" vs "21" one transposition.
+    assert got[(0, 2)] == [3, 3, 1, 2, 2, 1]
+    # jon~john is close (2), smyth~smith somewhat (1); location unknown; dob "12"->"21" is one
+    # transposition; 4567 -> 7654 is three edits away but within Levenshtein 4 (level 0).
+    assert got[(0, 3)][:2] == [2, 1] and got[(0, 3)][2] == NULL_LEVEL and got[(0, 3)][3] == 2
+    assert got[(0, 3)][5] == NULL_LEVEL
+    assert got[(0, 4)] == [0, 0, 0, 0, 0, 0]
+
+
+def test_report_similarities(con) -> None:  # noqa: ANN001
+    _load(con)
+    con.register("t_pairs", pa.table({"l": [0, 0], "r": [2, 3]}))
+    res = con.execute(
+        f"SELECT * FROM ({pair_sql(COMPS, 't_pairs', similarities=True, table='t_norm')}) ORDER BY r"
+    ).fetchall()
+    swapped, typos = res
+    assert swapped[3] == 1.0 and swapped[4] == 1.0  # names compared crosswise
+    assert typos[9] is None  # street number missing on one side
+    assert 0 < typos[8] < 1  # ssn: 1 - DL / length
+
+
+def test_edit_distance_gate_is_exact_up_to_two(con) -> None:  # noqa: ANN001
+    """DL from the Levenshtein gate equals DuckDB's DL wherever either is <= 2."""
+    rnd = random.Random(3)
+    alphabet = "0123"
+    base = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 9))) for _ in range(3000)]
+    other = []
+    for s in base:
+        t = list(s)
+        for _ in range(rnd.randint(0, 4)):
+            op, i = rnd.randint(0, 3), rnd.randrange(len(t) + 1)
+            if op == 0 and i < len(t):
+                del t[i]
+            elif op == 1:
+                t.insert(i, rnd.choice(alphabet))
+            elif op == 2 and i + 1 < len(t):
+                t[i], t[i + 1] = t[i + 1], t[i]
+            elif i < len(t):
+                t[i] = rnd.choice(alphabet)
+        other.append("".join(t) or "0")
+    rows = [("a", "b", None, None, None, v, None) for v in base + other]
+    _load(con, rows)
+    n = len(base)
+    con.register("t_pairs", pa.table({"l": np.arange(n), "r": np.arange(n) + n}))
+    sql = pair_sql(COMPS, "t_pairs", table="t_norm")
+    # The ssn level (feature 4): 3 equal, 2 DL <= 1, 1 Levenshtein <= 2, else 0.
+    got = con.execute(
+        f"SELECT q.l, (q.code >> 12) & 7, damerau_levenshtein(a.f5, b.f5), levenshtein(a.f5, b.f5) "
+        f"FROM ({sql}) AS q JOIN t_norm AS a ON a.rid = q.l JOIN t_norm AS b ON b.rid = q.r"
+    ).fetchall()
+    for _, level, dl, lev in got:
+        want = 3 if dl == 0 else 2 if dl <= 1 else 1 if lev <= 2 else 0
+        assert level == want
+
+
+def test_model_from_patterns(con) -> None:  # noqa: ANN001
+    """EM over grouped patterns separates copies from strangers."""
+    rnd = random.Random(5)
+    people = [
+        (
+            f"g{i % 40}",
+            f"s{i % 97}",
+            str(2000 + i % 50),
+            f"c{i % 50}",
+            f"19{i % 90:02d}-01-01",
+            str(10**6 + i),
+            str(i),
+        )
+        for i in range(400)
+    ]
+    rows = people + [p for p in people[:100]]
+    _load(con, rows)
+    pairs = [(i, 400 + i) for i in range(100)] + [
+        (rnd.randrange(400), rnd.randrange(400)) for _ in range(900)
+    ]
+    pairs = sorted({(min(a, b), max(a, b)) for a, b in pairs if a != b})
+    con.register("t_pairs", pa.table({"l": [p[0] for p in pairs], "r": [p[1] for p in pairs]}))
+    con.execute(f"CREATE TEMP TABLE t_scored AS {pair_sql(COMPS, 't_pairs', table='t_norm')}")
+    model = estimate_model(con, COMPS, "t_scored", len(rows), table="t_norm")
+    res = con.execute("SELECT l, r, code FROM t_scored").fetchnumpy()
+    prob = model.probability(res["code"])
+    copies = res["r"] - res["l"] == 400
+    assert copies.sum() == 100
+    assert (prob[copies] > 0.99).all() and (prob[~copies] < 0.01).all()
+
+
+def test_missing_values_are_null_levels(con) -> None:  # noqa: ANN001
+    _load(con, [(None,) * 7, ("a", "b", "1", "x", "2000-01-01", "1", "1")])
+    lv = _levels(con, [(0, 1)])[(0, 1)]
+    assert lv == [NULL_LEVEL] * len(plan_features(COMPS))
