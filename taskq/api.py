@@ -37,7 +37,7 @@ from .errors import (
 )
 from .lifecycle import TaskStatus
 from .models import Task, TaskEvent, utcnow
-from .runner import check_input_path
+from .runner import check_input_path, check_path_params
 
 __all__ = ["TaskInfo", "TaskQ", "cancel", "default_client", "get", "list_tasks", "retry", "submit"]
 
@@ -101,11 +101,12 @@ class TaskQ:
         (a different tool, input or params with the same key is refused).
 
         Raises:
-            UnknownTool, InvalidParams, InputNotFound, InputNotAllowed: nothing stored.
+            UnknownTool, InvalidParams, InputNotFound, InputNotAllowed: nothing stored
+                (path parameters such as profile's ``baseline`` are held to the roots too).
             DatabaseUnavailable: nothing stored.
         """
         spec = jobs.resolve(tool)
-        checked = jobs.validate_params(spec.name, params)
+        checked = check_path_params(self.settings, spec.name, jobs.validate_params(spec.name, params))
         path = check_input_path(self.settings, input_path)
         if not path.is_file():
             raise InputNotFound(f"input file not found: {input_path}", path=str(input_path))

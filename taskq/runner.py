@@ -62,7 +62,14 @@ from .lifecycle import TaskStatus, record_progress, transition
 from .models import Task, utcnow
 from .progress import ThrottledProgress
 
-__all__ = ["backoff_delay", "check_input_path", "configure", "run_task", "shutdown_requested"]
+__all__ = [
+    "backoff_delay",
+    "check_input_path",
+    "check_path_params",
+    "configure",
+    "run_task",
+    "shutdown_requested",
+]
 
 log = logging.getLogger(__name__)
 S = TaskStatus
@@ -117,6 +124,19 @@ def check_input_path(settings: Settings, path: str | os.PathLike[str]) -> Path:
             return resolved
     roots = ", ".join(str(r) for r in settings.allowed_roots)
     raise InputNotAllowed(f"input {path} is outside the allowed data roots ({roots})", path=str(path))
+
+
+def check_path_params(settings: Settings, tool: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with each path parameter of ``tool`` (``ToolSpec.path_params``) resolved.
+
+    Raises:
+        InputNotAllowed: a path parameter points outside every allowed root.
+    """
+    out = dict(params)
+    for key in jobs.resolve(tool).path_params:
+        if isinstance(out.get(key), str | os.PathLike) and str(out[key]):
+            out[key] = str(check_input_path(settings, out[key]))
+    return out
 
 
 def with_db_retry(settings: Settings, fn: Callable[[], T], *, what: str, deadline: float = 60.0) -> T:
@@ -419,7 +439,8 @@ def run_task(task_id: str) -> dict[str, Any]:
     error: BaseException | None = None
     try:
         path = check_input_path(settings, task.input_path)
-        report = jobs.execute(task.tool, path, task.output_dir, task.params, _progress_handle(settings, task))
+        params = check_path_params(settings, task.tool, task.params or {})
+        report = jobs.execute(task.tool, path, task.output_dir, params, _progress_handle(settings, task))
     except Exception as exc:  # every failure is recorded; see _end
         error = exc
         if not isinstance(exc, TaskCancelled):

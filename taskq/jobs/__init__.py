@@ -59,6 +59,8 @@ class ToolSpec:
     module: str
     default_queue: str
     description: str
+    path_params: tuple[str, ...] = ()
+    """Parameters naming another input file; held to the allowed roots like the input."""
 
     def load(self) -> ModuleType:
         """The tool's namespace: ``package.module`` or ``package.module:attribute``."""
@@ -76,6 +78,7 @@ TOOLS: dict[str, ToolSpec] = {
             "taskq.jobs.profile",
             "profile",
             "Column profiling, quality scores and drift",
+            path_params=("baseline",),
         ),
         ToolSpec(
             "clean-my-data",
