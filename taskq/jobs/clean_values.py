@@ -108,21 +108,29 @@ def _run_stages(
     ``v``) and may give a failure reason ``f{k}``, read from its *input*. A value
     that already failed in an earlier stage is not counted as failing again, and
     the first failure is the one kept. Counts are weighted by ``n`` (rows).
-    ``phone``, when set, is a table ``(cur, e164)`` joined on the stage input
-    ``cur`` (the base map's value after the placeholders step).
+    ``phone``, when set, is a table ``(cur, e164)`` joined on the base map's
+    ``cur`` (the value after the placeholders step), the phone step's input.
+    Afterwards ``cm.table`` holds ``v, n, cur, fail`` (and the stages' columns).
     """
-    base = f"SELECT m.*{', p.e164' if phone else ''} FROM {cm.table} m"
+    base = f"SELECT m.v, m.n, m.w, m.cur AS p{', ph.e164' if phone else ''} FROM {cm.table} m"
     if phone:
-        base += f" LEFT JOIN {phone} p ON m.cur = p.cur"
+        base += f" LEFT JOIN {phone} ph ON m.cur = ph.cur"
     sql = f"SELECT *, v AS s0 FROM ({base})"
-    fails: list[str] = []
     for k, st in enumerate(stages, 1):
         prev = f"s{k - 1}"
         cols = f"{st.pre or _sub(st.new, prev)} AS s{k}"
         if st.fail:
             cols += f", {_sub(st.fail, prev)} AS f{k}"
         sql = f"SELECT *, {cols} FROM ({sql})"
-    con.execute(f"CREATE OR REPLACE TABLE {cm.table}__all AS {sql}")
+    last = f"s{len(stages)}"
+    every = [f"f{k}" for k, st in enumerate(stages, 1) if st.fail]
+    fail = f"coalesce({', '.join(every)}, NULL)" if every else "NULL::VARCHAR"
+    # The stages' columns stay beside the result (cur, fail) for the counts below;
+    # the table then replaces the base map.
+    con.execute(
+        f"CREATE OR REPLACE TABLE {cm.table}__all AS SELECT *, {last} AS cur, {fail} AS fail FROM ({sql})"
+    )
+    fails: list[str] = []
     aggs, examples = [], []
     for k, st in enumerate(stages, 1):
         prev, cur = f"s{k - 1}", f"s{k}"
@@ -141,12 +149,10 @@ def _run_stages(
         )
         if st.fail:
             fails.append(f"f{k}")
-    last = f"s{len(stages)}"
-    fail = f"coalesce({', '.join(fails)}, NULL)" if fails else "NULL::VARCHAR"
     aggs += [
         "coalesce(sum(n), 0)",
-        f"count(*) FILTER (WHERE CAST({last} AS VARCHAR) IS DISTINCT FROM v)",
-        f"coalesce(sum(n) FILTER (WHERE {fail} IS NOT NULL), 0)",
+        "count(*) FILTER (WHERE CAST(cur AS VARCHAR) IS DISTINCT FROM v)",
+        "coalesce(sum(n) FILTER (WHERE fail IS NOT NULL), 0)",
     ]
     row = con.execute(f"SELECT {', '.join(aggs)} FROM {cm.table}__all").fetchall()[0]
     assert row is not None
@@ -162,10 +168,8 @@ def _run_stages(
         rows.sort(key=lambda t: (t[0], -t[4], t[1] is not None, t[1] or ""))
         for k, b, a, r, _ in rows:
             shown.setdefault(k, []).append({"before": b, "after": a, **({"reason": r} if r else {})})
-    con.execute(
-        f"CREATE OR REPLACE TABLE {cm.table} AS SELECT v, n, {last} AS cur, {fail} AS fail FROM {cm.table}__all"
-    )
-    con.execute(f"DROP TABLE {cm.table}__all")
+    con.execute(f"DROP TABLE {cm.table}")
+    con.execute(f"ALTER TABLE {cm.table}__all RENAME TO {cm.table}")
     cm.identity = moved_values == 0 and failed_rows == 0 and cm.sql_type == "VARCHAR"
     cm.failed = failed_rows
     out = []
@@ -264,7 +268,7 @@ def clean_values(
             tokens = ", ".join(_lit(t) for t in ph["tokens"]) or "NULL"
             stages.append(_Stage("placeholders", f"CASE WHEN {{x}} IN ({tokens}) THEN NULL ELSE {{x}} END"))
             p = _sub(stages[-1].new, "w")
-            stages[-1].pre = "cur"
+            stages[-1].pre = "p"
         con.execute(
             f"CREATE OR REPLACE TABLE {cm.table} AS SELECT v, n, w, {p} AS cur FROM "
             f"(SELECT v, n, {w} AS w FROM (SELECT {quoted} AS v, count(*) AS n FROM {view} GROUP BY ALL))"
