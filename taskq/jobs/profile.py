@@ -160,6 +160,9 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
     params = validate_params(params)
     with tempfile.TemporaryDirectory(prefix="taskq-profile-") as tmp:
         con = connect(memory_limit=params["memory_limit"], threads=params["threads"], temp_dir=Path(tmp))
+        # Nothing here depends on row order (the profile never reads ``__row``), and an
+        # unordered load is ~20 % faster and lighter on memory: give up input order.
+        con.execute("SET preserve_insertion_order = false")
         try:
             return _run(con, Path(input_path), Path(out_dir), params, progress)
         finally:
