@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 
 from ..progress import Progress
-from .clean_phones import e164, phone_table
+from .clean_phones import e164, nanp_value_sql, phone_table
 from .clean_types import TypeDecision, decide_type, parse_expr
 
 __all__ = ["ColumnMap", "EMAIL_PATTERN", "clean_values", "e164"]
@@ -90,6 +90,9 @@ class _Stage:
     fail: str | None = None
     retype: bool = False
     """The stage changes the value's SQL type (a converting types step)."""
+    direct: tuple[str, str, str] | None = None
+    """For the cleaned table, when ``new`` reads a lookup column: two steps that
+    compute the same from the value alone, and the failure template of the second."""
     pre: str | None = None
     """A base-map column already holding this stage's output (whitespace, placeholders)."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -309,10 +312,15 @@ def clean_values(
         phone = None
         if st["enabled"]:
             phone = _standardise(con, cm, st, stages)
-        expr = []
+        expr: list[str] = []
         for entry, stats in zip(stages, _run_stages(con, cm, stages, phone), strict=True):
             changes.append({"step": entry.step, "column": col, **stats, **entry.extra})
-            if stats["changed"] or stats["nulled"] or stats["failed"] or entry.retype:
+            if not (stats["changed"] or stats["nulled"] or stats["failed"] or entry.retype):
+                continue
+            if entry.direct is not None:  # phones: (value, e164) first, then the value
+                expr += [entry.direct[0], entry.direct[1]]
+                cm.fails += [None, entry.direct[2] if stats["failed"] else None]
+            else:
                 expr.append(entry.new)
                 cm.fails.append(entry.fail if stats["failed"] else None)
         if phone is not None:
@@ -321,7 +329,8 @@ def clean_values(
         # compute without a lookup join. A stage that left every distinct value
         # of this column as it was is the identity here and is left out; phones
         # need their lookup table.
-        cm.expr = None if phone is not None else expr
+        lookup = phone is not None and not any(e.direct for e in stages if e.extra.get("kind") == "phone")
+        cm.expr = None if lookup else expr
         maps[col] = cm
     progress.update(100.0, "cleaning values: done")
     return maps, changes
@@ -347,11 +356,19 @@ def _standardise(
         stages.append(_Stage("standardise", new, fail, extra={"kind": "email"}))
     elif cm.kind == "phone":
         phone = f"{cm.table}__phone"
-        phone_table(con, cm.table, phone, cfg["default_region"])
+        all_fast = phone_table(con, cm.table, phone, cfg["default_region"])
         new = "CASE WHEN e164 IS NOT NULL THEN e164 ELSE {x} END"
         reason = _lit("invalid phone number for region " + cfg["default_region"])
         fail = f"CASE WHEN {{x}} IS NOT NULL AND e164 IS NULL THEN {reason} END"
         stages.append(_Stage("standardise", new, fail, extra={"kind": "phone"}))
+        fast = nanp_value_sql("{x}", cfg["default_region"]) if all_fast else None
+        if fast is not None:
+            direct_fail = f"CASE WHEN {{x}}.raw IS NOT NULL AND {{x}}.e IS NULL THEN {reason} END"
+            stages[-1].direct = (
+                f"struct_pack(raw := {{x}}, e := {fast})",
+                "CASE WHEN {x}.e IS NOT NULL THEN {x}.e ELSE {x}.raw END",
+                direct_fail,
+            )
     rule = cfg["case"].get(cm.column)
     if rule is not None:
         new = _title("{x}") if rule == "title" else f"{rule}({{x}})"

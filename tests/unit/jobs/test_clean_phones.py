@@ -60,3 +60,18 @@ def test_phone_table_combines_both_paths() -> None:
     phone_table(con, "m", "p", "US")
     got = dict(con.execute("SELECT cur, e164 FROM p").fetchall())
     assert got == {v: e164(v, "US") for v in values}
+
+
+def test_phone_column_all_on_the_fast_path_end_to_end(tmp_path) -> None:
+    """Every phone is a NANP shape: the cleaned table computes them without the lookup join."""
+    from tests.unit.jobs.test_clean import clean, read_csv
+
+    phones = ["(415) 555-2671", "+1 555 000 0000", "415.555.2672", "+14155552673", "(415) 555-2671"]
+    rows = [[str(i), p] for i, p in enumerate(phones)]
+    report, cleaned, out = clean(
+        tmp_path, ["id", "phone"], rows, {"steps": [{"step": "outliers", "enabled": False}]}
+    )
+    assert [r["phone"] for r in cleaned] == ["+14155552671", "+14155552672", "+14155552673", "+14155552671"]
+    quarantined = read_csv(out / "quarantine.csv")
+    assert [(q["quarantine_row"], q["quarantine_value"]) for q in quarantined] == [("1", "+1 555 000 0000")]
+    assert report["summary"]["quarantined"] == 1
