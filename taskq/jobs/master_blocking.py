@@ -2,7 +2,7 @@
 
 Comparing every row with every other is quadratic, so rows are only compared
 when they agree on a blocking key in at least one pass (same id, same email,
-same date of birth, same postcode and surname initial, same phonetic name...).
+same date of birth or postcode and a phonetic name code, same phonetic names...).
 
 Every pass is capped the same way: rows are sorted inside their block (by a
 name-like sort key) and each row is paired with the next ``window`` rows of the
@@ -65,27 +65,46 @@ def plan_passes(fields: dict[str, str], phonetic: dict[str, str], window: int) -
     for role in ("id", "email", "phone"):
         if role in q:
             passes.append(BlockingPass(role, (q[role],), name_sort, window))
-    if "dob" in q:
-        passes.append(BlockingPass("dob", (q["dob"],), name_sort, window))
-    surname = q.get("last_name") or q.get("name")
-    if "postcode" in q and surname:
-        passes.append(
-            BlockingPass("postcode+initial", (q["postcode"], f"substr({surname}, 1, 1)"), name_sort, window)
-        )
+    # Phonetic name keys: both names' codes in a fixed order (so swapped first and
+    # last names still agree), or the full name's code.
     if "first_name" in ph and "last_name" in ph:
         a, b = ph["first_name"], ph["last_name"]
-        sort = q.get("dob", name_sort)
-        passes.append(
-            BlockingPass("phonetic names", (f"least({a}, {b})", f"greatest({a}, {b})"), sort, window)
-        )
+        names = [f"least({a}, {b})", f"greatest({a}, {b})"]
     elif "name" in ph:
-        passes.append(BlockingPass("phonetic name", (ph["name"],), q.get("dob", name_sort), window))
+        names = [ph["name"]]
+    else:
+        names = []
+    surname = q.get("last_name") or q.get("name")
+    # A date of birth or a postcode alone makes blocks that grow with the input
+    # (a million people share ~30k birthdays), so the window would cut them. Each
+    # is paired with one name code at a time, and the two with each other: a
+    # duplicate keeps its pair as long as one of these combinations survives.
+    for role in ("dob", "postcode"):
+        if role not in q:
+            continue
+        if names:
+            for i, key in enumerate(names, start=1):
+                label = f"{role}+name code {i}" if len(names) > 1 else f"{role}+name code"
+                passes.append(BlockingPass(label, (q[role], key), name_sort, window))
+        elif role == "postcode" and surname:
+            passes.append(
+                BlockingPass(
+                    "postcode+initial", (q["postcode"], f"substr({surname}, 1, 1)"), name_sort, window
+                )
+            )
+        elif role == "dob":
+            passes.append(BlockingPass("dob", (q["dob"],), name_sort, window))
+    if "dob" in q and "postcode" in q:
+        passes.append(BlockingPass("dob+postcode", (q["dob"], q["postcode"]), name_sort, window))
+    if names:
+        label = "phonetic names" if len(names) > 1 else "phonetic name"
+        passes.append(BlockingPass(label, tuple(names), q.get("dob", name_sort), max(2, window // 2)))
     if "address" in q:
         extra = q.get("street_number") or q.get("postcode") or q.get("city")
         keys = (q["address"], extra) if extra else (q["address"],)
         passes.append(BlockingPass("address", keys, name_sort, window))
     if name_sort != "''":
-        passes.append(BlockingPass("sorted names", ("1",), name_sort, max(2, window // 2)))
+        passes.append(BlockingPass("sorted names", ("1",), name_sort, max(2, window // 5)))
     return passes
 
 

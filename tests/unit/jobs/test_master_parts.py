@@ -176,3 +176,19 @@ def test_cluster_guard_splits_chain_but_keeps_clique() -> None:
     assert res.labels.tolist() == [0, 0, 2, 2, 4, 4, 4, 7]
     assert res.split == [0]
     assert res.before.tolist()[:4] == [0, 0, 0, 0]
+
+
+def test_dob_and_postcode_are_blocked_with_a_name_code() -> None:
+    """A birthday or postcode alone makes blocks that grow with the input; each pass pairs them with a name."""
+    first = {"first_name": "f0", "last_name": "f1", "postcode": "f6", "dob": "f8", "id": "f9"}
+    phon = {"first_name": "ph_first_name", "last_name": "ph_last_name"}
+    passes = {bp.name: bp for bp in plan_passes(first, phon, 10)}
+    assert "dob" not in passes and "postcode+initial" not in passes
+    for role in ("dob", "postcode"):
+        for i in (1, 2):
+            assert len(passes[f"{role}+name code {i}"].keys) == 2
+    assert passes["dob+postcode"].keys == ('"f8"', '"f6"')
+    assert passes["sorted names"].window == 2
+    # Without phonetic names the old single-key passes remain.
+    names = {bp.name for bp in plan_passes({"dob": "f8", "postcode": "f6", "last_name": "f1"}, {}, 10)}
+    assert {"dob", "postcode+initial", "dob+postcode"} <= names
