@@ -451,10 +451,15 @@ def dashboard(c: Ctx, host: str, port: int) -> None:
 
 
 def _fail(exc: Any, verbose: bool) -> NoReturn:
+    from rich.markup import escape
+
     from . import render
     from .logs import redact
 
     if verbose:
         render.err_console.print_exception()
-    render.err_console.print(f"[red]error {exc.code}[/]: {redact(exc.message)}", soft_wrap=True, markup=True)
+    # One line, whatever the message holds: user input (a tool name, a path) may carry
+    # line breaks or rich markup such as "[/]".
+    message = escape(" ".join(redact(exc.message).split()))
+    render.err_console.print(f"[red]error {exc.code}[/]: {message}", soft_wrap=True, markup=True)
     sys.exit(exc.exit_code)
