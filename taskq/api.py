@@ -201,7 +201,12 @@ class TaskQ:
         """Newest tasks first, filtered by status, tool and user."""
         stmt = select(Task).order_by(Task.created_at.desc()).limit(max(1, min(limit, 10_000)))
         if status:
-            stmt = stmt.where(Task.status == TaskStatus(status.upper()).value)
+            try:
+                wanted = TaskStatus(status.strip().upper())
+            except ValueError:
+                known = ", ".join(s.value for s in TaskStatus)
+                raise InvalidParams(f"unknown status {status!r}; known: {known}") from None
+            stmt = stmt.where(Task.status == wanted.value)
         if tool:
             stmt = stmt.where(Task.tool == jobs.resolve(tool).name)
         if user_id is not None:
