@@ -164,32 +164,49 @@ def _take(settings: Settings, task_id: str, worker: str) -> Task | None:
         if task is None:
             log.warning("task %s: no such task, job acknowledged", task_id, extra={"task_id": task_id})
             return None
-        if task.status == S.RETRYING.value:
+        try:
+            if task.status == S.RETRYING.value:
+                transition(
+                    s,
+                    task_id,
+                    S.QUEUED,
+                    frm=[S.RETRYING],
+                    reason="backoff ended, job dequeued",
+                    worker=worker,
+                )
+            elif task.status not in (S.CREATED.value, S.QUEUED.value):
+                log.info(
+                    "task %s is %s; job acknowledged and skipped",
+                    task_id,
+                    task.status,
+                    extra={"task_id": task_id, "status": task.status},
+                )
+                return None
             transition(
-                s, task_id, S.QUEUED, frm=[S.RETRYING], reason="backoff ended, job dequeued", worker=worker
+                s,
+                task_id,
+                S.PROCESSING,
+                frm=[S.CREATED, S.QUEUED],
+                reason="picked up by worker",
+                worker=worker,
+                progress=0.0,
+                stage="starting",
+                heartbeat_at=utcnow(),
+                error_code=None,
+                error_message=None,
+                next_attempt_at=None,
             )
-        elif task.status not in (S.CREATED.value, S.QUEUED.value):
+        except InvalidTransition as moved:
+            # Taken by another worker (or ended) between the read above and the
+            # compare-and-set: PostgreSQL runs both in READ COMMITTED.
+            status = moved.details.get("status")
             log.info(
                 "task %s is %s; job acknowledged and skipped",
                 task_id,
-                task.status,
-                extra={"task_id": task_id, "status": task.status},
+                status,
+                extra={"task_id": task_id, "status": status},
             )
             return None
-        transition(
-            s,
-            task_id,
-            S.PROCESSING,
-            frm=[S.CREATED, S.QUEUED],
-            reason="picked up by worker",
-            worker=worker,
-            progress=0.0,
-            stage="starting",
-            heartbeat_at=utcnow(),
-            error_code=None,
-            error_message=None,
-            next_attempt_at=None,
-        )
         s.refresh(task)
         s.expunge(task)
         return task
