@@ -37,7 +37,7 @@ def test_postgres_restart_mid_run_same_workers_finish_everything(
     settings = settings_on(database_url=private_postgres.url)
     db.upgrade(settings)
     client = TaskQ(settings)
-    params = {"steps": 8, "step_seconds": 0.1}
+    params = {"steps": 6, "step_seconds": 0.1}
     conn = queues.connect(settings)
     workers = [WorkerProcess(settings, ["testq"], name=n) for n in ("pg-a", "pg-b")]
     try:
@@ -46,7 +46,7 @@ def test_postgres_restart_mid_run_same_workers_finish_everything(
         pids = {w.name: w.pid for w in workers}
         rq_pids = {w.name: w.pid for w in Worker.all(connection=conn)}
         assert rq_pids == pids
-        first = [client.submit("test-steps", csv_input, params).id for _ in range(16)]
+        first = [client.submit("test-steps", csv_input, params).id for _ in range(12)]
         wait_for(
             lambda: (
                 statuses(settings, first)["COMPLETED"] >= 2 and statuses(settings, first)["PROCESSING"] == 2
@@ -60,7 +60,7 @@ def test_postgres_restart_mid_run_same_workers_finish_everything(
         time.sleep(3.0)
         private_postgres.start()
         up_at = utcnow()
-        second = [client.submit("test-steps", csv_input, params).id for _ in range(8)]
+        second = [client.submit("test-steps", csv_input, params).id for _ in range(6)]
         ids = first + second
         wait_all(settings, ids, {"COMPLETED"}, 120, "every task to complete after the restart")
         done_s = (utcnow() - up_at).total_seconds()

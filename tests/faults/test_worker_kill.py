@@ -50,7 +50,7 @@ def test_sigkilled_workers_lose_no_task_and_run_none_twice(settings_on: Any, csv
     worker = WorkerProcess(settings, ["testq"], name="kill-00").start()
     try:
         for i in range(KILLS):
-            info = client.submit("test-steps", csv_input, {"steps": 10, "step_seconds": 0.2})
+            info = client.submit("test-steps", csv_input, {"steps": 8, "step_seconds": 0.15})
             ids.append(info.id)
             wait_for(
                 lambda t=info.id, w=worker.name: (
@@ -62,7 +62,7 @@ def test_sigkilled_workers_lose_no_task_and_run_none_twice(settings_on: Any, csv
                 interval=0.05,
                 what=f"task {i} running on {worker.name}",
             )
-            time.sleep(rng.uniform(0.0, 0.8))
+            time.sleep(rng.uniform(0.0, 0.5))
             at = utcnow()
             worker.kill()
             worker.stop()  # closes its log file; the process is gone already
