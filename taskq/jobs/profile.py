@@ -128,6 +128,7 @@ def _profile_columns(
         _numeric(con, col, params["outlier_z"])
         columns.append(col)
     con.execute(f"DROP TABLE IF EXISTS {numeric.GROUPS}")
+    con.execute("DROP TABLE IF EXISTS _profile_s")
     return columns
 
 
@@ -136,7 +137,7 @@ def _numeric(con: Any, col: dict[str, Any], z: float) -> None:
     text = col["type"] == "VARCHAR"
     if col["inferred_type"] in _NUMERIC:
         expr = "TRY_CAST(trim(v) AS DOUBLE)" if text else "CAST(v AS DOUBLE)"
-        found = numeric.numeric_stats(con, expr, z)
+        found = numeric.numeric_stats(con, expr, z, materialize=text)
         if found:
             col.update(found)
     elif col["inferred_type"] in _TEMPORAL:

@@ -66,7 +66,7 @@ def weighted_quantiles(
     """
     distinct = _one(con, f"SELECT count(*) FROM {relation}")[0]
     if distinct * _SORT_COST >= count:
-        expanded = f"(SELECT x FROM {relation} AS r, range(r.n))"
+        expanded = relation if distinct == count else f"(SELECT x FROM {relation} AS r, range(r.n))"
         found = _one(con, f"SELECT quantile_cont(x, [{', '.join(map(repr, qs))}]) FROM {expanded}")[0]
         return [float(v) for v in found]
     spots = sorted({k for q in qs for k in (math.floor(q * (count - 1)), math.ceil(q * (count - 1)))})
@@ -85,32 +85,34 @@ def weighted_quantiles(
     return out
 
 
-def numeric_stats(con: duckdb.DuckDBPyConnection, expr: str, threshold: float) -> dict[str, Any] | None:
+def numeric_stats(
+    con: duckdb.DuckDBPyConnection, expr: str, threshold: float, *, materialize: bool = True
+) -> dict[str, Any] | None:
     """Statistics, histogram and outliers of ``expr`` (SQL over ``v`` giving a DOUBLE or NULL).
+
+    ``materialize``: store the values once (right for an expensive ``expr``
+    such as ``TRY_CAST(trim(v) AS DOUBLE)``, evaluated by five queries); else
+    read them through a view, which saves memory (a 10M-row key column) when
+    ``expr`` is a plain cast.
 
     Returns ``None`` when no value is a finite number, else
     ``{"stats": {...}, "histogram": {...}, "outliers": {...}}`` as written
     into the column profile.
     """
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_VALUES} AS SELECT x, n FROM "
-        f"(SELECT {expr} AS x, n FROM {GROUPS}) WHERE x IS NOT NULL"
-    )
+    values = f"SELECT {expr} AS x, n FROM {GROUPS}"
+    non_finite = _one(con, f"SELECT coalesce(sum(n) FILTER (NOT isfinite(x)), 0) FROM ({values})")[0]
+    kind = "TABLE" if materialize else "VIEW"
+    con.execute(f"CREATE OR REPLACE TEMP {kind} {_VALUES} AS SELECT x, n FROM ({values}) WHERE isfinite(x)")
     try:
-        return _numeric_stats(con, threshold)
+        return _numeric_stats(con, int(non_finite), threshold)
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {_VALUES}")
+        con.execute(f"DROP {kind} IF EXISTS {_VALUES}")
 
 
-def _numeric_stats(con: duckdb.DuckDBPyConnection, threshold: float) -> dict[str, Any] | None:
-    count, non_finite, lo, hi, total = _one(
-        con,
-        f"SELECT coalesce(sum(n) FILTER (isfinite(x)), 0), coalesce(sum(n) FILTER (NOT isfinite(x)), 0), "
-        f"min(x) FILTER (isfinite(x)), max(x) FILTER (isfinite(x)), sum(x * n) FILTER (isfinite(x)) "
-        f"FROM {_VALUES}",
-    )
-    if non_finite:
-        con.execute(f"DELETE FROM {_VALUES} WHERE NOT isfinite(x)")
+def _numeric_stats(
+    con: duckdb.DuckDBPyConnection, non_finite: int, threshold: float
+) -> dict[str, Any] | None:
+    count, lo, hi, total = _one(con, f"SELECT coalesce(sum(n), 0), min(x), max(x), sum(x * n) FROM {_VALUES}")
     count = int(count)
     if not count:
         return None
@@ -159,7 +161,7 @@ def _numeric_stats(con: duckdb.DuckDBPyConnection, threshold: float) -> dict[str
         "quantiles_approx": False,
     }
     if non_finite:
-        stats["non_finite"] = int(non_finite)
+        stats["non_finite"] = non_finite
     return {
         "stats": stats,
         "histogram": {"min": lo, "edges": edges, "counts": counts},

@@ -173,9 +173,10 @@ def column_values(
     """
     q = quote_ident(column)
     text = dtype in _TEXT_TYPES
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _profile_g AS SELECT {q} AS v, count(*) AS n FROM {data} GROUP BY 1"
-    )
+    # Drop the previous column's counts first: replacing would hold both at the peak.
+    con.execute("DROP TABLE IF EXISTS _profile_s")
+    con.execute("DROP TABLE IF EXISTS _profile_g")
+    con.execute(f"CREATE TEMP TABLE _profile_g AS SELECT {q} AS v, count(*) AS n FROM {data} GROUP BY 1")
     extra = ""
     if text:
         extra = f""",

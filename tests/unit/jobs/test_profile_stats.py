@@ -40,11 +40,12 @@ def test_weighted_quantiles_match_quantile_cont_in_both_plans(con, distinct):
     assert got == pytest.approx([float(w) for w in want], rel=1e-12)
 
 
-def test_numeric_stats_match_duckdb_and_skip_non_finite(con):
+@pytest.mark.parametrize("materialize", [True, False])
+def test_numeric_stats_match_duckdb_and_skip_non_finite(con, materialize):
     rng = random.Random(7)
     values = [round(rng.gauss(50, 10), 1) for _ in range(3000)] + [500.0]
     _groups(con, values + [float("nan"), float("inf"), float("-inf")])
-    out = numeric_stats(con, "CAST(v AS DOUBLE)", 3.5)
+    out = numeric_stats(con, "CAST(v AS DOUBLE)", 3.5, materialize=materialize)
     assert out is not None
     st = out["stats"]
     con.execute("DELETE FROM raw WHERE NOT isfinite(v)")
