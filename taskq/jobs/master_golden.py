@@ -86,10 +86,20 @@ def golden_query(
         plist = "[" + ", ".join(sql_literal(str(s)) for s in source_priority) + "]"
         extra.append(f"list_position({plist}, trim(CAST(j.{quote_ident(source_column)} AS VARCHAR))) AS prio")
     inner = ", ".join(["j.__row", "j.cluster_id", *windows, *extra])
+    # Singletons (most clusters) need no survivorship: their golden record is the
+    # row itself, so only multi-row clusters go through the windows and aggregates.
+    sizes = f"(SELECT cluster_id, count(*) AS n FROM {assign_table} GROUP BY cluster_id)"
+    rows = (
+        f"FROM {view} AS s JOIN {assign_table} AS a ON a.rid = s.__row "
+        f"JOIN {sizes} AS z ON z.cluster_id = a.cluster_id"
+    )
+    single = ", ".join(
+        f"coalesce(nullif(trim(CAST(s.{quote_ident(c)} AS VARCHAR)), ''), '')" for c in columns
+    )
     return (
-        f"SELECT cluster_id, count(*) AS cluster_size, "
+        f"SELECT * FROM (SELECT cluster_id, count(*) AS cluster_size, "
         f"string_agg(CAST(__row AS VARCHAR), ';' ORDER BY __row) AS source_rows, {', '.join(aggs)} "
-        f"FROM (SELECT {inner} FROM (SELECT s.*, a.cluster_id FROM {view} AS s "
-        f"JOIN {assign_table} AS a ON a.rid = s.__row) AS j) "
-        f"GROUP BY cluster_id ORDER BY cluster_id"
+        f"FROM (SELECT {inner} FROM (SELECT s.*, a.cluster_id {rows} WHERE z.n > 1) AS j) "
+        f"GROUP BY cluster_id UNION ALL SELECT a.cluster_id, CAST(1 AS BIGINT), CAST(s.__row AS VARCHAR)"
+        f"{', ' + single if single else ''} {rows} WHERE z.n = 1) ORDER BY cluster_id"
     )

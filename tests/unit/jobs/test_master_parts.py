@@ -192,3 +192,17 @@ def test_dob_and_postcode_are_blocked_with_a_name_code() -> None:
     # Without phonetic names the old single-key passes remain.
     names = {bp.name for bp in plan_passes({"dob": "f8", "postcode": "f6", "last_name": "f1"}, {}, 10)}
     assert {"dob", "postcode+initial", "dob+postcode"} <= names
+
+
+def test_golden_singletons_are_their_row_and_clusters_use_rules(tmp_path) -> None:
+    from taskq.jobs.master_golden import golden_query
+
+    (tmp_path / "g.csv").write_text("name,city\n Ann ,\nAnn,Perth\nAnnie,Perth\nBob,  \n")
+    con = connect(memory_limit="256MB", threads=1)
+    table = open_table(con, tmp_path / "g.csv", all_varchar=True)
+    con.execute(
+        "CREATE TEMP TABLE asg AS SELECT * FROM (VALUES (0, 0), (1, 0), (2, 0), (3, 1)) AS t(rid, cluster_id)"
+    )
+    rules = {"name": "most_complete", "city": "most_frequent"}
+    got = con.execute(golden_query(table.view, "asg", ["name", "city"], rules)).fetchall()
+    assert got == [(0, 3, "0;1;2", "Annie", "Perth"), (1, 1, "3", "Bob", "")]
