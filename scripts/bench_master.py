@@ -48,13 +48,20 @@ def _child(input_path: str, out_dir: str) -> None:
     print(json.dumps({"seconds": time.perf_counter() - t0, "clusters": report["summary"]["clusters"]}))
 
 
-def _measure(path: Path, out: Path) -> tuple[float, int]:
+def _cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _measure(path: Path, out: Path) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (bytes, max over children so far) and CPU seconds of one run."""
+    cpu = _cpu_children()
     proc = subprocess.run(
         [sys.executable, __file__, "--child", str(path), str(out)], capture_output=True, text=True, check=True
     )
     seconds = json.loads(proc.stdout.strip().splitlines()[-1])["seconds"]
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return seconds, peak
+    return seconds, peak, _cpu_children() - cpu
 
 
 def _f1(out: Path, truth: Path) -> dict[str, float]:
@@ -91,16 +98,23 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         budget, rss_budget = TARGETS[n]
         with tempfile.TemporaryDirectory(dir=data_dir) as tmp:
             out = Path(tmp) / "out"
-            times, peak = [], 0
+            times, cpus, peak = [], [], 0
             for _ in range(repeat):
-                seconds, peak = _measure(path, out)
+                seconds, peak, cpu = _measure(path, out)
                 times.append(seconds)
+                cpus.append(cpu)
             best = min(times)
             label = f"master_{n // 1000}k" if n < 1_000_000 else f"master_{n // 1_000_000}M"
+            scores = _f1(out, truth)
+            print(
+                f"{label}: {', '.join(f'{t:.1f}' for t in times)} s wall "
+                f"({', '.join(f'{c:.1f}' for c in cpus)} s CPU), peak RSS {peak / 1024**3:.2f} GiB, "
+                f"F1 {scores['f1']:.4f} (precision {scores['precision']:.4f}, recall {scores['recall']:.4f})",
+                flush=True,
+            )
             rows.append(_row(f"{label}_seconds", best, budget, f"<= {budget:g} s", best <= budget))
             if rss_budget:
                 rows.append(_row(f"{label}_peak_rss_bytes", peak, rss_budget, "<= 4 GiB", peak <= rss_budget))
-            scores = _f1(out, truth)
             for key in ("f1", "precision", "recall"):
                 rows.append(
                     _row(
