@@ -35,7 +35,7 @@ import phonenumbers
 from phonenumbers.phonemetadata import PhoneMetadata
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-__all__ = ["e164", "nanp_sql", "nanp_value_sql", "phone_table"]
+__all__ = ["e164", "nanp_sql", "phone_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -173,12 +173,8 @@ def _ensure_udf(con: duckdb.DuckDBPyConnection) -> None:
     con.create_function(_UDF, e164, ["VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special")
 
 
-def phone_table(con: duckdb.DuckDBPyConnection, source: str, table: str, region: str) -> bool:
-    """Create ``table`` = ``(cur, e164)`` for each distinct non-null ``cur`` of ``source``.
-
-    Returns True when the fast path decided every value, so that
-    :func:`nanp_value_sql` computes the same ``e164`` as ``table`` for them.
-    """
+def phone_table(con: duckdb.DuckDBPyConnection, source: str, table: str, region: str) -> None:
+    """Create ``table`` = ``(cur, e164)`` for each distinct non-null ``cur`` of ``source``."""
     _ensure_udf(con)
     distinct = f"SELECT DISTINCT cur FROM {source} WHERE cur IS NOT NULL"
     fast = nanp_sql(distinct, region)
@@ -186,29 +182,10 @@ def phone_table(con: duckdb.DuckDBPyConnection, source: str, table: str, region:
         con.execute(
             f"CREATE OR REPLACE TABLE {table} AS SELECT cur, {_UDF}(cur, {_lit(region)}) AS e164 FROM ({distinct})"
         )
-        return False
+        return
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table}__in AS {fast}")
     con.execute(
         f"CREATE OR REPLACE TABLE {table} AS SELECT cur, e164 FROM {table}__in WHERE fast "
         f"UNION ALL SELECT cur, {_UDF}(cur, {_lit(region)}) AS e164 FROM {table}__in WHERE NOT fast"
     )
-    slow = con.execute(f"SELECT count(*) FILTER (WHERE NOT fast) FROM {table}__in").fetchall()[0][0]
     con.execute(f"DROP TABLE {table}__in")
-    return slow == 0
-
-
-def nanp_value_sql(value: str, region: str) -> str | None:
-    """SQL giving the E.164 form of the SQL expression ``value`` on the fast path
-    (NULL when invalid or when the fast path does not decide it), or None.
-
-    Meant for the rows of a column whose distinct values the fast path all
-    decided (:func:`phone_table` returned True): there it equals ``e164``.
-    """
-    if not _parses_like_us("US"):
-        return None
-    pattern = _lit(_fast_pattern(region))
-    nsn = f"right(regexp_replace({value}, '[^0-9]+', '', 'g'), {_NANP_LENGTH})"
-    checked = f"(strlen({value}) <= {_MAX_INPUT} AND regexp_full_match({value}, {pattern}))"
-    # The lambda binds the ten digits once for the many pattern tests.
-    valid = f"list_transform([{nsn}], lambda nsn: CASE WHEN {_valid_sql('nsn')} THEN '+1' || nsn END)[1]"
-    return f"(CASE WHEN {checked} THEN {valid} END)"

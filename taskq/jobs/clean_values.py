@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 
 from ..progress import Progress
-from .clean_phones import e164, nanp_value_sql, phone_table
+from .clean_phones import e164, phone_table
 from .clean_types import TypeDecision, decide_type, parse_expr
 
 __all__ = ["ColumnMap", "EMAIL_PATTERN", "clean_values", "e164"]
@@ -53,7 +53,8 @@ class ColumnMap:
 
     Attributes:
         column: the input column name.
-        table: the DuckDB table ``(v, n, cur, fail)``.
+        table: the DuckDB table ``(v, n, cur, fail)``; it is dropped once the
+            counts are taken unless the cleaned table needs it (``expr`` None).
         sql_type: DuckDB type of ``cur`` (VARCHAR unless the types step converted it).
         identity: True when no value changed and none failed: the cleaned table
             can take the input column as is, without a join.
@@ -90,9 +91,6 @@ class _Stage:
     fail: str | None = None
     retype: bool = False
     """The stage changes the value's SQL type (a converting types step)."""
-    direct: tuple[str, str, str] | None = None
-    """For the cleaned table, when ``new`` reads a lookup column: two steps that
-    compute the same from the value alone, and the failure template of the second."""
     pre: str | None = None
     """A base-map column already holding this stage's output (whitespace, placeholders)."""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -317,20 +315,18 @@ def clean_values(
             changes.append({"step": entry.step, "column": col, **stats, **entry.extra})
             if not (stats["changed"] or stats["nulled"] or stats["failed"] or entry.retype):
                 continue
-            if entry.direct is not None:  # phones: (value, e164) first, then the value
-                expr += [entry.direct[0], entry.direct[1]]
-                cm.fails += [None, entry.direct[2] if stats["failed"] else None]
-            else:
-                expr.append(entry.new)
-                cm.fails.append(entry.fail if stats["failed"] else None)
+            expr.append(entry.new)
+            cm.fails.append(entry.fail if stats["failed"] else None)
         if phone is not None:
             con.execute(f"DROP TABLE {phone}")
         # The cleaned value straight from the raw one, for the cleaned table to
         # compute without a lookup join. A stage that left every distinct value
         # of this column as it was is the identity here and is left out; phones
         # need their lookup table.
-        lookup = phone is not None and not any(e.direct for e in stages if e.extra.get("kind") == "phone")
+        lookup = phone is not None
         cm.expr = None if lookup else expr
+        if not lookup:  # the cleaned table computes this column itself: free the map
+            con.execute(f"DROP TABLE {cm.table}")
         maps[col] = cm
     progress.update(100.0, "cleaning values: done")
     return maps, changes
@@ -356,19 +352,11 @@ def _standardise(
         stages.append(_Stage("standardise", new, fail, extra={"kind": "email"}))
     elif cm.kind == "phone":
         phone = f"{cm.table}__phone"
-        all_fast = phone_table(con, cm.table, phone, cfg["default_region"])
+        phone_table(con, cm.table, phone, cfg["default_region"])
         new = "CASE WHEN e164 IS NOT NULL THEN e164 ELSE {x} END"
         reason = _lit("invalid phone number for region " + cfg["default_region"])
         fail = f"CASE WHEN {{x}} IS NOT NULL AND e164 IS NULL THEN {reason} END"
         stages.append(_Stage("standardise", new, fail, extra={"kind": "phone"}))
-        fast = nanp_value_sql("{x}", cfg["default_region"]) if all_fast else None
-        if fast is not None:
-            direct_fail = f"CASE WHEN {{x}}.raw IS NOT NULL AND {{x}}.e IS NULL THEN {reason} END"
-            stages[-1].direct = (
-                f"struct_pack(raw := {{x}}, e := {fast})",
-                "CASE WHEN {x}.e IS NOT NULL THEN {x}.e ELSE {x}.raw END",
-                direct_fail,
-            )
     rule = cfg["case"].get(cm.column)
     if rule is not None:
         new = _title("{x}") if rule == "title" else f"{rule}({{x}})"

@@ -63,7 +63,7 @@ def test_phone_table_combines_both_paths() -> None:
 
 
 def test_phone_column_all_on_the_fast_path_end_to_end(tmp_path) -> None:
-    """Every phone is a NANP shape: the cleaned table computes them without the lookup join."""
+    """Every phone is a NANP shape, so phonenumbers itself is never called."""
     from tests.unit.jobs.test_clean import clean, read_csv
 
     phones = ["(415) 555-2671", "+1 555 000 0000", "415.555.2672", "+14155552673", "(415) 555-2671"]
