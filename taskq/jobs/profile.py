@@ -127,8 +127,7 @@ def _profile_columns(
         col["unique_ratio"] = round(col["distinct"] / col["non_null"], 4) if col["non_null"] else 0.0
         _numeric(con, col, params["outlier_z"])
         columns.append(col)
-    con.execute(f"DROP TABLE IF EXISTS {numeric.GROUPS}")
-    con.execute("DROP TABLE IF EXISTS _profile_s")
+    stats.release(con)
     return columns
 
 
@@ -146,8 +145,12 @@ def _numeric(con: Any, col: dict[str, Any], z: float) -> None:
 
 
 def _no_duplicates_possible(columns: list[dict[str, Any]], rows: int) -> bool:
-    """A profiled column with an exact distinct count equal to the row count is a key:
-    every row differs from every other in it, so no row can be a duplicate."""
+    """True when a profiled column is a key (exact distinct count == rows).
+
+    Every row then differs from every other in that column, so no row can be
+    a duplicate and the duplicate pass can be skipped. An approximate count
+    proves nothing.
+    """
     return any(c["distinct"] == rows and not c.get("distinct_approx") for c in columns)
 
 

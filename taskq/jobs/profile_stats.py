@@ -28,7 +28,15 @@ import duckdb
 
 from ._table import quote_ident
 
-__all__ = ["PATTERN_SAMPLE", "PLACEHOLDERS", "approx_distinct", "column_values", "duplicate_rows"]
+__all__ = [
+    "PATTERN_SAMPLE",
+    "PLACEHOLDERS",
+    "approx_distinct",
+    "column_values",
+    "duplicate_rows",
+    "release",
+    "shape",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -257,6 +265,12 @@ def column_values(
     }
     out["patterns_sampled"] = sampled
     return out
+
+
+def release(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temporary tables :func:`column_values` leaves behind (the last column's counts)."""
+    con.execute("DROP TABLE IF EXISTS _profile_s")
+    con.execute("DROP TABLE IF EXISTS _profile_g")
 
 
 def duplicate_rows(con: duckdb.DuckDBPyConnection, data: str, columns: list[str]) -> int:
