@@ -54,7 +54,11 @@ def _f(x: float) -> str:
 
 
 def weighted_quantiles(
-    con: duckdb.DuckDBPyConnection, relation: str, count: int, qs: tuple[float, ...]
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    count: int,
+    qs: tuple[float, ...],
+    distinct: int | None = None,
 ) -> list[float]:
     """Exact ``quantile_cont`` of the values ``x`` of ``relation (x, n)``, each counted ``n`` times.
 
@@ -63,8 +67,10 @@ def weighted_quantiles(
     position ``k`` as the smallest ``x`` whose running count exceeds ``k``.
     Mostly distinct values (an id, a measurement): repeat each value ``n``
     times and let ``quantile_cont`` select them, which avoids the sort.
+    ``distinct`` is the number of rows of ``relation``, when the caller knows it.
     """
-    distinct = _one(con, f"SELECT count(*) FROM {relation}")[0]
+    if distinct is None:
+        distinct = int(_one(con, f"SELECT count(*) FROM {relation}")[0])
     if distinct * _SORT_COST >= count:
         expanded = relation if distinct == count else f"(SELECT x FROM {relation} AS r, range(r.n))"
         found = _one(con, f"SELECT quantile_cont(x, [{', '.join(map(repr, qs))}]) FROM {expanded}")[0]
@@ -100,48 +106,57 @@ def numeric_stats(
     into the column profile.
     """
     values = f"SELECT {expr} AS x, n FROM {GROUPS}"
-    non_finite = _one(con, f"SELECT coalesce(sum(n) FILTER (NOT isfinite(x)), 0) FROM ({values})")[0]
+    finite = "FILTER (isfinite(x))"
+    non_finite, count, distinct, lo, hi, total = _one(
+        con,
+        f"SELECT coalesce(sum(n) FILTER (NOT isfinite(x)), 0), coalesce(sum(n) {finite}, 0), "
+        f"count(*) {finite}, min(x) {finite}, max(x) {finite}, sum(x * n) {finite} FROM ({values})",
+    )
+    if not count:
+        return None
     kind = "TABLE" if materialize else "VIEW"
     con.execute(f"CREATE OR REPLACE TEMP {kind} {_VALUES} AS SELECT x, n FROM ({values}) WHERE isfinite(x)")
     try:
-        return _numeric_stats(con, int(non_finite), threshold)
+        return _numeric_stats(
+            con, int(count), int(distinct), float(lo), float(hi), float(total), int(non_finite), threshold
+        )
     finally:
         con.execute(f"DROP {kind} IF EXISTS {_VALUES}")
 
 
 def _numeric_stats(
-    con: duckdb.DuckDBPyConnection, non_finite: int, threshold: float
-) -> dict[str, Any] | None:
-    count, lo, hi, total = _one(con, f"SELECT coalesce(sum(n), 0), min(x), max(x), sum(x * n) FROM {_VALUES}")
-    count = int(count)
-    if not count:
-        return None
-    lo, hi = float(lo), float(hi)
-    mean = float(total) / count
-    quants = weighted_quantiles(con, _VALUES, count, QUANTILES)
+    con: duckdb.DuckDBPyConnection,
+    count: int,
+    distinct: int,
+    lo: float,
+    hi: float,
+    total: float,
+    non_finite: int,
+    threshold: float,
+) -> dict[str, Any]:
+    mean = total / count
+    quants = weighted_quantiles(con, _VALUES, count, QUANTILES, distinct)
     named = {f"p{round(q * 100)}": v for q, v in zip(QUANTILES, quants, strict=True)}
     q1, med, q3 = named["p25"], named["p50"], named["p75"]
     fence_lo, fence_hi = q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)
     width = (hi - lo) / HISTOGRAM_BINS
     edges = [lo + width * (i + 1) for i in range(HISTOGRAM_BINS)] if width > 0 else [hi]
-    squares, iqr_n = _one(
-        con,
-        f"SELECT sum(n * (x - {_f(mean)}) ** 2), coalesce(sum(n) FILTER (x < {_f(fence_lo)} "
-        f"OR x > {_f(fence_hi)}), 0) FROM {_VALUES}",
-    )
-    counts = [0] * len(edges)
+    # One grouped pass: per histogram bin (bin i holds (edges[i-1], edges[i]], found by
+    # arithmetic), its count, squared deviations from the mean and IQR-fence outliers.
+    b = "0"
     if width > 0:
-        # Bin i holds (edges[i-1], edges[i]]: the first edge >= x, found by arithmetic.
-        bins = con.execute(
-            f"SELECT least(greatest(CAST(ceil((x - {_f(lo)}) / {_f(width)}) AS BIGINT) - 1, 0), "
-            f"{HISTOGRAM_BINS - 1}) AS b, sum(n) FROM {_VALUES} GROUP BY b"
-        ).fetchall()
-        for b, k in bins:
-            counts[int(b)] = int(k)
-    else:
-        counts[0] = count
+        b = f"least(greatest(CAST(ceil((x - {_f(lo)}) / {_f(width)}) AS BIGINT) - 1, 0), {HISTOGRAM_BINS - 1})"
+    counts = [0] * len(edges)
+    squares, iqr_n = 0.0, 0
+    for i, k, sq, out in con.execute(
+        f"SELECT {b} AS b, sum(n), sum(n * (x - {_f(mean)}) ** 2), "
+        f"coalesce(sum(n) FILTER (x < {_f(fence_lo)} OR x > {_f(fence_hi)}), 0) FROM {_VALUES} GROUP BY b"
+    ).fetchall():
+        counts[int(i)] = int(k)
+        squares += float(sq)
+        iqr_n += int(out)
     deviations = f"(SELECT abs(x - {_f(med)}) AS x, n FROM {_VALUES})"
-    mad = weighted_quantiles(con, deviations, count, (0.5,))[0]
+    mad = weighted_quantiles(con, deviations, count, (0.5,), distinct)[0]
     robust = None
     if mad:
         robust = int(

@@ -146,18 +146,16 @@ def _digits(s: str) -> str:
     return f"(strlen({s}) - strlen(translate({s}, '0123456789', '')))"
 
 
-def _parses(con: duckdb.DuckDBPyConnection, sampled: bool) -> dict[str, int]:
+def _parses(
+    con: duckdb.DuckDBPyConnection, screened: dict[str, int], total: int, sampled: bool
+) -> dict[str, int]:
     """Present values parsing as each candidate type: screened on the sample, counted exactly.
 
-    A type that fewer than half the sampled values parse as cannot reach the
-    inference threshold, so its exact count (a cast of every distinct value)
-    is skipped and reported as 0.
+    ``screened`` holds the counts over ``_profile_s`` (``total`` present values);
+    without sampling they are the answer. With sampling, a type that fewer than
+    half the sampled values parse as cannot reach the inference threshold, so
+    its exact count (a cast of every distinct value) is skipped and reported as 0.
     """
-    casts = ", ".join(
-        f"coalesce(sum(n) FILTER (TRY_CAST(trim(v) AS {sql_type}) IS NOT NULL), 0)" for _, sql_type in _CASTS
-    )
-    total, *counts = _one(con, f"SELECT coalesce(sum(n), 0), {casts} FROM _profile_s")
-    screened = {name: int(k) for (name, _), k in zip(_CASTS, counts, strict=True)}
     if not sampled:
         return screened
     keep = [(name, t) for name, t in _CASTS if total and screened[name] / total >= 0.5]
@@ -169,6 +167,36 @@ def _parses(con: duckdb.DuckDBPyConnection, sampled: bool) -> dict[str, int]:
         row = _one(con, f"SELECT {exact} FROM _profile_g WHERE v IS NOT NULL AND {_present('v')}")
         out.update({name: int(k) for (name, _), k in zip(keep, row, strict=True)})
     return out
+
+
+def _pii_sql() -> list[str]:
+    """SQL aggregates over ``_profile_s``: values that look like e-mail, phone, card, national id.
+
+    Each regular expression sits behind a cheap length test and then a digit
+    count, in nested CASEs (DuckDB evaluates both sides of an AND), so it only
+    runs on the few values that could match.
+    """
+    digits = "regexp_replace(trim(v), '[ -]', '', 'g')"
+    return [
+        """coalesce(sum(n) FILTER (CASE WHEN contains(v, '@') THEN regexp_full_match(trim(v),
+            '[A-Za-z0-9._%+''-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}') ELSE false END), 0)""",
+        f"""coalesce(sum(n) FILTER (CASE WHEN strlen(v) BETWEEN 7 AND 25 THEN
+            CASE WHEN {_digits("v")} BETWEEN 7 AND 15
+            THEN regexp_full_match(trim(v), '\\+?[0-9][0-9 ().-]{{5,18}}[0-9]')
+             AND NOT regexp_full_match(trim(v), '[0-9]{{4}}[/.-][0-9]{{1,2}}[/.-][0-9]{{1,2}}|[0-9]{{1,2}}[/.-][0-9]{{1,2}}[/.-][0-9]{{2,4}}|[0-9]+\\.[0-9]+|[0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}}')
+            ELSE false END ELSE false END), 0)""",
+        f"""coalesce(sum(n) FILTER (CASE WHEN strlen(v) BETWEEN 13 AND 25 THEN
+            CASE WHEN {_digits("v")} BETWEEN 13 AND 19
+            THEN CASE WHEN regexp_full_match({digits}, '[0-9]{{13,19}}') THEN {_luhn_sql(digits)} ELSE false END
+            ELSE false END ELSE false END), 0)""",
+        f"""coalesce(sum(n) FILTER (CASE WHEN strlen(trim(v)) = 11 THEN CASE WHEN {_digits("v")} = 9
+            THEN regexp_full_match(trim(v), '[0-8][0-9]{{2}}-[0-9]{{2}}-[0-9]{{4}}')
+             AND NOT starts_with(trim(v), '000') AND NOT starts_with(trim(v), '666')
+            ELSE false END ELSE false END), 0)""",
+    ]
+
+
+_PII_KINDS = ("email", "phone", "card", "national_id")
 
 
 def column_values(
@@ -228,41 +256,14 @@ def column_values(
         f"CREATE OR REPLACE TEMP TABLE _profile_s AS SELECT v, n FROM "
         f"(SELECT v, n FROM _profile_g WHERE {where}) WHERE {_present('v')}"
     )
-    covered = _one(con, "SELECT coalesce(sum(n), 0) FROM _profile_s")[0]
+    # One pass over the sample (present values only): its size, the type screens, the PII hints.
+    casts = [f"coalesce(sum(n) FILTER (TRY_CAST(trim(v) AS {t}) IS NOT NULL), 0)" for _, t in _CASTS]
+    covered, *rest = _one(con, f"SELECT coalesce(sum(n), 0), {', '.join(casts + _pii_sql())} FROM _profile_s")
+    screened = {name: int(k) for (name, _), k in zip(_CASTS, rest[: len(_CASTS)], strict=True)}
     scale = float(out["present"]) / float(covered) if sampled and covered else 1.0
-    out["parses"] = _parses(con, sampled)
+    out["parses"] = _parses(con, screened, int(covered), sampled)
     out["patterns"] = _patterns(con, top_k, scale)
-    source = "_profile_s"
-    digits = "regexp_replace(trim(v), '[ -]', '', 'g')"
-    # Each regular expression sits behind a cheap length test and then a digit count, in
-    # nested CASEs (DuckDB evaluates both sides of an AND), so it only runs on the few
-    # values that could match.
-    email, phone, card, ssn = _one(
-        con,
-        f"""SELECT
-            coalesce(sum(n) FILTER (CASE WHEN contains(v, '@') THEN regexp_full_match(trim(v),
-                '[A-Za-z0-9._%+''-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{{2,}}') ELSE false END), 0),
-            coalesce(sum(n) FILTER (CASE WHEN strlen(v) BETWEEN 7 AND 25 THEN
-                CASE WHEN {_digits("v")} BETWEEN 7 AND 15
-                THEN regexp_full_match(trim(v), '\\+?[0-9][0-9 ().-]{{5,18}}[0-9]')
-                 AND NOT regexp_full_match(trim(v), '[0-9]{{4}}[/.-][0-9]{{1,2}}[/.-][0-9]{{1,2}}|[0-9]{{1,2}}[/.-][0-9]{{1,2}}[/.-][0-9]{{2,4}}|[0-9]+\\.[0-9]+|[0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}}')
-                ELSE false END ELSE false END), 0),
-            coalesce(sum(n) FILTER (CASE WHEN strlen(v) BETWEEN 13 AND 25 THEN
-                CASE WHEN {_digits("v")} BETWEEN 13 AND 19
-                THEN CASE WHEN regexp_full_match({digits}, '[0-9]{{13,19}}') THEN {_luhn_sql(digits)} ELSE false END
-                ELSE false END ELSE false END), 0),
-            coalesce(sum(n) FILTER (CASE WHEN strlen(trim(v)) = 11 THEN CASE WHEN {_digits("v")} = 9
-                THEN regexp_full_match(trim(v), '[0-8][0-9]{{2}}-[0-9]{{2}}-[0-9]{{4}}')
-                 AND NOT starts_with(trim(v), '000') AND NOT starts_with(trim(v), '666')
-                ELSE false END ELSE false END), 0)
-        FROM {source} WHERE {_present("v")}""",
-    )
-    out["pii"] = {
-        "email": round(int(email) * scale),
-        "phone": round(int(phone) * scale),
-        "card": round(int(card) * scale),
-        "national_id": round(int(ssn) * scale),
-    }
+    out["pii"] = {k: round(int(n) * scale) for k, n in zip(_PII_KINDS, rest[len(_CASTS) :], strict=True)}
     out["patterns_sampled"] = sampled
     return out
 
