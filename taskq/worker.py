@@ -87,6 +87,41 @@ class TaskqWorker(Worker):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGUSR1, lambda *_: runner.shutdown_requested.set())
 
+    # Redis outages between jobs -------------------------------------------------------
+    # RQ's work loop quits (exit 0) on a Redis error outside its dequeue, which
+    # retries with backoff. These calls only refresh RQ's own bookkeeping, so an
+    # outage skips them and the dequeue that follows waits for Redis.
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        if pipeline is not None:
+            super().heartbeat(timeout, pipeline=pipeline)
+            return
+        try:
+            super().heartbeat(timeout)
+        except _REDIS_DOWN as exc:
+            log.warning("worker %s: Redis unavailable, heartbeat skipped: %s", self.name, exc)
+
+    def set_state(self, state: str, pipeline: Any = None) -> None:
+        if pipeline is not None:
+            super().set_state(state, pipeline=pipeline)
+            return
+        try:
+            super().set_state(state)
+        except _REDIS_DOWN as exc:
+            log.warning("worker %s: Redis unavailable, state %s not saved: %s", self.name, state, exc)
+
+    def check_for_suspension(self, burst: bool) -> None:
+        try:
+            super().check_for_suspension(burst)
+        except _REDIS_DOWN as exc:
+            log.warning("worker %s: Redis unavailable, suspension not checked: %s", self.name, exc)
+
+    def run_maintenance_tasks(self) -> None:
+        try:
+            super().run_maintenance_tasks()  # type: ignore[no-untyped-call]
+        except _REDIS_DOWN as exc:
+            log.warning("worker %s: Redis unavailable, RQ maintenance skipped: %s", self.name, exc)
+
     # While a horse runs ----------------------------------------------------------------
 
     def maintain_heartbeats(self, job: Job, execution: Any) -> None:
