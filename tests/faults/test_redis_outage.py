@@ -57,8 +57,8 @@ def test_submits_while_redis_is_down_are_kept_and_relayed(
     client = TaskQ(settings)
     before, during, after = [], [], []
     with (
-        WorkerProcess(settings, ["testq"], name="relay-a"),
-        WorkerProcess(settings, ["testq"], name="relay-b"),
+        WorkerProcess(settings, ["testq"], name="relay-a") as worker_a,
+        WorkerProcess(settings, ["testq"], name="relay-b") as worker_b,
     ):
         for _ in range(30):
             info = client.submit("test-steps", csv_input, QUICK)
@@ -85,6 +85,9 @@ def test_submits_while_redis_is_down_are_kept_and_relayed(
         relayed_in = time.monotonic() - up_at
         wait_all(settings, ids, {"COMPLETED"}, 90, "all 100 tasks to complete")
         drained_in = time.monotonic() - up_at
+        # The outage did not end the workers (nor the maintenance that runs inside them).
+        for w in (worker_a, worker_b):
+            assert w.proc is not None and w.proc.poll() is None, f"{w.name} exited: {w.log()}"
 
     paths = _assert_ran_once(settings, ids)
     for task_id in during:
