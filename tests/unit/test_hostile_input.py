@@ -356,11 +356,15 @@ def test_single_50mb_field(tool: str, tmp_path: Path) -> None:
         "clean",
         pytest.param(
             "master",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=TaskCancelled,
-                reason="master on 10,000 columns does not finish within the budget",
-            ),
+            marks=[
+                pytest.mark.timeout(150),
+                pytest.mark.xfail(
+                    strict=True,
+                    reason="master's role detection (master._roles) runs one approx_count_distinct query "
+                    "per column over the whole view, quadratic in columns, with no progress check in "
+                    "between: 10,000 columns run for many minutes and ignore the cancel/budget",
+                ),
+            ],
         ),
     ],
 )
