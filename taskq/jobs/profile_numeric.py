@@ -49,8 +49,8 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
 
 
 def _f(x: float) -> str:
-    """A finite float as an exact SQL DOUBLE literal."""
-    return f"CAST({x!r} AS DOUBLE)"
+    """``x`` as an exact SQL DOUBLE literal (``inf``, ``-inf`` and ``nan`` included)."""
+    return f"CAST({x!r} AS DOUBLE)" if math.isfinite(x) else f"CAST('{x!r}' AS DOUBLE)"
 
 
 def weighted_quantiles(
@@ -135,21 +135,29 @@ def _numeric_stats(
     threshold: float,
 ) -> dict[str, Any]:
     mean = total / count
+    if not math.isfinite(mean):  # sum(x * n) overflowed: average with weights n / count instead
+        mean = float(_one(con, f"SELECT sum(x * (n / {count})) FROM {_VALUES}")[0])
+    # Squared deviations are summed in units of a power of two near the largest
+    # magnitude: exact rescaling, and no overflow for values near the DOUBLE limits.
+    top = max(abs(lo), abs(hi))
+    unit = math.ldexp(1.0, math.frexp(top)[1] - 1) if top else 1.0  # top / 2 < unit <= top
     quants = weighted_quantiles(con, _VALUES, count, QUANTILES, distinct)
     named = {f"p{round(q * 100)}": v for q, v in zip(QUANTILES, quants, strict=True)}
     q1, med, q3 = named["p25"], named["p50"], named["p75"]
     fence_lo, fence_hi = q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)
     width = (hi - lo) / HISTOGRAM_BINS
+    if not math.isfinite(width):  # hi - lo overflowed
+        width = hi / HISTOGRAM_BINS - lo / HISTOGRAM_BINS
     edges = [lo + width * (i + 1) for i in range(HISTOGRAM_BINS)] if width > 0 else [hi]
     # One grouped pass: per histogram bin (bin i holds (edges[i-1], edges[i]], found by
     # arithmetic), its count, squared deviations from the mean and IQR-fence outliers.
     b = "0"
     if width > 0:
-        b = f"least(greatest(CAST(ceil((x - {_f(lo)}) / {_f(width)}) AS BIGINT) - 1, 0), {HISTOGRAM_BINS - 1})"
+        b = f"CAST(least(greatest(ceil((x - {_f(lo)}) / {_f(width)}) - 1, 0), {HISTOGRAM_BINS - 1}) AS BIGINT)"
     counts = [0] * len(edges)
     squares, iqr_n = 0.0, 0
     for i, k, sq, out in con.execute(
-        f"SELECT {b} AS b, sum(n), sum(n * (x - {_f(mean)}) ** 2), "
+        f"SELECT {b} AS b, sum(n), sum(n * (x / {_f(unit)} - {_f(mean / unit)}) ** 2), "
         f"coalesce(sum(n) FILTER (x < {_f(fence_lo)} OR x > {_f(fence_hi)}), 0) FROM {_VALUES} GROUP BY b"
     ).fetchall():
         counts[int(i)] = int(k)
@@ -171,7 +179,7 @@ def _numeric_stats(
         "min": lo,
         "max": hi,
         "mean": mean,
-        "std": math.sqrt(float(squares) / (count - 1)) if count > 1 else None,
+        "std": unit * math.sqrt(squares / (count - 1)) if count > 1 else None,
         "quantiles": named,
         "quantiles_approx": False,
     }

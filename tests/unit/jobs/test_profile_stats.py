@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import statistics
 from pathlib import Path
 
 import duckdb
@@ -123,3 +124,13 @@ def test_a_key_column_skips_the_duplicate_pass(tmp_path: Path, monkeypatch):
     monkeypatch.undo()
     rep = execute("profile", src, tmp_path / "o2", {"approx_distinct": True})
     assert rep["summary"]["duplicate_rows"] == 0
+
+
+def test_values_near_the_double_limits_do_not_overflow(con):
+    values = [1e308, -1e308, 1e308, 5.0]
+    _groups(con, values)
+    out = numeric_stats(con, "v", 3.5)
+    st = out["stats"]
+    assert st["mean"] == pytest.approx(statistics.fmean(values), rel=1e-12)
+    assert st["std"] == pytest.approx(statistics.stdev(values), rel=1e-12)
+    assert sum(out["histogram"]["counts"]) == 4 and out["outliers"]["iqr"] == 0
