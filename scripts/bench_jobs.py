@@ -38,7 +38,11 @@ MEMORY = "768MB"
 
 
 def generate(path: Path, rows: int) -> Path:
-    """A 10-column CSV with ids, names, emails (some missing/placeholder), text ages, numbers, dates."""
+    """A 10-column CSV with ids, names, emails (some missing/placeholder), text ages, numbers, dates, phones.
+
+    The file name carries a version (``jobs_v2_*``): change it when the data changes so cached files
+    from an older generator are not reused.
+    """
     if path.exists():
         return path
     import duckdb
@@ -55,7 +59,13 @@ def generate(path: Path, rows: int) -> Path:
           round((hash(i * 5) % 100000) / 100.0, 2) AS amount,
           DATE '2020-01-01' + CAST(hash(i * 11) % 1500 AS INT) AS signup,
           (['Berlin','Paris','Lagos','Lima','Osaka',' Paris','paris'])[1 + (hash(i * 13) % 7)::INT] AS city,
-          '+1 555 ' || lpad(CAST(hash(i * 17) % 10000000 AS VARCHAR), 7, '0') AS phone,
+          -- Real-looking US numbers in mixed formats (1 in 200 malformed): what uploads contain.
+          CASE WHEN i % 200 = 0 THEN 'call me'
+               ELSE (['+1 ', '(', '', '1-'])[1 + (hash(i * 29) % 4)::INT]
+                    || (['212','312','415','646','718','202','617','305'])[1 + (hash(i * 17) % 8)::INT]
+                    || (['', ') ', '.', '-'])[1 + (hash(i * 29) % 4)::INT]
+                    || CAST(200 + hash(i * 31) % 800 AS VARCHAR) || '-'
+                    || lpad(CAST(hash(i * 37) % 10000 AS VARCHAR), 4, '0') END AS phone,
           (['A','B','C'])[1 + (hash(i * 19) % 3)::INT] AS category,
           CASE WHEN i % 5000 = 0 THEN 1e6 ELSE (hash(i * 23) % 1000) / 10.0 END AS score
         FROM range({rows}) t(i)) TO '{tmp}' (FORMAT csv, HEADER true)"""
@@ -161,7 +171,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             )
         else:
             results.extend(bench_master.run(args))  # first: it reads RUSAGE_CHILDREN itself
-    src = generate(data / f"jobs_{rows_n}x10.csv", rows_n)
+    src = generate(data / f"jobs_v2_{rows_n}x10.csv", rows_n)
     with tempfile.TemporaryDirectory(dir=data) as tmp:
         work = Path(tmp)
         if "profile" in only:
@@ -199,7 +209,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                         }
                     )
         if "profile" in only:
-            big = generate(data / f"jobs_{rss_n}x10.csv", rss_n)
+            big = generate(data / f"jobs_v2_{rss_n}x10.csv", rss_n)
             took, rss = measure("profile", big, work)
             r = row(f"profile {rss_n:,} rows peak RSS", rss / GiB, 1.0, 1.0, "GiB")
             r["measured"], r["baseline"] = _fmt_bytes(rss), "1024 MiB"
