@@ -11,17 +11,19 @@ its code path for those values exactly:
 
 * ``+1`` then ten digits whose first is 2-9 (at most 250 characters), or (when the default region is a
   NANP region that parses like the US: national prefix ``1``, international
-  prefix ``011``) just those ten digits; separators only among space, ``.``,
-  ``-``, ``(`` and ``)``. For these ``phonenumbers.parse`` strips nothing:
-  no extension, no international or national prefix, and the national
-  number is the ten digits.
+  prefix ``011``) just those ten digits, optionally after a ``1``;
+  separators only among space, ``.``, ``-``, ``(`` and ``)``. For these
+  ``phonenumbers.parse`` finds no extension and no international prefix,
+  drops the separators, takes the ``+1`` or (eleven digits being too long for
+  the region) the leading ``1`` as country code 1, and the national number
+  is the ten digits.
 * ``is_valid_number`` then picks the region as ``phonenumbers`` does (the
   first of the NANP regions whose leading digits match, or, for a region
   without leading digits, whose number patterns match) and checks the
   number's patterns for that region: general description and any one type.
 
-Everything else (other countries, extensions, letters, 11-digit national
-forms...) goes to :func:`e164`. ``tests/unit/jobs/test_clean_phones.py``
+Everything else (other countries, extensions, letters, ``+1 1...``, other
+prefixes...) goes to :func:`e164`. ``tests/unit/jobs/test_clean_phones.py``
 compares the two on many numbers.
 """
 
@@ -141,12 +143,29 @@ def _parses_like_us(region: str) -> bool:
     )
 
 
+def _trunk_one_is_country_code(region: str) -> bool:
+    """Whether ``phonenumbers`` reads a leading ``1`` before ten digits as the country code.
+
+    ``_maybe_extract_country_code`` strips the region's country code from a number
+    without ``+`` when the whole number is too long for the region (or only the
+    rest matches its general pattern); eleven digits are too long when the
+    region's longest possible length is shorter.
+    """
+    meta = PhoneMetadata.metadata_for_region(region.upper(), None)
+    lengths = list(meta.general_desc.possible_length) if meta is not None else []
+    return _parses_like_us(region) and bool(lengths) and max(lengths) < _NANP_LENGTH + 1
+
+
 def _fast_pattern(region: str) -> str:
-    """The shapes the fast path decides: +1 and ten digits, or (US-like region) ten digits."""
+    """The shapes the fast path decides: +1 and ten digits, or (US-like region) ten digits,
+    optionally after a ``1`` (``1-305-...``, ``1 (305) ...``)."""
     sep = "[ .()-]*"
     plus = f"\\+{sep}1{sep}[2-9](?:{sep}[0-9]){{9}}{sep}"
-    local = f"{sep}[2-9](?:{sep}[0-9]){{9}}{sep}"
-    return f"{plus}|{local}" if _parses_like_us(region) else plus
+    if not _parses_like_us(region):
+        return plus
+    one = f"(?:1{sep})?" if _trunk_one_is_country_code(region) else ""
+    local = f"{sep}{one}[2-9](?:{sep}[0-9]){{9}}{sep}"
+    return f"{plus}|{local}"
 
 
 def nanp_sql(source: str, region: str) -> str | None:

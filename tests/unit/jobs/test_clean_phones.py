@@ -45,9 +45,48 @@ def test_fast_path_matches_phonenumbers(region: str) -> None:
     assert [(cur, e164(cur, region)) for cur, _ in decided] == decided
 
 
+def punctuated(n: int, seed: int) -> list[str]:
+    """NANP numbers as people type them: optional ``+1``/``1``/``1-``, separators and parentheses
+    anywhere among the digits, sometimes an area or exchange code starting 0/1, sometimes 9 or 11 digits."""
+    rng = random.Random(seed)
+    seps = ["", "", " ", "-", ".", "  ", " - ", "(", ")", ") ", "--", ". "]
+    out = []
+    for _ in range(n):
+        area = rng.choice(AREAS) if rng.random() < 0.7 else f"{rng.randrange(1000):03d}"
+        digits = area + f"{rng.randrange(1000):03d}" + f"{rng.randrange(10000):04d}"
+        if rng.random() < 0.05:
+            digits = rng.choice([digits[:9], digits + "7"])
+        prefix = rng.choice(["", "", "1", "1-", "1 ", "+1 ", "+1", "+1-", "1.", "(1) ", "+ 1 ", "1("])
+        if rng.random() < 0.5:  # the usual shapes: (area) exchange-line, area.exchange.line...
+            a, b, c = digits[:3], digits[3:6], digits[6:]
+            body = rng.choice(["({a}) {b}-{c}", "{a}-{b}-{c}", "{a}.{b}.{c}", "{a} {b} {c}", "{a}{b}-{c}"])
+            text = prefix + body.format(a=a, b=b, c=c)
+        else:
+            text = prefix + "".join(d + rng.choice(seps) for d in digits)
+        out.append(
+            text if rng.random() < 0.9 else rng.choice([" ", "(", ")"]) + text + rng.choice([" ", ")"])
+        )
+    return out
+
+
+@pytest.mark.parametrize("region", ["US", "CA"])
+def test_punctuated_numbers_match_phonenumbers(region: str) -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT unnest(?) AS cur", [punctuated(5000, seed=len(region) + 7)])
+    rows = con.execute(nanp_sql("SELECT DISTINCT cur FROM t", region) or "").fetchall()
+    decided = [(cur, got) for cur, fast, got in rows if fast]
+    assert len(decided) > 0.8 * len(rows)
+    assert sum(1 for cur, _ in decided if cur.lstrip(" (").startswith("1")) > 500
+    assert any(got for _, got in decided) and any(not got for _, got in decided)
+    assert [(cur, e164(cur, region)) for cur, _ in decided] == decided
+
+
 def test_fast_path_leaves_other_shapes_to_phonenumbers() -> None:
     con = duckdb.connect()
-    others = ["+44 20 7946 0958", "(415) 555-2671 ext 3", "1 415 555 2671", "+1 415 555 267", "555-CALL-NOW"]
+    others = [
+        "+44 20 7946 0958", "(415) 555-2671 ext 3", "+1 415 555 267", "555-CALL-NOW", "+1 1 415 555 2671",
+        "11 415 555 2671", "1 015 555 2671", "1/415/555/2671", " +1 415 555 2671", "0114155552671",
+    ]  # fmt: skip
     con.execute("CREATE TABLE t AS SELECT unnest(?) AS cur", [others])
     rows = con.execute(nanp_sql("SELECT cur FROM t", "US") or "").fetchall()
     assert [fast for _, fast, _ in rows] == [False] * len(others)
