@@ -258,6 +258,8 @@ def status(c: Ctx, task_id: str | None, as_json: bool) -> None:
         return
     data = health.overview(c.settings, queues.connect(c.settings))
     _emit(as_json, data, lambda: render.overview(data))
+    if data.get("errors"):
+        sys.exit(3)  # a backend did not answer: the overview is partial
 
 
 @main.command("list")
@@ -376,6 +378,8 @@ def maintain(c: Ctx, once: bool, as_json: bool) -> None:
         report = maintenance.run_pass(c.settings, queues.connect(c.settings), actor="taskq maintain --once")
         data = report.to_dict()
         _emit(as_json, data, lambda: render.console.print("\n".join(f"{k}: {v}" for k, v in data.items())))
+        if report.errors:
+            sys.exit(1)
         return
     configure(c.settings.log_level, json=c.settings.log_format == "json")
     sys.exit(maintenance.maintain_forever(c.settings))

@@ -51,7 +51,7 @@ class JSONFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                out[key] = value
+                out[key] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
             out["exc"] = redact(self.formatException(record.exc_info))
         return _json.dumps(out, default=str)

@@ -96,11 +96,6 @@ def test_other_registries_render(dash: Any) -> None:
         assert isinstance(data["jobs"], list)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rq-dashboard 0.9's job page calls Job.fetch() without its configured serializer, so rq "
-    "runs pickle.loads on the job's meta from Redis (the failure is swallowed: rq keeps the raw bytes)",
-)
 def test_no_route_unpickles_data_from_redis(dash: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from rq.serializers import DefaultSerializer
 
@@ -124,4 +119,9 @@ def test_no_route_unpickles_data_from_redis(dash: Any, monkeypatch: pytest.Monke
         f"/0/view/job/{task_id}",
     ):
         http.get(url)
+    from rq.exceptions import InvalidJobOperation
+
+    with pytest.raises(InvalidJobOperation):  # fetched (with JSON), then refused: the job is not failed
+        http.post(f"/job/{task_id}/requeue")
+    http.post(f"/job/{task_id}/delete")
     assert calls == []
