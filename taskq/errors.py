@@ -21,6 +21,7 @@ boundary (``raise BackendUnavailable(...) from exc``)::
     │   ├── InputUnreadable         INPUT_UNREADABLE
     │   ├── InputEmpty              INPUT_EMPTY
     │   ├── InputMalformed          INPUT_MALFORMED
+    │   ├── InputTooLarge           INPUT_TOO_LARGE
     │   ├── UnknownColumn           UNKNOWN_COLUMN
     │   └── InvalidParams           INVALID_PARAMS
     ├── TransientError              TRANSIENT               (retry with backoff)
@@ -46,6 +47,7 @@ __all__ = [
     "InputMalformed",
     "InputNotAllowed",
     "InputNotFound",
+    "InputTooLarge",
     "InputUnreadable",
     "InvalidParams",
     "InvalidTransition",
@@ -187,6 +189,12 @@ class InputMalformed(InputError):
     """The input file is malformed."""
 
     code = "INPUT_MALFORMED"
+
+
+class InputTooLarge(InputError):
+    """The input is larger than this tool accepts (e.g. too many columns)."""
+
+    code = "INPUT_TOO_LARGE"
 
 
 class UnknownColumn(InputError):

@@ -39,7 +39,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ..errors import InputMalformed
+from ..errors import InputMalformed, InputTooLarge
 from ..progress import Progress, ScaledProgress
 from .findings import finding
 from .io import connect, open_table, quote_ident, write_table
@@ -167,6 +167,13 @@ def _run(
     con: duckdb.DuckDBPyConnection, path: Path, out_dir: Path, params: dict[str, Any], progress: Progress
 ) -> dict[str, Any]:
     table = open_table(con, path, all_varchar=True, options=params["read_options"])
+    if len(table.columns) > params["max_columns"]:
+        # Role detection and golden records work column by column: a 10,000-column
+        # file would run for hours. Records of people or companies are not that wide.
+        raise InputTooLarge(
+            f"{path.name}: {len(table.columns)} columns; master-my-data takes at most {params['max_columns']} "
+            "(param max_columns); drop the columns that do not describe the entity"
+        )
     check_columns(params, table.columns, path.name)
     rows, view = table.rows, table.view
     roles = _roles(con, view, table.columns, rows, params)

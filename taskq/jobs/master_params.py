@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "source_priority": [],
     "review_band": 3.0,
     "max_review_rows": 10_000,
+    "max_columns": 500,
     "memory_limit": "2GB",
     "threads": 2,
     "read_options": {},
@@ -88,6 +89,7 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
     _number(out, "max_cluster_size", 3, 10_000, open_lo=False, open_hi=False, integer=True)
     _number(out, "max_review_rows", 0, 10_000_000, open_lo=False, open_hi=False, integer=True)
     _number(out, "threads", 1, 64, open_lo=False, open_hi=False, integer=True)
+    _number(out, "max_columns", 1, 100_000, open_lo=False, open_hi=False, integer=True)
     if not isinstance(out["nicknames"], bool):
         raise InvalidParams("nicknames must be true or false")
     if not isinstance(out["memory_limit"], str) or not _MEMORY.match(out["memory_limit"].strip()):

@@ -190,3 +190,17 @@ def test_cancellation_leaves_nothing_written(tmp_path, stage) -> None:
     with pytest.raises(TaskCancelled):
         execute("master", path, tmp_path / "out", {}, CancelAt())
     assert list(tmp_path.iterdir()) == [path]
+
+
+def test_too_many_columns_is_a_clean_input_error(tmp_path):
+    from taskq.errors import InputTooLarge
+    from taskq.jobs import execute
+
+    wide = tmp_path / "wide.csv"
+    header = ",".join(f"c{i}" for i in range(600))
+    wide.write_text(header + "\n" + ",".join("x" for _ in range(600)) + "\n")
+    import pytest
+
+    with pytest.raises(InputTooLarge, match="600 columns"):
+        execute("master", wide, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
