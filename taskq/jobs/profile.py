@@ -16,6 +16,9 @@ Params (all optional):
     Robust z-score threshold for MAD outliers.
 ``read_options`` (object, {})
     Passed to :func:`taskq.jobs.io.open_table` (delimiter, encoding, sheet...).
+``max_columns`` (int 1-100000, 2000)
+    Refuse wider inputs with ``INPUT_TOO_LARGE`` (each column costs a pass; a
+    10,000-column file would outlast the job timeout). ``columns`` profiles a subset.
 ``threads`` (int 1-64, 2) / ``memory_limit`` (str such as "768MB")
     DuckDB resources.
 
@@ -38,7 +41,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputNotFound, InvalidParams, UnknownColumn
+from ..errors import InputNotFound, InputTooLarge, InvalidParams, UnknownColumn
 from ..progress import Progress, ScaledProgress
 from . import profile_numeric as numeric
 from . import profile_stats as stats
@@ -58,6 +61,7 @@ DEFAULTS: dict[str, Any] = {
     "top_k": 10,
     "outlier_z": 3.5,
     "read_options": {},
+    "max_columns": 2000,
     "threads": 2,
     "memory_limit": "768MB",
 }
@@ -91,7 +95,7 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
         not isinstance(cols, list) or not cols or not all(isinstance(c, str) and c for c in cols)
     ):
         raise bad("columns", "a non-empty list of column names")
-    for key, lo, hi in (("top_k", 1, 100), ("threads", 1, 64)):
+    for key, lo, hi in (("top_k", 1, 100), ("threads", 1, 64), ("max_columns", 1, 100_000)):
         if isinstance(out[key], bool) or not isinstance(out[key], int) or not lo <= out[key] <= hi:
             raise bad(key, f"an integer from {lo} to {hi}")
     z = out["outlier_z"]
@@ -187,6 +191,11 @@ def _run(
                 f"{input_path.name}: no column(s) {', '.join(map(repr, missing))}; columns: {', '.join(names)}"
             )
         names = list(params["columns"])
+    if len(names) > params["max_columns"]:
+        raise InputTooLarge(
+            f"{input_path.name}: {len(names)} columns to profile; the limit is {params['max_columns']} "
+            "(param max_columns); pass 'columns' to profile a subset"
+        )
     columns = _profile_columns(con, table.view, table, names, params, ScaledProgress(progress, 15, 82))
     progress.check()
     progress.update(82, "duplicate rows")

@@ -345,15 +345,7 @@ def test_single_50mb_field(tool: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "tool",
     [
-        pytest.param(
-            "profile",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=TaskCancelled,
-                reason="profile runs several queries per column over the whole view: cost grows with "
-                "columns^2 (500 cols 15 s, 1,000 cols 88 s; 10,000 cols far past the job timeout)",
-            ),
-        ),
+        "profile",
         "clean",
         "master",
     ],

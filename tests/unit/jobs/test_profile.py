@@ -246,3 +246,18 @@ def test_html_is_self_contained_and_escaped(tmp_path):
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "<svg" in page and "<style>" in page
     assert "http://" not in page and "https://" not in page
+
+
+def test_too_many_columns_is_a_clean_input_error_unless_a_subset_is_asked(tmp_path):
+    import pytest
+
+    from taskq.errors import InputTooLarge
+    from taskq.jobs import execute
+
+    wide = tmp_path / "wide.csv"
+    wide.write_text(",".join(f"c{i}" for i in range(30)) + "\n" + ",".join("1" for _ in range(30)) + "\n")
+    with pytest.raises(InputTooLarge, match="30 columns"):
+        execute("profile", wide, tmp_path / "out", {"max_columns": 20})
+    assert not (tmp_path / "out").exists()
+    report = execute("profile", wide, tmp_path / "out", {"max_columns": 20, "columns": ["c1", "c2"]})
+    assert report["tool"] == "profile-my-data"
