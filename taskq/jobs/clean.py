@@ -184,10 +184,13 @@ def _write(
 ) -> list[str]:
     select = ", ".join(f"{q(c)} AS {q(n)}" for c, n in zip(table.columns, names, strict=True))
     cleaned = f"cleaned.{table.format}"
-    io.write_table(con, f"SELECT {select} FROM {TABLE} WHERE __keep", out_dir / cleaned, table.format)
-    if aligned(con, table.view):
+    # clean_rows may have come out of input order (see build_cleaned): sort while writing.
+    in_order = aligned(con, table.view)
+    order = "" if in_order else " ORDER BY __row"
+    io.write_table(con, f"SELECT {select} FROM {TABLE} WHERE __keep{order}", out_dir / cleaned, table.format)
+    if in_order:
         rejects = quarantine_query(table.view, table.columns, failing)
-    else:  # pragma: no cover - clean_rows is built in input order; kept as the safe fallback
+    else:
         rejects = (
             "SELECT qu.__row AS quarantine_row, qu.col AS quarantine_column, qu.reason AS quarantine_reason, "
             "qu.value AS quarantine_value, NOT r.__keep AS quarantine_removed, "

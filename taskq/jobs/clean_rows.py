@@ -69,8 +69,8 @@ def build_cleaned(con: duckdb.DuckDBPyConnection, view: str, maps: dict[str, Col
     Columns whose map is the identity are copied from the input; the others
     are computed from the raw value with their value steps' SQL, one nested
     projection per step. Only columns that need their map (phones decided by
-    ``phonenumbers``) are looked up with a join. Unless the table came out in
-    input order (``__row`` equals the row id), it is then sorted back.
+    ``phonenumbers``) are looked up with a join. The table may come out of
+    input order: readers order by ``__row`` or check :func:`aligned`.
 
     A column with rule breaks also gets two hidden columns in ``clean_rows``:
     the failure reason (NULL when the value is fine) and the raw value.
@@ -134,12 +134,10 @@ def build_cleaned(con: duckdb.DuckDBPyConnection, view: str, maps: dict[str, Col
         f"CREATE OR REPLACE TABLE {TABLE} AS SELECT s.__row, {', '.join(select + hidden)}, true AS __keep "
         f"FROM ({sql}) s {' '.join(joins)}"
     )
-    # A projection should keep input order, but DuckDB does not always deliver
-    # that for a large CREATE TABLE AS (seen at a million rows): check, sort if not.
-    if con.execute(f"SELECT count(*) FROM {TABLE} WHERE __row <> rowid").fetchall()[0][0]:
-        con.execute(f"CREATE OR REPLACE TABLE {TABLE}__sorted AS SELECT * FROM {TABLE} ORDER BY __row")
-        con.execute(f"DROP TABLE {TABLE}")
-        con.execute(f"ALTER TABLE {TABLE}__sorted RENAME TO {TABLE}")
+    # A projection should keep input order, but DuckDB does not always deliver that
+    # for a large CREATE TABLE AS (seen at a million rows). The table is not sorted
+    # back here (a whole extra pass over every column): every row step is order-free
+    # or orders by ``__row``, and the final write sorts when :func:`aligned` says so.
     parts = [
         f"SELECT __row, {_lit(f.column)}, {q(f.reason)}, {q(f.raw)} FROM {TABLE} WHERE {q(f.reason)} IS NOT NULL"
         for f in failing

@@ -316,3 +316,33 @@ def test_dedupe_treats_nulls_as_equal_and_keeps_the_first(tmp_path: Path) -> Non
     c = changes(out, "dedupe")
     assert c["duplicate_of"] == {"2": 0, "3": 1, "5": 4}
     assert [r["k"] for r in cleaned] == ["a", "b", "c"]
+
+
+def test_cleaned_table_out_of_input_order_is_written_in_order(tmp_path: Path, monkeypatch) -> None:
+    """DuckDB may build clean_rows out of input order; it is not sorted back, so the
+    writes must restore the order (cleaned output sorted, quarantine joined by row)."""
+    import taskq.jobs.clean as clean_mod
+
+    header = ["id", "name", "phone", "age"]
+    rows = [
+        [str(i), f" n{i % 7} ", ["(415) 555-2671", "call me", "1-212-555-0100", "+1 646 302 4658"][i % 4],
+         "x" if i % 20 == 0 else str(20 + i)]
+        for i in range(60)
+    ]  # fmt: skip
+    params = {"steps": [{"step": "outliers", "enabled": False}]}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    _, expected, out = clean(tmp_path / "a", header, rows, params)
+    real = clean_mod.build_cleaned
+
+    def shuffled(con, view, maps):
+        failing = real(con, view, maps)
+        con.execute("CREATE OR REPLACE TABLE clean_rows AS SELECT * FROM clean_rows ORDER BY hash(__row)")
+        assert not clean_mod.aligned(con, view)
+        return failing
+
+    monkeypatch.setattr(clean_mod, "build_cleaned", shuffled)
+    _, got, out2 = clean(tmp_path / "b", header, rows, params)
+    assert got == expected and len(got) < len(rows)
+    assert read_csv(out2 / "quarantine.csv") == read_csv(out / "quarantine.csv")
+    assert {r["quarantine_column"] for r in read_csv(out / "quarantine.csv")} == {"age", "phone"}
