@@ -2,7 +2,7 @@
 
 :func:`e164` is the reference: ``phonenumbers`` parses and validates one value.
 It costs tens of microseconds a value, so a column of a million distinct
-numbers would take most of a minute in Python. :func:`phone_table` therefore
+numbers would take most of a minute in Python. :func:`phone_query` therefore
 handles the commonest shape, North American (NANP, country code 1) ten-digit
 numbers, in SQL, and calls :func:`e164` only for every other value.
 
@@ -37,7 +37,7 @@ import phonenumbers
 from phonenumbers.phonemetadata import PhoneMetadata
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-__all__ = ["e164", "nanp_sql", "phone_table"]
+__all__ = ["e164", "nanp_sql", "phone_query", "phone_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -168,19 +168,28 @@ def _fast_pattern(region: str) -> str:
     return f"{plus}|{local}"
 
 
-def nanp_sql(source: str, region: str) -> str | None:
-    """A query over ``source`` (a query with a VARCHAR column ``cur``) giving
-    ``cur, fast, e164``: whether the fast path decides ``cur`` and, if so, its
-    E.164 form (NULL when invalid). None when there is no fast path."""
+def _nanp_columns(source: str, region: str) -> str | None:
+    """``source`` (a query with a VARCHAR column ``cur``) with ``__fast`` (the fast
+    path decides ``cur``), ``__nsn`` and ``__e164`` (NULL when invalid) added."""
     if not _parses_like_us("US"):  # the metadata any +1 number is parsed with
         return None
     pattern = _fast_pattern(region)
     checked = (
-        f"SELECT cur, fast, CASE WHEN fast THEN right(regexp_replace(cur, '[^0-9]+', '', 'g'), {_NANP_LENGTH}) END "
-        f"AS nsn FROM (SELECT cur, strlen(cur) <= {_MAX_INPUT} AND regexp_full_match(cur, {_lit(pattern)}) AS fast "
-        f"FROM ({source}))"
+        f"SELECT *, CASE WHEN __fast THEN right(regexp_replace(cur, '[^0-9]+', '', 'g'), {_NANP_LENGTH}) END "
+        f"AS __nsn FROM (SELECT *, strlen(cur) <= {_MAX_INPUT} AND regexp_full_match(cur, {_lit(pattern)}) "
+        f"AS __fast FROM ({source}))"
     )
-    return f"SELECT cur, fast, CASE WHEN fast AND {_valid_sql('nsn')} THEN '+1' || nsn END AS e164 FROM ({checked})"
+    return f"SELECT *, CASE WHEN __fast AND {_valid_sql('__nsn')} THEN '+1' || __nsn END AS __e164 FROM ({checked})"
+
+
+def nanp_sql(source: str, region: str) -> str | None:
+    """A query over ``source`` (a query with a VARCHAR column ``cur``) giving
+    ``cur, fast, e164``: whether the fast path decides ``cur`` and, if so, its
+    E.164 form (NULL when invalid). None when there is no fast path."""
+    columns = _nanp_columns(source, region)
+    if columns is None:
+        return None
+    return f"SELECT cur, __fast AS fast, __e164 AS e164 FROM ({columns})"
 
 
 def _ensure_udf(con: duckdb.DuckDBPyConnection) -> None:
@@ -192,19 +201,24 @@ def _ensure_udf(con: duckdb.DuckDBPyConnection) -> None:
     con.create_function(_UDF, e164, ["VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special")
 
 
+def phone_query(con: duckdb.DuckDBPyConnection, source: str, region: str) -> str:
+    """``source`` (a query with a VARCHAR column ``cur``, its other columns not named
+    ``__*``) with ``e164`` added: the fast path's answer, else :func:`e164`'s.
+
+    ``phonenumbers`` runs only on the rows the fast path does not decide (a CASE
+    evaluates its ELSE branch on those rows alone), once per row of ``source``.
+    """
+    _ensure_udf(con)
+    fast = _nanp_columns(source, region)
+    if fast is None:
+        return f"SELECT *, {_UDF}(cur, {_lit(region)}) AS e164 FROM ({source})"
+    return (
+        f"SELECT * EXCLUDE (__fast, __nsn, __e164), CASE WHEN cur IS NULL THEN NULL WHEN __fast THEN __e164 "
+        f"ELSE {_UDF}(cur, {_lit(region)}) END AS e164 FROM ({fast})"
+    )
+
+
 def phone_table(con: duckdb.DuckDBPyConnection, source: str, table: str, region: str) -> None:
     """Create ``table`` = ``(cur, e164)`` for each distinct non-null ``cur`` of ``source``."""
-    _ensure_udf(con)
     distinct = f"SELECT DISTINCT cur FROM {source} WHERE cur IS NOT NULL"
-    fast = nanp_sql(distinct, region)
-    if fast is None:
-        con.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT cur, {_UDF}(cur, {_lit(region)}) AS e164 FROM ({distinct})"
-        )
-        return
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}__in AS {fast}")
-    con.execute(
-        f"CREATE OR REPLACE TABLE {table} AS SELECT cur, e164 FROM {table}__in WHERE fast "
-        f"UNION ALL SELECT cur, {_UDF}(cur, {_lit(region)}) AS e164 FROM {table}__in WHERE NOT fast"
-    )
-    con.execute(f"DROP TABLE {table}__in")
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS {phone_query(con, distinct, region)}")

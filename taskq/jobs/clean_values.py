@@ -23,7 +23,7 @@ from typing import Any
 import duckdb
 
 from ..progress import Progress
-from .clean_phones import e164, phone_table
+from .clean_phones import e164, phone_query
 from .clean_types import TypeDecision, decide_type, parse_expr
 
 __all__ = ["ColumnMap", "EMAIL_PATTERN", "clean_values", "e164"]
@@ -109,13 +109,14 @@ def _run_stages(
     ``v``) and may give a failure reason ``f{k}``, read from its *input*. A value
     that already failed in an earlier stage is not counted as failing again, and
     the first failure is the one kept. Counts are weighted by ``n`` (rows).
-    ``phone``, when set, is a table ``(cur, e164)`` joined on the base map's
-    ``cur`` (the value after the placeholders step), the phone step's input.
+    ``phone``, when set, is the phone step's region: each base map row gets
+    ``e164`` of its ``cur`` (the value after the placeholders step, the phone
+    step's input) from :func:`taskq.jobs.clean_phones.phone_query`.
     Afterwards ``cm.table`` holds ``v, n, cur, fail`` (and the stages' columns).
     """
-    base = f"SELECT m.v, m.n, m.w, m.cur AS p{', ph.e164' if phone else ''} FROM {cm.table} m"
+    base = f"SELECT v, n, w, cur AS p FROM {cm.table}"
     if phone:
-        base += f" LEFT JOIN {phone} ph ON m.cur = ph.cur"
+        base = f"SELECT v, n, w, cur AS p, e164 FROM ({phone_query(con, f'SELECT v, n, w, cur FROM {cm.table}', phone)})"
     sql = f"SELECT *, v AS s0 FROM ({base})"
     for k, st in enumerate(stages, 1):
         prev = f"s{k - 1}"
@@ -317,8 +318,6 @@ def clean_values(
                 continue
             expr.append(entry.new)
             cm.fails.append(entry.fail if stats["failed"] else None)
-        if phone is not None:
-            con.execute(f"DROP TABLE {phone}")
         # The cleaned value straight from the raw one, for the cleaned table to
         # compute without a lookup join. A stage that left every distinct value
         # of this column as it was is the identity here and is left out; phones
@@ -337,8 +336,8 @@ def _standardise(
 ) -> str | None:
     """Add the email, phone and case stages for one column (text columns only).
 
-    Returns the phone lookup table ``(cur, e164)`` when the column holds phones:
-    it is built once per distinct non-null value (:mod:`taskq.jobs.clean_phones`).
+    Returns the default region when the column holds phones: their E.164 form
+    is computed per value-map row (:mod:`taskq.jobs.clean_phones`).
     """
     if cm.sql_type != "VARCHAR":
         if cm.column in cfg["case"]:
@@ -351,8 +350,7 @@ def _standardise(
         fail = f"CASE WHEN {{x}} IS NOT NULL AND NOT {valid} THEN 'invalid email address' END"
         stages.append(_Stage("standardise", new, fail, extra={"kind": "email"}))
     elif cm.kind == "phone":
-        phone = f"{cm.table}__phone"
-        phone_table(con, cm.table, phone, cfg["default_region"])
+        phone = cfg["default_region"]
         new = "CASE WHEN e164 IS NOT NULL THEN e164 ELSE {x} END"
         reason = _lit("invalid phone number for region " + cfg["default_region"])
         fail = f"CASE WHEN {{x}} IS NOT NULL AND e164 IS NULL THEN {reason} END"

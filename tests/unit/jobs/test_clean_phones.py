@@ -7,7 +7,7 @@ import random
 import duckdb
 import pytest
 
-from taskq.jobs.clean_phones import e164, nanp_sql, phone_table
+from taskq.jobs.clean_phones import e164, nanp_sql, phone_query, phone_table
 
 # Area codes of the US, Canada and the Caribbean regions chosen by leading digits,
 # plus unassigned and non-geographic ones, so every branch of the region choice runs.
@@ -114,3 +114,26 @@ def test_phone_column_all_on_the_fast_path_end_to_end(tmp_path) -> None:
     quarantined = read_csv(out / "quarantine.csv")
     assert [(q["quarantine_row"], q["quarantine_value"]) for q in quarantined] == [("1", "+1 555 000 0000")]
     assert report["summary"]["quarantined"] == 1
+
+
+def test_phone_query_calls_phonenumbers_only_off_the_fast_path(monkeypatch) -> None:
+    import taskq.jobs.clean_phones as clean_phones
+
+    seen: list[str | None] = []
+
+    def counting(value: str | None, region: str) -> str | None:
+        seen.append(value)
+        return e164(value, region)
+
+    monkeypatch.setattr(clean_phones, "e164", counting)
+    con = duckdb.connect()
+    values = [*numbers(3000, seed=3), "+44 20 7946 0958", "call me"]
+    con.execute("CREATE TABLE m AS SELECT DISTINCT unnest(?) AS cur, 1 AS n", [values])
+    con.execute("INSERT INTO m VALUES (NULL, 2)")
+    rows = con.execute(
+        f"SELECT cur, n, e164 FROM ({phone_query(con, 'SELECT cur, n FROM m', 'US')})"
+    ).fetchall()
+    fast = {cur for cur, f, _ in con.execute(nanp_sql("SELECT cur FROM m", "US") or "").fetchall() if f}
+    assert len(rows) == len(set(values)) + 1
+    assert {cur: got for cur, _, got in rows} == {v: e164(v, "US") for v in [*values, None]}
+    assert sorted(seen) == sorted(v for v in set(values) if v not in fast)
