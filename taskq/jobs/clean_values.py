@@ -112,17 +112,31 @@ def _run_stages(
     ``phone``, when set, is the phone step's region: each base map row gets
     ``e164`` of its ``cur`` (the value after the placeholders step, the phone
     step's input) from :func:`taskq.jobs.clean_phones.phone_query`.
-    Afterwards ``cm.table`` holds ``v, n, cur, fail`` (and the stages' columns).
+    Afterwards ``cm.table`` holds ``v, n, cur, fail`` (and the stages' columns
+    that are not copies of another).
     """
     base = f"SELECT v, n, w, cur AS p FROM {cm.table}"
     if phone:
         base = f"SELECT v, n, w, cur AS p, e164 FROM ({phone_query(con, f'SELECT v, n, w, cur FROM {cm.table}', phone)})"
     sql = f"SELECT *, v AS s0 FROM ({base})"
+    # ref[k]: the column holding s{k}. A stage whose output is already a base column
+    # (whitespace, placeholders) or its input unchanged (a types step keeping text)
+    # is not stored again: on a column of a million distinct values every stored
+    # copy of the strings costs a noticeable part of this statement.
+    ref, kept = ["v"], ["v", "n", "w", "p", *(["e164"] if phone else [])]
     for k, st in enumerate(stages, 1):
         prev = f"s{k - 1}"
         cols = f"{st.pre or _sub(st.new, prev)} AS s{k}"
+        if st.pre in ("w", "p"):
+            ref.append(st.pre)
+        elif st.new == "{x}" and not st.fail:
+            ref.append(ref[-1])
+        else:
+            ref.append(f"s{k}")
+            kept.append(f"s{k}")
         if st.fail:
             cols += f", {_sub(st.fail, prev)} AS f{k}"
+            kept.append(f"f{k}")
         sql = f"SELECT *, {cols} FROM ({sql})"
     last = f"s{len(stages)}"
     every = [f"f{k}" for k, st in enumerate(stages, 1) if st.fail]
@@ -130,12 +144,13 @@ def _run_stages(
     # The stages' columns stay beside the result (cur, fail) for the counts below;
     # the table then replaces the base map.
     con.execute(
-        f"CREATE OR REPLACE TABLE {cm.table}__all AS SELECT *, {last} AS cur, {fail} AS fail FROM ({sql})"
+        f"CREATE OR REPLACE TABLE {cm.table}__all AS SELECT {', '.join(kept)}, {last} AS cur, {fail} AS fail "
+        f"FROM ({sql})"
     )
     fails: list[str] = []
     aggs, examples = [], []
     for k, st in enumerate(stages, 1):
-        prev, cur = f"s{k - 1}", f"s{k}"
+        prev, cur = ref[k - 1], ref[k]
         earlier = f"coalesce({', '.join(fails)}, NULL)" if fails else "NULL"
         newfail = f"CASE WHEN {earlier} IS NULL THEN f{k} END" if st.fail else "NULL::VARCHAR"
         moved = f"CAST({cur} AS VARCHAR) IS DISTINCT FROM CAST({prev} AS VARCHAR)"
