@@ -123,7 +123,7 @@ def _run_stages(
     # (whitespace, placeholders) or its input unchanged (a types step keeping text)
     # is not stored again: on a column of a million distinct values every stored
     # copy of the strings costs a noticeable part of this statement.
-    ref, kept = ["v"], ["v", "n", "w", "p", *(["e164"] if phone else [])]
+    ref, kept = ["v"], ["v", "n", "w", "p"]
     for k, st in enumerate(stages, 1):
         prev = f"s{k - 1}"
         cols = f"{st.pre or _sub(st.new, prev)} AS s{k}"
@@ -139,6 +139,9 @@ def _run_stages(
             kept.append(f"f{k}")
         sql = f"SELECT *, {cols} FROM ({sql})"
     last = f"s{len(stages)}"
+    if ref[-1] == last:  # stored as cur below
+        kept.remove(last)
+        ref[-1] = "cur"
     every = [f"f{k}" for k, st in enumerate(stages, 1) if st.fail]
     fail = f"coalesce({', '.join(every)}, NULL)" if every else "NULL::VARCHAR"
     # The stages' columns stay beside the result (cur, fail) for the counts below;
