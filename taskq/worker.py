@@ -283,15 +283,16 @@ def _work(settings: Settings, options: WorkerOptions, name: str) -> int:
 
     configure_logs(settings.log_level, json=settings.log_format == "json")
     try:
-        worker = TaskqWorker(options.queues, settings=settings, name=name)
-        worker.work(
-            burst=options.burst,
-            max_jobs=options.max_jobs,
-            with_scheduler=options.with_scheduler,
-            logging_level=settings.log_level,
-        )
+        with queues.redis_errors(settings, f"run worker {name}"):
+            worker = TaskqWorker(options.queues, settings=settings, name=name)
+            worker.work(
+                burst=options.burst,
+                max_jobs=options.max_jobs,
+                with_scheduler=options.with_scheduler,
+                logging_level=settings.log_level,
+            )
     except TaskqError as exc:
-        log.error("worker %s: %s", name, exc)
+        log.error("worker %s: %s: %s", name, exc.code, exc)
         return exc.exit_code
     return 0
 

@@ -123,3 +123,17 @@ def test_run_needs_neither_redis_nor_a_database(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["tool"] == "clean-my-data" and report["input"]["rows"] == 2001
     assert (tmp_path / "out" / "cleaned.csv").exists()
+
+
+def test_worker_without_redis_exits_3_with_one_line(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, redis_url="redis://:s3cret@127.0.0.1:1/0")
+    result = subprocess.run(
+        [sys.executable, "-m", "taskq", "worker", "start", "--without-scheduler"],
+        env=settings_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3
+    assert "REDIS_UNAVAILABLE" in result.stderr and "Traceback" not in result.stderr
+    assert "s3cret" not in result.stderr
