@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -34,7 +34,6 @@ __all__ = [
     "job_state",
     "queue",
     "remove_job",
-    "stop_running_job",
 ]
 
 log = logging.getLogger(__name__)
@@ -80,11 +79,6 @@ def redis_errors(settings: Settings, action: str) -> Iterator[None]:
         raise RedisUnavailable(
             f"Redis unavailable at {redact_url(settings.redis_url)} while trying to {action}: {exc}"
         ) from exc
-
-
-def guarded(settings: Settings, action: str, fn: Callable[[], T]) -> T:
-    with redis_errors(settings, action):
-        return fn()
 
 
 def queue(name: str, connection: redis.Redis) -> Queue:
@@ -143,8 +137,10 @@ def enqueue(
             "description": f"{tool} task {task_id}",
             "meta": {"tool": tool},
         }
-        job: Job = q.enqueue_at(at, JOB_FUNCTION, task_id, **options) if at is not None else q.enqueue(
-            JOB_FUNCTION, task_id, **options
+        job: Job = (
+            q.enqueue_at(at, JOB_FUNCTION, task_id, **options)
+            if at is not None
+            else q.enqueue(JOB_FUNCTION, task_id, **options)
         )
         return job
 
@@ -191,15 +187,3 @@ def remove_job(settings: Settings, connection: redis.Redis, task_id: str) -> boo
             job.delete(remove_from_queue=True)
             return True
         return False
-
-
-def stop_running_job(settings: Settings, connection: redis.Redis, task_id: str) -> bool:
-    """Ask the worker running the task's job to kill its work horse (RQ stop-job)."""
-    from rq.command import send_stop_job_command
-
-    with redis_errors(settings, f"stop the job of task {task_id}"):
-        try:
-            send_stop_job_command(connection, task_id, serializer=SERIALIZER)
-        except (NoSuchJobError, InvalidJobOperation):
-            return False
-        return True
