@@ -54,10 +54,12 @@ from .clean_rows import (
     build_cleaned,
     dedupe,
     fill_nulls,
+    null_counts,
     outliers,
     q,
     quarantine,
     quarantine_query,
+    quartiles,
 )
 from .clean_values import clean_values
 from .findings import finding
@@ -139,18 +141,29 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         changes.extend(quarantine(con, steps["quarantine"]["enabled"]))
         progress.check()
         if steps["nulls"]["enabled"]:
+            rules = {
+                col: steps["nulls"]["columns"].get(col, {"strategy": steps["nulls"]["default"]})
+                for col in table.columns
+            }
+            # Only "leave" changes no row: when every column leaves its nulls, one scan counts them all.
+            counts = (
+                null_counts(con, table.columns)
+                if all(r["strategy"] == "leave" for r in rules.values())
+                else {}
+            )
             for i, col in enumerate(table.columns):
                 progress.update(78 + 6 * i / len(table.columns), f"null handling: {col}")
-                rule = steps["nulls"]["columns"].get(col, {"strategy": steps["nulls"]["default"]})
-                changes.append(fill_nulls(con, col, maps[col].sql_type, rule))
+                changes.append(fill_nulls(con, col, maps[col].sql_type, rules[col], counts.get(col)))
                 progress.check()
         if steps["outliers"]["enabled"]:
             cfg = steps["outliers"]
             numeric = [c for c in table.columns if maps[c].sql_type in ("BIGINT", "DOUBLE")]
             chosen = numeric if cfg["columns"] == "auto" else [c for c in cfg["columns"] if c in numeric]
+            # Flagging removes nothing: every column's quartiles come from one scan.
+            stats = {} if cfg["remove"] else quartiles(con, chosen)
             for i, col in enumerate(chosen):
                 progress.update(84 + 6 * i / max(len(chosen), 1), f"outliers: {col}")
-                entry = outliers(con, col, cfg["k"], cfg["remove"])
+                entry = outliers(con, col, cfg["k"], cfg["remove"], stats.get(col))
                 if entry is not None:
                     changes.append(entry)
                 progress.check()

@@ -27,8 +27,10 @@ __all__ = [
     "quarantine_query",
     "dedupe",
     "fill_nulls",
+    "null_counts",
     "outliers",
     "quarantine",
+    "quartiles",
 ]
 
 logger = logging.getLogger(__name__)
@@ -49,10 +51,16 @@ def _lit(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _rows(con: duckdb.DuckDBPyConnection, where: str) -> tuple[int, list[int]]:
-    """(count, first :data:`ROW_LIST_LIMIT` row numbers) of kept rows matching ``where``."""
-    row = con.execute(f"SELECT count(*) FROM {TABLE} WHERE __keep AND ({where})").fetchall()[0]
-    total = int(row[0]) if row else 0
+def _rows(con: duckdb.DuckDBPyConnection, where: str, total: int | None = None) -> tuple[int, list[int]]:
+    """(count, first :data:`ROW_LIST_LIMIT` row numbers) of kept rows matching ``where``.
+
+    ``total``, when given, is that count, already known: only the rows are listed.
+    """
+    if total is None:
+        row = con.execute(f"SELECT count(*) FROM {TABLE} WHERE __keep AND ({where})").fetchall()[0]
+        total = int(row[0]) if row else 0
+    if total == 0:
+        return 0, []
     listed = con.execute(
         f"SELECT __row FROM {TABLE} WHERE __keep AND ({where}) ORDER BY __row LIMIT {ROW_LIST_LIMIT}"
     ).fetchall()
@@ -282,8 +290,18 @@ def dedupe(con: duckdb.DuckDBPyConnection, columns: list[str], ignore_case: bool
     return entry
 
 
+def null_counts(con: duckdb.DuckDBPyConnection, columns: list[str]) -> dict[str, int]:
+    """Per column, the kept rows where it is NULL (one scan for all columns)."""
+    if not columns:
+        return {}
+    row = con.execute(
+        f"SELECT {', '.join(f'count(*) FILTER (WHERE {q(c)} IS NULL)' for c in columns)} FROM {TABLE} WHERE __keep"
+    ).fetchall()[0]
+    return {c: int(n) for c, n in zip(columns, row, strict=True)}
+
+
 def fill_nulls(
-    con: duckdb.DuckDBPyConnection, col: str, sql_type: str, rule: dict[str, Any]
+    con: duckdb.DuckDBPyConnection, col: str, sql_type: str, rule: dict[str, Any], nulls: int | None = None
 ) -> dict[str, Any]:
     """Apply one column's null strategy; return its changes entry.
 
@@ -291,13 +309,17 @@ def fill_nulls(
     rounded value); ``mode`` takes the most frequent value (smallest on a tie);
     ``constant`` casts the value to the column's type. A strategy that does not
     fit the column is skipped with a ``skipped`` note rather than failing the run.
+    ``nulls``, when given, is the column's count of kept NULL rows (:func:`null_counts`).
     """
     strategy = rule["strategy"]
     entry: dict[str, Any] = {"step": "nulls", "column": col, "strategy": strategy}
-    nulls, listed = _rows(con, f"{q(col)} IS NULL")
+    if nulls is None:
+        row = con.execute(f"SELECT count(*) FROM {TABLE} WHERE __keep AND {q(col)} IS NULL").fetchall()[0]
+        nulls = int(row[0]) if row else 0
     if strategy == "leave" or nulls == 0:
         entry.update(changed=0, left_null=nulls)
         return entry
+    nulls, listed = _rows(con, f"{q(col)} IS NULL", nulls)
     if strategy == "drop":
         _drop(con, f"{q(col)} IS NULL")
         entry.update(rows_removed=listed, rows_removed_total=nulls, reason=f"{col} is null")
@@ -334,19 +356,31 @@ def fill_nulls(
     return entry
 
 
-def outliers(con: duckdb.DuckDBPyConnection, col: str, k: float, remove: bool) -> dict[str, Any] | None:
+def quartiles(con: duckdb.DuckDBPyConnection, columns: list[str]) -> dict[str, tuple[int, Any]]:
+    """Per column, ``(count, [Q1, Q3])`` of its kept non-null values (one scan for all columns)."""
+    if not columns:
+        return {}
+    row = con.execute(
+        f"SELECT {', '.join(f'count({q(c)}), quantile_cont({q(c)}, [0.25, 0.75])' for c in columns)} "
+        f"FROM {TABLE} WHERE __keep"
+    ).fetchall()[0]
+    return {c: (int(row[2 * i]), row[2 * i + 1]) for i, c in enumerate(columns)}
+
+
+def outliers(
+    con: duckdb.DuckDBPyConnection, col: str, k: float, remove: bool, stats: tuple[int, Any] | None = None
+) -> dict[str, Any] | None:
     """Flag (and with ``remove``, drop) values outside the IQR fences of ``col``.
 
     Fences are ``Q1 - k*IQR`` and ``Q3 + k*IQR`` over kept non-null values.
-    Returns None when the column has fewer than 4 values (no meaningful quartiles).
+    ``stats``, when given, is the column's entry from :func:`quartiles`, taken
+    over the rows kept now. Returns None when the column has fewer than 4
+    values (no meaningful quartiles).
     """
-    row = con.execute(
-        f"SELECT count({q(col)}), quantile_cont({q(col)}, 0.25), quantile_cont({q(col)}, 0.75) "
-        f"FROM {TABLE} WHERE __keep"
-    ).fetchall()[0]
-    if row is None or row[0] < 4:
+    count, fences = stats if stats is not None else quartiles(con, [col])[col]
+    if count < 4:
         return None
-    q1, q3 = float(row[1]), float(row[2])
+    q1, q3 = float(fences[0]), float(fences[1])
     lo, hi = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
     where = f"{q(col)} < {lo!r} OR {q(col)} > {hi!r}"
     total, listed = _rows(con, where)

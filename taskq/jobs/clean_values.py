@@ -112,9 +112,11 @@ def _run_stages(
     ``phone``, when set, is the phone step's region: each base map row gets
     ``e164`` of its ``cur`` (the value after the placeholders step, the phone
     step's input) from :func:`taskq.jobs.clean_phones.phone_query`.
-    Afterwards ``cm.table`` holds ``v, n, cur, fail`` (and the stages' columns
-    that are not copies of another).
+    With ``phone`` set, ``cm.table`` then holds ``v, n, cur, fail`` (and the
+    stages' columns that are not copies of another) for the cleaned table's
+    lookup; otherwise it is left as it was.
     """
+    lookup = phone is not None
     base = f"SELECT v, n, w, cur AS p FROM {cm.table}"
     if phone:
         base = f"SELECT v, n, w, cur AS p, e164 FROM ({phone_query(con, f'SELECT v, n, w, cur FROM {cm.table}', phone)})"
@@ -144,12 +146,13 @@ def _run_stages(
         ref[-1] = "cur"
     every = [f"f{k}" for k, st in enumerate(stages, 1) if st.fail]
     fail = f"coalesce({', '.join(every)}, NULL)" if every else "NULL::VARCHAR"
-    # The stages' columns stay beside the result (cur, fail) for the counts below;
-    # the table then replaces the base map.
-    con.execute(
-        f"CREATE OR REPLACE TABLE {cm.table}__all AS SELECT {', '.join(kept)}, {last} AS cur, {fail} AS fail "
-        f"FROM ({sql})"
-    )
+    result = f"SELECT {', '.join(kept)}, {last} AS cur, {fail} AS fail FROM ({sql})"
+    # With a lookup the table replaces the base map (the cleaned table joins it);
+    # otherwise the counts and examples are aggregated straight from the query,
+    # without materialising every stage of every distinct value.
+    source = f"{cm.table}__all" if lookup else f"({result})"
+    if lookup:
+        con.execute(f"CREATE OR REPLACE TABLE {cm.table}__all AS {result}")
     fails: list[str] = []
     aggs, examples = [], []
     for k, st in enumerate(stages, 1):
@@ -162,10 +165,13 @@ def _run_stages(
             f"coalesce(sum(n) FILTER (WHERE {newfail} IS NULL AND {prev} IS NOT NULL AND {cur} IS NULL), 0)",
             f"coalesce(sum(n) FILTER (WHERE {newfail} IS NULL AND {cur} IS NOT NULL AND {moved}), 0)",
         ]
+        # Up to EXAMPLES of the most frequent values the stage changed or failed, ties
+        # by value, NULL first (the stage inputs are all VARCHAR: byte order is code
+        # point order). Rows tied on both are identical: which one is kept does not matter.
         examples.append(
-            f"(SELECT {k} AS k, CAST({prev} AS VARCHAR) AS b, CAST({cur} AS VARCHAR) AS a, {newfail} AS r, "
-            f"n FROM {cm.table}__all WHERE {newfail} IS NOT NULL OR {moved} "
-            f"ORDER BY n DESC, {prev} NULLS FIRST LIMIT {EXAMPLES})"
+            f"min_by(struct_pack(b := CAST({prev} AS VARCHAR), a := CAST({cur} AS VARCHAR), r := {newfail}, "
+            f"n := n), struct_pack(o := -n, x := {prev} IS NOT NULL, y := coalesce(CAST({prev} AS VARCHAR), '')), "
+            f"{EXAMPLES}) FILTER (WHERE {newfail} IS NOT NULL OR {moved})"
         )
         if st.fail:
             fails.append(f"f{k}")
@@ -174,22 +180,20 @@ def _run_stages(
         "count(*) FILTER (WHERE CAST(cur AS VARCHAR) IS DISTINCT FROM v)",
         "coalesce(sum(n) FILTER (WHERE fail IS NOT NULL), 0)",
     ]
-    row = con.execute(f"SELECT {', '.join(aggs)} FROM {cm.table}__all").fetchall()[0]
+    row = con.execute(f"SELECT {', '.join(aggs + examples)} FROM {source}").fetchall()[0]
     assert row is not None
-    counts = [int(x) for x in row]
+    counts = [int(x) for x in row[: len(aggs)]]
     total, moved_values, failed_rows = counts[-3:]
     shown: dict[int, list[dict[str, Any]]] = {}
-    if examples:
-        # Per stage: the most frequent values it changed or failed, ties by value (the
-        # stage inputs are all VARCHAR: byte order is code point order). Rows tied on
-        # both are identical, so their order does not matter.
-        query = " UNION ALL ".join(f"SELECT * FROM {e}" for e in examples)
-        rows = con.execute(query).fetchall()
-        rows.sort(key=lambda t: (t[0], -t[4], t[1] is not None, t[1] or ""))
-        for k, b, a, r, _ in rows:
-            shown.setdefault(k, []).append({"before": b, "after": a, **({"reason": r} if r else {})})
-    con.execute(f"DROP TABLE {cm.table}")
-    con.execute(f"ALTER TABLE {cm.table}__all RENAME TO {cm.table}")
+    listed = [
+        (k, e["b"], e["a"], e["r"], e["n"]) for k, es in enumerate(row[len(aggs) :], 1) for e in es or []
+    ]
+    listed.sort(key=lambda t: (t[0], -t[4], t[1] is not None, t[1] or ""))
+    for k, b, a, r, _ in listed:
+        shown.setdefault(k, []).append({"before": b, "after": a, **({"reason": r} if r else {})})
+    if lookup:
+        con.execute(f"DROP TABLE {cm.table}")
+        con.execute(f"ALTER TABLE {cm.table}__all RENAME TO {cm.table}")
     cm.identity = moved_values == 0 and failed_rows == 0 and cm.sql_type == "VARCHAR"
     cm.failed = failed_rows
     out = []
@@ -207,12 +211,12 @@ def _run_stages(
     return out
 
 
-def _share(con: duckdb.DuckDBPyConnection, table: str, cond: str) -> float:
-    row = con.execute(
-        f"SELECT coalesce(sum(n) FILTER (WHERE {cond}), 0), coalesce(sum(n), 0) FROM {table} WHERE cur IS NOT NULL"
-    ).fetchall()[0]
+def _shares(con: duckdb.DuckDBPyConnection, table: str, conds: list[str]) -> list[float]:
+    """Per condition, the share of rows with a non-null ``cur`` meeting it (one scan for all)."""
+    sums = ", ".join(f"coalesce(sum(n) FILTER (WHERE {c}), 0)" for c in conds)
+    row = con.execute(f"SELECT {sums}, coalesce(sum(n), 0) FROM {table} WHERE cur IS NOT NULL").fetchall()[0]
     assert row is not None
-    return row[0] / row[1] if row[1] else 0.0
+    return [x / row[-1] if row[-1] else 0.0 for x in row[:-1]]
 
 
 def _kind(con: duckdb.DuckDBPyConnection, table: str, column: str, cfg: dict[str, Any]) -> str | None:
@@ -221,16 +225,17 @@ def _kind(con: duckdb.DuckDBPyConnection, table: str, column: str, cfg: dict[str
         chosen = cfg[f"{kind}_columns"]
         if isinstance(chosen, list) and column in chosen:
             return kind
+    conds = {}
     if cfg["email_columns"] == "auto":
-        share = _share(con, table, f"regexp_full_match(cur, {_lit(EMAIL_PATTERN)})")
-        if share >= 0.9 or (_EMAIL_NAME.search(column) and share >= 0.5):
-            return "email"
-    phone_like = f"regexp_full_match(cur, {_lit(_PHONE_SHAPE)})"
-    if (
-        cfg["phone_columns"] == "auto"
-        and _PHONE_NAME.search(column)
-        and _share(con, table, phone_like) >= 0.5
-    ):
+        conds["email"] = f"regexp_full_match(cur, {_lit(EMAIL_PATTERN)})"
+    if cfg["phone_columns"] == "auto" and _PHONE_NAME.search(column):
+        conds["phone"] = f"regexp_full_match(cur, {_lit(_PHONE_SHAPE)})"
+    if not conds:
+        return None
+    share = dict(zip(conds, _shares(con, table, list(conds.values())), strict=True))
+    if "email" in share and (share["email"] >= 0.9 or (_EMAIL_NAME.search(column) and share["email"] >= 0.5)):
+        return "email"
+    if "phone" in share and share["phone"] >= 0.5:
         return "phone"
     return None
 
@@ -364,7 +369,12 @@ def _standardise(
     phone = None
     if cm.kind == "email":
         valid = f"regexp_full_match({{x}}, {_lit(EMAIL_PATTERN)})"
-        new = f"CASE WHEN {valid} THEN split_part({{x}}, '@', 1) || '@' || lower(split_part({{x}}, '@', 2)) ELSE {{x}} END"
+        # A valid address has exactly one "@", so it is its own rebuild when it has no
+        # upper case at all (the cheap test skips the rebuild for most values).
+        new = (
+            f"CASE WHEN {valid} AND lower({{x}}) <> {{x}} THEN "
+            f"split_part({{x}}, '@', 1) || '@' || lower(split_part({{x}}, '@', 2)) ELSE {{x}} END"
+        )
         fail = f"CASE WHEN {{x}} IS NOT NULL AND NOT {valid} THEN 'invalid email address' END"
         stages.append(_Stage("standardise", new, fail, extra={"kind": "email"}))
     elif cm.kind == "phone":
