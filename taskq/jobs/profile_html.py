@@ -64,24 +64,37 @@ def _histogram(hist: dict[str, Any]) -> str:
     )
 
 
+def _visible_edges(text: str) -> str:
+    """Leading/trailing whitespace shown as ␣: ' Paris' and 'Paris' must not look the same."""
+    core = text.strip()
+    if core == text:
+        return text
+    start = text.index(core[0]) if core else len(text)
+    return "␣" * start + core + "␣" * (len(text) - start - len(core))
+
+
 def _bars(items: list[dict[str, Any]], key: str, total: int, css: str = "bar2") -> str:
     if not items:
         return '<p class="muted">no values</p>'
-    w, row = 360, 18
+    w, row = 400, 18  # label 0-165, bar 170-290, count and share after it
     top = max(i["count"] for i in items) or 1
     parts = []
     for n, item in enumerate(items):
         y = n * row
-        label = str(item[key])
+        label = _visible_edges(str(item[key]))
         label = label if len(label) <= 24 else label[:23] + "…"
-        length = 150 * item["count"] / top
+        length = 120 * item["count"] / top
         share = f" ({100 * item['count'] / total:.1f}%)" if total else ""
         parts.append(
             f'<text x="0" y="{y + 13}" class="mono">{_e(label)}</text>'
             f'<rect class="{css}" x="170" y="{y + 3}" width="{length:.1f}" height="12"/>'
             f'<text x="{176 + length:.1f}" y="{y + 13}">{item["count"]:,}{share}</text>'
         )
-    return f'<svg width="{w}" height="{row * len(items)}" role="img">{"".join(parts)}</svg>'
+    height = row * len(items)
+    return (
+        f'<svg width="{w}" height="{height}" viewBox="0 0 {w} {height}" style="max-width:100%" role="img">'
+        f"{''.join(parts)}</svg>"
+    )
 
 
 def _findings(title: str, items: list[dict[str, Any]]) -> str:

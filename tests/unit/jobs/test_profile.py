@@ -261,3 +261,12 @@ def test_too_many_columns_is_a_clean_input_error_unless_a_subset_is_asked(tmp_pa
     assert not (tmp_path / "out").exists()
     report = execute("profile", wide, tmp_path / "out", {"max_columns": 20, "columns": ["c1", "c2"]})
     assert report["tool"] == "profile-my-data"
+
+
+def test_html_shows_edge_whitespace_so_look_alike_values_differ():
+    from taskq.jobs.profile_html import _visible_edges
+
+    assert _visible_edges(" Paris") == "␣Paris"
+    assert _visible_edges("Aaaaa ") == "Aaaaa␣"
+    assert _visible_edges("New York") == "New York"
+    assert _visible_edges("  ") == "␣␣"
