@@ -47,10 +47,10 @@ def _make_engine(url: str) -> Engine:
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -142,11 +142,36 @@ def upgrade(settings: Settings, revision: str = "head") -> str | None:
 
     url = settings.sqlalchemy_url
     try:
-        command.upgrade(_alembic_config(settings), revision)
+        with _sqlite_upgrade_lock(url):
+            command.upgrade(_alembic_config(settings), revision)
     except OperationalError as exc:
         raise DatabaseUnavailable(f"cannot upgrade {redact_url(url)}: {_first_line(exc)}") from exc
     _upgraded.add(url)
     return current_revision(settings)
+
+
+@contextmanager
+def _sqlite_upgrade_lock(url: str) -> Iterator[None]:
+    """Serialise schema upgrades of one SQLite file across processes.
+
+    A worker, its maintenance process and the API may all open a new SQLite file
+    at once; two concurrent migrations (and their journal-mode switch) fail with
+    "database is locked". PostgreSQL needs no lock here: its DDL is transactional.
+    """
+    path = url.split("///", 1)[-1] if url.startswith("sqlite") else ""
+    if not path or path == ":memory:":
+        yield
+        return
+    import fcntl
+
+    lock_path = Path(path).with_name(Path(path).name + ".upgrade-lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def current_revision(settings: Settings) -> str | None:

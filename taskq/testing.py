@@ -101,7 +101,11 @@ class WorkerProcess:
             cwd=self.cwd,
         )
         if wait:
-            self.wait_registered()
+            try:
+                self.wait_registered()
+            except BaseException:
+                self.stop()  # never leave the process running or its log file open
+                raise
         return self
 
     def wait_registered(self, timeout: float = 30.0) -> None:

@@ -310,6 +310,12 @@ def run_worker(settings: Settings, options: WorkerOptions) -> int:
     running in burst mode or shutting down).
     """
     base = options.name or default_name()
+    try:
+        # Upgrade SQLite once, here, before the maintenance and worker processes fork.
+        engine_for(settings)
+    except TaskqError as exc:
+        log.error("worker %s: %s: %s", base, exc.code, exc)
+        return exc.exit_code
     keeper = None
     if options.with_scheduler and not options.burst:
         from .maintenance import start_process

@@ -130,7 +130,8 @@ def test_cancel_while_running_stops_at_the_next_check(
     deadline = time.monotonic() + 10
     while client.get(info.id, events=False).status != "PROCESSING" and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert client.cancel(info.id).status == "PROCESSING"
+    # The runner may notice the flag (and end CANCELLED) before cancel() reads the row back.
+    assert client.cancel(info.id).status in ("PROCESSING", "CANCELLED")
     thread.join(10)
     assert result["outcome"] == "CANCELLED"
     task = client.get(info.id)
