@@ -64,6 +64,7 @@ __all__ = [
     "UnknownTool",
     "WorkerLost",
     "WorkerShutdown",
+    "input_error_codes",
 ]
 
 MAX_MESSAGE = 1000
@@ -244,6 +245,16 @@ class JobFailed(TaskqError):
     """The job failed with an unexpected error."""
 
     code = "JOB_FAILED"
+
+
+def input_error_codes() -> frozenset[str]:
+    """Every code meaning "the user's input or parameters are wrong" (never retried)."""
+    found, todo = set(), [InputError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.code)
+        todo.extend(cls.__subclasses__())
+    return frozenset(found)
 
 
 def truncate_message(message: str, limit: int = MAX_MESSAGE) -> str:

@@ -44,7 +44,7 @@ from typing import Any
 from ..errors import UnknownColumn
 from ..progress import Progress, ScaledProgress
 from . import io
-from .clean_params import named_columns, step_map
+from .clean_params import STEP_ORDER, named_columns, step_map
 from .clean_params import validate_params as _validate
 from .clean_rows import (
     QUARANTINE,
@@ -298,16 +298,8 @@ def _result(
         "converted_columns": {c: m.sql_type for c, m in maps.items() if m.sql_type != "VARCHAR"},
         "steps": {
             s: _totals(changes, s)
-            for s in (
-                "whitespace",
-                "placeholders",
-                "types",
-                "standardise",
-                "dedupe",
-                "quarantine",
-                "nulls",
-                "outliers",
-            )
+            for s in STEP_ORDER
+            if s != "rename_columns"  # renames change names, not values: no counts to total
         },
     }
     return {

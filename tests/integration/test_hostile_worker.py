@@ -11,21 +11,13 @@ import pytest
 
 from taskq.api import TaskQ
 from taskq.config import Settings
+from taskq.errors import input_error_codes
 from taskq.testing import WorkerProcess, wait_for
 
 pytestmark = pytest.mark.integration
 
 ENDED = {"COMPLETED", "FAILED", "CANCELLED", "EXPIRED"}
-INPUT_CODES = {
-    "INPUT_INVALID",
-    "INPUT_NOT_FOUND",
-    "INPUT_NOT_ALLOWED",
-    "INPUT_UNREADABLE",
-    "INPUT_EMPTY",
-    "INPUT_MALFORMED",
-    "UNKNOWN_COLUMN",
-    "INVALID_PARAMS",
-}
+INPUT_CODES = input_error_codes()
 
 
 def _zip_without_workbook() -> bytes:

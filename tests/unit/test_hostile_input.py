@@ -22,21 +22,11 @@ from hypothesis import strategies as st
 
 from taskq import jobs
 from taskq.api import TaskQ
-from taskq.errors import InputError, TaskCancelled, TaskqError
+from taskq.errors import InputError, TaskCancelled, TaskqError, input_error_codes
 from taskq.progress import NullProgress
 
 TOOLS = ("profile", "clean", "master")
-INPUT_CODES = {
-    "INPUT_INVALID",
-    "INPUT_NOT_FOUND",
-    "INPUT_NOT_ALLOWED",
-    "INPUT_UNREADABLE",
-    "INPUT_EMPTY",
-    "INPUT_MALFORMED",
-    "INPUT_TOO_LARGE",
-    "UNKNOWN_COLUMN",
-    "INVALID_PARAMS",
-}
+INPUT_CODES = input_error_codes()
 FUZZ = settings(
     max_examples=40,
     deadline=None,
