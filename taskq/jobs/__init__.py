@@ -34,17 +34,26 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
 from ..errors import InputNotFound, InvalidParams, UnknownTool
 from ..progress import NullProgress, Progress
 
-__all__ = ["TOOLS", "ToolSpec", "execute", "load_plugins", "register", "resolve", "tool_names", "validate_params"]
+__all__ = [
+    "TOOLS",
+    "ToolSpec",
+    "execute",
+    "load_plugins",
+    "register",
+    "resolve",
+    "tool_names",
+    "validate_params",
+]
 
 REPORT_FILE = "report.json"
 SEVERITIES = ("critical", "warning", "info")

@@ -14,7 +14,7 @@ from taskq.config import Settings
 from taskq.errors import InvalidTransition, TaskNotFound
 from taskq.lifecycle import TaskStatus as S
 from taskq.lifecycle import can_transition, record_created, request_cancel, transition
-from taskq.models import Task, TaskEvent, utcnow
+from taskq.models import Task, TaskEvent
 
 AUTOMATIC = {
     (S.CREATED, S.QUEUED),
