@@ -28,7 +28,8 @@ them) reproduces ``cleaned.*`` exactly: every detection (types, day-first,
 decimal mark, email/phone columns) is deterministic given the input and those
 parameters. ``changes.json["decisions"]`` records what was detected.
 
-Value steps run on each column's distinct values (:mod:`taskq.jobs.clean_values`);
+Value steps run on each column's distinct values (:mod:`taskq.jobs.clean_values`),
+or row by row for near-unique columns on large inputs (same results, cheaper);
 row steps on one materialised table (:mod:`taskq.jobs.clean_rows`). Memory is
 bounded by DuckDB's ``memory_limit``: nothing table-sized is held in Python.
 """
@@ -61,7 +62,7 @@ from .clean_rows import (
     quarantine_query,
     quartiles,
 )
-from .clean_values import clean_values
+from .clean_values import clean_values, finish_rowwise
 from .findings import finding
 
 __all__ = ["run", "snake_case_names", "validate_params"]
@@ -124,6 +125,9 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
     """
     steps = step_map(params)
     con = io.connect()
+    # DuckDB rewrites an IN list (the placeholder tokens) into a join, and a join
+    # loses input order in CREATE TABLE AS: clean_rows would need sorting back.
+    con.execute("SET disabled_optimizers = 'in_clause'")
     try:
         progress.update(0, "reading")
         table = io.open_table(con, input_path, all_varchar=True, options=params.get("input_options") or None)
@@ -131,7 +135,9 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         progress.check()
         maps, changes = clean_values(con, table.view, table.columns, steps, ScaledProgress(progress, 10, 60))
         progress.update(60, "building cleaned table")
-        failing = build_cleaned(con, table.view, maps)
+        built = build_cleaned(con, table.view, maps)
+        progress.check()
+        finish_rowwise(con, TABLE, maps, built.codes)
         progress.check()
         if steps["dedupe"]["enabled"]:
             progress.update(70, "removing duplicates")
@@ -178,7 +184,7 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
                 }
             )
         progress.update(90, "writing")
-        outputs = _write(con, table, names, out_dir, params, maps, changes, failing)
+        outputs = _write(con, table, names, out_dir, params, maps, changes, built.failing)
         progress.update(100, "done")
         return _result(con, table, maps, changes, outputs)
     finally:

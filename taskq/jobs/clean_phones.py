@@ -29,6 +29,7 @@ compares the two on many numbers.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -37,7 +38,7 @@ import phonenumbers
 from phonenumbers.phonemetadata import PhoneMetadata
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-__all__ = ["e164", "nanp_sql", "phone_query", "phone_table"]
+__all__ = ["e164", "nanp_sql", "phone_helpers", "phone_query", "phone_table"]
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +211,14 @@ def _ensure_udf(con: duckdb.DuckDBPyConnection) -> None:
     ).fetchall()[0]
     if exists and exists[0]:
         return
-    con.create_function(_UDF, e164, ["VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special")
+
+    # Remembered per value, for this connection only: row by row (near-unique
+    # columns) the same unusual value may come up many times.
+    @functools.lru_cache(maxsize=65_536)
+    def cached(value: str | None, region: str) -> str | None:
+        return e164(value, region)
+
+    con.create_function(_UDF, cached, ["VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special")
 
 
 def phone_query(con: duckdb.DuckDBPyConnection, source: str, region: str) -> str:
@@ -228,6 +236,33 @@ def phone_query(con: duckdb.DuckDBPyConnection, source: str, region: str) -> str
         f"SELECT * EXCLUDE (__fast, __nsn, __e164), CASE WHEN cur IS NULL THEN NULL WHEN __fast THEN __e164 "
         f"ELSE {_UDF}(cur, {_lit(region)}) END AS e164 FROM ({fast})"
     )
+
+
+def phone_helpers(con: duckdb.DuckDBPyConnection, region: str) -> list[tuple[str, str]]:
+    """The E.164 form of ``{x}`` as named SQL templates, each over ``{x}`` and the earlier names.
+
+    For computing E.164 row by row inside a larger projection (the cleaned
+    table of a near-unique column), where :func:`phone_query`'s nested
+    subqueries cannot go. Evaluate them in order, each in its own projection
+    level, substituting ``{x}`` and ``{<earlier name>}``; the last, ``e164``,
+    is the answer (NULL when invalid): the same as :func:`phone_query`'s.
+    """
+    _ensure_udf(con)
+    slow = f"{_UDF}({{x}}, {_lit(region)})"
+    if not _parses_like_us("US"):
+        return [("e164", slow)]
+    return [
+        (
+            "fast",
+            f"strlen({{x}}) <= {_MAX_INPUT} AND regexp_full_match({{x}}, {_lit(_fast_pattern(region))})",
+        ),
+        ("nsn", f"CASE WHEN {{fast}} THEN right({_digits('{x}')}, {_NANP_LENGTH}) END"),
+        (
+            "e164",
+            f"CASE WHEN {{x}} IS NULL THEN NULL WHEN {{fast}} THEN "
+            f"(CASE WHEN {_valid_sql('{nsn}')} THEN '+1' || {{nsn}} END) ELSE {slow} END",
+        ),
+    ]
 
 
 def phone_table(con: duckdb.DuckDBPyConnection, source: str, table: str, region: str) -> None:

@@ -16,11 +16,12 @@ from typing import Any
 
 import duckdb
 
-from .clean_values import ColumnMap
+from .clean_values import BuildStep, ColumnMap, outcome_sql
 
 __all__ = [
     "ROW_LIST_LIMIT",
     "TABLE",
+    "Built",
     "FailColumn",
     "aligned",
     "build_cleaned",
@@ -71,58 +72,82 @@ def _drop(con: duckdb.DuckDBPyConnection, where: str) -> None:
     con.execute(f"UPDATE {TABLE} SET __keep = false WHERE __keep AND ({where})")
 
 
-def build_cleaned(con: duckdb.DuckDBPyConnection, view: str, maps: dict[str, ColumnMap]) -> list[FailColumn]:
+@dataclass
+class Built:
+    """What :func:`build_cleaned` made besides ``clean_rows``.
+
+    Attributes:
+        failing: the hidden columns of input columns with (possible) rule breaks.
+        codes: per row-wise column, the hidden column of its per-step outcome codes.
+    """
+
+    failing: list[FailColumn]
+    codes: dict[str, str]
+
+
+def build_cleaned(con: duckdb.DuckDBPyConnection, view: str, maps: dict[str, ColumnMap]) -> Built:
     """Materialise ``clean_rows`` and the rule breaks table ``clean_quarantine``.
 
     Columns whose map is the identity are copied from the input; the others
-    are computed from the raw value with their value steps' SQL, one nested
-    projection per step. Only columns that need their map (phones decided by
-    ``phonenumbers``) are looked up with a join. The table may come out of
-    input order: readers order by ``__row`` or check :func:`aligned`.
+    are computed from the raw value with their value steps' SQL, in nested
+    projections (one level per step, plus one per helper value a step needs).
+    Only columns that need their map (phones of a value map, decided by
+    ``phonenumbers``) are looked up with a join; the table may then come out
+    of input order: readers order by ``__row`` or check :func:`aligned`.
 
     A column with rule breaks also gets two hidden columns in ``clean_rows``:
-    the failure reason (NULL when the value is fine) and the raw value.
-    ``clean_quarantine`` gets one row per (input row, failing column):
-    ``__row, column, reason, value`` (the raw value).
-
-    Returns:
-        The failing columns' hidden column names, in input column order.
+    the failure reason (NULL when the value is fine) and the raw value (only
+    where it failed). A row-wise column (near-unique, see
+    :mod:`taskq.jobs.clean_values`) also gets its outcome codes: two bits per
+    step, what the step did to the row's value (see
+    :func:`taskq.jobs.clean_values.outcome_sql`). ``clean_quarantine`` gets one
+    row per (input row, failing column): ``__row, column, reason, value``.
     """
     items = list(maps.items())
     direct = {col: cm for col, cm in items if not cm.identity and cm.expr is not None}
-    depth = max((len(cm.expr or []) for cm in direct.values()), default=0)
     names = {col: f"c{i}" for i, (col, _) in enumerate(items)}
     failing = _fail_columns(maps)
     by_col = {f.column: f for f in failing}
-    raw = [f"{names[f.column]} AS r{i}" for i, f in enumerate(failing)]
-    carried = [f"r{i}" for i in range(len(failing))]
+    codes = _hidden_names(maps, {col: "__clean_codes" for col, cm in items if cm.rowwise}, failing)
+    raw = {f.column: f"r{i}" for i, f in enumerate(failing)}
     fails = {f.column: f"f{i}" for i, f in enumerate(failing) if f.column in direct}
-    inner = [f"{q(col)} AS {names[col]}" for col, _ in items]
-    sql = f"SELECT __row, {', '.join(inner)} FROM {view}"
-    sql = f"SELECT *, {', '.join(raw)} FROM ({sql})" if raw else sql
-    sql = (
-        f"SELECT *, {', '.join(f'NULL::VARCHAR AS {f}' for f in fails.values())} FROM ({sql})"
-        if fails
-        else sql
+    outcome = {col: f"e{i}" for i, (col, cm) in enumerate(items) if cm.rowwise}
+    # Every alias carried from level to level; each level assigns some of them.
+    live = (
+        ["__row"]
+        + [names[col] for col, _ in items]
+        + list(raw.values())
+        + list(fails.values())
+        + list(outcome.values())
     )
-    for level in range(depth):
-        cols = []
-        for col, _ in items:
-            cm = direct.get(col)
-            steps = cm.expr if cm is not None and cm.expr is not None else []
-            if level < len(steps):
-                prev = names[col]
-                cols.append(f"{steps[level].replace('{x}', prev)} AS {prev}")
-                fail = cm.fails[level] if cm is not None else None
-                if fail is not None and col in fails:
-                    cols.append(f"coalesce({fails[col]}, {fail.replace('{x}', prev)}) AS {fails[col]}")
-                elif col in fails:
-                    cols.append(fails[col])
-            else:
-                cols.append(names[col])
-                if col in fails:
-                    cols.append(fails[col])
-        sql = f"SELECT __row, {', '.join(cols + carried)} FROM ({sql})"
+    first = (
+        ["__row"]
+        + [f"{q(col)} AS {names[col]}" for col, _ in items]
+        + [f"{q(col)} AS {r}" for col, r in raw.items()]
+        + [f"NULL::VARCHAR AS {f}" for f in fails.values()]
+        + [f"0 AS {e}" for e in outcome.values()]
+    )
+    sql = f"SELECT {', '.join(first)} FROM {view}"
+    levels: list[dict[str, str]] = []
+    for col, cm in direct.items():
+        steps = [
+            level
+            for k, step in enumerate(cm.expr or [])
+            for level in _step_levels(
+                names[col], k, step, fails.get(col), outcome.get(col) if step.slot is not None else None
+            )
+        ]
+        for depth, assign in enumerate(steps):
+            if depth == len(levels):
+                levels.append({})
+            levels[depth].update(assign)
+    for assign in levels:
+        added = [a for a in assign if a not in live]
+        cols = [f"{assign[a]} AS {a}" if a in assign else a for a in live] + [
+            f"{assign[a]} AS {a}" for a in added
+        ]
+        live += added
+        sql = f"SELECT {', '.join(cols)} FROM ({sql})"
     select, joins = [], []
     for i, (col, cm) in enumerate(items):
         if cm.identity or cm.expr is not None:
@@ -133,17 +158,19 @@ def build_cleaned(con: duckdb.DuckDBPyConnection, view: str, maps: dict[str, Col
     hidden = []
     for i, (col, _) in enumerate(items):
         f = by_col.get(col)
-        if f is None:
-            continue
-        k = failing.index(f)
-        reason = f"s.{fails[col]}" if col in fails else f"m{i}.fail"
-        hidden += [f"{reason} AS {q(f.reason)}", f"s.r{k} AS {q(f.raw)}"]
+        if f is not None:
+            reason = f"s.{fails[col]}" if col in fails else f"m{i}.fail"
+            hidden += [
+                f"{reason} AS {q(f.reason)}",
+                f"CASE WHEN {reason} IS NOT NULL THEN s.{raw[col]} END AS {q(f.raw)}",
+            ]
+        if col in outcome:
+            hidden.append(f"s.{outcome[col]} AS {q(codes[col])}")
     con.execute(
         f"CREATE OR REPLACE TABLE {TABLE} AS SELECT s.__row, {', '.join(select + hidden)}, true AS __keep "
         f"FROM ({sql}) s {' '.join(joins)}"
     )
-    # A projection should keep input order, but DuckDB does not always deliver that
-    # for a large CREATE TABLE AS (seen at a million rows). The table is not sorted
+    # A projection keeps input order; a lookup join may not. The table is not sorted
     # back here (a whole extra pass over every column): every row step is order-free
     # or orders by ``__row``, and the final write sorts when :func:`aligned` says so.
     parts = [
@@ -155,7 +182,49 @@ def build_cleaned(con: duckdb.DuckDBPyConnection, view: str, maps: dict[str, Col
     )
     if parts:
         con.execute(f"INSERT INTO {QUARANTINE} {' UNION ALL '.join(parts)}")
-    return failing
+    return Built(failing, codes)
+
+
+def _step_levels(
+    x: str, k: int, step: BuildStep, fail: str | None, outcome: str | None
+) -> list[dict[str, str]]:
+    """The projection levels applying ``step`` (the ``k``-th) to the value alias ``x``.
+
+    Helpers first, one level each; then the new value (and the failure reason,
+    read from the step's input) into temporaries; then the value itself, the
+    first failure kept in ``fail`` and, for a step of a row-wise column, its
+    outcome code added into ``outcome`` at bits ``2 * step.slot``.
+    """
+    refs = {"{x}": x}
+
+    def sub(template: str) -> str:
+        for token, alias in refs.items():
+            template = template.replace(token, alias)
+        return template
+
+    levels = []
+    for name, template in step.helpers:
+        alias = f"{x}_h{k}_{name}"
+        levels.append({alias: sub(template)})
+        refs["{" + name + "}"] = alias
+    new, why = f"{x}_n{k}", f"{x}_w{k}"
+    tracked = fail is not None and step.fail is not None
+    reason = sub(step.fail or "")
+    late = "{new}" in reason  # reads the step's output: evaluated with the value, a level later
+    first = {new: sub(step.new)}
+    if tracked and not late:
+        first[why] = reason
+        reason = why
+    levels.append(first)
+    reason = reason.replace("{new}", new)
+    last = {x: new}
+    if tracked:
+        last[fail] = f"coalesce({fail}, {reason})"  # type: ignore[index]
+    if outcome is not None:
+        newfail = f"(CASE WHEN {fail} IS NULL THEN {reason} END)" if tracked else None
+        last[outcome] = f"{outcome} + {outcome_sql(x, new, newfail)} * {4 ** (step.slot or 0)}"
+    levels.append(last)
+    return levels
 
 
 @dataclass(frozen=True)
@@ -168,16 +237,32 @@ class FailColumn:
 
 
 def _fail_columns(maps: dict[str, ColumnMap]) -> list[FailColumn]:
+    """Hidden columns for every column that failed a value (or, row-wise, might)."""
     taken = set(maps)
     out = []
     for i, (col, cm) in enumerate(maps.items()):
-        if not cm.failed:
+        if not (cm.failed or (cm.rowwise and any(s.fail for s in cm.expr or []))):
             continue
         reason, raw = f"__clean_fail_{i}", f"__clean_raw_{i}"
         while reason in taken or raw in taken:
             reason, raw = f"_{reason}", f"_{raw}"
         taken.update((reason, raw))
         out.append(FailColumn(col, reason, raw))
+    return out
+
+
+def _hidden_names(
+    maps: dict[str, ColumnMap], bases: dict[str, str], failing: list[FailColumn]
+) -> dict[str, str]:
+    """A hidden column name per entry of ``bases`` (column -> base name), clashing with nothing."""
+    taken = set(maps) | {f.reason for f in failing} | {f.raw for f in failing}
+    out = {}
+    for i, (col, base) in enumerate(bases.items()):
+        name = f"{base}_{i}"
+        while name in taken:
+            name = f"_{name}"
+        taken.add(name)
+        out[col] = name
     return out
 
 

@@ -11,6 +11,18 @@ table is then the input joined to the maps (:func:`taskq.jobs.clean_rows.build_c
 
 A NULL input cell stays NULL through every value step; the ``nulls`` step
 (a row step) is what fills nulls.
+
+**Near-unique columns** (ids, emails, phones: about as many distinct values
+as rows, on inputs of at least :data:`ROWWISE_MIN_ROWS` rows) gain nothing
+from a value map: it is as large as the column, and a lookup join back into
+the table would cost more than computing the value again. For them the map is
+a *view* over the rows (``n = 1``), the detections read it the same way, and
+the cleaned table computes every value step row by row, recording per row
+and step whether the value changed, was nulled or failed
+(:func:`taskq.jobs.clean_rows.build_cleaned`). :func:`finish_rowwise` then
+takes the step counts from those records and the examples from the column's
+most frequent values, so changes.json is the same either way (a test runs
+both paths on the same inputs).
 """
 
 from __future__ import annotations
@@ -23,10 +35,10 @@ from typing import Any
 import duckdb
 
 from ..progress import Progress
-from .clean_phones import e164, phone_query
+from .clean_phones import e164, phone_helpers, phone_query
 from .clean_types import TypeDecision, decide_type, parse_expr
 
-__all__ = ["ColumnMap", "EMAIL_PATTERN", "clean_values", "e164"]
+__all__ = ["BuildStep", "ColumnMap", "EMAIL_PATTERN", "clean_values", "e164", "finish_rowwise"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +57,27 @@ _PLAIN = (
 )
 """ASCII, already trimmed and without runs of spaces or control whitespace: nothing to do (cheap test)."""
 EXAMPLES = 5
+ROWWISE_MIN_ROWS = 50_000
+"""Inputs with fewer rows use value maps for every column (small maps cost nothing)."""
+ROWWISE_MIN_SHARE = 0.5
+"""A column is near-unique when its (approximate) distinct count is at least this share of rows."""
+CANDIDATES = 2_000
+"""How many of a near-unique column's most frequent values are searched for examples first."""
+
+
+@dataclass(frozen=True)
+class BuildStep:
+    """One value step as the cleaned table applies it to ``{x}``, the step's input.
+
+    ``helpers`` are ``(name, template)`` pairs computed first, in order, each in
+    its own projection level; ``new`` and ``fail`` may refer to them as ``{name}``.
+    """
+
+    new: str
+    fail: str | None = None
+    helpers: tuple[tuple[str, str], ...] = ()
+    slot: int | None = None
+    """Row-wise columns: where the cleaned table records this step's outcome (bits ``2*slot``)."""
 
 
 @dataclass
@@ -71,11 +104,22 @@ class ColumnMap:
     kind: str | None = None
     decision: TypeDecision | None = None
     notes: list[str] = field(default_factory=list)
-    fails: list[str | None] = field(default_factory=list)
-    """Per step in ``expr``: its failure reason template when it failed any value."""
-    expr: list[str] | None = None
+    base: tuple[str, str] = ("v", "w")
+    """SQL for the base map's ``w`` (over ``v``) and ``cur`` (over ``w``): whitespace and placeholders."""
+    expr: list[BuildStep] | None = None
     """The value steps as SQL templates over ``{x}``, to apply in order to a raw
     value; None when the cleaned value needs the lookup in ``table`` (phones)."""
+    rowwise: bool = False
+    """Near-unique column: ``table`` is a view over the rows, ``expr`` holds every
+    enabled step, and the counts wait for :func:`finish_rowwise`."""
+    stages: list[_Stage] = field(default_factory=list)
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    """(row-wise) the changes entries of the steps the cleaned table counts, one per
+    stage in ``stages``, filled in by :func:`finish_rowwise`."""
+    phone: str | None = None
+    """(row-wise) the phone step's default region, when the column holds phones."""
+    prefix: list[_Stage] = field(default_factory=list)
+    """(row-wise) the steps counted on the value map, before ``stages``."""
 
 
 def _lit(text: str) -> str:
@@ -84,7 +128,10 @@ def _lit(text: str) -> str:
 
 @dataclass
 class _Stage:
-    """One value step as SQL templates over its input ``{x}`` (the previous stage's value)."""
+    """One value step as SQL templates over its input ``{x}`` (the previous stage's value).
+
+    ``fail`` may also read the step's output as ``{new}``.
+    """
 
     step: str
     new: str
@@ -94,6 +141,13 @@ class _Stage:
     pre: str | None = None
     """A base-map column already holding this stage's output (whitespace, placeholders)."""
     extra: dict[str, Any] = field(default_factory=dict)
+    row: BuildStep | None = None
+    """How the cleaned table computes this stage row by row, when ``new``/``fail``
+    refer to a base-map column (the phone step's ``e164``)."""
+
+    def build_step(self, slot: int | None = None) -> BuildStep:
+        step = self.row or BuildStep(self.new, self.fail)
+        return BuildStep(step.new, step.fail, step.helpers, slot)
 
 
 def _sub(template: str, value: str) -> str:
@@ -136,10 +190,11 @@ def _run_stages(
         else:
             ref.append(f"s{k}")
             kept.append(f"s{k}")
-        if st.fail:
-            cols += f", {_sub(st.fail, prev)} AS f{k}"
-            kept.append(f"f{k}")
         sql = f"SELECT *, {cols} FROM ({sql})"
+        if st.fail:
+            # A failure reason may read the stage's output as {new}: one level further out.
+            sql = f"SELECT *, {_sub(st.fail, prev).replace('{new}', ref[-1])} AS f{k} FROM ({sql})"
+            kept.append(f"f{k}")
     last = f"s{len(stages)}"
     if ref[-1] == last:  # stored as cur below
         kept.remove(last)
@@ -166,11 +221,12 @@ def _run_stages(
             f"coalesce(sum(n) FILTER (WHERE {newfail} IS NULL AND {cur} IS NOT NULL AND {moved}), 0)",
         ]
         # Up to EXAMPLES of the most frequent values the stage changed or failed, ties
-        # by value, NULL first (the stage inputs are all VARCHAR: byte order is code
-        # point order). Rows tied on both are identical: which one is kept does not matter.
+        # by raw value, NULL first (raw values are VARCHAR: byte order is code point
+        # order, and each is one map row, so the order is total). The row-wise path
+        # relies on this order being the map's own (see _rowwise_examples).
         examples.append(
             f"min_by(struct_pack(b := CAST({prev} AS VARCHAR), a := CAST({cur} AS VARCHAR), r := {newfail}, "
-            f"n := n), struct_pack(o := -n, x := {prev} IS NOT NULL, y := coalesce(CAST({prev} AS VARCHAR), '')), "
+            f"n := n, v := v), struct_pack(o := -n, x := v IS NOT NULL, y := coalesce(v, '')), "
             f"{EXAMPLES}) FILTER (WHERE {newfail} IS NOT NULL OR {moved})"
         )
         if st.fail:
@@ -186,10 +242,12 @@ def _run_stages(
     total, moved_values, failed_rows = counts[-3:]
     shown: dict[int, list[dict[str, Any]]] = {}
     listed = [
-        (k, e["b"], e["a"], e["r"], e["n"]) for k, es in enumerate(row[len(aggs) :], 1) for e in es or []
+        (k, e["b"], e["a"], e["r"], e["n"], e["v"])
+        for k, es in enumerate(row[len(aggs) :], 1)
+        for e in es or []
     ]
-    listed.sort(key=lambda t: (t[0], -t[4], t[1] is not None, t[1] or ""))
-    for k, b, a, r, _ in listed:
+    listed.sort(key=lambda t: (t[0], -t[4], t[5] is not None, t[5] or ""))
+    for k, b, a, r, _, _ in listed:
         shown.setdefault(k, []).append({"before": b, "after": a, **({"reason": r} if r else {})})
     if lookup:
         con.execute(f"DROP TABLE {cm.table}")
@@ -247,6 +305,134 @@ def _title(value: str) -> str:
     )
 
 
+def _create_base(con: duckdb.DuckDBPyConnection, cm: ColumnMap, source: str) -> None:
+    """``cm.table`` as the base map ``(v, n, w, cur)`` of ``source`` (a query giving ``v, n``)."""
+    w, p = cm.base
+    con.execute(
+        f"CREATE OR REPLACE TABLE {cm.table} AS SELECT v, n, w, {p} AS cur FROM "
+        f"(SELECT v, n, {w} AS w FROM ({source}))"
+    )
+
+
+def _blank_counts() -> dict[str, Any]:
+    return {"changed": 0, "unchanged": 0, "nulled": 0, "failed": 0, "examples": []}
+
+
+_FAILED, _NULLED, _CHANGED = 3, 2, 1
+"""The per-row, per-step outcomes :func:`taskq.jobs.clean_rows.build_cleaned` records (2 bits a step)."""
+
+
+def outcome_sql(prev: str, new: str, newfail: str | None) -> str:
+    """SQL for one step's outcome code on one row, as :func:`_run_stages` counts it."""
+    failed = f"WHEN {newfail} IS NOT NULL THEN {_FAILED} " if newfail else ""
+    return (
+        f"(CASE {failed}WHEN {prev} IS NOT NULL AND {new} IS NULL THEN {_NULLED} "
+        f"WHEN {new} IS NOT NULL AND CAST({new} AS VARCHAR) IS DISTINCT FROM CAST({prev} AS VARCHAR) "
+        f"THEN {_CHANGED} ELSE 0 END)"
+    )
+
+
+def _defer_stages(
+    con: duckdb.DuckDBPyConnection, cm: ColumnMap, stages: list[_Stage], changes: list[dict[str, Any]]
+) -> None:
+    """Plan a row-wise column: count what the map holds, leave the rest to the cleaned table.
+
+    The whitespace and placeholders steps are stored columns of the value map
+    (``w``, ``cur``): counting them there costs no function call, and a step
+    that changed nothing is left out of the cleaned table. Every later step
+    (types, standardise) is applied row by row in the cleaned table, which
+    records each row's outcome for :func:`finish_rowwise`.
+    """
+    stored = 0
+    while stored < len(stages) and stages[stored].pre is not None:
+        stored += 1
+    expr: list[BuildStep] = []
+    for entry, stats in zip(stages, _run_stages(con, cm, stages[:stored], None), strict=False):
+        changes.append({"step": entry.step, "column": cm.column, **stats, **entry.extra})
+        if stats["changed"] or stats["nulled"] or stats["failed"]:
+            expr.append(entry.build_step())
+    cm.stages = stages[stored:]
+    for slot, entry in enumerate(cm.stages):
+        record = {"step": entry.step, "column": cm.column, **_blank_counts(), **entry.extra}
+        cm.entries.append(record)
+        changes.append(record)
+        if entry.new != "{x}" or entry.fail or entry.row:
+            expr.append(entry.build_step(slot))
+    cm.identity, cm.failed, cm.expr = False, 0, expr
+    cm.prefix = stages[:stored]
+
+
+def finish_rowwise(
+    con: duckdb.DuckDBPyConnection, table: str, maps: dict[str, ColumnMap], codes: dict[str, str]
+) -> None:
+    """Fill in the changes entries of the row-wise columns once the cleaned ``table`` exists.
+
+    Counts come from the outcome codes in ``table``'s hidden columns ``codes``
+    (one scan for every column); examples from the value map
+    (:func:`_rowwise_examples`). The maps are dropped.
+    """
+    cols = [c for c, cm in maps.items() if cm.rowwise]
+    if not cols:
+        return
+    slots = {c: [s.slot for s in maps[c].expr or [] if s.slot is not None] for c in cols}
+    aggs = [
+        f"count(*) FILTER (WHERE ({_q(codes[c])} >> {2 * k}) & 3 = {code})"
+        for c in cols
+        for k in slots[c]
+        for code in (_FAILED, _NULLED, _CHANGED)
+    ]
+    row = con.execute(f"SELECT {', '.join(aggs + ['count(*)'])} FROM {table}").fetchall()[0]
+    total, counts = int(row[-1]), iter(int(x) for x in row[:-1])
+    for col in cols:
+        cm = maps[col]
+        for k, entry in enumerate(cm.entries):
+            if k in slots[col]:
+                entry["failed"], entry["nulled"], entry["changed"] = next(counts), next(counts), next(counts)
+            entry["unchanged"] = total - _affected(entry)
+        cm.failed = sum(e["failed"] for e in cm.entries)
+        _rowwise_examples(con, cm)
+        con.execute(f"DROP TABLE IF EXISTS {cm.table}")
+
+
+def _affected(entry: dict[str, Any]) -> int:
+    return int(entry["failed"]) + int(entry["nulled"]) + int(entry["changed"])
+
+
+def _rowwise_examples(con: duckdb.DuckDBPyConnection, cm: ColumnMap) -> None:
+    """Examples for a row-wise column's deferred entries, from its value map ``cm.table``.
+
+    :func:`_run_stages` on the whole map would give them, at the cost the
+    row-wise path avoids. Examples are ordered by ``(-n, raw value)``, so the
+    same ones come from a prefix of the map in that order, provided the prefix
+    holds :data:`EXAMPLES` of them or accounts for every affected row; failing
+    that, from the whole map.
+    """
+    wanted = [_affected(e) for e in cm.entries]
+    if not any(wanted):
+        return
+    stages = cm.prefix + cm.stages
+    for limit in (f"ORDER BY n DESC, v NULLS FIRST LIMIT {CANDIDATES}", None):
+        probe = ColumnMap(cm.column, f"{cm.table}_examples", sql_type=cm.sql_type, base=cm.base)
+        if limit is None:
+            con.execute(f"ALTER TABLE {cm.table} RENAME TO {probe.table}")  # the last use of the map
+        else:
+            con.execute(f"CREATE OR REPLACE TABLE {probe.table} AS SELECT * FROM {cm.table} {limit}")
+        stats = _run_stages(con, probe, stages, cm.phone)[len(cm.prefix) :]
+        con.execute(f"DROP TABLE {probe.table}")
+        complete = all(
+            not need or len(found["examples"]) >= EXAMPLES or _affected(found) == need
+            for need, found in zip(wanted, stats, strict=True)
+        )
+        if complete or limit is None:
+            for entry, found in zip(cm.entries, stats, strict=True):
+                entry["examples"] = found["examples"]
+            return
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def clean_values(
     con: duckdb.DuckDBPyConnection,
     view: str,
@@ -271,6 +457,7 @@ def clean_values(
     maps: dict[str, ColumnMap] = {}
     changes: list[dict[str, Any]] = []
     ws, ph, ty, st = (steps[s] for s in ("whitespace", "placeholders", "types", "standardise"))
+    rows = int(con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0])
     for i, col in enumerate(columns):
         progress.check()
         progress.update(100.0 * i / len(columns), f"cleaning values: {col}")
@@ -294,10 +481,11 @@ def clean_values(
             stages.append(_Stage("placeholders", f"CASE WHEN {{x}} IN ({tokens}) THEN NULL ELSE {{x}} END"))
             p = _sub(stages[-1].new, "w")
             stages[-1].pre = "p"
-        con.execute(
-            f"CREATE OR REPLACE TABLE {cm.table} AS SELECT v, n, w, {p} AS cur FROM "
-            f"(SELECT v, n, {w} AS w FROM (SELECT {quoted} AS v, count(*) AS n FROM {view} GROUP BY ALL))"
-        )
+        cm.base = (w, p)
+        _create_base(con, cm, f"SELECT {quoted} AS v, count(*) AS n FROM {view} GROUP BY ALL")
+        if rows >= ROWWISE_MIN_ROWS:
+            distinct = con.execute(f"SELECT count(*) FROM {cm.table}").fetchall()[0][0]
+            cm.rowwise = distinct >= ROWWISE_MIN_SHARE * rows
         progress.check()
         if st["enabled"]:
             cm.kind = _kind(con, cm.table, col, st)
@@ -319,7 +507,8 @@ def clean_values(
                 stages.append(_Stage("types", "{x}", extra={"decision": decision.as_dict()}))
             else:
                 parsed = parse_expr(decision, "{x}")
-                fail = f"CASE WHEN {{x}} IS NOT NULL AND ({parsed}) IS NULL THEN {_lit('not a valid ' + decision.type)} END"
+                # {new} is the parsed value: the failure test does not parse again.
+                fail = f"CASE WHEN {{x}} IS NOT NULL AND {{new}} IS NULL THEN {_lit('not a valid ' + decision.type)} END"
                 stages.append(
                     _Stage("types", parsed, fail, extra={"decision": decision.as_dict()}, retype=True)
                 )
@@ -334,13 +523,17 @@ def clean_values(
         phone = None
         if st["enabled"]:
             phone = _standardise(con, cm, st, stages)
-        expr: list[str] = []
+        if cm.rowwise:
+            cm.phone = phone
+            _defer_stages(con, cm, stages, changes)
+            maps[col] = cm
+            continue
+        expr: list[BuildStep] = []
         for entry, stats in zip(stages, _run_stages(con, cm, stages, phone), strict=True):
             changes.append({"step": entry.step, "column": col, **stats, **entry.extra})
             if not (stats["changed"] or stats["nulled"] or stats["failed"] or entry.retype):
                 continue
-            expr.append(entry.new)
-            cm.fails.append(entry.fail if stats["failed"] else None)
+            expr.append(BuildStep(entry.new, entry.fail if stats["failed"] else None))
         # The cleaned value straight from the raw one, for the cleaned table to
         # compute without a lookup join. A stage that left every distinct value
         # of this column as it was is the identity here and is left out; phones
@@ -368,21 +561,36 @@ def _standardise(
         return None
     phone = None
     if cm.kind == "email":
-        valid = f"regexp_full_match({{x}}, {_lit(EMAIL_PATTERN)})"
         # A valid address has exactly one "@", so it is its own rebuild when it has no
         # upper case at all (the cheap test skips the rebuild for most values).
         new = (
-            f"CASE WHEN {valid} AND lower({{x}}) <> {{x}} THEN "
-            f"split_part({{x}}, '@', 1) || '@' || lower(split_part({{x}}, '@', 2)) ELSE {{x}} END"
+            "CASE WHEN {valid} AND lower({x}) <> {x} THEN "
+            "split_part({x}, '@', 1) || '@' || lower(split_part({x}, '@', 2)) ELSE {x} END"
         )
-        fail = f"CASE WHEN {{x}} IS NOT NULL AND NOT {valid} THEN 'invalid email address' END"
-        stages.append(_Stage("standardise", new, fail, extra={"kind": "email"}))
+        fail = "CASE WHEN {x} IS NOT NULL AND NOT {valid} THEN 'invalid email address' END"
+        valid = f"regexp_full_match({{x}}, {_lit(EMAIL_PATTERN)})"
+        row = BuildStep(new, fail, (("valid", valid),))  # row by row: the pattern is matched once
+        stages.append(
+            _Stage(
+                "standardise",
+                new.replace("{valid}", valid),
+                fail.replace("{valid}", valid),
+                extra={"kind": "email"},
+                row=row,
+            )
+        )
     elif cm.kind == "phone":
         phone = cfg["default_region"]
         new = "CASE WHEN e164 IS NOT NULL THEN e164 ELSE {x} END"
         reason = _lit("invalid phone number for region " + cfg["default_region"])
         fail = f"CASE WHEN {{x}} IS NOT NULL AND e164 IS NULL THEN {reason} END"
-        stages.append(_Stage("standardise", new, fail, extra={"kind": "phone"}))
+        # Row by row (near-unique columns) the E.164 form is computed in place, not looked up.
+        row = BuildStep(
+            new.replace("e164", "{e164}"),
+            fail.replace("e164", "{e164}"),
+            tuple(phone_helpers(con, phone)),
+        )
+        stages.append(_Stage("standardise", new, fail, extra={"kind": "phone"}, row=row))
     rule = cfg["case"].get(cm.column)
     if rule is not None:
         new = _title("{x}") if rule == "title" else f"{rule}({{x}})"

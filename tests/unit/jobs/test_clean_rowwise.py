@@ -1,0 +1,133 @@
+"""The row-wise path of clean-my-data gives exactly what the value-map path gives.
+
+Near-unique columns of large inputs are cleaned row by row (counts from
+outcome codes recorded in the cleaned table, examples from the most frequent
+values), see :mod:`taskq.jobs.clean_values`. Here the thresholds are lowered
+so that the same small inputs go through both paths, and every output file
+must come out byte for byte the same.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from taskq.jobs import clean_values, execute
+
+PARAMS: list[dict[str, Any]] = [
+    {},
+    {"steps": [{"step": "nulls", "default": "mode"}, {"step": "outliers", "remove": True}]},
+    {
+        "steps": [
+            {"step": "types", "columns": {"code": "integer"}},
+            {"step": "standardise", "case": {"name": "title", "city": "lower"}},
+            {"step": "dedupe", "ignore_case": False},
+        ]
+    },
+    {"steps": [{"step": "whitespace", "nfc": False}, {"step": "quarantine", "enabled": False}]},
+]
+
+
+def _messy_rows(n: int, seed: int) -> list[list[str]]:
+    """Columns with every kind of change, some near-unique (id, email, phone, code, note)."""
+    rnd = random.Random(seed)
+    phones = ["(415) 555-2671", "1-212-555-0100", "+1 646 302 4658", "+44 20 7946 0958", "call me", "12"]
+    rows = []
+    for i in range(n):
+        email = rnd.choice([f"u{i}@Example.COM", f"u{i}@example.com", f" u{i}@x.org ", "not-an-email", "N/A"])
+        phone = rnd.choice(phones) if rnd.random() < 0.3 else f"({200 + i % 700}) 555-{i % 10000:04d}"
+        code = rnd.choice([str(i), f"{i:,}", f"{i}.5", "x", ""])
+        rows.append(
+            [
+                str(i) if i % 37 else "oops",
+                email,
+                phone,
+                code,
+                rnd.choice(["  Ann  Lee", "bob", "Cafe\u0301", "null", "-", "Zoë"]),
+                rnd.choice(["Paris", " paris", "LIMA", "?"]),
+                rnd.choice([f"{rnd.randint(1, 28)}/03/2024", "2024-03-01", "bad date", ""]),
+                f"note {i % (n // 2 or 1)}" if i % 5 else f"  note\t{i}  ",
+            ]
+        )
+    # a few exact and normalised duplicates
+    rows += [list(rows[3]), [c.upper() if c else c for c in rows[5]], list(rows[7])]
+    return rows
+
+
+HEADER = ["id", "email", "phone", "code", "name", "city", "signup", "note"]
+
+
+def _run(tmp_path: Path, name: str, src: Path, params: dict[str, Any]) -> dict[str, bytes]:
+    out = tmp_path / name
+    execute("clean", src, out, params)
+    files = {p.name: p.read_bytes() for p in out.iterdir() if p.name != "report.json"}
+    report = json.loads((out / "report.json").read_text())
+    files["summary"] = json.dumps(report["summary"], sort_keys=True).encode()
+    return files
+
+
+def _force_rowwise(monkeypatch: pytest.MonkeyPatch, candidates: int) -> None:
+    monkeypatch.setattr(clean_values, "ROWWISE_MIN_ROWS", 0)
+    monkeypatch.setattr(clean_values, "ROWWISE_MIN_SHARE", 0.0)
+    monkeypatch.setattr(clean_values, "CANDIDATES", candidates)
+
+
+@pytest.mark.parametrize("params", PARAMS, ids=["defaults", "remove-mode", "case-forced", "no-quarantine"])
+@pytest.mark.parametrize(
+    "candidates", [2, 20, 2000], ids=["few-candidates", "some-candidates", "all-candidates"]
+)
+def test_rowwise_path_matches_value_maps(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, params: dict[str, Any], candidates: int
+) -> None:
+    src = tmp_path / "in.csv"
+    with src.open("w", newline="") as fh:
+        csv.writer(fh).writerows([HEADER, *_messy_rows(400, seed=7)])
+    expected = _run(tmp_path, "maps", src, params)
+    _force_rowwise(monkeypatch, candidates)
+    got = _run(tmp_path, "rows", src, params)
+    assert got.keys() == expected.keys()
+    for name in expected:
+        assert got[name] == expected[name], f"{name} differs between the two paths"
+
+
+def test_rowwise_path_matches_on_the_bundled_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sample = Path(__file__).resolve().parents[3] / "taskq" / "samples" / "customers.csv"
+    expected = _run(tmp_path, "maps", sample, {})
+    _force_rowwise(monkeypatch, 3)
+    assert _run(tmp_path, "rows", sample, {}) == expected
+
+
+def test_near_unique_columns_of_large_inputs_go_row_wise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the real thresholds: ids and phones row-wise, a low-cardinality column on a map."""
+    monkeypatch.setattr(clean_values, "ROWWISE_MIN_ROWS", 1000)
+    src = tmp_path / "big.csv"
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT i AS id, ['a', 'b', ' c'][1 + i % 3] AS kind, "
+        f"'(415) 555-' || lpad(CAST(i AS VARCHAR), 4, '0') AS phone FROM range(3000) t(i)) "
+        f"TO '{src}' (FORMAT csv, HEADER true)"
+    )
+    chosen: dict[str, bool] = {}
+    real = clean_values._defer_stages
+
+    def spy(con: Any, cm: clean_values.ColumnMap, *args: Any) -> None:
+        chosen[cm.column] = True
+        real(con, cm, *args)
+
+    monkeypatch.setattr(clean_values, "_defer_stages", spy)
+    out = tmp_path / "out"
+    report = execute("clean", src, out, {})
+    assert chosen == {"id": True, "phone": True}
+    doc = json.loads((out / "changes.json").read_text())
+    std = next(c for c in doc["changes"] if c["step"] == "standardise" and c["column"] == "phone")
+    assert std["changed"] == 3000 and len(std["examples"]) == 5
+    assert std["examples"][0] == {"before": "(415) 555-0000", "after": "+14155550000"}
+    assert report["summary"]["rows_out"] == 3000
