@@ -50,7 +50,6 @@ from .clean_params import validate_params as _validate
 from .clean_rows import (
     QUARANTINE,
     TABLE,
-    FailColumn,
     aligned,
     build_cleaned,
     dedupe,
@@ -184,7 +183,7 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
                 }
             )
         progress.update(90, "writing")
-        outputs = _write(con, table, names, out_dir, params, maps, changes, built.failing)
+        outputs = _write(con, table, names, out_dir, params, maps, changes)
         progress.update(100, "done")
         return _result(con, table, maps, changes, outputs)
     finally:
@@ -199,7 +198,6 @@ def _write(
     params: dict[str, Any],
     maps: dict[str, Any],
     changes: list[dict[str, Any]],
-    failing: list[FailColumn],
 ) -> list[str]:
     select = ", ".join(f"{q(c)} AS {q(n)}" for c, n in zip(table.columns, names, strict=True))
     cleaned = f"cleaned.{table.format}"
@@ -207,16 +205,7 @@ def _write(
     in_order = aligned(con, table.view)
     order = "" if in_order else " ORDER BY __row"
     io.write_table(con, f"SELECT {select} FROM {TABLE} WHERE __keep{order}", out_dir / cleaned, table.format)
-    if in_order:
-        rejects = quarantine_query(table.view, table.columns, failing)
-    else:
-        rejects = (
-            "SELECT qu.__row AS quarantine_row, qu.col AS quarantine_column, qu.reason AS quarantine_reason, "
-            "qu.value AS quarantine_value, NOT r.__keep AS quarantine_removed, "
-            f"{', '.join('s.' + q(c) for c in table.columns)} "
-            f"FROM {QUARANTINE} qu JOIN {table.view} s ON s.__row = qu.__row "
-            f"JOIN {TABLE} r ON r.__row = qu.__row ORDER BY qu.__row, qu.col"
-        )
+    rejects = quarantine_query(table.view, table.columns)
     io.write_table(con, rejects, out_dir / QUARANTINE_FILE, "csv")
     document = {
         "version": 1,

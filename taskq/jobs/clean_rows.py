@@ -266,29 +266,21 @@ def _hidden_names(
     return out
 
 
-def quarantine_query(view: str, columns: list[str], failing: list[FailColumn]) -> str:
+def quarantine_query(view: str, columns: list[str]) -> str:
     """The rows of ``quarantine.csv``: one per (input row, failing column), in row then column order.
 
-    Each failing column's rows are read from ``clean_rows`` beside the input,
-    row by row (a positional join: both are in input order, which
-    :func:`aligned` checks), so there is no join by key.
+    The rule breaks in ``clean_quarantine`` are joined to the input (for the
+    row's raw values) and to ``clean_rows`` (whether the row was removed) by
+    ``__row``: the rule breaks are few, so the joins build on them and only
+    probe the large tables.
     """
     raw = ", ".join("s." + q(c) for c in columns)
-    parts = [
-        f"SELECT r.__row AS quarantine_row, {_lit(f.column)} AS quarantine_column, "
-        f"r.{q(f.reason)} AS quarantine_reason, r.{q(f.raw)} AS quarantine_value, "
-        f"NOT r.__keep AS quarantine_removed, {raw} FROM {view} s POSITIONAL JOIN {TABLE} r "
-        f"WHERE r.{q(f.reason)} IS NOT NULL"
-        for f in sorted(failing, key=lambda f: f.column)
-    ]
-    if not parts:
-        return (
-            "SELECT NULL::BIGINT AS quarantine_row, NULL::VARCHAR AS quarantine_column, "
-            "NULL::VARCHAR AS quarantine_reason, NULL::VARCHAR AS quarantine_value, "
-            f"NULL::BOOLEAN AS quarantine_removed, {raw} FROM {view} s WHERE false"
-        )
-    # DuckDB documents no output order for a join, positional or not: sort.
-    return f"SELECT * FROM ({' UNION ALL '.join(parts)}) ORDER BY quarantine_row, quarantine_column"
+    return (
+        "SELECT qu.__row AS quarantine_row, qu.col AS quarantine_column, qu.reason AS quarantine_reason, "
+        f"qu.value AS quarantine_value, NOT r.__keep AS quarantine_removed, {raw} "
+        f"FROM {QUARANTINE} qu JOIN {view} s ON s.__row = qu.__row "
+        f"JOIN {TABLE} r ON r.__row = qu.__row ORDER BY qu.__row, qu.col"
+    )
 
 
 def aligned(con: duckdb.DuckDBPyConnection, view: str) -> bool:
