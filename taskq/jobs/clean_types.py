@@ -109,9 +109,14 @@ def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
         else:
             pattern, cleaned = _US_NUM, f"replace({value}, ',', '')"
         target = "BIGINT" if t == "integer" else "DOUBLE"
-        return (
-            f"CASE WHEN regexp_full_match({value}, {_lit(pattern)}) THEN TRY_CAST({cleaned} AS {target}) END"
-        )
+        parsed = f"WHEN regexp_full_match({value}, {_lit(pattern)}) THEN TRY_CAST({cleaned} AS {target})"
+        if t == "integer":
+            # Shortcut, same result: a value that is exactly how DuckDB writes the integer it
+            # casts to (digits, optional "-", no separators) reads the same under both
+            # decimal marks, and a cast and a comparison are cheaper than the regex.
+            cast = f"TRY_CAST({value} AS BIGINT)"
+            return f"CASE WHEN CAST({cast} AS VARCHAR) = {value} THEN {cast} {parsed} END"
+        return f"CASE {parsed} END"
     if t in ("date", "timestamp"):
         parsed = _date_parse(value, bool(decision.dayfirst))
         return f"CAST({parsed} AS DATE)" if t == "date" else parsed

@@ -346,3 +346,23 @@ def test_cleaned_table_out_of_input_order_is_written_in_order(tmp_path: Path, mo
     assert got == expected and len(got) < len(rows)
     assert read_csv(out2 / "quarantine.csv") == read_csv(out / "quarantine.csv")
     assert {r["quarantine_column"] for r in read_csv(out / "quarantine.csv")} == {"age", "phone"}
+
+
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_integer_parse_shortcut_gives_what_the_pattern_gives(decimal: str) -> None:
+    """parse_expr's cast-and-compare shortcut for integers never changes a result."""
+    from taskq.jobs.clean_types import _EU_NUM, _US_NUM, TypeDecision, parse_expr
+
+    values = ["12", "-5", "+12", "0", "-0", "0012", " 7", "7 ", "1,234", "1.234", "1_000", "0x1F", "1e3",
+              "12.0", "12,5", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+              "\uff11\uff12", "", "abc", None]  # fmt: skip
+    pattern, cleaned = (_US_NUM, "replace(x, ',', '')") if decimal == "." else (
+        _EU_NUM, "replace(replace(x, '.', ''), ',', '.')")  # fmt: skip
+    reference = f"CASE WHEN regexp_full_match(x, '{pattern}') THEN TRY_CAST({cleaned} AS BIGINT) END"
+    con = duckdb.connect()
+    rows = con.execute(
+        f"SELECT x, {parse_expr(TypeDecision('integer', 1.0, decimal=decimal), 'x')}, {reference} "
+        "FROM (SELECT unnest(?) AS x)",
+        [values],
+    ).fetchall()
+    assert [(x, a) for x, a, _ in rows] == [(x, b) for x, _, b in rows]
