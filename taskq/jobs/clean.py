@@ -136,7 +136,7 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         progress.update(60, "building cleaned table")
         built = build_cleaned(con, table.view, maps)
         progress.check()
-        finish_rowwise(con, TABLE, maps, built.codes)
+        finish_rowwise(con, table.view, TABLE, maps, built.codes)
         progress.check()
         if steps["dedupe"]["enabled"]:
             progress.update(70, "removing duplicates")

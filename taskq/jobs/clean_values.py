@@ -274,8 +274,8 @@ def _shares(con: duckdb.DuckDBPyConnection, table: str, conds: list[str]) -> lis
     return [x / row[-1] if row[-1] else 0.0 for x in row[:-1]]
 
 
-def _kind(con: duckdb.DuckDBPyConnection, table: str, column: str, cfg: dict[str, Any]) -> str | None:
-    """``email``, ``phone`` or None: how the standardise step treats ``column``."""
+def _kind_conds(column: str, cfg: dict[str, Any]) -> str | dict[str, str]:
+    """The kind named for ``column`` in params, else the conditions on ``cur`` to measure."""
     for kind in ("email", "phone"):
         chosen = cfg[f"{kind}_columns"]
         if isinstance(chosen, list) and column in chosen:
@@ -286,14 +286,25 @@ def _kind(con: duckdb.DuckDBPyConnection, table: str, column: str, cfg: dict[str
         conds["email"] = f"contains(cur, '@') AND regexp_full_match(cur, {_lit(EMAIL_PATTERN)})"
     if cfg["phone_columns"] == "auto" and _PHONE_NAME.search(column):
         conds["phone"] = f"regexp_full_match(cur, {_lit(_PHONE_SHAPE)})"
-    if not conds:
-        return None
-    share = dict(zip(conds, _shares(con, table, list(conds.values())), strict=True))
+    return conds
+
+
+def _pick_kind(column: str, share: dict[str, float]) -> str | None:
     if "email" in share and (share["email"] >= 0.9 or (_EMAIL_NAME.search(column) and share["email"] >= 0.5)):
         return "email"
     if "phone" in share and share["phone"] >= 0.5:
         return "phone"
     return None
+
+
+def _kind(con: duckdb.DuckDBPyConnection, table: str, column: str, cfg: dict[str, Any]) -> str | None:
+    """``email``, ``phone`` or None: how the standardise step treats ``column``."""
+    conds = _kind_conds(column, cfg)
+    if isinstance(conds, str):
+        return conds
+    if not conds:
+        return None
+    return _pick_kind(column, dict(zip(conds, _shares(con, table, list(conds.values())), strict=True)))
 
 
 def _title(value: str) -> str:
@@ -310,6 +321,115 @@ def _create_base(con: duckdb.DuckDBPyConnection, cm: ColumnMap, source: str) -> 
         f"CREATE OR REPLACE TABLE {cm.table} AS SELECT v, n, w, {p} AS cur FROM "
         f"(SELECT v, n, {w} AS w FROM ({source}))"
     )
+
+
+def _prefix_stages(ws: dict[str, Any], ph: dict[str, Any]) -> tuple[list[_Stage], tuple[str, str]]:
+    """The whitespace and placeholders stages (the same for every column), and the base
+    map's SQL for ``w`` (over ``v``) and ``cur`` (over ``w``) that they stand for."""
+    stages: list[_Stage] = []
+    w, p = "v", "w"
+    if ws["enabled"]:
+        value = "nfc_normalize({x})" if ws["nfc"] else "{x}"
+        if ws["collapse"]:
+            new = f"trim(regexp_replace({value}, {_lit(_WS)}, ' ', 'g'))"
+        else:
+            new = f"regexp_replace({value}, {_lit('^' + _WS + '|' + _WS + '$')}, '', 'g')"
+        stages.append(
+            _Stage(
+                "whitespace", f"CASE WHEN {_PLAIN.replace('cur', '{x}')} THEN {{x}} ELSE {new} END", pre="w"
+            )
+        )
+        w = _sub(stages[-1].new, "v")
+    if ph["enabled"]:
+        tokens = ", ".join(_lit(t) for t in ph["tokens"]) or "NULL"
+        stages.append(
+            _Stage("placeholders", f"CASE WHEN {{x}} IN ({tokens}) THEN NULL ELSE {{x}} END", pre="p")
+        )
+        p = _sub(stages[-1].new, "w")
+    return stages, (w, p)
+
+
+SAMPLE_ROWS = 50_000
+"""Rows read to rule out columns that are clearly not near-unique."""
+
+
+def near_unique(con: duckdb.DuckDBPyConnection, view: str, columns: list[str], rows: int) -> set[str]:
+    """The columns of ``view`` to clean row by row: near-unique ones, on large enough inputs.
+
+    A column with fewer distinct values than :data:`ROWWISE_MIN_SHARE` of the
+    first :data:`SAMPLE_ROWS` rows is ruled out (a sample repeats values no
+    less than the whole column); the rest are measured over every row with
+    HyperLogLog. Both paths give the same output: an estimate that is off
+    costs time, never correctness.
+    """
+    if not columns or rows < max(ROWWISE_MIN_ROWS, 1):
+        return set()
+    sample = min(rows, SAMPLE_ROWS)
+    counts = ", ".join(f"count(DISTINCT {_q(c)})" for c in columns)
+    row = con.execute(f"SELECT {counts} FROM (SELECT * FROM {view} LIMIT {sample})").fetchall()[0]
+    maybe = [c for c, d in zip(columns, row, strict=True) if d >= ROWWISE_MIN_SHARE * sample]
+    if not maybe:
+        return set()
+    estimates = ", ".join(f"approx_count_distinct({_q(c)})" for c in maybe)
+    row = con.execute(f"SELECT {estimates} FROM {view}").fetchall()[0]
+    return {c for c, d in zip(maybe, row, strict=True) if d >= ROWWISE_MIN_SHARE * rows}
+
+
+@dataclass
+class _Measured:
+    """What one pass over the rows found for a row-wise column."""
+
+    kind: str | None
+    counts: list[tuple[int, int]]
+    """Per prefix stage (whitespace, placeholders): rows changed, rows nulled."""
+    total: int
+
+
+def _measure_rows(
+    con: duckdb.DuckDBPyConnection, view: str, columns: list[str], prefix: list[_Stage], cfg: dict[str, Any]
+) -> dict[str, _Measured]:
+    """One scan of ``view`` for every row-wise column: the whitespace and placeholders
+    counts, and the e-mail/phone shares that decide the standardise kind."""
+    if not columns:
+        return {}
+    new = {stage.pre: stage.new for stage in prefix}  # "w": whitespace, "p": placeholders
+    alias = {c: f"x{i}" for i, c in enumerate(columns)}
+    inner = ", ".join(f"{_q(c)} AS {a}_v" for c, a in alias.items())
+    mid = ", ".join(f"{a}_v, {_sub(new.get('w', '{x}'), f'{a}_v')} AS {a}_w" for a in alias.values())
+    outer = ", ".join(f"{a}_v, {a}_w, {_sub(new.get('p', '{x}'), f'{a}_w')} AS {a}_c" for a in alias.values())
+    aggs: list[str] = []
+    conds: dict[str, str | dict[str, str]] = {}
+    for c, a in alias.items():
+        refs = {"w": (f"{a}_v", f"{a}_w"), "p": (f"{a}_w", f"{a}_c")}
+        for stage in prefix:
+            prev, cur = refs[stage.pre or ""]
+            moved = f"CAST({cur} AS VARCHAR) IS DISTINCT FROM CAST({prev} AS VARCHAR)"
+            aggs += [
+                f"count(*) FILTER (WHERE {cur} IS NOT NULL AND {moved})",
+                f"count(*) FILTER (WHERE {prev} IS NOT NULL AND {cur} IS NULL)",
+            ]
+        conds[c] = _kind_conds(c, cfg) if cfg["enabled"] else {}
+        if isinstance(conds[c], dict):
+            for cond in conds[c].values():  # type: ignore[union-attr]
+                aggs.append(
+                    f"count(*) FILTER (WHERE {a}_c IS NOT NULL AND ({cond.replace('cur', f'{a}_c')}))"
+                )
+            aggs.append(f"count({a}_c)")
+    row = con.execute(
+        f"SELECT {', '.join(aggs)}, count(*) FROM (SELECT {outer} FROM (SELECT {mid} FROM (SELECT {inner} FROM {view})))"
+    ).fetchall()[0]
+    values = iter(int(x) for x in row[:-1])
+    out = {}
+    for c in columns:
+        counts = [(next(values), next(values)) for _ in prefix]
+        kind = conds[c] if isinstance(conds[c], str) else None
+        if isinstance(conds[c], dict):
+            hits = {k: next(values) for k in conds[c]}  # type: ignore[union-attr]
+            nonnull = next(values)
+            if hits:
+                kind = _pick_kind(c, {k: h / nonnull if nonnull else 0.0 for k, h in hits.items()})
+        out[c] = _Measured(kind if cfg["enabled"] else None, counts, int(row[-1]))  # type: ignore[arg-type]
+    return out
 
 
 def _blank_counts() -> dict[str, Any]:
@@ -331,25 +451,33 @@ def outcome_sql(prev: str, new: str, newfail: str | None) -> str:
 
 
 def _defer_stages(
-    con: duckdb.DuckDBPyConnection, cm: ColumnMap, stages: list[_Stage], changes: list[dict[str, Any]]
+    cm: ColumnMap, stages: list[_Stage], changes: list[dict[str, Any]], measured: _Measured
 ) -> None:
-    """Plan a row-wise column: count what the map holds, leave the rest to the cleaned table.
+    """Plan a row-wise column: counted steps now, the rest in the cleaned table.
 
-    The whitespace and placeholders steps are stored columns of the value map
-    (``w``, ``cur``): counting them there costs no function call, and a step
-    that changed nothing is left out of the cleaned table. Every later step
-    (types, standardise) is applied row by row in the cleaned table, which
-    records each row's outcome for :func:`finish_rowwise`.
+    The whitespace and placeholders steps were counted by the pass over the
+    rows (:func:`_measure_rows`); one that changed nothing is left out of the
+    cleaned table. Every later step (types, standardise) is applied row by row
+    in the cleaned table, which records each row's outcome for
+    :func:`finish_rowwise`. Examples for all of them come later too.
     """
-    stored = 0
-    while stored < len(stages) and stages[stored].pre is not None:
-        stored += 1
+    stored = len(measured.counts)
     expr: list[BuildStep] = []
-    for entry, stats in zip(stages, _run_stages(con, cm, stages[:stored], None), strict=False):
-        changes.append({"step": entry.step, "column": cm.column, **stats, **entry.extra})
-        if stats["changed"] or stats["nulled"] or stats["failed"]:
+    for entry, (changed, nulled) in zip(stages[:stored], measured.counts, strict=True):
+        counts = {"changed": changed, "unchanged": measured.total - changed - nulled, "nulled": nulled}
+        record = {
+            "step": entry.step,
+            "column": cm.column,
+            **counts,
+            "failed": 0,
+            "examples": [],
+            **entry.extra,
+        }
+        cm.entries.append(record)
+        changes.append(record)
+        if changed or nulled:
             expr.append(entry.build_step())
-    cm.stages = stages[stored:]
+    cm.prefix, cm.stages = stages[:stored], stages[stored:]
     for slot, entry in enumerate(cm.stages):
         record = {"step": entry.step, "column": cm.column, **_blank_counts(), **entry.extra}
         cm.entries.append(record)
@@ -357,17 +485,16 @@ def _defer_stages(
         if entry.new != "{x}" or entry.fail or entry.row:
             expr.append(entry.build_step(slot))
     cm.identity, cm.failed, cm.expr = False, 0, expr
-    cm.prefix = stages[:stored]
 
 
 def finish_rowwise(
-    con: duckdb.DuckDBPyConnection, table: str, maps: dict[str, ColumnMap], codes: dict[str, str]
+    con: duckdb.DuckDBPyConnection, view: str, table: str, maps: dict[str, ColumnMap], codes: dict[str, str]
 ) -> None:
     """Fill in the changes entries of the row-wise columns once the cleaned ``table`` exists.
 
-    Counts come from the outcome codes in ``table``'s hidden columns ``codes``
-    (one scan for every column); examples from the value map
-    (:func:`_rowwise_examples`). The maps are dropped.
+    Counts of the steps applied in ``table`` come from the outcome codes in its
+    hidden columns ``codes`` (one scan for every column); examples from the
+    column's most frequent values (:func:`_rowwise_examples`).
     """
     cols = [c for c, cm in maps.items() if cm.rowwise]
     if not cols:
@@ -383,12 +510,12 @@ def finish_rowwise(
     total, counts = int(row[-1]), iter(int(x) for x in row[:-1])
     for col in cols:
         cm = maps[col]
-        for k, entry in enumerate(cm.entries):
+        for k, entry in enumerate(cm.entries[len(cm.prefix) :]):
             if k in slots[col]:
                 entry["failed"], entry["nulled"], entry["changed"] = next(counts), next(counts), next(counts)
             entry["unchanged"] = total - _affected(entry)
         cm.failed = sum(e["failed"] for e in cm.entries)
-        _rowwise_examples(con, cm)
+        _rowwise_examples(con, view, cm)
         con.execute(f"DROP TABLE IF EXISTS {cm.table}")
 
 
@@ -396,32 +523,29 @@ def _affected(entry: dict[str, Any]) -> int:
     return int(entry["failed"]) + int(entry["nulled"]) + int(entry["changed"])
 
 
-def _rowwise_examples(con: duckdb.DuckDBPyConnection, cm: ColumnMap) -> None:
-    """Examples for a row-wise column's deferred entries, from its value map ``cm.table``.
+def _rowwise_examples(con: duckdb.DuckDBPyConnection, view: str, cm: ColumnMap) -> None:
+    """Examples for a row-wise column's entries, as a value map would give them.
 
-    :func:`_run_stages` on the whole map would give them, at the cost the
-    row-wise path avoids. Examples are ordered by ``(-n, raw value)``, so the
-    same ones come from a prefix of the map in that order, provided the prefix
-    holds :data:`EXAMPLES` of them or accounts for every affected row; failing
-    that, from the whole map.
+    :func:`_run_stages` on the column's whole value map would give them, at
+    the cost the row-wise path avoids. Examples are ordered by ``(-n, raw
+    value)``, so the same ones come from the map's first values in that order,
+    provided those hold :data:`EXAMPLES` of them or account for every affected
+    row; failing that, from the whole map.
     """
     wanted = [_affected(e) for e in cm.entries]
     if not any(wanted):
         return
-    stages = cm.prefix + cm.stages
-    for limit in (f"ORDER BY n DESC, v NULLS FIRST LIMIT {CANDIDATES}", None):
+    counted = f"SELECT {_q(cm.column)} AS v, count(*) AS n FROM {view} GROUP BY ALL"
+    for limit in (f" ORDER BY n DESC, v NULLS FIRST LIMIT {CANDIDATES}", ""):
         probe = ColumnMap(cm.column, f"{cm.table}_examples", sql_type=cm.sql_type, base=cm.base)
-        if limit is None:
-            con.execute(f"ALTER TABLE {cm.table} RENAME TO {probe.table}")  # the last use of the map
-        else:
-            con.execute(f"CREATE OR REPLACE TABLE {probe.table} AS SELECT * FROM {cm.table} {limit}")
-        stats = _run_stages(con, probe, stages, cm.phone)[len(cm.prefix) :]
+        _create_base(con, probe, counted + limit)
+        stats = _run_stages(con, probe, cm.prefix + cm.stages, cm.phone)
         con.execute(f"DROP TABLE {probe.table}")
         complete = all(
             not need or len(found["examples"]) >= EXAMPLES or _affected(found) == need
             for need, found in zip(wanted, stats, strict=True)
         )
-        if complete or limit is None:
+        if complete or not limit:
             for entry, found in zip(cm.entries, stats, strict=True):
                 entry["examples"] = found["examples"]
             return
@@ -455,43 +579,28 @@ def clean_values(
     maps: dict[str, ColumnMap] = {}
     changes: list[dict[str, Any]] = []
     ws, ph, ty, st = (steps[s] for s in ("whitespace", "placeholders", "types", "standardise"))
+    prefix, base = _prefix_stages(ws, ph)
     rows = int(con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0])
+    rowwise = near_unique(con, view, columns, rows)
+    measured = _measure_rows(con, view, [c for c in columns if c in rowwise], prefix, st)
     for i, col in enumerate(columns):
         progress.check()
         progress.update(100.0 * i / len(columns), f"cleaning values: {col}")
-        cm = ColumnMap(col, f"clean_map_{i}")
-        quoted = '"' + col.replace('"', '""') + '"'
-        stages: list[_Stage] = []
-        w, p = "v", "w"
-        if ws["enabled"]:
-            value = "nfc_normalize({x})" if ws["nfc"] else "{x}"
-            if ws["collapse"]:
-                new = f"trim(regexp_replace({value}, {_lit(_WS)}, ' ', 'g'))"
-            else:
-                new = f"regexp_replace({value}, {_lit('^' + _WS + '|' + _WS + '$')}, '', 'g')"
-            stages.append(
-                _Stage("whitespace", f"CASE WHEN {_PLAIN.replace('cur', '{x}')} THEN {{x}} ELSE {new} END")
-            )
-            w = _sub(stages[-1].new, "v")
-            stages[-1].pre = "w"
-        if ph["enabled"]:
-            tokens = ", ".join(_lit(t) for t in ph["tokens"]) or "NULL"
-            stages.append(_Stage("placeholders", f"CASE WHEN {{x}} IN ({tokens}) THEN NULL ELSE {{x}} END"))
-            p = _sub(stages[-1].new, "w")
-            stages[-1].pre = "p"
-        cm.base = (w, p)
-        _create_base(con, cm, f"SELECT {quoted} AS v, count(*) AS n FROM {view} GROUP BY ALL")
-        if rows >= ROWWISE_MIN_ROWS:
-            distinct = con.execute(f"SELECT count(*) FROM {cm.table}").fetchall()[0][0]
-            cm.rowwise = distinct >= ROWWISE_MIN_SHARE * rows
+        cm = ColumnMap(col, f"clean_map_{i}", base=base, rowwise=col in rowwise)
+        quoted = _q(col)
+        stages = list(prefix)
+        if not cm.rowwise:
+            _create_base(con, cm, f"SELECT {quoted} AS v, count(*) AS n FROM {view} GROUP BY ALL")
         progress.check()
         if st["enabled"]:
-            cm.kind = _kind(con, cm.table, col, st)
+            cm.kind = measured[col].kind if cm.rowwise else _kind(con, cm.table, col, st)
         if ty["enabled"]:
             forced = ty["columns"].get(col, "auto")
             if cm.kind is not None and forced == "auto":
                 decision = TypeDecision("text", 0.0, reason=f"{cm.kind} column: standardised, not converted")
             else:
+                if cm.rowwise:  # the detection reads its values many times: store them once, row by row
+                    _create_base(con, cm, f"SELECT {quoted} AS v, 1::BIGINT AS n FROM {view}")
                 decision = decide_type(
                     con,
                     cm.table,
@@ -523,7 +632,7 @@ def clean_values(
             phone = _standardise(con, cm, st, stages)
         if cm.rowwise:
             cm.phone = phone
-            _defer_stages(con, cm, stages, changes)
+            _defer_stages(cm, stages, changes, measured[col])
             maps[col] = cm
             continue
         expr: list[BuildStep] = []

@@ -115,17 +115,17 @@ def test_near_unique_columns_of_large_inputs_go_row_wise(
         f"'(415) 555-' || lpad(CAST(i AS VARCHAR), 4, '0') AS phone FROM range(3000) t(i)) "
         f"TO '{src}' (FORMAT csv, HEADER true)"
     )
-    chosen: dict[str, bool] = {}
-    real = clean_values._defer_stages
+    chosen: list[set[str]] = []
+    real = clean_values.near_unique
 
-    def spy(con: Any, cm: clean_values.ColumnMap, *args: Any) -> None:
-        chosen[cm.column] = True
-        real(con, cm, *args)
+    def spy(*args: Any) -> set[str]:
+        chosen.append(real(*args))
+        return chosen[-1]
 
-    monkeypatch.setattr(clean_values, "_defer_stages", spy)
+    monkeypatch.setattr(clean_values, "near_unique", spy)
     out = tmp_path / "out"
     report = execute("clean", src, out, {})
-    assert chosen == {"id": True, "phone": True}
+    assert chosen == [{"id", "phone"}]
     doc = json.loads((out / "changes.json").read_text())
     std = next(c for c in doc["changes"] if c["step"] == "standardise" and c["column"] == "phone")
     assert std["changed"] == 3000 and len(std["examples"]) == 5
