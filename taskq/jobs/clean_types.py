@@ -154,33 +154,55 @@ def _may_convert(con: duckdb.DuckDBPyConnection, table: str, threshold: float) -
     return not row[1] or row[0] / row[1] >= threshold - 0.1
 
 
-_DIGITS_ONLY = {
-    "nonnull": "true",
-    "bool": "false",
-    "int": "true",
-    "lead0": "(starts_with(cur, '0') AND strlen(cur) > 1)",
-    "us": "true",
-    "eu": "true",
-    "us_only": "false",
-    "eu_only": "false",
-    "us_frac": "false",
-    "eu_frac": "false",
-    "numdate": "false",
-    "day_ev": "false",
-    "month_ev": "false",
-    "maybe_date": "false",
+_PATTERNS = {
+    "bool": f"lower(cur) IN ({', '.join(map(_lit, _TRUE + _FALSE))})",
+    "int": f"regexp_full_match(cur, {_lit(_INT)})",
+    "lead0": r"regexp_full_match(cur, '[+-]?0\d+')",
+    "us": f"regexp_full_match(cur, {_lit(_US_NUM)})",
+    "eu": f"regexp_full_match(cur, {_lit(_EU_NUM)})",
+    "numdate": f"regexp_full_match(cur, {_lit(_NUMERIC_DATE)})",
+    "maybe_date": f"regexp_matches(cur, {_lit(_MAYBE_DATE)})",
 }
-"""What each detection condition is for a value of ASCII digits only (``\\d`` is ASCII in RE2)."""
+"""Each pattern the detection needs, matched once per value (the conditions combine them)."""
+_CONDITIONS = {
+    "nonnull": "true",
+    "bool": "p_bool",
+    "int": "p_int",
+    "lead0": "p_lead0",
+    "us": "p_us",
+    "eu": "p_eu",
+    "us_only": "p_us AND NOT p_eu",
+    "eu_only": "p_eu AND NOT p_us",
+    "us_frac": "p_us AND contains(cur, '.')",
+    "eu_frac": "p_eu AND contains(cur, ',')",
+    "numdate": "p_numdate",
+    "day_ev": r"p_numdate AND TRY_CAST(regexp_extract(cur, '^(\d+)', 1) AS INT) > 12",
+    "month_ev": r"p_numdate AND TRY_CAST(regexp_extract(cur, '^\d+[/.-](\d+)', 1) AS INT) > 12",
+    "maybe_date": "p_maybe_date",
+}
+_DIGITS_ONLY = {"nonnull", "int", "us", "eu"}
+"""The conditions a value of ASCII digits only meets (``\\d`` is ASCII in RE2), besides
+``lead0`` when it starts with 0. Identifier and count columns are mostly digits: they
+are counted with one cheap match, and the patterns run on the other values only."""
+_DIGITS = "regexp_full_match(cur, '[0-9]+')"
 
 
-def _digits_shortcut(exprs: dict[str, str]) -> dict[str, str]:
-    """``exprs`` with the regexes skipped for digits-only values, whose outcome is known.
-
-    Identifier and count columns are mostly digits, and one cheap match then
-    stands in for a dozen pattern matches per distinct value.
-    """
-    digits = "regexp_full_match(cur, '[0-9]+')"
-    return {k: f"(CASE WHEN {digits} THEN {_DIGITS_ONLY[k]} ELSE {e} END)" for k, e in exprs.items()}
+def _candidates(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
+    """Rows (weighted by ``n``) meeting each of :data:`_CONDITIONS`, over non-null ``cur``."""
+    digits, lead0 = con.execute(
+        f"SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE starts_with(cur, '0') AND strlen(cur) > 1), 0) "
+        f"FROM {table} WHERE cur IS NOT NULL AND {_DIGITS}"
+    ).fetchall()[0]
+    flags = ", ".join(f"{e} AS p_{k}" for k, e in _PATTERNS.items())
+    sums = ", ".join(f"coalesce(sum(n) FILTER (WHERE {e}), 0)" for e in _CONDITIONS.values())
+    row = con.execute(
+        f"SELECT {sums} FROM (SELECT n, cur, {flags} FROM {table} WHERE cur IS NOT NULL AND NOT {_DIGITS})"
+    ).fetchall()[0]
+    out = {
+        k: int(v) + (int(digits) if k in _DIGITS_ONLY else 0) for k, v in zip(_CONDITIONS, row, strict=True)
+    }
+    out["lead0"] += int(lead0)
+    return out
 
 
 def decide_type(
@@ -205,28 +227,7 @@ def decide_type(
         return TypeDecision("text", 0.0, reason="type forced to text")
     if forced == "auto" and not _may_convert(con, table, threshold):
         return TypeDecision("text", 0.0, reason="a sample of distinct values shows no candidate type")
-    c = _weighted(
-        con,
-        table,
-        _digits_shortcut(
-            {
-                "nonnull": "true",
-                "bool": f"lower(cur) IN ({', '.join(map(_lit, _TRUE + _FALSE))})",
-                "int": f"regexp_full_match(cur, {_lit(_INT)})",
-                "lead0": r"regexp_full_match(cur, '[+-]?0\d+')",
-                "us": f"regexp_full_match(cur, {_lit(_US_NUM)})",
-                "eu": f"regexp_full_match(cur, {_lit(_EU_NUM)})",
-                "us_only": f"regexp_full_match(cur, {_lit(_US_NUM)}) AND NOT regexp_full_match(cur, {_lit(_EU_NUM)})",
-                "eu_only": f"regexp_full_match(cur, {_lit(_EU_NUM)}) AND NOT regexp_full_match(cur, {_lit(_US_NUM)})",
-                "us_frac": rf"regexp_full_match(cur, {_lit(_US_NUM)}) AND contains(cur, '.')",
-                "eu_frac": rf"regexp_full_match(cur, {_lit(_EU_NUM)}) AND contains(cur, ',')",
-                "numdate": f"regexp_full_match(cur, {_lit(_NUMERIC_DATE)})",
-                "day_ev": rf"regexp_full_match(cur, {_lit(_NUMERIC_DATE)}) AND TRY_CAST(regexp_extract(cur, '^(\d+)', 1) AS INT) > 12",
-                "month_ev": rf"regexp_full_match(cur, {_lit(_NUMERIC_DATE)}) AND TRY_CAST(regexp_extract(cur, '^\d+[/.-](\d+)', 1) AS INT) > 12",
-                "maybe_date": f"regexp_matches(cur, {_lit(_MAYBE_DATE)})",
-            }
-        ),
-    )
+    c = _candidates(con, table)
     nonnull = c["nonnull"]
     if nonnull == 0:
         return TypeDecision("text", 0.0, reason="no non-null values")
