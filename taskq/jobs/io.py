@@ -107,6 +107,9 @@ def connect(
             "autoload_known_extensions": False,
         },
     )
+    # DuckDB draws a terminal progress bar on stderr for long queries: in a worker
+    # that is noise in the logs. Progress goes through the Progress handle instead.
+    con.execute("SET enable_progress_bar = false")
     if owned:
         try:
             weakref.finalize(con, shutil.rmtree, tmp, ignore_errors=True)

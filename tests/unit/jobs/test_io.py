@@ -318,3 +318,8 @@ def test_finding_validates():
         finding("fatal", "bad", code="x")
     with pytest.raises(ValueError):
         finding("info", "bad", code="Not Snake")
+
+
+def test_connections_draw_no_progress_bar(con) -> None:
+    """DuckDB's terminal progress bar would land in worker logs: it is off for every tool."""
+    assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
