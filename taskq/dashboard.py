@@ -17,20 +17,19 @@ from .config import Settings
 __all__ = ["create_app"]
 
 
-def _bind_json(web: Any, serializer: Any) -> None:
+def _bind_json(web: Any, json_serializer: Any) -> None:
     from rq.job import Job, requeue_job
 
     class JSONJob(Job):
         """A Job whose every fetch uses taskq's serializer, whatever the caller passes."""
 
         @classmethod
-        def fetch(cls, id: str, connection: Any = None, serializer_: Any = None, **kwargs: Any) -> Job:
-            kwargs.pop("serializer", None)
-            return super().fetch(id, connection=connection, serializer=serializer)
+        def fetch(cls, id: str, connection: Any = None, serializer: Any = None, **kwargs: Any) -> Job:  # noqa: ARG003
+            return super().fetch(id, connection=connection, serializer=json_serializer)
 
     web.Job = JSONJob
-    web.requeue_job = functools.partial(requeue_job, serializer=serializer)
-    web.config.serializer = serializer
+    web.requeue_job = functools.partial(requeue_job, serializer=json_serializer)
+    web.config.serializer = json_serializer
 
 
 def create_app(settings: Settings) -> Any:

@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import duckdb
 import phonenumbers
+from duckdb.func import FunctionNullHandling
 from phonenumbers.phonemetadata import PhoneMetadata
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
@@ -153,7 +155,8 @@ def _trunk_one_is_country_code(region: str) -> bool:
     region's longest possible length is shorter.
     """
     meta = PhoneMetadata.metadata_for_region(region.upper(), None)
-    lengths = list(meta.general_desc.possible_length) if meta is not None else []
+    general = meta.general_desc if meta is not None else None
+    lengths = list(general.possible_length) if general is not None else []
     return _parses_like_us(region) and bool(lengths) and max(lengths) < _NANP_LENGTH + 1
 
 
@@ -218,7 +221,10 @@ def _ensure_udf(con: duckdb.DuckDBPyConnection) -> None:
     def cached(value: str | None, region: str) -> str | None:
         return e164(value, region)
 
-    con.create_function(_UDF, cached, ["VARCHAR", "VARCHAR"], "VARCHAR", null_handling="special")
+    udf = cast(Callable[[str | None, str], str | None], cached)
+    con.create_function(
+        _UDF, udf, ["VARCHAR", "VARCHAR"], "VARCHAR", null_handling=FunctionNullHandling.SPECIAL
+    )
 
 
 def phone_query(con: duckdb.DuckDBPyConnection, source: str, region: str) -> str:

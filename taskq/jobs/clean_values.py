@@ -424,7 +424,7 @@ def _measure_rows(
         counts = [(next(values), next(values)) for _ in prefix]
         kind = conds[c] if isinstance(conds[c], str) else None
         if isinstance(conds[c], dict):
-            hits = {k: next(values) for k in conds[c]}  # type: ignore[union-attr]
+            hits = {k: next(values) for k in conds[c]}
             nonnull = next(values)
             if hits:
                 kind = _pick_kind(c, {k: h / nonnull if nonnull else 0.0 for k, h in hits.items()})

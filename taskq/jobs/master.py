@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,9 @@ def _pattern_table(con: duckdb.DuckDBPyConnection, model: Model) -> None:
     con.unregister("m_pat_arrow")
 
 
-def _within_scorer(con: duckdb.DuckDBPyConnection, comps: list[Comparison], model: Model):  # noqa: ANN202
+def _within_scorer(
+    con: duckdb.DuckDBPyConnection, comps: list[Comparison], model: Model
+) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
     def score(rows: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         con.register("m_members", pa.table({"rid": rows.astype(np.int32), "comp": labels.astype(np.int64)}))
         pairs = (
@@ -195,10 +198,10 @@ def _run(
         comps = comps[:MAX_FIELDS]
     progress.update(5, "normalising")
     build_normalised(con, view, [(c.field, c.column, c.role) for c in comps], nicknames=params["nicknames"])
-    first = {}
+    first: dict[str, str] = {}
     for c in comps:
         first.setdefault(c.role, c.field)
-    phon = {}
+    phon: dict[str, str] = {}
     for role in ("first_name", "last_name", "name"):
         if role in first:
             progress.check()

@@ -59,10 +59,10 @@ class Model:
         levels = decode(codes, self.m.shape[0])
         w = self.weights
         total = w[np.arange(w.shape[0])[None, :], levels].sum(axis=1)
-        return total + np.log(self.prior / (1 - self.prior))
+        return np.asarray(total + np.log(self.prior / (1 - self.prior)), dtype=np.float64)
 
     def probability(self, codes: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-np.clip(self.log_odds(codes), -700, 700)))
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(self.log_odds(codes), -700, 700))), dtype=np.float64)
 
     def describe(self, comparisons: list[Comparison]) -> dict[str, dict[str, list[float]]]:
         return {
@@ -80,7 +80,7 @@ def _level_freq(levels: np.ndarray, counts: np.ndarray, n_fields: int, pseudo: f
         col = levels[:, f]
         ok = col < LEVELS
         np.add.at(out[f], col[ok], counts[ok])
-    return out / out.sum(axis=1, keepdims=True)
+    return np.asarray(out / out.sum(axis=1, keepdims=True), dtype=np.float64)
 
 
 def estimate_model(
