@@ -23,7 +23,7 @@ row's raw input values) and ``changes.json``.
 
 **Replay.** ``changes.json["steps"]`` is the full, validated pipeline with every
 parameter. Running clean-my-data on the same input with
-``{"steps": changes["steps"]}`` (plus ``"input_options"`` if the first run had
+``{"steps": changes["steps"]}`` (plus ``"read_options"`` if the first run had
 them) reproduces ``cleaned.*`` exactly: every detection (types, day-first,
 decimal mark, email/phone columns) is deterministic given the input and those
 parameters. ``changes.json["decisions"]`` records what was detected.
@@ -129,7 +129,7 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
     con.execute("SET disabled_optimizers = 'in_clause'")
     try:
         progress.update(0, "reading")
-        table = io.open_table(con, input_path, all_varchar=True, options=params.get("input_options") or None)
+        table = io.open_table(con, input_path, all_varchar=True, options=params.get("read_options") or None)
         _check_columns(steps, table.columns)
         progress.check()
         maps, changes = clean_values(con, table.view, table.columns, steps, ScaledProgress(progress, 10, 60))
@@ -212,10 +212,10 @@ def _write(
         "input": table.info(),
         "replay": (
             'Run clean-my-data on the same input with params {"steps": <steps below>} '
-            "(plus the input_options shown) to reproduce the cleaned output."
+            "(plus the read_options shown) to reproduce the cleaned output."
         ),
         "steps": params["steps"],
-        "input_options": params.get("input_options", {}),
+        "read_options": params.get("read_options", {}),
         "decisions": {
             c: {"type": m.sql_type, "kind": m.kind, **({"types": m.decision.as_dict()} if m.decision else {})}
             for c, m in maps.items()

@@ -6,7 +6,7 @@ be switched off or given parameters. Params look like::
     {"steps": ["whitespace", {"step": "types", "threshold": 0.9}, {"step": "dedupe", "enabled": false}],
      "columns": {"city": {"case": "title", "nulls": "mode"}},
      "threshold": 0.95, "default_region": "US", "remove_outliers": false,
-     "input_options": {"delimiter": ";"}}
+     "read_options": {"delimiter": ";"}}
 
 ``steps`` entries override the defaults (a bare name enables that step) of the steps they name; unnamed steps
 keep theirs. Entries must follow the pipeline order (later steps depend on
@@ -16,7 +16,7 @@ list is refused rather than silently re-ordered. The top-level shortcuts
 folded into the steps they belong to.
 
 :func:`validate_params` returns ``{"steps": [...all nine steps, fully
-specified...], "input_options": {...}}``. That list is written to
+specified...], "read_options": {...}}``. That list is written to
 ``changes.json``; passing ``{"steps": <that list>}`` back reproduces the run.
 """
 
@@ -28,6 +28,7 @@ import math
 from typing import Any
 
 from ..errors import InvalidParams
+from .io import check_options
 
 __all__ = ["CASES", "NULL_STRATEGIES", "STEP_ORDER", "TYPE_NAMES", "step_map", "validate_params"]
 
@@ -69,7 +70,16 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "outliers": {"enabled": True, "k": 1.5, "remove": False, "columns": "auto"},
 }
 
-_TOP_LEVEL = {"steps", "columns", "threshold", "default_region", "remove_outliers", "input_options"}
+_TOP_LEVEL = {
+    "steps",
+    "columns",
+    "threshold",
+    "default_region",
+    "remove_outliers",
+    "read_options",
+    "input_options",
+}
+"""``input_options`` is the old name of ``read_options`` (the name profile and master use), still accepted."""
 _COLUMN_KEYS = {"type", "case", "nulls", "fill_value", "dayfirst", "decimal"}
 
 
@@ -214,7 +224,7 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
 
     Returns:
         ``{"steps": [nine step dicts in pipeline order, each with "step",
-        "enabled" and every parameter], "input_options": {...}}``.
+        "enabled" and every parameter], "read_options": {...}}``.
 
     Raises:
         InvalidParams: naming the offending key (``steps.types.threshold``...).
@@ -262,11 +272,11 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
                 steps[name][sub] = dict(_column_dict(steps[name][sub], f"steps.{name}.{sub}"))
     if "columns" in params:
         _fold_columns(params["columns"], steps)
-    input_options = params.get("input_options", {})
-    if not isinstance(input_options, dict):
-        raise _fail("input_options", "must be an object")
+    if "read_options" in params and "input_options" in params:
+        raise _fail("input_options", "is the old name of read_options: give one of them")
+    read_options = check_options(params.get("read_options", params.get("input_options")))
     checked = [{"step": name, **_check_step(name, steps[name])} for name in STEP_ORDER]
-    return {"steps": checked, "input_options": dict(input_options)}
+    return {"steps": checked, "read_options": read_options}
 
 
 def step_map(params: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -49,6 +49,7 @@ __all__ = [
     "FORMATS",
     "ROW_COLUMN",
     "Table",
+    "check_options",
     "connect",
     "detect_format",
     "open_table",
@@ -151,32 +152,44 @@ def detect_format(path: str | Path) -> str:
     return "csv"
 
 
-def _check_options(options: dict[str, Any] | None) -> dict[str, Any]:
-    opts = dict(options or {})
+def check_options(options: Any, field: str = "read_options") -> dict[str, Any]:
+    """``options`` (the tools' ``read_options`` parameter) checked and copied.
+
+    Every tool calls this when it validates its params, so a bad option is
+    refused at submit, before any file is read; :func:`open_table` checks again.
+
+    Raises:
+        InvalidParams: naming ``field`` and the option at fault.
+    """
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise InvalidParams(f"{field} must be an object, not {options!r}")
+    opts = dict(options)
     unknown = sorted(set(opts) - _OPTION_KEYS)
     if unknown:
         raise InvalidParams(
-            f"unknown input option(s): {', '.join(unknown)}; known: {', '.join(sorted(_OPTION_KEYS))}"
+            f"{field}: unknown option(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(_OPTION_KEYS))}"
         )
     if "format" in opts and opts["format"] not in FORMATS:
-        raise InvalidParams(f"input option 'format' must be one of {', '.join(FORMATS)}")
+        raise InvalidParams(f"{field}.format must be one of {', '.join(FORMATS)}, not {opts['format']!r}")
     for key in ("delimiter", "quote", "escape", "encoding", "sheet"):
         if opts.get(key) is not None and not isinstance(opts[key], str):
-            raise InvalidParams(f"input option {key!r} must be a string, not {opts[key]!r}")
+            raise InvalidParams(f"{field}.{key} must be a string, not {opts[key]!r}")
     if opts.get("header") is not None and not isinstance(opts["header"], bool):
-        raise InvalidParams(f"input option 'header' must be true or false, not {opts['header']!r}")
+        raise InvalidParams(f"{field}.header must be true or false, not {opts['header']!r}")
     skip = opts.get("skip")
     if skip is not None and (
         isinstance(skip, bool) or not isinstance(skip, int) or not 0 <= skip <= 1_000_000
     ):
-        raise InvalidParams(f"input option 'skip' must be an integer from 0 to 1000000, not {skip!r}")
+        raise InvalidParams(f"{field}.skip must be an integer from 0 to 1000000, not {skip!r}")
     if opts.get("encoding"):
         try:
             text_codec = codecs.lookup(opts["encoding"])._is_text_encoding
         except LookupError:
             text_codec = False
         if not text_codec:
-            raise InvalidParams(f"input option 'encoding': unknown text encoding {opts['encoding']!r}")
+            raise InvalidParams(f"{field}.encoding: unknown text encoding {opts['encoding']!r}")
     return opts
 
 
@@ -209,7 +222,7 @@ def open_table(
     path = Path(path)
     if not _VIEW_NAME.match(view):
         raise InvalidParams(f"view name must be a plain identifier, not {view!r}")
-    opts = _check_options(options)
+    opts = check_options(options)
     if not path.is_file():
         raise InputNotFound(f"input file not found: {path}", path=str(path))
     if path.stat().st_size == 0:

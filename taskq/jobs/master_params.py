@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import InvalidParams, UnknownColumn
+from .io import check_options
 from .master_golden import RULES
 from .master_roles import ROLES
 
@@ -104,8 +105,7 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
         raise InvalidParams(f"unknown role(s) {', '.join(map(repr, bad))}; known: {', '.join(ROLES)}")
     _column_list(out, "ignore_columns")
     _column_list(out, "source_priority")
-    if not isinstance(out["read_options"], dict):
-        raise InvalidParams("read_options must be an object")
+    out["read_options"] = check_options(out["read_options"])
     surv = out["survivorship"]
     if isinstance(surv, str):
         surv = {"default": surv}

@@ -45,7 +45,7 @@ from ..errors import InputNotFound, InputTooLarge, InvalidParams, UnknownColumn
 from ..progress import Progress, ScaledProgress
 from . import profile_numeric as numeric
 from . import profile_stats as stats
-from .io import connect, open_table
+from .io import check_options, connect, open_table
 from .profile_drift import drift_column
 from .profile_html import render_html
 from .profile_quality import build_findings, infer_type, readiness, scores
@@ -102,8 +102,7 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
     if isinstance(z, bool) or not isinstance(z, int | float) or not z > 0:
         raise bad("outlier_z", "a number > 0")
     out["outlier_z"] = float(z)
-    if not isinstance(out["read_options"], dict):
-        raise bad("read_options", "an object")
+    out["read_options"] = check_options(out["read_options"])
     if not isinstance(out["memory_limit"], str) or not _MEMORY.match(out["memory_limit"]):
         raise bad("memory_limit", "a size such as '768MB' or '2GB'")
     return out

@@ -11,7 +11,7 @@ import pytest
 
 from taskq.api import TaskQ
 from taskq.config import Settings
-from taskq.errors import input_error_codes
+from taskq.errors import InvalidParams, input_error_codes
 from taskq.testing import WorkerProcess, wait_for
 
 pytestmark = pytest.mark.integration
@@ -49,11 +49,12 @@ def test_nasty_inputs_fail_cleanly_and_the_worker_survives(backend_settings: Set
         path.write_bytes(data)
         tool = ("profile", "clean", "master")[i % 3]
         submitted[f"{name}/{tool}"] = client.submit(tool, path).id
-    # Read options that only the reader sees, at run time.
-    submitted["delimiter=5/profile"] = client.submit("profile", good, {"read_options": {"delimiter": 5}}).id
-    submitted["encoding=rot13/clean"] = client.submit(
-        "clean", good, {"input_options": {"encoding": "rot13"}}
-    ).id
+    # Bad read options are refused at submit: no task is created for them.
+    before = len(client.list(limit=1000))
+    for tool, options in (("profile", {"delimiter": 5}), ("clean", {"encoding": "rot13"})):
+        with pytest.raises(InvalidParams, match="read_options"):
+            client.submit(tool, good, {"read_options": options})
+    assert len(client.list(limit=1000)) == before
     submitted["roles on a missing column/master"] = client.submit(
         "master", good, {"roles": {"zz": "email"}}
     ).id

@@ -45,7 +45,7 @@ PARAM_KEYS = {
         "threads",
         "memory_limit",
     ],
-    "clean": ["steps", "columns", "threshold", "default_region", "remove_outliers", "input_options"],
+    "clean": ["steps", "columns", "threshold", "default_region", "remove_outliers", "read_options"],
     "master": [
         "threshold",
         "roles",
@@ -65,7 +65,7 @@ PARAM_KEYS = {
         "read_options",
     ],
 }
-READ_OPTIONS_KEY = {"profile": "read_options", "clean": "input_options", "master": "read_options"}
+READ_OPTIONS_KEY = {"profile": "read_options", "clean": "read_options", "master": "read_options"}
 OPTION_KEYS = ["format", "delimiter", "quote", "escape", "header", "encoding", "skip", "sheet"]
 
 scalars = (

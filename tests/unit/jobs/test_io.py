@@ -323,3 +323,31 @@ def test_finding_validates():
 def test_connections_draw_no_progress_bar(con) -> None:
     """DuckDB's terminal progress bar would land in worker logs: it is off for every tool."""
     assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
+
+
+@pytest.mark.parametrize("tool", ["profile", "clean", "master"])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"delimiter": 5}, r"read_options\.delimiter must be a string"),
+        ({"encoding": "rot13"}, r"read_options\.encoding: unknown text encoding"),
+        ({"colour": "red"}, r"read_options: unknown option\(s\) 'colour'"),
+        ("x", r"read_options must be an object"),
+    ],
+)
+def test_every_tool_refuses_bad_read_options_at_validation(tool: str, options: object, message: str) -> None:
+    """Checked with the params (at submit, in the API process), before any file is read."""
+    from taskq.jobs import validate_params
+
+    with pytest.raises(InvalidParams, match=message):
+        validate_params(tool, {"read_options": options})
+
+
+def test_clean_still_accepts_input_options_the_old_name() -> None:
+    from taskq.jobs import validate_params
+
+    assert validate_params("clean", {"input_options": {"delimiter": ";"}})["read_options"] == {
+        "delimiter": ";"
+    }
+    with pytest.raises(InvalidParams, match="old name"):
+        validate_params("clean", {"input_options": {}, "read_options": {}})
