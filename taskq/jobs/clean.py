@@ -140,7 +140,8 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         progress.check()
         if steps["dedupe"]["enabled"]:
             progress.update(70, "removing duplicates")
-            changes.append(dedupe(con, table.columns, steps["dedupe"]["ignore_case"]))
+            keys = [c for c, m in maps.items() if m.rowwise]  # near-unique: maybe a key
+            changes.append(dedupe(con, table.columns, steps["dedupe"]["ignore_case"], keys))
             progress.check()
         progress.update(75, "quarantining rule breaks")
         changes.extend(quarantine(con, steps["quarantine"]["enabled"]))

@@ -319,14 +319,22 @@ def quarantine(con: duckdb.DuckDBPyConnection, enabled: bool) -> list[dict[str, 
     return entries
 
 
-def dedupe(con: duckdb.DuckDBPyConnection, columns: list[str], ignore_case: bool) -> dict[str, Any]:
+def dedupe(
+    con: duckdb.DuckDBPyConnection, columns: list[str], ignore_case: bool, keys: list[str] | None = None
+) -> dict[str, Any]:
     """Drop rows equal to an earlier kept row on every column (the first one stays).
 
     Values are compared after the value steps (trimmed, placeholders nulled,
     typed); with ``ignore_case`` text is compared lower-cased too. Two NULLs
     compare equal.
+
+    ``keys`` are columns likely to be unique (ids): when the first of them is
+    unique over the kept rows, no two rows can be equal and nothing is hashed.
     """
     types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {TABLE})").fetchall())
+    entry: dict[str, Any] = {"step": "dedupe", "column": None, "rows_removed": [], "rows_removed_total": 0}
+    if keys and _unique(con, min(keys, key=lambda c: types[c] == "VARCHAR"), types, ignore_case):
+        return entry
 
     keys = [f"lower({q(c)})" if ignore_case and types[c] == "VARCHAR" else q(c) for c in columns]
     key = "struct_pack(" + ", ".join(f"k{i} := {k}" for i, k in enumerate(keys)) + ")"
@@ -337,7 +345,6 @@ def dedupe(con: duckdb.DuckDBPyConnection, columns: list[str], ignore_case: bool
         f"CREATE OR REPLACE TABLE clean_dup_hashes AS SELECT {hashed} AS h FROM {TABLE} "
         "WHERE __keep GROUP BY ALL HAVING count(*) > 1"
     )
-    entry: dict[str, Any] = {"step": "dedupe", "column": None, "rows_removed": [], "rows_removed_total": 0}
     if con.execute("SELECT count(*) FROM clean_dup_hashes").fetchall()[0] == (0,):
         con.execute("DROP TABLE clean_dup_hashes")
         return entry
@@ -365,6 +372,15 @@ def dedupe(con: duckdb.DuckDBPyConnection, columns: list[str], ignore_case: bool
     entry["duplicate_of"] = {str(r): int(f) for r, f in pairs}
     entry["reason"] = "exact duplicate of an earlier row (after normalisation)"
     return entry
+
+
+def _unique(con: duckdb.DuckDBPyConnection, column: str, types: dict[str, str], ignore_case: bool) -> bool:
+    """Whether no two kept rows share a value of ``column`` as dedupe compares it (NULL equal to NULL)."""
+    value = f"lower({q(column)})" if ignore_case and types[column] == "VARCHAR" else q(column)
+    distinct, present, rows = con.execute(
+        f"SELECT count(DISTINCT {value}), count({value}), count(*) FROM {TABLE} WHERE __keep"
+    ).fetchall()[0]
+    return bool(distinct == present and rows - present <= 1)
 
 
 def null_counts(con: duckdb.DuckDBPyConnection, columns: list[str]) -> dict[str, int]:

@@ -131,3 +131,32 @@ def test_near_unique_columns_of_large_inputs_go_row_wise(
     assert std["changed"] == 3000 and len(std["examples"]) == 5
     assert std["examples"][0] == {"before": "(415) 555-0000", "after": "+14155550000"}
     assert report["summary"]["rows_out"] == 3000
+
+
+@pytest.mark.parametrize(
+    ("keys", "ignore_case", "removed"),
+    [
+        # a unique key: no row can equal another, nothing is hashed or removed
+        ([("1", "a"), ("2", "a"), ("3", "b")], False, []),
+        # two NULL keys compare equal: the rows are duplicates after all
+        ([(None, "a"), (None, "a"), ("3", "b")], False, [1]),
+        # unique as written, not once lower-cased
+        ([("K", "a"), ("k", "a"), ("x", "b")], True, [1]),
+        ([("K", "a"), ("k", "a"), ("x", "b")], False, []),
+    ],
+)
+def test_dedupe_key_shortcut_never_hides_a_duplicate(
+    keys: list[tuple[str | None, str]], ignore_case: bool, removed: list[int]
+) -> None:
+    from taskq.jobs.clean_rows import TABLE, dedupe
+
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE {TABLE} (__row BIGINT, k VARCHAR, v VARCHAR, __keep BOOLEAN)")
+    con.executemany(
+        f"INSERT INTO {TABLE} VALUES (?, ?, ?, true)", [(i, k, v) for i, (k, v) in enumerate(keys)]
+    )
+    entry = dedupe(con, ["k", "v"], ignore_case, keys=["k"])
+    assert entry["rows_removed"] == removed
+    assert [
+        r[0] for r in con.execute(f"SELECT __row FROM {TABLE} WHERE NOT __keep ORDER BY 1").fetchall()
+    ] == removed
