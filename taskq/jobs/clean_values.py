@@ -15,14 +15,16 @@ A NULL input cell stays NULL through every value step; the ``nulls`` step
 **Near-unique columns** (ids, emails, phones: about as many distinct values
 as rows, on inputs of at least :data:`ROWWISE_MIN_ROWS` rows) gain nothing
 from a value map: it is as large as the column, and a lookup join back into
-the table would cost more than computing the value again. For them the map is
-a *view* over the rows (``n = 1``), the detections read it the same way, and
-the cleaned table computes every value step row by row, recording per row
-and step whether the value changed, was nulled or failed
-(:func:`taskq.jobs.clean_rows.build_cleaned`). :func:`finish_rowwise` then
-takes the step counts from those records and the examples from the column's
-most frequent values, so changes.json is the same either way (a test runs
-both paths on the same inputs).
+the table would cost more than computing the value again. For them
+(:func:`near_unique`) there is no map: one pass over the rows counts the
+whitespace and placeholder changes and the e-mail/phone shares of all of them
+(:func:`_measure_rows`); type detection, when it runs, reads the values stored
+row by row (``n = 1``); and the cleaned table applies the later steps row by
+row, recording per row and step whether the value changed, was nulled or
+failed (:func:`taskq.jobs.clean_rows.build_cleaned`). :func:`finish_rowwise`
+then takes the step counts from those records and the examples from the
+column's most frequent values, so changes.json is the same either way (a test
+runs both paths on the same inputs).
 """
 
 from __future__ import annotations
@@ -107,16 +109,18 @@ class ColumnMap:
     """The value steps as SQL templates over ``{x}``, to apply in order to a raw
     value; None when the cleaned value needs the lookup in ``table`` (phones)."""
     rowwise: bool = False
-    """Near-unique column: ``table`` is a view over the rows, ``expr`` holds every
-    enabled step, and the counts wait for :func:`finish_rowwise`."""
+    """Near-unique column, no value map (``table`` holds its rows only while type
+    detection runs); ``expr`` holds the steps the cleaned table applies, and the
+    counts of ``stages`` wait for :func:`finish_rowwise`."""
     stages: list[_Stage] = field(default_factory=list)
+    """(row-wise) the steps applied and counted in the cleaned table (types, standardise)."""
     entries: list[dict[str, Any]] = field(default_factory=list)
-    """(row-wise) the changes entries of the steps the cleaned table counts, one per
-    stage in ``stages``, filled in by :func:`finish_rowwise`."""
+    """(row-wise) the changes entries, one per step of ``prefix + stages``; the examples
+    of all and the counts of ``stages`` are filled in by :func:`finish_rowwise`."""
     phone: str | None = None
     """(row-wise) the phone step's default region, when the column holds phones."""
     prefix: list[_Stage] = field(default_factory=list)
-    """(row-wise) the steps counted on the value map, before ``stages``."""
+    """(row-wise) whitespace and placeholders, counted by :func:`_measure_rows`."""
 
 
 def _lit(text: str) -> str:
@@ -567,6 +571,8 @@ def clean_values(
     Per column, one statement builds the value map with the whitespace and
     placeholders steps applied, the detections (email/phone, type) read it,
     and one more statement applies the remaining steps and counts every step.
+    Near-unique columns are planned instead (see the module docstring): their
+    entries are complete only after :func:`finish_rowwise`.
 
     Args:
         view: the input view (all VARCHAR) from :func:`taskq.jobs.io.open_table`.
