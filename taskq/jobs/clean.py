@@ -136,6 +136,8 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         progress.update(60, "building cleaned table")
         built = build_cleaned(con, table.view, maps)
         progress.check()
+        if any(m.rowwise for m in maps.values()):
+            progress.update(66, "counting changes")
         finish_rowwise(con, table.view, TABLE, maps, built.codes)
         progress.check()
         if steps["dedupe"]["enabled"]:

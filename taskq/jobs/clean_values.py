@@ -587,7 +587,10 @@ def clean_values(
     ws, ph, ty, st = (steps[s] for s in ("whitespace", "placeholders", "types", "standardise"))
     prefix, base = _prefix_stages(ws, ph)
     rows = int(con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0])
+    progress.update(0, "cleaning values: measuring columns")
     rowwise = near_unique(con, view, columns, rows)
+    if rowwise:
+        progress.update(2, f"cleaning values: one pass over {', '.join(c for c in columns if c in rowwise)}")
     measured = _measure_rows(con, view, [c for c in columns if c in rowwise], prefix, st)
     for i, col in enumerate(columns):
         progress.check()
