@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from .config import Settings
 
-__all__ = ["WorkerProcess", "history", "settings_env", "wait_for"]
+__all__ = ["WorkerProcess", "die_with_parent", "history", "settings_env", "wait_for"]
 
 T = TypeVar("T")
 
@@ -56,6 +56,33 @@ def wait_for(
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` for test subprocesses: Linux SIGTERMs the child when the process
+    that started it dies, so a killed test run leaves no worker behind to consume the
+    test queues of the next run. None where there is no prctl.
+
+    Resolved before the fork: the child makes one system call between fork and exec
+    (no import, no lock).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def tie() -> None:
+        prctl(pr_set_pdeathsig, int(signal.SIGTERM))
+        if os.getppid() != parent:  # the parent died before the call: follow it now
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return tie
 
 
 class WorkerProcess:
@@ -99,6 +126,7 @@ class WorkerProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             cwd=self.cwd,
+            preexec_fn=die_with_parent(),
         )
         if wait:
             try:

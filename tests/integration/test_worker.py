@@ -189,3 +189,50 @@ def test_concurrency_supervises_n_workers(backend_settings: Settings, csv_input:
             w for (w,) in s.execute(select(TaskEvent.worker).where(TaskEvent.to_status == "COMPLETED"))
         }
     assert workers == {"pool-0", "pool-1"}
+
+
+def test_a_worker_does_not_outlive_the_test_process_that_started_it(tmp_path: Path, redis_url: str) -> None:
+    """A test run killed outright must not leave workers consuming the next run's test queue."""
+    import os
+    import subprocess
+    import sys
+
+    from taskq.testing import settings_env
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, redis_url=redis_url)
+    driver = (
+        "import sys, time\n"
+        "from taskq.config import Settings\n"
+        "from taskq.testing import WorkerProcess\n"
+        "w = WorkerProcess(Settings.from_env(), ['testq']).start()\n"
+        "print(w.proc.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+
+    def gone() -> bool:
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            return True
+        # A zombie (exited, not yet reaped by init) counts as gone.
+        with open(f"/proc/{worker_pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] == "Z"
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", driver], env=settings_env(settings), stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    with proc.stdout:
+        worker_pid = int(proc.stdout.readline())
+    time.sleep(1.0)
+    assert proc.poll() is None and not gone(), "the worker should be up before its starter dies"
+    os.kill(proc.pid, signal.SIGKILL)  # no teardown runs, as when CI kills a test run
+    proc.wait(10)
+
+    try:
+        wait_for(gone, 30, what="the orphaned worker to exit")
+    finally:
+        if not gone():  # stop it the way a supervisor would: it takes its children along
+            os.kill(worker_pid, signal.SIGTERM)
+            wait_for(gone, 30, what="the worker to stop")
