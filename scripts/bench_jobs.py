@@ -39,12 +39,8 @@ THREADS = 2
 MEMORY = "768MB"
 
 
-def generate(path: Path, rows: int) -> Path:
-    """A 10-column CSV with ids, names, emails (some missing/placeholder), text ages, numbers, dates, phones.
-
-    The file name carries a version (``jobs_v2_*``): change it when the data changes so cached files
-    from an older generator are not reused.
-    """
+def _write_once(path: Path, select: str) -> Path:
+    """Write ``select`` (over ``range(rows) t(i)``) to the CSV ``path`` unless it is there already."""
     if path.exists():
         return path
     import duckdb
@@ -52,8 +48,21 @@ def generate(path: Path, rows: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".partial")
     con = duckdb.connect(config={"threads": THREADS})
-    con.execute(
-        f"""COPY (SELECT i AS id,
+    con.execute(f"COPY ({select}) TO '{tmp}' (FORMAT csv, HEADER true)")
+    con.close()
+    os.replace(tmp, path)
+    return path
+
+
+def generate(path: Path, rows: int) -> Path:
+    """A 10-column CSV with ids, names, emails (some missing/placeholder), text ages, numbers, dates, phones.
+
+    The file name carries a version (``jobs_v2_*``): change it when the data changes so cached files
+    from an older generator are not reused.
+    """
+    return _write_once(
+        path,
+        f"""SELECT i AS id,
           (['Ann','Bob','Carla','Dmitri','Eve','Farah','Gus','Hana'])[1 + (hash(i) % 8)::INT] || ' ' ||
           (['Smith','Ng','Okafor','Rossi','Kim'])[1 + (hash(i * 7) % 5)::INT] AS name,
           CASE WHEN i % 50 = 0 THEN NULL WHEN i % 97 = 0 THEN 'N/A' ELSE 'user' || i || '@example.com' END AS email,
@@ -70,26 +79,17 @@ def generate(path: Path, rows: int) -> Path:
                     || lpad(CAST(hash(i * 37) % 10000 AS VARCHAR), 4, '0') END AS phone,
           (['A','B','C'])[1 + (hash(i * 19) % 3)::INT] AS category,
           CASE WHEN i % 5000 = 0 THEN 1e6 ELSE (hash(i * 23) % 1000) / 10.0 END AS score
-        FROM range({rows}) t(i)) TO '{tmp}' (FORMAT csv, HEADER true)"""
+        FROM range({rows}) t(i)""",
     )
-    con.close()
-    os.replace(tmp, path)
-    return path
 
 
 def generate_lowcard(path: Path, rows: int) -> Path:
     """A 10-column CSV of repeating values only (names, ages, cities, dates, flags...), with some
     whitespace, case and placeholder noise: what clean costs without ids, e-mails or phones,
     whose million distinct values (phones checked and rewritten to E.164) dominate the main file."""
-    if path.exists():
-        return path
-    import duckdb
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".partial")
-    con = duckdb.connect(config={"threads": THREADS})
-    con.execute(
-        f"""COPY (SELECT
+    return _write_once(
+        path,
+        f"""SELECT
           (['Ann','Bob','Carla','Dmitri','Eve','Farah','Gus','Hana'])[1 + (hash(i) % 8)::INT] AS name,
           CASE WHEN i % 1000 = 0 THEN 'unknown' ELSE CAST(18 + hash(i * 3) % 70 AS VARCHAR) END AS age,
           (['Berlin','Paris','Lagos','Lima','Osaka',' Paris','paris','N/A'])[1 + (hash(i * 13) % 8)::INT] AS city,
@@ -100,11 +100,8 @@ def generate_lowcard(path: Path, rows: int) -> Path:
           (['DE','FR','NG','PE','JP'])[1 + (hash(i * 5) % 5)::INT] AS country,
           1 + hash(i * 17) % 5 AS rating,
           (['yes','no','Y','N'])[1 + (hash(i * 29) % 4)::INT] AS newsletter
-        FROM range({rows}) t(i)) TO '{tmp}' (FORMAT csv, HEADER true)"""
+        FROM range({rows}) t(i)""",
     )
-    con.close()
-    os.replace(tmp, path)
-    return path
 
 
 # --- child side -----------------------------------------------------------------------------------
