@@ -64,7 +64,8 @@ def die_with_parent() -> Callable[[], None] | None:
     test queues of the next run. None where there is no prctl.
 
     Resolved before the fork: the child makes one system call between fork and exec
-    (no import, no lock).
+    (no import, no lock). Linux sends the signal when the *thread* that started the
+    child exits: start workers from a thread that outlives them (the main thread).
     """
     if not sys.platform.startswith("linux"):
         return None
