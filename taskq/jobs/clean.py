@@ -56,7 +56,6 @@ from .clean_rows import (
     fill_nulls,
     null_counts,
     outliers,
-    q,
     quarantine,
     quarantine_query,
     quartiles,
@@ -202,6 +201,7 @@ def _write(
     maps: dict[str, Any],
     changes: list[dict[str, Any]],
 ) -> list[str]:
+    q = io.quote_ident
     select = ", ".join(f"{q(c)} AS {q(n)}" for c, n in zip(table.columns, names, strict=True))
     cleaned = f"cleaned.{table.format}"
     # clean_rows may have come out of input order (see build_cleaned): sort while writing.

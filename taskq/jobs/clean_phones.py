@@ -40,6 +40,8 @@ from duckdb.func import FunctionNullHandling
 from phonenumbers.phonemetadata import PhoneMetadata
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
+from ._table import sql_literal as _lit
+
 __all__ = ["e164", "nanp_sql", "phone_helpers", "phone_query", "phone_table"]
 
 logger = logging.getLogger(__name__)
@@ -59,10 +61,6 @@ _TYPE_DESCS = (
     "voicemail",
     "fixed_line",
 )
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def e164(value: str | None, region: str) -> str | None:

@@ -16,6 +16,8 @@ from typing import Any
 
 import duckdb
 
+from ._table import quote_ident as q
+from ._table import sql_literal as _lit
 from .clean_values import BuildStep, ColumnMap, outcome_sql
 
 __all__ = [
@@ -41,15 +43,6 @@ QUARANTINE = "clean_quarantine"
 ROW_LIST_LIMIT = 1000
 """changes.json lists at most this many removed row numbers per step and column."""
 _NUMERIC = ("BIGINT", "DOUBLE")
-
-
-def q(name: str) -> str:
-    """``name`` as a quoted SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(value: Any) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _rows(con: duckdb.DuckDBPyConnection, where: str, total: int | None = None) -> tuple[int, list[int]]:
@@ -423,7 +416,7 @@ def fill_nulls(
         )
         return entry
     if strategy == "constant":
-        fill = f"TRY_CAST({_lit(rule['value'])} AS {sql_type})"
+        fill = f"TRY_CAST({_lit(str(rule['value']))} AS {sql_type})"
     else:
         agg = {
             "mean": f"avg({q(col)})",

@@ -34,6 +34,8 @@ from typing import Any
 
 import duckdb
 
+from ._table import sql_literal as _lit
+
 __all__ = ["TypeDecision", "decide_type", "parse_expr"]
 
 logger = logging.getLogger(__name__)
@@ -78,10 +80,6 @@ class TypeDecision:
         if self.decimal is not None:
             out["decimal"] = self.decimal
         return out
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _date_formats(dayfirst: bool) -> list[str]:

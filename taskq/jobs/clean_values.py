@@ -37,6 +37,8 @@ from typing import Any
 import duckdb
 
 from ..progress import Progress
+from ._table import quote_ident as _q
+from ._table import sql_literal as _lit
 from .clean_phones import e164, phone_helpers, phone_query
 from .clean_types import TypeDecision, decide_type, parse_expr
 
@@ -121,10 +123,6 @@ class ColumnMap:
     """(row-wise) the phone step's default region, when the column holds phones."""
     prefix: list[_Stage] = field(default_factory=list)
     """(row-wise) whitespace and placeholders, counted by :func:`_measure_rows`."""
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @dataclass
@@ -553,10 +551,6 @@ def _rowwise_examples(con: duckdb.DuckDBPyConnection, view: str, cm: ColumnMap) 
             for entry, found in zip(cm.entries, stats, strict=True):
                 entry["examples"] = found["examples"]
             return
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def clean_values(
