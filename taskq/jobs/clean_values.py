@@ -29,6 +29,7 @@ runs both paths on the same inputs).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
@@ -92,7 +93,8 @@ class ColumnMap:
         sql_type: DuckDB type of ``cur`` (VARCHAR unless the types step converted it).
         identity: True when no value changed and none failed: the cleaned table
             can take the input column as is, without a join.
-        failed: rows whose value breaks a rule (to quarantine).
+        failed: rows whose value breaks a rule (to quarantine); a row-wise column
+            counts its failures in the cleaned table instead (see ``entries``).
         kind: ``email``/``phone`` when standardised as such, else None.
         decision: the types step's decision, if it ran.
     """
@@ -145,8 +147,7 @@ class _Stage:
     refer to a base-map column (the phone step's ``e164``)."""
 
     def build_step(self, slot: int | None = None) -> BuildStep:
-        step = self.row or BuildStep(self.new, self.fail)
-        return BuildStep(step.new, step.fail, step.helpers, slot)
+        return dataclasses.replace(self.row or BuildStep(self.new, self.fail), slot=slot)
 
 
 def _sub(template: str, value: str) -> str:
@@ -276,19 +277,20 @@ def _shares(con: duckdb.DuckDBPyConnection, table: str, conds: list[str]) -> lis
     return [x / row[-1] if row[-1] else 0.0 for x in row[:-1]]
 
 
-def _kind_conds(column: str, cfg: dict[str, Any]) -> str | dict[str, str]:
-    """The kind named for ``column`` in params, else the conditions on ``cur`` to measure."""
+def _kind_conds(column: str, cfg: dict[str, Any]) -> tuple[str | None, dict[str, str]]:
+    """``(kind, {})`` when params name the kind of ``column``, else ``(None, conditions)``:
+    per kind, the condition on ``cur`` whose share decides it (:func:`_pick_kind`)."""
     for kind in ("email", "phone"):
         chosen = cfg[f"{kind}_columns"]
         if isinstance(chosen, list) and column in chosen:
-            return kind
+            return kind, {}
     conds = {}
     if cfg["email_columns"] == "auto":
         # contains() is a byte search: most values of most columns are ruled out before the regex.
         conds["email"] = f"contains(cur, '@') AND regexp_full_match(cur, {_lit(EMAIL_PATTERN)})"
     if cfg["phone_columns"] == "auto" and _PHONE_NAME.search(column):
         conds["phone"] = f"regexp_full_match(cur, {_lit(_PHONE_SHAPE)})"
-    return conds
+    return None, conds
 
 
 def _pick_kind(column: str, share: dict[str, float]) -> str | None:
@@ -301,11 +303,9 @@ def _pick_kind(column: str, share: dict[str, float]) -> str | None:
 
 def _kind(con: duckdb.DuckDBPyConnection, table: str, column: str, cfg: dict[str, Any]) -> str | None:
     """``email``, ``phone`` or None: how the standardise step treats ``column``."""
-    conds = _kind_conds(column, cfg)
-    if isinstance(conds, str):
-        return conds
+    forced, conds = _kind_conds(column, cfg)
     if not conds:
-        return None
+        return forced
     return _pick_kind(column, dict(zip(conds, _shares(con, table, list(conds.values())), strict=True)))
 
 
@@ -400,23 +400,18 @@ def _measure_rows(
     mid = ", ".join(f"{a}_v, {_sub(new.get('w', '{x}'), f'{a}_v')} AS {a}_w" for a in alias.values())
     outer = ", ".join(f"{a}_v, {a}_w, {_sub(new.get('p', '{x}'), f'{a}_w')} AS {a}_c" for a in alias.values())
     aggs: list[str] = []
-    conds: dict[str, str | dict[str, str]] = {}
+    plans = {c: _kind_conds(c, cfg) if cfg["enabled"] else (None, {}) for c in columns}
     for c, a in alias.items():
         refs = {"w": (f"{a}_v", f"{a}_w"), "p": (f"{a}_w", f"{a}_c")}
         for stage in prefix:
-            prev, cur = refs[stage.pre or ""]
-            moved = f"CAST({cur} AS VARCHAR) IS DISTINCT FROM CAST({prev} AS VARCHAR)"
-            aggs += [
-                f"count(*) FILTER (WHERE {cur} IS NOT NULL AND {moved})",
-                f"count(*) FILTER (WHERE {prev} IS NOT NULL AND {cur} IS NULL)",
-            ]
-        conds[c] = _kind_conds(c, cfg) if cfg["enabled"] else {}
-        if isinstance(conds[c], dict):
-            for cond in conds[c].values():  # type: ignore[union-attr]
-                aggs.append(
-                    f"count(*) FILTER (WHERE {a}_c IS NOT NULL AND ({cond.replace('cur', f'{a}_c')}))"
-                )
-            aggs.append(f"count({a}_c)")
+            outcome = outcome_sql(*refs[stage.pre or ""], None)  # these steps never fail
+            aggs += [f"count(*) FILTER (WHERE {outcome} = {code})" for code in (_CHANGED, _NULLED)]
+        conds = plans[c][1]
+        aggs += [
+            f"count(*) FILTER (WHERE {a}_c IS NOT NULL AND ({e.replace('cur', f'{a}_c')}))"
+            for e in conds.values()
+        ]
+        aggs.append(f"count({a}_c)")
     row = con.execute(
         f"SELECT {', '.join(aggs)}, count(*) FROM (SELECT {outer} FROM (SELECT {mid} FROM (SELECT {inner} FROM {view})))"
     ).fetchall()[0]
@@ -424,13 +419,13 @@ def _measure_rows(
     out = {}
     for c in columns:
         counts = [(next(values), next(values)) for _ in prefix]
-        kind = conds[c] if isinstance(conds[c], str) else None
-        if isinstance(conds[c], dict):
-            hits = {k: next(values) for k in conds[c]}
-            nonnull = next(values)
-            if hits:
-                kind = _pick_kind(c, {k: h / nonnull if nonnull else 0.0 for k, h in hits.items()})
-        out[c] = _Measured(kind if cfg["enabled"] else None, counts, int(row[-1]))  # type: ignore[arg-type]
+        forced, conds = plans[c]
+        hits = {k: next(values) for k in conds}
+        nonnull = next(values)
+        kind = (
+            _pick_kind(c, {k: h / nonnull if nonnull else 0.0 for k, h in hits.items()}) if conds else forced
+        )
+        out[c] = _Measured(kind, counts, int(row[-1]))
     return out
 
 
@@ -467,14 +462,7 @@ def _defer_stages(
     expr: list[BuildStep] = []
     for entry, (changed, nulled) in zip(stages[:stored], measured.counts, strict=True):
         counts = {"changed": changed, "unchanged": measured.total - changed - nulled, "nulled": nulled}
-        record = {
-            "step": entry.step,
-            "column": cm.column,
-            **counts,
-            "failed": 0,
-            "examples": [],
-            **entry.extra,
-        }
+        record = {"step": entry.step, "column": cm.column, **_blank_counts(), **counts, **entry.extra}
         cm.entries.append(record)
         changes.append(record)
         if changed or nulled:
@@ -486,7 +474,7 @@ def _defer_stages(
         changes.append(record)
         if entry.new != "{x}" or entry.fail or entry.row:
             expr.append(entry.build_step(slot))
-    cm.identity, cm.failed, cm.expr = False, 0, expr
+    cm.identity, cm.expr = False, expr
 
 
 def finish_rowwise(
@@ -516,7 +504,6 @@ def finish_rowwise(
             if k in slots[col]:
                 entry["failed"], entry["nulled"], entry["changed"] = next(counts), next(counts), next(counts)
             entry["unchanged"] = total - _affected(entry)
-        cm.failed = sum(e["failed"] for e in cm.entries)
         _rowwise_examples(con, view, cm)
         con.execute(f"DROP TABLE IF EXISTS {cm.table}")
 
