@@ -101,7 +101,9 @@ def build_cleaned(con: duckdb.DuckDBPyConnection, view: str, maps: dict[str, Col
     names = {col: f"c{i}" for i, (col, _) in enumerate(items)}
     failing = _fail_columns(maps)
     by_col = {f.column: f for f in failing}
-    codes = _hidden_names(maps, {col: "__clean_codes" for col, cm in items if cm.rowwise}, failing)
+    taken = set(maps) | {f.reason for f in failing} | {f.raw for f in failing}
+    rowwise = [col for col, cm in items if cm.rowwise]
+    codes = {col: _unclaimed(f"__clean_codes_{i}", taken) for i, col in enumerate(rowwise)}
     raw = {f.column: f"r{i}" for i, f in enumerate(failing)}
     fails = {f.column: f"f{i}" for i, f in enumerate(failing) if f.column in direct}
     outcome = {col: f"e{i}" for i, (col, cm) in enumerate(items) if cm.rowwise}
@@ -232,31 +234,19 @@ class FailColumn:
 def _fail_columns(maps: dict[str, ColumnMap]) -> list[FailColumn]:
     """Hidden columns for every column that failed a value (or, row-wise, might)."""
     taken = set(maps)
-    out = []
-    for i, (col, cm) in enumerate(maps.items()):
-        if not (cm.failed or (cm.rowwise and any(s.fail for s in cm.expr or []))):
-            continue
-        reason, raw = f"__clean_fail_{i}", f"__clean_raw_{i}"
-        while reason in taken or raw in taken:
-            reason, raw = f"_{reason}", f"_{raw}"
-        taken.update((reason, raw))
-        out.append(FailColumn(col, reason, raw))
-    return out
+    return [
+        FailColumn(col, _unclaimed(f"__clean_fail_{i}", taken), _unclaimed(f"__clean_raw_{i}", taken))
+        for i, (col, cm) in enumerate(maps.items())
+        if cm.failed or (cm.rowwise and any(s.fail for s in cm.expr or []))
+    ]
 
 
-def _hidden_names(
-    maps: dict[str, ColumnMap], bases: dict[str, str], failing: list[FailColumn]
-) -> dict[str, str]:
-    """A hidden column name per entry of ``bases`` (column -> base name), clashing with nothing."""
-    taken = set(maps) | {f.reason for f in failing} | {f.raw for f in failing}
-    out = {}
-    for i, (col, base) in enumerate(bases.items()):
-        name = f"{base}_{i}"
-        while name in taken:
-            name = f"_{name}"
-        taken.add(name)
-        out[col] = name
-    return out
+def _unclaimed(name: str, taken: set[str]) -> str:
+    """``name``, with ``_`` prefixed until no column in ``taken`` has it; claimed in ``taken``."""
+    while name in taken:
+        name = f"_{name}"
+    taken.add(name)
+    return name
 
 
 def quarantine_query(view: str, columns: list[str]) -> str:

@@ -185,3 +185,30 @@ def test_rowwise_path_matches_value_maps_on_other_formats(
             assert a == b
         else:
             assert got[name] == expected[name], f"{name} differs between the two paths"
+
+
+@pytest.mark.parametrize("rowwise", [False, True], ids=["maps", "row-wise"])
+def test_input_columns_named_like_the_hidden_ones_are_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rowwise: bool
+) -> None:
+    """clean_rows' hidden columns (failure reason, raw value, outcome codes) pick names
+    no input column has, so such columns come out untouched."""
+    if rowwise:
+        _force_rowwise(monkeypatch, 20)
+    header = ["n", "__clean_fail_0", "__clean_raw_0", "__clean_codes_0", "_ _clean"]
+    rows = [[str(i) if i != 7 else "oops", f"f{i}", f"r{i}", f"c{i}", f"x{i}"] for i in range(60)]
+    src = tmp_path / "in.csv"
+    with src.open("w", newline="") as fh:
+        csv.writer(fh).writerows([header, *rows])
+    out = tmp_path / "out"
+    execute("clean", src, out, {"steps": [{"step": "outliers", "enabled": False}]})
+    with (out / "cleaned.csv").open(newline="") as fh:
+        cleaned = list(csv.DictReader(fh))
+    assert list(cleaned[0]) == header
+    assert [r["__clean_raw_0"] for r in cleaned] == [f"r{i}" for i in range(60) if i != 7]
+    assert [r["__clean_codes_0"] for r in cleaned][:2] == ["c0", "c1"]
+    with (out / "quarantine.csv").open(newline="") as fh:
+        quarantined = list(csv.DictReader(fh))
+    assert [(q["quarantine_row"], q["quarantine_value"], q["__clean_fail_0"]) for q in quarantined] == [
+        ("7", "oops", "f7")
+    ]
