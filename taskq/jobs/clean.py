@@ -131,7 +131,7 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         table = io.open_table(con, input_path, all_varchar=True, options=params.get("read_options") or None)
         _check_columns(steps, table.columns)
         progress.check()
-        maps, changes = clean_values(con, table.view, table.columns, steps, ScaledProgress(progress, 10, 60))
+        maps, changes = clean_values(con, table, steps, ScaledProgress(progress, 10, 60))
         progress.update(60, "building cleaned table")
         built = build_cleaned(con, table.view, maps)
         progress.check()

@@ -38,6 +38,7 @@ from typing import Any
 import duckdb
 
 from ..progress import Progress
+from ._table import Table
 from ._table import quote_ident as _q
 from ._table import sql_literal as _lit
 from .clean_phones import e164, phone_helpers, phone_query
@@ -542,12 +543,11 @@ def _rowwise_examples(con: duckdb.DuckDBPyConnection, view: str, cm: ColumnMap) 
 
 def clean_values(
     con: duckdb.DuckDBPyConnection,
-    view: str,
-    columns: list[str],
+    table: Table,
     steps: dict[str, dict[str, Any]],
     progress: Progress,
 ) -> tuple[dict[str, ColumnMap], list[dict[str, Any]]]:
-    """Run the enabled value steps on every column of ``view``.
+    """Run the enabled value steps on every column of ``table``.
 
     Per column, one statement builds the value map with the whitespace and
     placeholders steps applied, the detections (email/phone, type) read it,
@@ -556,7 +556,7 @@ def clean_values(
     entries are complete only after :func:`finish_rowwise`.
 
     Args:
-        view: the input view (all VARCHAR) from :func:`taskq.jobs.io.open_table`.
+        table: the input (all VARCHAR) from :func:`taskq.jobs.io.open_table`.
         steps: validated steps by name (:func:`taskq.jobs.clean_params.step_map`).
         progress: 0-100 over the columns; ``check()`` runs between columns and steps.
 
@@ -567,7 +567,7 @@ def clean_values(
     changes: list[dict[str, Any]] = []
     ws, ph, ty, st = (steps[s] for s in ("whitespace", "placeholders", "types", "standardise"))
     prefix, base = _prefix_stages(ws, ph)
-    rows = int(con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0])
+    view, columns, rows = table.view, table.columns, table.rows
     progress.update(0, "cleaning values: measuring columns")
     rowwise = near_unique(con, view, columns, rows)
     if rowwise:
