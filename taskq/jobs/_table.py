@@ -10,7 +10,16 @@ import duckdb
 
 from ..errors import InputEmpty
 
-__all__ = ["ROW_COLUMN", "Table", "describe", "finish_view", "first_line", "quote_ident", "sql_literal"]
+__all__ = [
+    "ROW_COLUMN",
+    "Table",
+    "describe",
+    "finish_view",
+    "first_line",
+    "quote_ident",
+    "sql_and",
+    "sql_literal",
+]
 
 ROW_COLUMN = "__row"
 """The 0-based input-order row number every opened view carries."""
@@ -24,6 +33,17 @@ def quote_ident(name: str) -> str:
 def sql_literal(value: str) -> str:
     """``value`` as a single-quoted SQL string literal."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def sql_and(first: str, second: str) -> str:
+    """``first AND second`` as a condition that evaluates ``second`` only where ``first`` holds.
+
+    In a projection or an aggregate's FILTER, DuckDB evaluates both sides of an
+    AND on every row; a CASE evaluates a branch only on the rows that reach it.
+    Use it when ``second`` is costly (a regex) and ``first`` rules most rows out.
+    NULL reads as false, as it does in a WHERE or CASE WHEN.
+    """
+    return f"(CASE WHEN {first} THEN {second} ELSE false END)"
 
 
 def first_line(exc: BaseException) -> str:

@@ -40,6 +40,7 @@ from duckdb.func import FunctionNullHandling
 from phonenumbers.phonemetadata import PhoneMetadata
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
+from ._table import sql_and
 from ._table import sql_literal as _lit
 
 __all__ = ["e164", "nanp_sql", "phone_helpers", "phone_query", "phone_table"]
@@ -90,9 +91,51 @@ def _desc_pattern(desc: Any) -> str | None:
     return str(desc.national_number_pattern)
 
 
+_NSN_SHAPE = r"[2-9]\d{9}"
+"""What every national number the fast path passes on looks like (:func:`_fast_pattern`)."""
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """``pattern`` split at its top-level ``|`` (outside groups and character classes)."""
+    parts, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    return [*parts, pattern[start:]]
+
+
+def _any(conds: list[str]) -> str:
+    """``c1 OR c2 OR ...`` as a condition, each evaluated only where the earlier ones failed
+    (a CASE, for the reason :func:`taskq.jobs._table.sql_and` gives)."""
+    out = "false"
+    for cond in reversed(conds):
+        out = f"(CASE WHEN {cond} THEN true ELSE {out} END)"
+    return out
+
+
 def _known_type_sql(meta: Any, x: str) -> str:
-    """SQL for ``_number_type_helper(x, meta) != UNKNOWN``: the general description
-    and any one type's pattern (one alternation, so one regex pass)."""
+    """SQL for ``_number_type_helper(x, meta) != UNKNOWN`` on a fast-path national number
+    ``x``: the general description and any one type's pattern (one alternation, so one
+    regex pass).
+
+    A general description with :data:`_NSN_SHAPE` as a whole alternative (the US one)
+    matches every such ``x``: it is not tested. The regex calls, not the patterns' size,
+    are what a million numbers cost.
+    """
     descs = [getattr(meta, name) for name in _TYPE_DESCS]
     if not meta.same_mobile_and_fixed_line_pattern:
         descs.append(meta.mobile)
@@ -100,8 +143,10 @@ def _known_type_sql(meta: Any, x: str) -> str:
     types = [p for p in map(_desc_pattern, descs) if p is not None]
     if general is None or not types:
         return "false"
-    either = "|".join(f"(?:{p})" for p in types)
-    return f"(regexp_full_match({x}, {_lit(general)}) AND regexp_full_match({x}, {_lit(either)}))"
+    either = f"regexp_full_match({x}, {_lit('|'.join(f'(?:{p})' for p in types))})"
+    if _NSN_SHAPE in _alternatives(general):
+        return either
+    return sql_and(f"regexp_full_match({x}, {_lit(general)})", either)
 
 
 def _valid_sql(x: str) -> str:
@@ -130,7 +175,7 @@ def _valid_sql(x: str) -> str:
     if not leading:
         return chain
     none_leading = f"NOT regexp_matches({x}, {_lit('^(?:' + '|'.join(leading) + ')')})"
-    return f"(CASE WHEN {none_leading} THEN ({' OR '.join(plain) or 'false'}) ELSE {chain} END)"
+    return f"(CASE WHEN {none_leading} THEN {_any(plain)} ELSE {chain} END)"
 
 
 def _parses_like_us(region: str) -> bool:

@@ -38,7 +38,7 @@ from typing import Any
 import duckdb
 
 from ..progress import Progress
-from ._table import Table
+from ._table import Table, sql_and
 from ._table import quote_ident as _q
 from ._table import sql_literal as _lit
 from .clean_phones import e164, phone_helpers, phone_query
@@ -287,8 +287,8 @@ def _kind_conds(column: str, cfg: dict[str, Any]) -> tuple[str | None, dict[str,
             return kind, {}
     conds = {}
     if cfg["email_columns"] == "auto":
-        # contains() is a byte search: most values of most columns are ruled out before the regex.
-        conds["email"] = f"contains(cur, '@') AND regexp_full_match(cur, {_lit(EMAIL_PATTERN)})"
+        # contains() is a byte search: most values of most columns never reach the regex.
+        conds["email"] = sql_and("contains(cur, '@')", f"regexp_full_match(cur, {_lit(EMAIL_PATTERN)})")
     if cfg["phone_columns"] == "auto" and _PHONE_NAME.search(column):
         conds["phone"] = f"regexp_full_match(cur, {_lit(_PHONE_SHAPE)})"
     return None, conds
@@ -361,14 +361,15 @@ def near_unique(con: duckdb.DuckDBPyConnection, view: str, columns: list[str], r
 
     A column with fewer distinct values than :data:`ROWWISE_MIN_SHARE` of the
     first :data:`SAMPLE_ROWS` rows is ruled out (a sample repeats values no
-    less than the whole column); the rest are measured over every row with
-    HyperLogLog. Both paths give the same output: an estimate that is off
-    costs time, never correctness.
+    less than the whole column); the rest are measured over every row. Both
+    counts are HyperLogLog estimates (an exact distinct count of the sample
+    costs twice as much). Both paths give the same output: an estimate that is
+    off costs time, never correctness.
     """
     if not columns or rows < max(ROWWISE_MIN_ROWS, 1):
         return set()
     sample = min(rows, SAMPLE_ROWS)
-    counts = ", ".join(f"count(DISTINCT {_q(c)})" for c in columns)
+    counts = ", ".join(f"approx_count_distinct({_q(c)})" for c in columns)
     row = con.execute(f"SELECT {counts} FROM (SELECT * FROM {view} LIMIT {sample})").fetchall()[0]
     maybe = [c for c, d in zip(columns, row, strict=True) if d >= ROWWISE_MIN_SHARE * sample]
     if not maybe:

@@ -137,3 +137,27 @@ def test_phone_query_calls_phonenumbers_only_off_the_fast_path(monkeypatch) -> N
     assert len(rows) == len(set(values)) + 1
     assert {cur: got for cur, _, got in rows} == {v: e164(v, "US") for v in [*values, None]}
     assert sorted(seen) == sorted(v for v in set(values) if v not in fast)
+
+
+def test_alternatives_split_only_at_the_top_level() -> None:
+    from taskq.jobs.clean_phones import _NSN_SHAPE, _alternatives
+
+    assert _alternatives(r"[2-9]\d{9}|3\d{6}") == [r"[2-9]\d{9}", r"3\d{6}"]
+    # Inside a group, a character class or after a backslash, "|" is not an alternative.
+    assert _alternatives(r"(?:[2-8]\d|90)\d{8}|[|]\||x") == [r"(?:[2-8]\d|90)\d{8}", r"[|]\|", "x"]
+    assert _NSN_SHAPE not in _alternatives(r"(?:[2-9]\d{9}|3)\d{6}")
+
+
+def test_sql_and_evaluates_its_second_side_only_where_the_first_holds() -> None:
+    from taskq.jobs._table import sql_and
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT unnest(['7', 'x', NULL, '-1']) AS v")
+    # A plain AND would cast 'x' and fail the query; NULL reads as false, as in a WHERE.
+    cond = sql_and("v <> 'x'", "CAST(v AS INT) > 0")
+    assert con.execute(f"SELECT v, {cond} FROM t").fetchall() == [
+        ("7", True),
+        ("x", False),
+        (None, False),
+        ("-1", False),
+    ]
