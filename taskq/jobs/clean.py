@@ -15,6 +15,8 @@ Steps, in pipeline order (parameters and defaults in :mod:`taskq.jobs.clean_para
    converted column, invalid email or phone) move to ``quarantine.csv``.
 8. ``nulls``: per column leave, drop, mean, median, mode or constant.
 9. ``outliers``: IQR fences per numeric column; rows removed only with ``remove``.
+   With ``columns: "auto"``, identifiers (unique integer columns named like
+   ``id``, ``customer_id``, ``invoice_no``) are skipped, with a ``skipped`` entry.
 
 Outputs in ``out_dir``: ``cleaned.<input format>``, ``quarantine.csv`` (one
 line per rule break: ``quarantine_row`` is the 0-based input row number, then
@@ -54,6 +56,7 @@ from .clean_rows import (
     build_cleaned,
     dedupe,
     fill_nulls,
+    identifiers,
     null_counts,
     outliers,
     quarantine,
@@ -166,6 +169,21 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
             cfg = steps["outliers"]
             numeric = [c for c in table.columns if maps[c].sql_type in ("BIGINT", "DOUBLE")]
             chosen = numeric if cfg["columns"] == "auto" else [c for c in cfg["columns"] if c in numeric]
+            if cfg["columns"] == "auto":
+                skipped = identifiers(con, [c for c in numeric if maps[c].sql_type == "BIGINT"])
+                chosen = [c for c in chosen if c not in skipped]
+                changes.extend(
+                    {
+                        "step": "outliers",
+                        "column": col,
+                        "flagged": 0,
+                        "rows_removed": [],
+                        "rows_removed_total": 0,
+                        "skipped": "identifier (unique integers, named like an id): not checked; "
+                        "list it in the outliers step's columns to check it",
+                    }
+                    for col in skipped
+                )
             # Flagging removes nothing: every column's quartiles come from one scan.
             stats = {} if cfg["remove"] else quartiles(con, chosen)
             for i, col in enumerate(chosen):

@@ -11,6 +11,7 @@ the step runs.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "quarantine_query",
     "dedupe",
     "fill_nulls",
+    "identifiers",
     "null_counts",
     "outliers",
     "quarantine",
@@ -430,6 +432,27 @@ def fill_nulls(
     con.execute(f"UPDATE {TABLE} SET {q(col)} = {fill} WHERE __keep AND {q(col)} IS NULL")
     entry.update(changed=nulls, fill_value=value[0])
     return entry
+
+
+_ID_NAME = re.compile(
+    r"(?i:(?:^|[^a-z])(?:id|key|no|nr|num|number|code))$|[a-z0-9](?:Id|ID|Key|No|Nr|Num|Number|Code)$"
+)
+"""Column names of identifiers: ``id``, ``customer_id``, ``customerId``, ``order key``, ``invoice_no``..."""
+
+
+def identifiers(con: duckdb.DuckDBPyConnection, columns: list[str]) -> list[str]:
+    """The integer ``columns`` that are identifiers: named like one (:data:`_ID_NAME`) and
+    unique over the kept rows (NULLs aside). One scan for all of them.
+
+    IQR fences on an identifier flag nothing a user wants (a jump in an id range,
+    ids from another system), so automatic outlier checks skip them.
+    """
+    named = [c for c in columns if _ID_NAME.search(c)]
+    if not named:
+        return []
+    counts = ", ".join(f"count(DISTINCT {q(c)}) = count({q(c)})" for c in named)
+    row = con.execute(f"SELECT {counts} FROM {TABLE} WHERE __keep").fetchall()[0]
+    return [c for c, unique in zip(named, row, strict=True) if unique]
 
 
 def quartiles(con: duckdb.DuckDBPyConnection, columns: list[str]) -> dict[str, tuple[int, Any]]:

@@ -196,6 +196,33 @@ def test_outliers_flag_or_remove(tmp_path: Path, remove: bool) -> None:
     assert c["rows_removed"] == ([7] if remove else [])
 
 
+@pytest.mark.parametrize(
+    ("name", "ids", "skipped"),
+    [
+        ("customer_id", [*range(1, 12), 900_000], True),  # an identifier: a jump in ids is no outlier
+        ("customerId", [*range(1, 12), 900_000], True),
+        ("amount", [*range(1, 12), 900_000], False),  # not named like an id: checked
+        ("customer_id", [*range(1, 11), 3, 900_000], False),  # a repeated value: not an identifier
+    ],
+)
+def test_outliers_skip_identifier_columns(tmp_path: Path, name: str, ids: list[int], skipped: bool) -> None:
+    rows = [[str(v), str(10 + i % 3)] for i, v in enumerate(ids)]
+    params = {"steps": [{"step": "dedupe", "enabled": False}]}
+    report, cleaned, out = clean(tmp_path, [name, "n"], rows, params)
+    c = changes(out, "outliers", name)
+    if skipped:
+        assert c["flagged"] == 0 and "identifier" in c["skipped"]
+    else:
+        assert "skipped" not in c and c["flagged"] == 1 and c["examples"] == [{"row": 11, "value": 900_000}]
+    assert report["summary"]["steps"]["outliers"].get("flagged", 0) == (0 if skipped else 1)
+    # Named in the step's columns, an identifier is checked like any column.
+    explicit = {"steps": [*params["steps"], {"step": "outliers", "columns": [name]}]}
+    (tmp_path / "explicit").mkdir()
+    _, _, out = clean(tmp_path / "explicit", [name, "n"], rows, explicit)
+    c = changes(out, "outliers", name)
+    assert "skipped" not in c and c["flagged"] == 1
+
+
 def test_rename_columns(tmp_path: Path) -> None:
     _, cleaned, _ = clean(tmp_path, ["First Name", "first-name"], [["a", "b"]], {"steps": ["rename_columns"]})
     assert list(cleaned[0]) == ["first_name", "first_name_2"]
