@@ -11,18 +11,25 @@ instead of failing the read. Two retries exist, both rare:
 * a value late in the file does not fit the type sniffed from the sample
   (DuckDB rejects it as a CAST error): re-read with those columns as VARCHAR,
   so no row is lost to type inference.
+
+A record may hold at most :data:`MAX_LINE_BYTES`. A longer line past the rows
+DuckDB's sniffer samples is skipped and reported like a ragged row; one among
+them defeats layout detection (the sniffer took 23 s to give up with "CSV
+Error on Line: 1" on a 50 MB line), so :func:`_overlong_line` looks there
+first and the file is refused at once, naming the line.
 """
 
 from __future__ import annotations
 
 import csv
 import logging
+import mmap
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from ..errors import InputEmpty, InputMalformed
+from ..errors import InputEmpty, InputMalformed, InputTooLarge
 from ._encoding import SAMPLE_BYTES, sniff_encoding, transcode_to_utf8
 from ._table import Table, describe, finish_view, first_line, quote_ident, sql_literal
 from .findings import finding
@@ -33,6 +40,12 @@ logger = logging.getLogger(__name__)
 
 MAX_REJECTED_LINES = 10_000
 """Rejected line numbers kept on :attr:`Table.rejected`."""
+
+MAX_LINE_BYTES = 2_000_000
+"""The longest record read (DuckDB's ``max_line_size``, set explicitly)."""
+_SNIFF_LINES = 20_480 + 100
+"""How many lines :func:`_overlong_line` checks: DuckDB's sniffer reads the first
+20,480 rows (``sample_size``), plus room for skipped lines and a header."""
 
 _UTF8 = ("utf-8", "utf-8-sig")
 _EMPTY = "(empty)"
@@ -72,12 +85,60 @@ def _ragged_delimiter(sample: str, chosen: str) -> str | None:
     return best[2] if best else None
 
 
+def _overlong_line(
+    path: Path, limit: int = MAX_LINE_BYTES, lines: int = _SNIFF_LINES
+) -> tuple[int, int] | None:
+    """``(line number, length)`` of the first line longer than ``limit`` bytes among the
+    first ``lines`` lines of ``path``, or None.
+
+    Jumps from a line start to the last line break within ``limit`` bytes, so it
+    reads a few slices per ``limit`` bytes rather than looking at every line.
+    """
+    size = path.stat().st_size
+    if size <= limit:
+        return None
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        start, seen = 0, 0  # seen: line breaks before start
+        while seen < lines and size - start > limit:
+            end = start + limit + 1  # a break at start + limit still ends a line of `limit` bytes
+            brk = max(mm.rfind(b"\n", start, end), mm.rfind(b"\r", start, end))
+            if brk < 0:
+                ends = [i for i in (mm.find(b"\n", end), mm.find(b"\r", end)) if i >= 0]
+                return seen + 1, (min(ends) if ends else size) - start
+            if mm[brk : brk + 2] == b"\r\n":
+                brk += 1
+            chunk = mm[start : brk + 1]
+            seen += chunk.count(b"\n") or chunk.count(b"\r")  # "\r\n" counts once; old Mac files use "\r"
+            start = brk + 1
+    return None
+
+
+def _too_long(display: Path, line: int | None, length: int | None) -> InputTooLarge:
+    where = f"line {line}" if line else "a line"
+    size = f"is {length:,} bytes long" if length else "is too long"
+    return InputTooLarge(
+        f"{display.name}: {where} {size}; a record may hold at most {MAX_LINE_BYTES:,} bytes "
+        "(a whole document in one cell?)",
+        path=str(display),
+        line=line,
+    )
+
+
+def _raise_if_too_long(exc: duckdb.Error, display: Path) -> None:
+    """DuckDB's "Maximum line size ... exceeded" as :class:`InputTooLarge` (no retry helps).
+
+    Its line number is not cited: for a line among the sniffed rows it says line 1.
+    """
+    if "Maximum line size of" in str(exc):  # not the hint every sniffing error ends with
+        raise _too_long(display, None, None) from None
+
+
 class _RetryEncoding(Exception):
     """The file claimed UTF-8 but is not: read it again as cp1252."""
 
 
 def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], display: Path) -> dict[str, Any]:
-    args = [sql_literal(str(src))]
+    args = [sql_literal(str(src)), f"max_line_size = {MAX_LINE_BYTES}"]
     if opts.get("delimiter"):
         args.append(f"delim = {sql_literal(opts['delimiter'])}")
     if opts.get("quote") is not None:
@@ -97,6 +158,7 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
     except duckdb.Error as exc:
         if "unicode" in str(exc).lower():
             raise _RetryEncoding from None
+        _raise_if_too_long(exc, display)
         if not opts.get("_ragged"):
             # Rows of uneven width defeat the sniffer: sniff again skipping them, so the
             # read can report them line by line.
@@ -145,6 +207,7 @@ def _read(
         f"escape = {sql_literal(dialect['escape'])}",
         f"header = {'true' if dialect['header'] else 'false'}",
         f"skip = {dialect['skip']}",
+        f"max_line_size = {MAX_LINE_BYTES}",
         "store_rejects = true",
         f"rejects_table = '{view}__rejects'",
         f"rejects_scan = '{view}__scans'",
@@ -158,6 +221,7 @@ def _read(
     except duckdb.Error as exc:
         if "unicode" in str(exc).lower():
             raise _RetryEncoding from None
+        _raise_if_too_long(exc, display)
         raise InputMalformed(f"{display.name}: {first_line(exc)}", path=str(display)) from None
 
 
@@ -205,6 +269,9 @@ def load_delimited(
     is a converted copy). ``scratch`` receives transcoded copies; the caller
     deletes it once this returns (the data is in DuckDB by then).
     """
+    long = _overlong_line(path)
+    if long is not None:
+        raise _too_long(display, *long)
     with path.open("rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
     encoding = opts.get("encoding") or sniff_encoding(display, sample)

@@ -13,7 +13,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from taskq.errors import InputEmpty, InputMalformed, InputNotFound, InputUnreadable, InvalidParams
+from taskq.errors import (
+    InputEmpty,
+    InputMalformed,
+    InputNotFound,
+    InputTooLarge,
+    InputUnreadable,
+    InvalidParams,
+)
 from taskq.jobs.findings import finding
 from taskq.jobs.io import ROW_COLUMN, connect, detect_format, open_table, write_table
 
@@ -113,6 +120,45 @@ def test_ragged_rows_are_reported_with_line_numbers(con, write_bytes):
 def test_every_row_rejected_is_malformed(con, write_bytes):
     with pytest.raises(InputMalformed, match=r"x\.csv.*line 2"):
         open_table(con, write_bytes("x.csv", b"a,b,c\n1,2\n3,4\n5,6\n"), options={"delimiter": ","})
+
+
+def test_overlong_line_among_the_sniffed_rows_is_refused_naming_it(con, write_bytes):
+    # DuckDB's sniffer took 23 s to fail on such a file, saying "CSV Error on Line: 1".
+    data = b"a,b\n" + b"".join(b"%d,y\n" % i for i in range(1000)) + b"1," + b"x" * 3_000_000 + b"\n2,y\n"
+    with pytest.raises(InputTooLarge) as info:
+        open_table(con, write_bytes("long.csv", data))
+    assert "long.csv: line 1002 is 3,000,002 bytes long" in info.value.message
+    assert info.value.details["line"] == 1002
+
+
+def test_overlong_line_after_the_sniffed_rows_is_skipped_and_reported(con, write_bytes):
+    head = b"a,b\n" + b"".join(b"%d,y\n" % i for i in range(30_000))
+    table = open_table(con, write_bytes("late.csv", head + b"1," + b"x" * 3_000_000 + b"\n2,y\n"))
+    assert table.rows == 30_001 and table.rejected == [30_002]
+    assert "line(s) 30002" in table.warnings[0]["message"]
+
+
+def test_duckdb_line_size_error_is_input_too_large(con, write_bytes, monkeypatch):
+    import taskq.jobs._csv as csv_module
+
+    monkeypatch.setattr(csv_module, "_overlong_line", lambda path: None)
+    data = b"a,b\n1," + b"x" * 3_000_000 + b"\n2,y\n"
+    with pytest.raises(
+        InputTooLarge, match=r"long\.csv: a line is too long; a record may hold at most 2,000,000"
+    ):
+        open_table(con, write_bytes("long.csv", data))
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_overlong_line_finder(tmp_path, newline):
+    from taskq.jobs._csv import _overlong_line
+
+    path = tmp_path / "f.csv"
+    lines = [b"a" * n for n in (3, 10, 2, 10, 11, 4)]  # line 5 is the first over 10 bytes
+    path.write_bytes(newline.join(lines) + newline)
+    assert _overlong_line(path, limit=10, lines=100) == (5, 11)
+    assert _overlong_line(path, limit=11, lines=100) is None
+    assert _overlong_line(path, limit=10, lines=3) is None  # past the lines looked at
 
 
 # --- encodings ----------------------------------------------------------------------------------
