@@ -125,7 +125,7 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         TaskCancelled: from ``progress.check()``; nothing is published.
     """
     steps = step_map(params)
-    con = io.connect()
+    con = io.connect(threads=params["threads"], memory_limit=params["memory_limit"])
     # DuckDB rewrites an IN list (the placeholder tokens) into a join, and a join
     # loses input order in CREATE TABLE AS: clean_rows would need sorting back.
     con.execute("SET disabled_optimizers = 'in_clause'")

@@ -6,7 +6,7 @@ be switched off or given parameters. Params look like::
     {"steps": ["whitespace", {"step": "types", "threshold": 0.9}, {"step": "dedupe", "enabled": false}],
      "columns": {"city": {"case": "title", "nulls": "mode"}},
      "threshold": 0.95, "default_region": "US", "remove_outliers": false,
-     "read_options": {"delimiter": ";"}}
+     "read_options": {"delimiter": ";"}, "threads": 2, "memory_limit": "768MB"}
 
 ``steps`` entries override the defaults (a bare name enables that step) of the steps they name; unnamed steps
 keep theirs. Entries must follow the pipeline order (later steps depend on
@@ -15,8 +15,12 @@ list is refused rather than silently re-ordered. The top-level shortcuts
 (``threshold``, ``default_region``, ``remove_outliers``, ``columns``) are
 folded into the steps they belong to.
 
+``threads`` and ``memory_limit`` size DuckDB (:data:`ENGINE` gives the
+defaults); more memory keeps a large input (10M rows) in RAM instead of
+spilling it to disk. They do not change the output.
+
 :func:`validate_params` returns ``{"steps": [...all nine steps, fully
-specified...], "read_options": {...}}``. That list is written to
+specified...], "read_options": {...}, "threads": ..., "memory_limit": ...}``. That list is written to
 ``changes.json``; passing ``{"steps": <that list>}`` back reproduces the run.
 """
 
@@ -28,7 +32,7 @@ import math
 from typing import Any
 
 from ..errors import InvalidParams
-from .io import check_options
+from .io import check_engine, check_options
 
 __all__ = ["CASES", "NULL_STRATEGIES", "STEP_ORDER", "TYPE_NAMES", "step_map", "validate_params"]
 
@@ -70,6 +74,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "outliers": {"enabled": True, "k": 1.5, "remove": False, "columns": "auto"},
 }
 
+ENGINE: dict[str, Any] = {"threads": 2, "memory_limit": "768MB"}
+"""DuckDB's worker threads and buffer-pool limit (past it, tables spill to disk), as profile and master take them."""
+
 _TOP_LEVEL = {
     "steps",
     "columns",
@@ -78,6 +85,8 @@ _TOP_LEVEL = {
     "remove_outliers",
     "read_options",
     "input_options",
+    "threads",
+    "memory_limit",
 }
 """``input_options`` is the old name of ``read_options`` (the name profile and master use), still accepted."""
 _COLUMN_KEYS = {"type", "case", "nulls", "fill_value", "dayfirst", "decimal"}
@@ -224,7 +233,8 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
 
     Returns:
         ``{"steps": [nine step dicts in pipeline order, each with "step",
-        "enabled" and every parameter], "read_options": {...}}``.
+        "enabled" and every parameter], "read_options": {...}, "threads": int,
+        "memory_limit": str}``.
 
     Raises:
         InvalidParams: naming the offending key (``steps.types.threshold``...).
@@ -275,8 +285,11 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
     if "read_options" in params and "input_options" in params:
         raise _fail("input_options", "is the old name of read_options: give one of them")
     read_options = check_options(params.get("read_options", params.get("input_options")))
+    threads, memory = check_engine(
+        params.get("threads", ENGINE["threads"]), params.get("memory_limit", ENGINE["memory_limit"])
+    )
     checked = [{"step": name, **_check_step(name, steps[name])} for name in STEP_ORDER]
-    return {"steps": checked, "read_options": read_options}
+    return {"steps": checked, "read_options": read_options, "threads": threads, "memory_limit": memory}
 
 
 def step_map(params: dict[str, Any]) -> dict[str, dict[str, Any]]:

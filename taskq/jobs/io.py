@@ -49,6 +49,7 @@ __all__ = [
     "FORMATS",
     "ROW_COLUMN",
     "Table",
+    "check_engine",
     "check_options",
     "connect",
     "detect_format",
@@ -150,6 +151,24 @@ def detect_format(path: str | Path) -> str:
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
         return "jsonl"
     return "csv"
+
+
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$", re.IGNORECASE)
+
+
+def check_engine(threads: Any, memory_limit: Any) -> tuple[int, str]:
+    """The ``threads`` and ``memory_limit`` parameters every tool passes to :func:`connect`, checked.
+
+    Raises:
+        InvalidParams: naming the parameter at fault.
+    """
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 64:
+        raise InvalidParams(f"parameter 'threads' must be an integer from 1 to 64, not {threads!r}")
+    if not isinstance(memory_limit, str) or not _MEMORY.match(memory_limit.strip()):
+        raise InvalidParams(
+            f"parameter 'memory_limit' must be a size such as '768MB' or '2GB', not {memory_limit!r}"
+        )
+    return threads, memory_limit.strip()
 
 
 def check_options(options: Any, field: str = "read_options") -> dict[str, Any]:

@@ -6,12 +6,11 @@ column names are checked against the input later, in :func:`check_columns`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from ..errors import InvalidParams, UnknownColumn
-from .io import check_options
+from .io import check_engine, check_options
 from .master_golden import RULES
 from .master_roles import ROLES
 
@@ -36,8 +35,6 @@ DEFAULTS: dict[str, Any] = {
     "threads": 2,
     "read_options": {},
 }
-
-_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$", re.I)
 
 
 def _number(
@@ -89,12 +86,10 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
     _number(out, "block_window", 1, 1000, open_lo=False, open_hi=False, integer=True)
     _number(out, "max_cluster_size", 3, 10_000, open_lo=False, open_hi=False, integer=True)
     _number(out, "max_review_rows", 0, 10_000_000, open_lo=False, open_hi=False, integer=True)
-    _number(out, "threads", 1, 64, open_lo=False, open_hi=False, integer=True)
     _number(out, "max_columns", 1, 100_000, open_lo=False, open_hi=False, integer=True)
     if not isinstance(out["nicknames"], bool):
         raise InvalidParams("nicknames must be true or false")
-    if not isinstance(out["memory_limit"], str) or not _MEMORY.match(out["memory_limit"].strip()):
-        raise InvalidParams(f"memory_limit must look like '2GB' or '768MB', not {out['memory_limit']!r}")
+    out["threads"], out["memory_limit"] = check_engine(out["threads"], out["memory_limit"])
     roles = out["roles"]
     if not isinstance(roles, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in roles.items()

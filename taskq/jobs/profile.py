@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,7 @@ from ..errors import InputNotFound, InputTooLarge, InvalidParams, UnknownColumn
 from ..progress import Progress, ScaledProgress
 from . import profile_numeric as numeric
 from . import profile_stats as stats
-from .io import check_options, connect, open_table
+from .io import check_engine, check_options, connect, open_table
 from .profile_drift import drift_column
 from .profile_html import render_html
 from .profile_quality import build_findings, infer_type, readiness, scores
@@ -65,7 +64,6 @@ DEFAULTS: dict[str, Any] = {
     "threads": 2,
     "memory_limit": "768MB",
 }
-_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$", re.IGNORECASE)
 _NUMERIC = ("integer", "float", "decimal")
 _TEMPORAL = ("date", "timestamp")
 
@@ -95,7 +93,7 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
         not isinstance(cols, list) or not cols or not all(isinstance(c, str) and c for c in cols)
     ):
         raise bad("columns", "a non-empty list of column names")
-    for key, lo, hi in (("top_k", 1, 100), ("threads", 1, 64), ("max_columns", 1, 100_000)):
+    for key, lo, hi in (("top_k", 1, 100), ("max_columns", 1, 100_000)):
         if isinstance(out[key], bool) or not isinstance(out[key], int) or not lo <= out[key] <= hi:
             raise bad(key, f"an integer from {lo} to {hi}")
     z = out["outlier_z"]
@@ -103,8 +101,7 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
         raise bad("outlier_z", "a number > 0")
     out["outlier_z"] = float(z)
     out["read_options"] = check_options(out["read_options"])
-    if not isinstance(out["memory_limit"], str) or not _MEMORY.match(out["memory_limit"]):
-        raise bad("memory_limit", "a size such as '768MB' or '2GB'")
+    out["threads"], out["memory_limit"] = check_engine(out["threads"], out["memory_limit"])
     return out
 
 

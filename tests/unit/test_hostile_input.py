@@ -45,7 +45,16 @@ PARAM_KEYS = {
         "threads",
         "memory_limit",
     ],
-    "clean": ["steps", "columns", "threshold", "default_region", "remove_outliers", "read_options"],
+    "clean": [
+        "steps",
+        "columns",
+        "threshold",
+        "default_region",
+        "remove_outliers",
+        "read_options",
+        "threads",
+        "memory_limit",
+    ],
     "master": [
         "threshold",
         "roles",

@@ -81,3 +81,30 @@ def test_snake_case_names_are_unique() -> None:
         "col",
         "a_b",
     ]
+
+
+@pytest.mark.parametrize(
+    ("params", "key"),
+    [({"threads": 0}, "threads"), ({"threads": True}, "threads"), ({"memory_limit": "lots"}, "memory_limit")],
+)
+def test_bad_engine_params_name_the_key(params: dict, key: str) -> None:
+    with pytest.raises(InvalidParams, match=f"'{key}'"):
+        validate_params(params)
+
+
+def test_engine_params_reach_the_connection(tmp_path, monkeypatch) -> None:
+    from taskq.jobs import execute, io
+
+    seen: list[dict] = []
+    real = io.connect
+
+    def spy(**kwargs):
+        seen.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(io, "connect", spy)
+    src = tmp_path / "in.csv"
+    src.write_text("a\n1\n2\n")
+    assert validate_params({})["threads"] == 2 and validate_params({})["memory_limit"] == "768MB"
+    execute("clean", src, tmp_path / "out", {"threads": 1, "memory_limit": " 300MB "})
+    assert seen == [{"threads": 1, "memory_limit": "300MB"}]
