@@ -590,7 +590,15 @@ def clean_values(
             if cm.kind is not None and forced == "auto":
                 decision = TypeDecision("text", 0.0, reason=f"{cm.kind} column: standardised, not converted")
             else:
-                if cm.rowwise:  # the detection reads its values many times: store them once, row by row
+                as_is = cm.rowwise and not any(any(c) for c in measured[col].counts)
+                if as_is:
+                    # Whitespace and placeholders change nothing here: the detection reads
+                    # the input column itself, with no copy of a million values.
+                    con.execute(
+                        f"CREATE OR REPLACE VIEW {cm.table} AS SELECT {quoted} AS v, 1::BIGINT AS n, "
+                        f"{quoted} AS w, {quoted} AS cur FROM {view}"
+                    )
+                elif cm.rowwise:  # the detection reads its values many times: store them once, row by row
                     _create_base(con, cm, f"SELECT {quoted} AS v, 1::BIGINT AS n FROM {view}")
                 decision = decide_type(
                     con,
@@ -600,6 +608,8 @@ def clean_values(
                     dayfirst=ty["dayfirst"].get(col),
                     decimal=ty["decimal"].get(col),
                 )
+                if as_is:
+                    con.execute(f"DROP VIEW {cm.table}")
             cm.decision = decision
             if decision.type == "text":
                 stages.append(_Stage("types", "{x}", extra={"decision": decision.as_dict()}))
