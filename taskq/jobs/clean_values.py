@@ -66,6 +66,8 @@ ROWWISE_MIN_SHARE = 0.5
 """A column is near-unique when its (approximate) distinct count is at least this share of rows."""
 CANDIDATES = 2_000
 """How many of a near-unique column's most frequent values are searched for examples first."""
+AFFECTED_ROWS = 50_000
+"""Up to this many rows affected by a near-unique column's steps, examples come from their values alone."""
 
 
 @dataclass(frozen=True)
@@ -462,15 +464,18 @@ def _defer_stages(
     """
     stored = len(measured.counts)
     expr: list[BuildStep] = []
-    for entry, (changed, nulled) in zip(stages[:stored], measured.counts, strict=True):
+    # A step's slot is its index in cm.entries. Every step in the cleaned table records
+    # its outcome, the first ones too: :func:`_rowwise_examples` finds the rows any
+    # step affected by their codes.
+    for slot, (entry, (changed, nulled)) in enumerate(zip(stages[:stored], measured.counts, strict=True)):
         counts = {"changed": changed, "unchanged": measured.total - changed - nulled, "nulled": nulled}
         record = {"step": entry.step, "column": cm.column, **_blank_counts(), **counts, **entry.extra}
         cm.entries.append(record)
         changes.append(record)
         if changed or nulled:
-            expr.append(entry.build_step())
+            expr.append(entry.build_step(slot))
     cm.prefix, cm.stages = stages[:stored], stages[stored:]
-    for slot, entry in enumerate(cm.stages):
+    for slot, entry in enumerate(cm.stages, stored):
         record = {"step": entry.step, "column": cm.column, **_blank_counts(), **entry.extra}
         cm.entries.append(record)
         changes.append(record)
@@ -491,7 +496,11 @@ def finish_rowwise(
     cols = [c for c, cm in maps.items() if cm.rowwise]
     if not cols:
         return
-    slots = {c: [s.slot for s in maps[c].expr or [] if s.slot is not None] for c in cols}
+    # The first steps' counts came from the pass over the rows; the codes count the rest.
+    slots = {
+        c: [s.slot for s in maps[c].expr or [] if s.slot is not None and s.slot >= len(maps[c].prefix)]
+        for c in cols
+    }
     aggs = [
         f"count(*) FILTER (WHERE ({_q(codes[c])} >> {2 * k}) & 3 = {code})"
         for c in cols
@@ -502,11 +511,13 @@ def finish_rowwise(
     total, counts = int(row[-1]), iter(int(x) for x in row[:-1])
     for col in cols:
         cm = maps[col]
-        for k, entry in enumerate(cm.entries[len(cm.prefix) :]):
+        for k, entry in enumerate(cm.entries):
+            if k < len(cm.prefix):
+                continue
             if k in slots[col]:
                 entry["failed"], entry["nulled"], entry["changed"] = next(counts), next(counts), next(counts)
             entry["unchanged"] = total - _affected(entry)
-        _rowwise_examples(con, view, cm)
+        _rowwise_examples(con, view, cm, f"SELECT __row FROM {table} WHERE {_q(codes[col])} <> 0")
         con.execute(f"DROP TABLE IF EXISTS {cm.table}")
 
 
@@ -514,29 +525,40 @@ def _affected(entry: dict[str, Any]) -> int:
     return int(entry["failed"]) + int(entry["nulled"]) + int(entry["changed"])
 
 
-def _rowwise_examples(con: duckdb.DuckDBPyConnection, view: str, cm: ColumnMap) -> None:
+def _rowwise_examples(con: duckdb.DuckDBPyConnection, view: str, cm: ColumnMap, affected_rows: str) -> None:
     """Examples for a row-wise column's entries, as a value map would give them.
 
     :func:`_run_stages` on the column's whole value map would give them, at
-    the cost the row-wise path avoids. Examples are ordered by ``(-n, raw
-    value)``, so the same ones come from the map's first values in that order,
-    provided those hold :data:`EXAMPLES` of them or account for every affected
-    row; failing that, from the whole map.
+    the cost the row-wise path avoids. Only values some step changed, nulled
+    or failed can be examples, and a step's outcome depends on the value
+    alone, so every row holding such a value is one of ``affected_rows`` (a
+    query giving ``__row``). When those are few (at most
+    :data:`AFFECTED_ROWS`), the map of their values, with the full count of
+    each, gives the same examples.
+
+    Otherwise: examples are ordered by ``(-n, raw value)``, so the same ones
+    come from the map's first values in that order, provided those hold
+    :data:`EXAMPLES` of them or account for every affected row; failing that,
+    from the whole map.
     """
     wanted = [_affected(e) for e in cm.entries]
     if not any(wanted):
         return
-    counted = f"SELECT {_q(cm.column)} AS v, count(*) AS n FROM {view} GROUP BY ALL"
-    for limit in (f" ORDER BY n DESC, v NULLS FIRST LIMIT {CANDIDATES}", ""):
+    counted = f"SELECT {_q(cm.column)} AS v, count(*) AS n FROM {view}"
+    if sum(wanted) <= AFFECTED_ROWS:  # rows affected by any step: at most the sum
+        tries = [f" WHERE __row IN ({affected_rows}) GROUP BY ALL"]
+    else:
+        tries = [f" GROUP BY ALL ORDER BY n DESC, v NULLS FIRST LIMIT {CANDIDATES}", " GROUP BY ALL"]
+    for i, query in enumerate(tries):
         probe = ColumnMap(cm.column, f"{cm.table}_examples", sql_type=cm.sql_type, base=cm.base)
-        _create_base(con, probe, counted + limit)
+        _create_base(con, probe, counted + query)
         stats = _run_stages(con, probe, cm.prefix + cm.stages, cm.phone)
         con.execute(f"DROP TABLE {probe.table}")
         complete = all(
             not need or len(found["examples"]) >= EXAMPLES or _affected(found) == need
             for need, found in zip(wanted, stats, strict=True)
         )
-        if complete or not limit:
+        if complete or i == len(tries) - 1:
             for entry, found in zip(cm.entries, stats, strict=True):
                 entry["examples"] = found["examples"]
             return

@@ -72,24 +72,29 @@ def _run(tmp_path: Path, name: str, src: Path, params: dict[str, Any]) -> dict[s
     return files
 
 
-def _force_rowwise(monkeypatch: pytest.MonkeyPatch, candidates: int) -> None:
+def _force_rowwise(monkeypatch: pytest.MonkeyPatch, candidates: int, affected: int = 0) -> None:
+    """Every column row-wise; examples searched among the ``candidates`` most frequent
+    values, or (up to ``affected`` affected rows) among the affected rows' values."""
     monkeypatch.setattr(clean_values, "ROWWISE_MIN_ROWS", 0)
     monkeypatch.setattr(clean_values, "ROWWISE_MIN_SHARE", 0.0)
     monkeypatch.setattr(clean_values, "CANDIDATES", candidates)
+    monkeypatch.setattr(clean_values, "AFFECTED_ROWS", affected)
 
 
 @pytest.mark.parametrize("params", PARAMS, ids=["defaults", "remove-mode", "case-forced", "no-quarantine"])
 @pytest.mark.parametrize(
-    "candidates", [2, 20, 2000], ids=["few-candidates", "some-candidates", "all-candidates"]
+    ("candidates", "affected"),
+    [(2, 0), (20, 0), (2000, 0), (2, 10**9)],
+    ids=["few-candidates", "some-candidates", "all-candidates", "affected-rows"],
 )
 def test_rowwise_path_matches_value_maps(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, params: dict[str, Any], candidates: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, params: dict[str, Any], candidates: int, affected: int
 ) -> None:
     src = tmp_path / "in.csv"
     with src.open("w", newline="") as fh:
         csv.writer(fh).writerows([HEADER, *_messy_rows(400, seed=7)])
     expected = _run(tmp_path, "maps", src, params)
-    _force_rowwise(monkeypatch, candidates)
+    _force_rowwise(monkeypatch, candidates, affected)
     got = _run(tmp_path, "rows", src, params)
     assert got.keys() == expected.keys()
     for name in expected:
