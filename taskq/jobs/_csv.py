@@ -269,9 +269,6 @@ def load_delimited(
     is a converted copy). ``scratch`` receives transcoded copies; the caller
     deletes it once this returns (the data is in DuckDB by then).
     """
-    long = _overlong_line(path)
-    if long is not None:
-        raise _too_long(display, *long)
     with path.open("rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
     encoding = opts.get("encoding") or sniff_encoding(display, sample)
@@ -280,6 +277,9 @@ def load_delimited(
         src = path
         if encoding.lower().replace("_", "-") not in _UTF8:
             src = transcode_to_utf8(path, scratch / (path.stem + ".utf8.csv"), encoding)
+        long = _overlong_line(src)  # in the bytes DuckDB reads: UTF-8
+        if long is not None:
+            raise _too_long(display, *long)
         try:
             dialect = _sniff(con, src, opts, display)
             _read(con, src, view, dialect, all_varchar, [], display)

@@ -138,6 +138,13 @@ def test_overlong_line_after_the_sniffed_rows_is_skipped_and_reported(con, write
     assert "line(s) 30002" in table.warnings[0]["message"]
 
 
+def test_line_length_is_measured_in_the_utf8_that_is_read(con, write_bytes):
+    # 1.2 million characters: 2.4 MB as UTF-16, 1.2 MB once transcoded, which is what DuckDB reads.
+    text = "a,b\n1," + "x" * 1_200_000 + "\n2,y\n"
+    table = open_table(con, write_bytes("wide16.csv", text.encode("utf-16")))
+    assert table.rows == 2 and table.options["encoding"] == "utf-16"
+
+
 def test_duckdb_line_size_error_is_input_too_large(con, write_bytes, monkeypatch):
     import taskq.jobs._csv as csv_module
 
