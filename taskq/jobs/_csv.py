@@ -66,6 +66,14 @@ def _consistency(lines: list[str], delimiter: str) -> tuple[float, int]:
     return freq / sum(counts.values()), width
 
 
+def _explained(sample: str, delimiter: str, skip: int) -> int:
+    """How many of the sample's lines after the first ``skip`` have the modal field count
+    (the last line is left out: the sample may end inside it)."""
+    lines = (sample.splitlines()[:-1] or sample.splitlines())[skip:]
+    share, _ = _consistency(lines, delimiter)
+    return round(share * sum(1 for line in lines if line))
+
+
 def _ragged_delimiter(sample: str, chosen: str) -> str | None:
     """A better delimiter when the sniffer settled on one that yields a single column.
 
@@ -147,7 +155,7 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
         args.append(f"escape = {sql_literal(opts['escape'])}")
     if opts.get("header") is not None:
         args.append(f"header = {'true' if opts['header'] else 'false'}")
-    if opts.get("skip"):
+    if opts.get("skip") is not None:
         args.append(f"skip = {int(opts['skip'])}")
     if opts.get("_ragged"):
         args.append("ignore_errors = true")
@@ -176,6 +184,15 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
                 "%s: ragged rows; using delimiter %r over the sniffed %r", display.name, better, delim
             )
             return _sniff(con, src, {**opts, "delimiter": better, "_ragged": True}, display)
+    if skip and opts.get("skip") is None:
+        # The sniffer may skip table rows to reach a wider row: a totals line with one
+        # more field at the end made it skip the header and every row before it. Sniff
+        # again from the first line, setting uneven rows aside; keep whichever reading
+        # accounts for more of the sample's lines.
+        alt = _sniff(con, src, {**opts, "skip": 0, "_ragged": True}, display)
+        if _explained(sample, alt["delimiter"], 0) > _explained(sample, delim, int(skip)):
+            logger.info("%s: not skipping %d line(s) the sniffer wanted to skip", display.name, skip)
+            return alt
     if quote == _EMPTY and opts.get("quote") is None and '"' not in sample:
         # No quotes in the sample says nothing about later rows: RFC 4180 quoting is
         # harmless when unused and right when a quoted field turns up later.

@@ -117,6 +117,23 @@ def test_ragged_rows_are_reported_with_line_numbers(con, write_bytes):
     assert "line(s) 4" in next(w["message"] for w in table.warnings if w["code"] == "csv_too_many_columns")
 
 
+@pytest.mark.parametrize("n", [3, 100, 1000])
+def test_a_wider_last_line_does_not_make_the_table_rows_skipped_lines(con, write_bytes, n):
+    # DuckDB's sniffer answered skip=n+1, no header: one row "Total,18,EUR" and every other row lost.
+    body = "".join(f"n{i},{i}\n" for i in range(n))
+    table = open_table(con, write_bytes("totals.csv", f"name,amount\n{body}Total,18,EUR\n".encode()))
+    assert table.columns == ["name", "amount"] and table.rows == n
+    assert table.rejected == [n + 2] and table.options["skip"] == 0
+
+
+def test_preamble_lines_before_the_header_are_still_skipped(con, write_bytes):
+    body = "".join(f"n{i},{i},c{i % 3}\n" for i in range(50))
+    data = f"Sales report, Q1\nGenerated 2024-01-01 by system\nname,amount,city\n{body}"
+    table = open_table(con, write_bytes("report.csv", data.encode()))
+    assert table.columns == ["name", "amount", "city"] and table.rows == 50
+    assert table.options["skip"] == 2 and not table.warnings
+
+
 def test_every_row_rejected_is_malformed(con, write_bytes):
     with pytest.raises(InputMalformed, match=r"x\.csv.*line 2"):
         open_table(con, write_bytes("x.csv", b"a,b,c\n1,2\n3,4\n5,6\n"), options={"delimiter": ","})
