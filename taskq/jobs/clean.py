@@ -50,7 +50,6 @@ from . import io
 from .clean_params import STEP_ORDER, named_columns, step_map
 from .clean_params import validate_params as _validate
 from .clean_rows import (
-    QUARANTINE,
     TABLE,
     aligned,
     build_cleaned,
@@ -145,10 +144,11 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         if steps["dedupe"]["enabled"]:
             progress.update(70, "removing duplicates")
             keys = [c for c, m in maps.items() if m.rowwise]  # near-unique: maybe a key
-            changes.append(dedupe(con, table.columns, steps["dedupe"]["ignore_case"], keys))
+            changes.append(dedupe(con, table.columns, steps["dedupe"]["ignore_case"], keys, built.failing))
             progress.check()
         progress.update(75, "quarantining rule breaks")
-        changes.extend(quarantine(con, steps["quarantine"]["enabled"]))
+        entries, quarantined = quarantine(con, steps["quarantine"]["enabled"])
+        changes.extend(entries)
         progress.check()
         if steps["nulls"]["enabled"]:
             rules = {
@@ -205,7 +205,7 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         progress.update(90, "writing")
         outputs = _write(con, table, names, out_dir, params, maps, changes)
         progress.update(100, "done")
-        return _result(con, table, maps, changes, outputs)
+        return _result(con, table, maps, changes, outputs, quarantined)
     finally:
         con.close()
 
@@ -248,13 +248,15 @@ def _write(
 
 
 def _result(
-    con: Any, table: io.Table, maps: dict[str, Any], changes: list[dict[str, Any]], outputs: list[str]
+    con: Any,
+    table: io.Table,
+    maps: dict[str, Any],
+    changes: list[dict[str, Any]],
+    outputs: list[str],
+    quarantined: int,
 ) -> dict[str, Any]:
-    row = con.execute(
-        f"SELECT count(*) FILTER (WHERE __keep), (SELECT count(DISTINCT __row) FROM {QUARANTINE} qu "
-        f"JOIN {TABLE} r USING (__row) WHERE NOT r.__keep) FROM {TABLE}"
-    ).fetchall()[0]
-    rows_out, quarantined = (int(row[0]), int(row[1])) if row else (0, 0)
+    row = con.execute(f"SELECT count(*) FILTER (WHERE __keep) FROM {TABLE}").fetchall()[0]
+    rows_out = int(row[0]) if row else 0
     dup = next((c for c in changes if c["step"] == "dedupe"), {})
     alerts: list[dict[str, Any]] = list(table.warnings)
     issues: list[dict[str, Any]] = []
@@ -306,17 +308,20 @@ def _result(
         alerts.append(
             finding("warning", f"{quarantined} row(s) moved to {QUARANTINE_FILE}", code="rows_quarantined")
         )
+    totals = {
+        s: _totals(changes, s)
+        for s in STEP_ORDER
+        if s != "rename_columns"  # renames change names, not values: no counts to total
+    }
+    # Per-column entries count a row once per column it breaks a rule in; the step removed it once.
+    totals["quarantine"]["rows_removed_total"] = quarantined
     summary = {
         "rows_in": table.rows,
         "rows_out": rows_out,
         "quarantined": quarantined,
         "duplicates_removed": int(dup.get("rows_removed_total", 0)),
         "converted_columns": {c: m.sql_type for c, m in maps.items() if m.sql_type != "VARCHAR"},
-        "steps": {
-            s: _totals(changes, s)
-            for s in STEP_ORDER
-            if s != "rename_columns"  # renames change names, not values: no counts to total
-        },
+        "steps": totals,
     }
     return {
         "input": table.info(),

@@ -276,16 +276,22 @@ def aligned(con: duckdb.DuckDBPyConnection, view: str) -> bool:
     return bool(row) and row[0] == 0
 
 
-def quarantine(con: duckdb.DuckDBPyConnection, enabled: bool) -> list[dict[str, Any]]:
-    """Remove the rows that break a rule (when ``enabled``); one changes entry per column."""
+def quarantine(con: duckdb.DuckDBPyConnection, enabled: bool) -> tuple[list[dict[str, Any]], int]:
+    """Remove the kept rows that break a rule (when ``enabled``).
+
+    Returns one changes entry per (column, reason), counting kept rows only (a
+    row dedupe already removed is not counted again), and how many rows the
+    step removed: each once, though it may break rules in several columns.
+    """
+    kept = f"SELECT qu.* FROM {QUARANTINE} qu JOIN {TABLE} r USING (__row) WHERE r.__keep"
     entries = []
     for col, reason, count in con.execute(
-        f"SELECT col, reason, count(DISTINCT __row) FROM {QUARANTINE} GROUP BY ALL ORDER BY col, reason"
+        f"SELECT col, reason, count(DISTINCT __row) FROM ({kept}) GROUP BY ALL ORDER BY col, reason"
     ).fetchall():
         listed = [
             int(r[0])
             for r in con.execute(
-                f"SELECT DISTINCT __row FROM {QUARANTINE} WHERE col = ? AND reason = ? ORDER BY 1 LIMIT {ROW_LIST_LIMIT}",
+                f"SELECT DISTINCT __row FROM ({kept}) WHERE col = ? AND reason = ? ORDER BY 1 LIMIT {ROW_LIST_LIMIT}",
                 [col, reason],
             ).fetchall()
         ]
@@ -299,19 +305,28 @@ def quarantine(con: duckdb.DuckDBPyConnection, enabled: bool) -> list[dict[str, 
                 "rows_removed_total": int(count) if enabled else 0,
             }
         )
-    if enabled:
-        _drop(con, f"__row IN (SELECT __row FROM {QUARANTINE})")
-    return entries
+    if not enabled or not entries:
+        return entries, 0
+    row = con.execute(f"SELECT count(DISTINCT __row) FROM ({kept})").fetchall()[0]
+    _drop(con, f"__row IN (SELECT __row FROM {QUARANTINE})")
+    return entries, int(row[0]) if row else 0
 
 
 def dedupe(
-    con: duckdb.DuckDBPyConnection, columns: list[str], ignore_case: bool, keys: list[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    columns: list[str],
+    ignore_case: bool,
+    keys: list[str] | None = None,
+    failing: list[FailColumn] | None = None,
 ) -> dict[str, Any]:
     """Drop rows equal to an earlier kept row on every column (the first one stays).
 
     Values are compared after the value steps (trimmed, placeholders nulled,
     typed); with ``ignore_case`` text is compared lower-cased too. Two NULLs
-    compare equal.
+    compare equal. A value that broke a rule is NULL in ``clean_rows``; it is
+    compared by its raw text (the ``failing`` columns' hidden raw values), so
+    it equals neither a NULL nor a different broken value: ``z,oops`` and
+    ``z,`` are not duplicates.
 
     ``keys`` are columns likely to be unique (ids): when the first of them is
     unique over the kept rows, no two rows can be equal and nothing is hashed.
@@ -322,6 +337,7 @@ def dedupe(
         return entry
 
     keys = [f"lower({q(c)})" if ignore_case and types[c] == "VARCHAR" else q(c) for c in columns]
+    keys += [q(f.raw) for f in failing or []]
     key = "struct_pack(" + ", ".join(f"k{i} := {k}" for i, k in enumerate(keys)) + ")"
     hashed = f"hash({', '.join(keys)})"
     # Equal rows hash equally, so only rows sharing a hash with another can be

@@ -223,6 +223,50 @@ def test_outliers_skip_identifier_columns(tmp_path: Path, name: str, ids: list[i
     assert "skipped" not in c and c["flagged"] == 1
 
 
+@pytest.mark.parametrize("quarantine", [True, False])
+def test_a_broken_value_is_no_duplicate_of_null_or_of_another_broken_value(
+    tmp_path: Path, quarantine: bool
+) -> None:
+    rows = [[f"r{i}", f"{i}.5"] for i in range(60)] + [["z", "oops"], ["z", ""], ["z", "oops"], ["z", "bad"]]
+    params = {
+        "steps": [{"step": "quarantine", "enabled": quarantine}, {"step": "outliers", "enabled": False}]
+    }
+    report, cleaned, out = clean(tmp_path, ["name", "x"], rows, params)
+    # Only the second "z,oops" repeats an earlier row; "z," and "z,bad" are rows of their own.
+    assert changes(out, "dedupe")["duplicate_of"] == {"62": 60}
+    kept = [(r["name"], r["x"]) for r in cleaned if r["name"] == "z"]
+    assert kept == ([("z", "")] if quarantine else [("z", ""), ("z", ""), ("z", "")])
+    summary = report["summary"]
+    assert summary["rows_in"] == summary["rows_out"] + summary["quarantined"] + summary["duplicates_removed"]
+
+
+def test_rows_add_up_and_each_quarantined_row_counts_once(tmp_path: Path) -> None:
+    good = [[str(i), f"u{i}@example.com", str(i)] for i in range(3, 40)]
+    rows = [["1", "bad", "x"], ["2", "worse", "7"], ["2", "worse", "7"], *good]
+    params = {"steps": [{"step": "outliers", "enabled": False}]}
+    report, cleaned, out = clean(tmp_path, ["id", "email", "n"], rows, params)
+    summary = report["summary"]
+    # Row 0 breaks rules in two columns; row 2 repeats row 1, whose e-mail breaks a rule.
+    assert (summary["quarantined"], summary["duplicates_removed"]) == (2, 1)
+    assert summary["rows_in"] == summary["rows_out"] + 2 + 1
+    assert summary["steps"]["quarantine"]["rows_removed_total"] == 2
+    assert changes(out, "quarantine", "email")["rows_removed"] == [0, 1]  # not row 2: dedupe removed it
+
+
+def test_no_quarantine_alert_when_quarantine_is_off(tmp_path: Path) -> None:
+    rows = [["bad", ""], *[[f"u{i}@example.com", str(i)] for i in range(24)]]
+    params = {
+        "steps": [
+            {"step": "quarantine", "enabled": False},
+            {"step": "nulls", "default": "drop"},
+            {"step": "outliers", "enabled": False},
+        ]
+    }
+    report, cleaned, _ = clean(tmp_path, ["email", "x"], rows, params)
+    assert len(cleaned) == 24 and report["summary"]["quarantined"] == 0
+    assert not any(a.get("code") == "rows_quarantined" for a in report["alerts"])
+
+
 def test_rename_columns(tmp_path: Path) -> None:
     _, cleaned, _ = clean(tmp_path, ["First Name", "first-name"], [["a", "b"]], {"steps": ["rename_columns"]})
     assert list(cleaned[0]) == ["first_name", "first_name_2"]
