@@ -9,7 +9,10 @@ Steps, in pipeline order (parameters and defaults in :mod:`taskq.jobs.clean_para
    day-first detected per column) and booleans, where at least ``threshold`` of
    non-null values parse (:mod:`taskq.jobs.clean_types`).
 5. ``standardise``: emails (syntax checked, domain lower-cased), phones (E.164
-   for ``default_region``) and per-column case rules.
+   for ``default_region``) and per-column case rules. With ``auto``, a column
+   holds e-mails when 90% of its values are addresses (50% if its name says
+   e-mail); phones when its name has a phone word (``phone``, ``tel``, ``fax``,
+   ``mobile_no``...) and half its values have a phone's shape (dates do not).
 6. ``dedupe``: exact duplicate rows after normalisation; the first one stays.
 7. ``quarantine``: rows with a value that broke a rule (did not parse in a
    converted column, invalid email or phone) move to ``quarantine.csv``.

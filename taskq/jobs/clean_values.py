@@ -53,8 +53,47 @@ EMAIL_PATTERN = (
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,}"
 )
 _EMAIL_NAME = re.compile(r"e-?mail", re.I)
-_PHONE_NAME = re.compile(r"phone|mobile|\btel\b|^tel|fax|cell", re.I)
+_PHONE_WORDS = {
+    "phone",
+    "phones",
+    "tel",
+    "telno",
+    "telnr",
+    "fax",
+    "msisdn",
+    "telefon",
+    "telefono",
+    "telefone",
+}
+"""Name words that make a column a phone candidate (and any word ending in ``phone``)."""
+_PHONE_MAYBE = {"cell", "mobile", "mobil", "handy"}
+"""Name words that do only with qualifiers like ``no`` or ``home`` beside them: ``cell_count`` holds counts."""
+_PHONE_QUALIFIERS = {
+    "no", "nr", "num", "number", "home", "work", "private", "primary", "secondary", "main", "alt",
+    "alternate", "contact", "personal", "business", "office", "customer", "user", "client", "emergency",
+}  # fmt: skip
 _PHONE_SHAPE = r"[+(]?[0-9][0-9 ().\-/]{5,}[0-9](\s*(x|ext\.?)\s*[0-9]+)?"
+_ISO_DATE = r"[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}"
+"""Dates have the phone shape; they do not count towards a phone column."""
+
+
+def _name_words(column: str) -> list[str]:
+    """``"customerCellPhone_2"`` -> ``["customer", "cell", "phone"]``: lower-case words, digits dropped."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", column)
+    return [w for w in re.split(r"[^a-z]+", spaced.lower()) if w]
+
+
+def _phone_name(column: str) -> bool:
+    """Whether the column's name says it may hold phone numbers (``phone``, ``tel``, ``fax``,
+    ``mobile_no``, ``home_cell``...); a word inside another (``cancellation``) does not count."""
+    words = _name_words(column)
+    if any(w in _PHONE_WORDS or w.endswith("phone") for w in words):
+        return True
+    return any(w in _PHONE_MAYBE for w in words) and all(
+        w in _PHONE_MAYBE or w in _PHONE_QUALIFIERS for w in words
+    )
+
+
 _WS = r"[\s\p{Z}\x{FEFF}]+"
 _PLAIN = "regexp_full_match(cur, '[!-~]+(?: [!-~]+)*')"
 """Printable ASCII words split by single spaces: the whitespace step leaves it as it is
@@ -291,8 +330,10 @@ def _kind_conds(column: str, cfg: dict[str, Any]) -> tuple[str | None, dict[str,
     if cfg["email_columns"] == "auto":
         # contains() is a byte search: most values of most columns never reach the regex.
         conds["email"] = sql_and("contains(cur, '@')", f"regexp_full_match(cur, {_lit(EMAIL_PATTERN)})")
-    if cfg["phone_columns"] == "auto" and _PHONE_NAME.search(column):
-        conds["phone"] = f"regexp_full_match(cur, {_lit(_PHONE_SHAPE)})"
+    if cfg["phone_columns"] == "auto" and _phone_name(column):
+        conds["phone"] = sql_and(
+            f"regexp_full_match(cur, {_lit(_PHONE_SHAPE)})", f"NOT regexp_full_match(cur, {_lit(_ISO_DATE)})"
+        )
     return None, conds
 
 

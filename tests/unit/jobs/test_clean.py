@@ -267,6 +267,32 @@ def test_no_quarantine_alert_when_quarantine_is_off(tmp_path: Path) -> None:
     assert not any(a.get("code") == "rows_quarantined" for a in report["alerts"])
 
 
+def test_phone_columns_are_named_by_words_not_letters_inside_words(tmp_path: Path) -> None:
+    header = ["cancellation_date", "cell_count", "customer_mobile", "television_serial"]
+    rows = [
+        [f"2024-03-{i + 1:02d}", str(1_000_000 + 7919 * i), f"(415) 555-{2600 + i}", f"2024-{i:06d}"]
+        for i in range(20)
+    ]
+    report, cleaned, out = clean(tmp_path, header, rows, {"steps": [{"step": "outliers", "enabled": False}]})
+    assert report["summary"]["quarantined"] == 0 and len(cleaned) == 20
+    decisions = json.loads((out / "changes.json").read_text())["decisions"]
+    assert {c: d["kind"] for c, d in decisions.items()} == {
+        "cancellation_date": None,
+        "cell_count": None,
+        "customer_mobile": "phone",
+        "television_serial": None,
+    }
+    assert decisions["cancellation_date"]["type"] == "DATE" and decisions["cell_count"]["type"] == "BIGINT"
+    assert cleaned[0]["customer_mobile"] == "+14155552600"
+
+
+def test_dates_in_a_phone_column_do_not_make_it_phones(tmp_path: Path) -> None:
+    rows = [[f"2024-03-{i + 1:02d}"] for i in range(20)]
+    report, cleaned, out = clean(tmp_path, ["phone"], rows)
+    assert report["summary"]["quarantined"] == 0 and cleaned[0]["phone"] == "2024-03-01"
+    assert json.loads((out / "changes.json").read_text())["decisions"]["phone"]["kind"] is None
+
+
 def test_rename_columns(tmp_path: Path) -> None:
     _, cleaned, _ = clean(tmp_path, ["First Name", "first-name"], [["a", "b"]], {"steps": ["rename_columns"]})
     assert list(cleaned[0]) == ["first_name", "first_name_2"]
