@@ -12,8 +12,10 @@ Candidates, for non-null text values:
   only one convention can read (``1,234.5`` or ``12.5`` vs ``1.234,5`` or
   ``12,5``) is evidence; the convention with more evidence wins, and with no
   evidence at all (``1,234`` alone) the point is the decimal mark. A column
-  where any integer has a leading zero (``007``, ZIP codes) stays text.
-* **date**: ISO (``2024-03-01``, with optional ``T``/space time), numeric
+  where any integer has a leading zero (``007``, ZIP codes), or all are whole
+  and some do not fit 64 bits (long ids), stays text. Scientific notation
+  (``1e-07``, how DuckDB writes a Parquet DOUBLE as text) reads as a number.
+* **date**: ISO (``2024-03-01``, with optional ``T``/space time and fractional seconds), numeric
   ``a/b/yyyy`` with ``/``, ``-`` or ``.``, and month names (``1 Mar 2024``,
   ``March 1, 2024``, ``01-Mar-2024``). Day-first vs month-first is decided per
   column: a first number above 12 is evidence for day-first, a second number
@@ -34,6 +36,7 @@ from typing import Any
 
 import duckdb
 
+from ._table import sql_and
 from ._table import sql_literal as _lit
 
 __all__ = ["TypeDecision", "decide_type", "parse_expr"]
@@ -43,14 +46,24 @@ logger = logging.getLogger(__name__)
 _TRUE = ("true", "yes", "t", "y")
 _FALSE = ("false", "no", "f", "n")
 _INT = r"[+-]?\d+"
-_US_NUM = r"[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?"
-_EU_NUM = r"[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?"
+_EXP = r"([eE][+-]?\d{1,3})?"
+"""Scientific notation: how DuckDB writes a DOUBLE read from Parquet or JSON as text (``1e-07``)."""
+_US_NUM = rf"[+-]?(\d{{1,3}}(,\d{{3}})+|\d+)(\.\d+)?{_EXP}"
+_EU_NUM = rf"[+-]?(\d{{1,3}}(\.\d{{3}})+|\d+)(,\d+)?{_EXP}"
 _NUMERIC_DATE = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}"
 _MAYBE_DATE = (
     r"^\d{4}[-/]\d{1,2}[-/]\d|^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}$"
     r"|^(\d{1,2}[ -])?(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-zA-Z]*\.?[ -]"
 )
-_ISO_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+_ISO_FORMATS = [
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",  # fractional seconds: a TIMESTAMP read from Parquet, written as text
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d %H:%M",
+]
 _NAME_FORMATS = ["%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%d-%b-%Y", "%b %d %Y", "%B %d %Y"]
 
 
@@ -171,8 +184,9 @@ _CONDITIONS = {
     "eu": "p_eu",
     "us_only": "p_us AND NOT p_eu",
     "eu_only": "p_eu AND NOT p_us",
-    "us_frac": "p_us AND contains(cur, '.')",
-    "eu_frac": "p_eu AND contains(cur, ',')",
+    "us_frac": "p_us AND (contains(cur, '.') OR contains(lower(cur), 'e'))",
+    "eu_frac": "p_eu AND (contains(cur, ',') OR contains(lower(cur), 'e'))",
+    "overflow": "p_int AND TRY_CAST(cur AS BIGINT) IS NULL",
     "numdate": "p_numdate",
     "day_ev": r"p_numdate AND TRY_CAST(regexp_extract(cur, '^(\d+)', 1) AS INT) > 12",
     "month_ev": r"p_numdate AND TRY_CAST(regexp_extract(cur, '^\d+[/.-](\d+)', 1) AS INT) > 12",
@@ -187,9 +201,10 @@ _DIGITS = "regexp_full_match(cur, '[0-9]+')"
 
 def _candidates(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
     """Rows (weighted by ``n``) meeting each of :data:`_CONDITIONS`, over non-null ``cur``."""
-    digits, lead0 = con.execute(
-        f"SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE starts_with(cur, '0') AND strlen(cur) > 1), 0) "
-        f"FROM {table} WHERE cur IS NOT NULL AND {_DIGITS}"
+    too_big = sql_and("strlen(cur) > 18", "TRY_CAST(cur AS BIGINT) IS NULL")
+    digits, lead0, overflow = con.execute(
+        f"SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE starts_with(cur, '0') AND strlen(cur) > 1), 0), "
+        f"coalesce(sum(n) FILTER (WHERE {too_big}), 0) FROM {table} WHERE cur IS NOT NULL AND {_DIGITS}"
     ).fetchall()[0]
     flags = ", ".join(f"{e} AS p_{k}" for k, e in _PATTERNS.items())
     sums = ", ".join(f"coalesce(sum(n) FILTER (WHERE {e}), 0)" for e in _CONDITIONS.values())
@@ -200,6 +215,7 @@ def _candidates(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
         k: int(v) + (int(digits) if k in _DIGITS_ONLY else 0) for k, v in zip(_CONDITIONS, row, strict=True)
     }
     out["lead0"] += int(lead0)
+    out["overflow"] += int(overflow)
     return out
 
 
@@ -236,8 +252,15 @@ def decide_type(
     num_count = c["eu"] if decimal == "," else c["us"]
     frac = c["eu_frac"] if decimal == "," else c["us_frac"]
     candidates: dict[str, int] = {"boolean": c["bool"]}
-    if c["lead0"] == 0 or forced in ("integer", "number"):
-        candidates["integer" if frac == 0 and forced != "number" else "number"] = num_count
+    whole = frac == 0 and forced != "number"
+    # Codes with leading zeros (007, ZIP codes) and integers past 64 bits (long ids) stay text.
+    kept = "leading zeros" if c["lead0"] else "more than 64 bits" if whole and c["overflow"] else None
+    if kept is None or forced in ("integer", "number"):
+        candidates["integer" if whole else "number"] = num_count
+    elif forced == "auto" and num_count >= threshold * nonnull:
+        return TypeDecision(
+            "text", num_count / nonnull, reason=f"numbers, but some have {kept}: kept as text (a code or id?)"
+        )
     # Date parsing is the costly probe: only when enough values even look like dates.
     if c["maybe_date"] >= threshold * nonnull or (forced == "date" and c["maybe_date"]):
         probe = TypeDecision("timestamp", 0.0, dayfirst=dayfirst)

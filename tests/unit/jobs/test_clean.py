@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -291,6 +292,34 @@ def test_dates_in_a_phone_column_do_not_make_it_phones(tmp_path: Path) -> None:
     report, cleaned, out = clean(tmp_path, ["phone"], rows)
     assert report["summary"]["quarantined"] == 0 and cleaned[0]["phone"] == "2024-03-01"
     assert json.loads((out / "changes.json").read_text())["decisions"]["phone"]["kind"] is None
+
+
+def test_typed_parquet_values_written_as_text_still_parse(tmp_path: Path) -> None:
+    import duckdb
+
+    src = tmp_path / "in.parquet"
+    duckdb.connect().execute(
+        "COPY (SELECT i AS id, CASE i WHEN 3 THEN 1e-7 WHEN 4 THEN 2.5e16 ELSE i + 0.5 END AS x, "
+        "TIMESTAMP '2024-01-01 13:00:00.123' + INTERVAL (i) HOUR AS t FROM range(40) r(i)) "
+        f"TO '{src}' (FORMAT parquet)"
+    )
+    out = tmp_path / "out"
+    report = execute("clean", src, out, {"steps": [{"step": "outliers", "enabled": False}]})
+    assert report["summary"]["quarantined"] == 0
+    assert report["summary"]["converted_columns"] == {"id": "BIGINT", "x": "DOUBLE", "t": "TIMESTAMP"}
+    got = duckdb.connect().execute(f"SELECT x, t FROM '{out / 'cleaned.parquet'}' WHERE id = 3").fetchall()
+    assert got == [(1e-7, dt.datetime(2024, 1, 1, 16, 0, 0, 123000))]
+
+
+@pytest.mark.parametrize(
+    ("values", "kept"),
+    [(["007", "12", "345"], "leading zeros"), (["99999999999999999999", "12", "345"], "more than 64 bits")],
+)
+def test_codes_and_long_ids_stay_text_and_say_why(tmp_path: Path, values: list[str], kept: str) -> None:
+    report, cleaned, out = clean(tmp_path, ["code"], [[v] for v in values * 10])
+    decision = json.loads((out / "changes.json").read_text())["decisions"]["code"]
+    assert decision["type"] == "VARCHAR" and kept in decision["types"]["reason"]
+    assert report["summary"]["quarantined"] == 0 and cleaned[0]["code"] == values[0]
 
 
 def test_rename_columns(tmp_path: Path) -> None:
