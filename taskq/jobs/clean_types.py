@@ -142,27 +142,26 @@ def _weighted(con: duckdb.DuckDBPyConnection, table: str, exprs: dict[str, str])
     return {k: int(v) for k, v in zip(exprs, row, strict=True)}
 
 
-_PREFILTER_ROWS = 50_000
 _CANDIDATE = rf"(?i:true|false|yes|no|t|f|y|n)|{_US_NUM}|{_EU_NUM}"
 
 
-def _may_convert(con: duckdb.DuckDBPyConnection, table: str, threshold: float) -> bool:
-    """False when a hash sample of a large value map rules out every type (a cheap pre-check).
+def _looks_typed(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
+    """``(rows, non-null rows)`` of ``table`` whose value could count for some type: it
+    matches a boolean or number pattern, or looks like a date (:data:`_MAYBE_DATE`).
 
-    Only maps above ``_PREFILTER_ROWS`` distinct values are sampled (about 1 in
-    ``size / 20000``, chosen by hash, so the outcome is deterministic); the
-    margin of 0.1 below ``threshold`` keeps borderline columns for the exact count.
+    Weighted by ``n`` over every value, so the answer is exact and the same on a
+    value map and on a column stored row by row. No type can reach a share the
+    values that look typed do not reach: a date is only probed when that many look
+    like dates, and every boolean or number matches :data:`_CANDIDATE`.
     """
-    size = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    if size <= _PREFILTER_ROWS:
-        return True
-    stride = size // 20_000
+    looks = (
+        f"CASE WHEN {_DIGITS} THEN true WHEN regexp_full_match(cur, {_lit(_CANDIDATE)}) THEN true "
+        f"ELSE regexp_matches(cur, {_lit(_MAYBE_DATE)}) END"
+    )
     row = con.execute(
-        f"SELECT count(*) FILTER (WHERE regexp_full_match(cur, {_lit(_CANDIDATE)}) "
-        f"OR regexp_matches(cur, {_lit(_MAYBE_DATE)})), count(*) FROM {table} "
-        f"WHERE cur IS NOT NULL AND hash(v) % {stride} = 0"
+        f"SELECT coalesce(sum(n) FILTER (WHERE {looks}), 0), coalesce(sum(n), 0) FROM {table} WHERE cur IS NOT NULL"
     ).fetchall()[0]
-    return not row[1] or row[0] / row[1] >= threshold - 0.1
+    return int(row[0]), int(row[1])
 
 
 _PATTERNS = {
@@ -239,8 +238,15 @@ def decide_type(
     """
     if forced == "text":
         return TypeDecision("text", 0.0, reason="type forced to text")
-    if forced == "auto" and not _may_convert(con, table, threshold):
-        return TypeDecision("text", 0.0, reason="a sample of distinct values shows no candidate type")
+    if forced == "auto":  # a cheap pass rules out most text columns before the patterns run
+        looks, nonnull = _looks_typed(con, table)
+        if nonnull and looks < threshold * nonnull:
+            share = looks / nonnull
+            return TypeDecision(
+                "text",
+                share,
+                reason=f"{share:.1%} of non-null values look like a number, date or boolean, below {threshold:.0%}",
+            )
     c = _candidates(con, table)
     nonnull = c["nonnull"]
     if nonnull == 0:

@@ -322,6 +322,25 @@ def test_codes_and_long_ids_stay_text_and_say_why(tmp_path: Path, values: list[s
     assert report["summary"]["quarantined"] == 0 and cleaned[0]["code"] == values[0]
 
 
+def test_type_shares_count_rows_not_distinct_values() -> None:
+    import duckdb
+
+    from taskq.jobs.clean_types import decide_type
+
+    # Half the rows hold one integer, the other half 60,000 distinct words: 50% of rows parse,
+    # one distinct value in 60,001. (A sample of distinct values once called this "no candidate".)
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE m AS SELECT '7' AS v, 60000::BIGINT AS n UNION ALL "
+        "SELECT 'w' || i, 1 FROM range(60000) r(i)"
+    )
+    con.execute("ALTER TABLE m ADD COLUMN cur VARCHAR")
+    con.execute("UPDATE m SET cur = v")
+    assert decide_type(con, "m", threshold=0.5).type == "integer"
+    text = decide_type(con, "m", threshold=0.6)
+    assert text.type == "text" and text.reason.startswith("50.0% of non-null values look like")
+
+
 def test_rename_columns(tmp_path: Path) -> None:
     _, cleaned, _ = clean(tmp_path, ["First Name", "first-name"], [["a", "b"]], {"steps": ["rename_columns"]})
     assert list(cleaned[0]) == ["first_name", "first_name_2"]
