@@ -118,7 +118,10 @@ def finish_view(
 ) -> tuple[list[str], dict[str, str], int]:
     """Create ``view`` as ``SELECT <row_expr> AS __row, <columns> FROM <source>``.
 
-    With ``all_varchar`` every non-VARCHAR column is cast to VARCHAR.
+    With ``all_varchar`` every non-VARCHAR column is cast to VARCHAR. A JSON
+    column (JSON lines whose field holds strings in some records and numbers
+    in others) becomes VARCHAR either way, strings unquoted: ``"Paris"`` is
+    ``Paris``, ``7`` is ``7``, an object or list its JSON text.
 
     Returns:
         (columns, types as seen through the view, row count).
@@ -132,14 +135,16 @@ def finish_view(
     if not types:
         raise InputEmpty(f"{path.name}: no columns", path=str(path))
     names = {c: (_free_name(c, types) if c == ROW_COLUMN else c) for c in types}
-    cols = [
-        (f"CAST({quote_ident(c)} AS VARCHAR)" if all_varchar and t != "VARCHAR" else quote_ident(c))
-        + f" AS {quote_ident(names[c])}"
-        for c, t in types.items()
-    ]
+
+    def expr(c: str, t: str) -> str:
+        if t == "JSON":  # JSON lines mixing strings and numbers in a field: the values as text, unquoted
+            return f"json_extract_string({quote_ident(c)}, '$')"
+        return f"CAST({quote_ident(c)} AS VARCHAR)" if all_varchar and t != "VARCHAR" else quote_ident(c)
+
+    cols = [f"{expr(c, t)} AS {quote_ident(names[c])}" for c, t in types.items()]
     con.execute(
         f"CREATE OR REPLACE VIEW {view} AS SELECT {row_expr} AS {ROW_COLUMN}, {', '.join(cols)} FROM {source}"
     )
-    out = {names[c]: ("VARCHAR" if all_varchar else t) for c, t in types.items()}
+    out = {names[c]: ("VARCHAR" if all_varchar or t == "JSON" else t) for c, t in types.items()}
     rows = con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0]
     return list(out), out, int(rows)

@@ -324,8 +324,9 @@ def _open_json(
             break
         except duckdb.Error as exc:
             message = first_line(exc)
-            if sample_size == 20480 and ("convert" in message.lower() or "cast" in message.lower()):
-                continue  # a late value did not fit the sampled type: infer from all rows
+            late = ("convert", "cast", "unknown key")
+            if sample_size == 20480 and any(word in message.lower() for word in late):
+                continue  # a late value or key did not fit the sampled schema: infer from all rows
             raise InputMalformed(f"{path.name}: not valid JSON lines: {message}", path=str(path)) from None
     types = describe(con, f"{view}__data")
     columns, types, rows = finish_view(con, view, f"{view}__data", "rowid", types, all_varchar, path)

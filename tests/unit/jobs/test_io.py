@@ -338,6 +338,31 @@ def test_jsonl(con, write_bytes):
     assert con.execute("SELECT __row, id FROM src ORDER BY __row").fetchall() == [(0, 1), (1, 2), (2, 3)]
 
 
+def test_jsonl_fields_mixing_strings_and_numbers_read_unquoted(con, write_bytes):
+    lines = [
+        '{"id": 1, "city": "Paris", "v": 1.5, "o": {"a": 1}}',
+        '{"id": 2, "city": "Rome", "v": "n/a", "o": null}',
+        '{"id": "X3", "city": 7, "v": 2, "o": [1, "x"]}',
+    ]
+    for all_varchar in (True, False):
+        table = open_table(
+            con, write_bytes("mixed.jsonl", "\n".join(lines).encode()), all_varchar=all_varchar
+        )
+        assert table.types["city"] == "VARCHAR" and table.types["v"] == "VARCHAR"
+        assert [r[1:] for r in rows(con)] == [
+            ("1", "Paris", "1.5", '{"a":1}'),
+            ("2", "Rome", "n/a", None),
+            ("X3", "7", "2", '[1,"x"]'),
+        ]
+
+
+def test_jsonl_key_first_seen_after_the_sample_is_read(con, write_bytes):
+    lines = [f'{{"id": {i}}}' for i in range(20_500)] + ['{"id": 20500, "extra": "late"}']
+    table = open_table(con, write_bytes("late.jsonl", "\n".join(lines).encode()), all_varchar=True)
+    assert table.columns == ["id", "extra"] and table.rows == 20_501
+    assert con.execute("SELECT extra FROM src WHERE id = '20500'").fetchall() == [("late",)]
+
+
 def test_detect_format_by_content(write_bytes, tmp_path):
     pq.write_table(pa.table({"a": [1]}), tmp_path / "noext")
     assert detect_format(tmp_path / "noext") == "parquet"
