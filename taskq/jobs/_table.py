@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ __all__ = [
     "describe",
     "finish_view",
     "first_line",
+    "free_name",
     "quote_ident",
     "sql_and",
     "sql_literal",
@@ -99,7 +101,9 @@ def describe(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     return {r[0]: r[1] for r in rows}
 
 
-def _free_name(name: str, taken: dict[str, str]) -> str:
+def free_name(name: str, taken: Collection[str]) -> str:
+    """``name_input`` (or ``name_input2``, ...): a name for an input column whose own
+    name a tool uses for itself, not in ``taken``."""
     candidate, n = f"{name}_input", 1
     while candidate in taken:
         n += 1
@@ -134,7 +138,7 @@ def finish_view(
     """
     if not types:
         raise InputEmpty(f"{path.name}: no columns", path=str(path))
-    names = {c: (_free_name(c, types) if c == ROW_COLUMN else c) for c in types}
+    names = {c: (free_name(c, types) if c == ROW_COLUMN else c) for c in types}
 
     def expr(c: str, t: str) -> str:
         if t == "JSON":  # JSON lines mixing strings and numbers in a field: the values as text, unquoted

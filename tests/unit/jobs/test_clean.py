@@ -341,6 +341,16 @@ def test_type_shares_count_rows_not_distinct_values() -> None:
     assert text.type == "text" and text.reason.startswith("50.0% of non-null values look like")
 
 
+@pytest.mark.parametrize("dedupe", [True, False])
+def test_an_input_column_named_keep_loses_no_row(tmp_path: Path, dedupe: bool) -> None:
+    # clean's own table has a __keep flag: the input column once took its place (a crash or lost rows).
+    rows = [["1", "x"], ["2", "yes"], ["3", "no"], ["4", "yes"]]
+    params = {"steps": [{"step": "dedupe", "enabled": dedupe}]}
+    report, cleaned, _ = clean(tmp_path, ["a", "__keep"], rows, params)
+    assert [r["a"] for r in cleaned] == ["1", "2", "3", "4"] and list(cleaned[0]) == ["a", "__keep_input"]
+    assert any(a["code"] == "column_renamed" and a["column"] == "__keep" for a in report["alerts"])
+
+
 def test_rename_columns(tmp_path: Path) -> None:
     _, cleaned, _ = clean(tmp_path, ["First Name", "first-name"], [["a", "b"]], {"steps": ["rename_columns"]})
     assert list(cleaned[0]) == ["first_name", "first_name_2"]
