@@ -6,7 +6,9 @@ share below is weighted by how many rows hold the value.
 
 Candidates, for non-null text values:
 
-* **boolean**: ``true/false/yes/no/t/f/y/n`` in any case (``0``/``1`` stay numbers).
+* **boolean**: ``true/false/yes/no/t/f/y/n`` in any case. ``0``/``1`` do not
+  make a column boolean (a 0/1 column stays numbers unless forced to boolean),
+  but in a boolean column they read as false/true.
 * **integer / number**: optional sign, digits with optional thousands
   separators and decimals. The decimal mark is decided per column: a value
   only one convention can read (``1,234.5`` or ``12.5`` vs ``1.234,5`` or
@@ -109,10 +111,10 @@ def _date_parse(value: str, dayfirst: bool) -> str:
 def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
     """SQL turning the text ``value`` into ``decision.type`` (NULL when it does not parse)."""
     t = decision.type
-    if t == "boolean":
+    if t == "boolean":  # 1 and 0 too: they do not make a column boolean, but read as one in it
         return (
-            f"CASE WHEN lower({value}) IN ({', '.join(map(_lit, _TRUE))}) THEN true "
-            f"WHEN lower({value}) IN ({', '.join(map(_lit, _FALSE))}) THEN false END"
+            f"CASE WHEN lower({value}) IN ({', '.join(map(_lit, (*_TRUE, '1')))}) THEN true "
+            f"WHEN lower({value}) IN ({', '.join(map(_lit, (*_FALSE, '0')))}) THEN false END"
         )
     if t in ("integer", "number"):
         if decision.decimal == ",":
@@ -285,6 +287,9 @@ def decide_type(
             name = "timestamp"
         elif forced in ("integer", "number"):
             name = "integer" if forced == "integer" and frac == 0 else "number"
+        if name == "boolean":  # 1/0 parse too (the candidate count leaves them to numbers)
+            parsed = parse_expr(TypeDecision("boolean", 0.0))
+            candidates[name] = _weighted(con, table, {"ok": f"{parsed} IS NOT NULL"})["ok"]
         share = candidates.get(name, num_count if name in ("integer", "number") else 0) / nonnull
         decision = TypeDecision(name, share, reason=f"type forced to {forced}")
     else:

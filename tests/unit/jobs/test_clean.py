@@ -351,6 +351,19 @@ def test_an_input_column_named_keep_loses_no_row(tmp_path: Path, dedupe: bool) -
     assert any(a["code"] == "column_renamed" and a["column"] == "__keep" for a in report["alerts"])
 
 
+def test_a_0_1_column_forced_to_boolean_parses(tmp_path: Path) -> None:
+    rows = [["1", "1"], ["2", "0"], ["3", "1"], ["4", "yes"]]
+    params = {"columns": {"active": {"type": "boolean"}}, "steps": [{"step": "outliers", "enabled": False}]}
+    report, cleaned, out = clean(tmp_path, ["id", "active"], rows, params)
+    assert [r["active"] for r in cleaned] == ["true", "false", "true", "true"]
+    assert report["summary"]["quarantined"] == 0
+    assert json.loads((out / "changes.json").read_text())["decisions"]["active"]["types"]["share"] == 1.0
+    # Unforced, 0/1 stay integers.
+    (tmp_path / "auto").mkdir()
+    _, cleaned, _ = clean(tmp_path / "auto", ["id", "active"], rows[:3])
+    assert [r["active"] for r in cleaned] == ["1", "0", "1"]
+
+
 def test_rename_columns(tmp_path: Path) -> None:
     _, cleaned, _ = clean(tmp_path, ["First Name", "first-name"], [["a", "b"]], {"steps": ["rename_columns"]})
     assert list(cleaned[0]) == ["first_name", "first_name_2"]
