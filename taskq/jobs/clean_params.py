@@ -8,7 +8,8 @@ be switched off or given parameters. Params look like::
      "threshold": 0.95, "default_region": "US", "remove_outliers": false,
      "read_options": {"delimiter": ";"}, "threads": 2, "memory_limit": "768MB"}
 
-``steps`` entries override the defaults (a bare name enables that step) of the steps they name; unnamed steps
+``steps`` entries override the defaults of the steps they name, and turn them
+on unless they say ``"enabled": false`` (a bare name is enough); unnamed steps
 keep theirs. Entries must follow the pipeline order (later steps depend on
 earlier ones: type fixing needs placeholders nulled first), so an out-of-order
 list is refused rather than silently re-ordered. The top-level shortcuts
@@ -249,7 +250,9 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
     last = -1
     for i, entry in enumerate(entries):
         if isinstance(entry, str):
-            entry = {"step": entry, "enabled": True}
+            entry = {"step": entry}
+        if isinstance(entry, dict) and "enabled" not in entry:
+            entry = {**entry, "enabled": True}  # naming a step turns it on (rename_columns is off by default)
         if not isinstance(entry, dict) or not isinstance(entry.get("step"), str):
             raise _fail(f"steps[{i}]", 'must be a step name or an object with a "step" key')
         name = entry["step"]

@@ -108,3 +108,11 @@ def test_engine_params_reach_the_connection(tmp_path, monkeypatch) -> None:
     assert validate_params({})["threads"] == 2 and validate_params({})["memory_limit"] == "768MB"
     execute("clean", src, tmp_path / "out", {"threads": 1, "memory_limit": " 300MB "})
     assert seen == [{"threads": 1, "memory_limit": "300MB"}]
+
+
+def test_naming_a_step_turns_it_on() -> None:
+    for entry in ("rename_columns", {"step": "rename_columns"}):
+        steps = {s["step"]: s for s in validate_params({"steps": [entry]})["steps"]}
+        assert steps["rename_columns"]["enabled"] is True
+    off = validate_params({"steps": [{"step": "dedupe", "enabled": False}]})["steps"]
+    assert {s["step"]: s for s in off}["dedupe"]["enabled"] is False
