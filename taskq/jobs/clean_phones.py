@@ -68,7 +68,8 @@ def e164(value: str | None, region: str) -> str | None:
     """``value`` as an E.164 phone number, or None if it is not a valid number.
 
     ``region`` is the ISO 3166 code assumed for numbers written without a
-    leading ``+`` country code.
+    leading ``+`` country code. E.164 has no extensions; one in the input
+    (``x12``, ``ext. 12``) is kept as RFC 3966 writes it: ``+12025550143;ext=12``.
     """
     if value is None:
         return None
@@ -78,7 +79,8 @@ def e164(value: str | None, region: str) -> str | None:
         return None
     if not phonenumbers.is_valid_number(number):
         return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    formatted = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{formatted};ext={number.extension}" if number.extension else formatted
 
 
 def _desc_pattern(desc: Any) -> str | None:

@@ -161,3 +161,9 @@ def test_sql_and_evaluates_its_second_side_only_where_the_first_holds() -> None:
         (None, False),
         ("-1", False),
     ]
+
+
+def test_extensions_are_kept() -> None:
+    assert e164("202-555-0143 x12", "US") == "+12025550143;ext=12"
+    assert e164("+44 20 7946 0958 ext. 7", "US") == "+442079460958;ext=7"
+    assert e164("(202) 555-0143", "US") == "+12025550143"
