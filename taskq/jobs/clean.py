@@ -209,20 +209,30 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
             numeric = [c for c in table.columns if maps[c].sql_type in ("BIGINT", "DOUBLE")]
             chosen = numeric if cfg["columns"] == "auto" else [c for c in cfg["columns"] if c in numeric]
             if cfg["columns"] == "auto":
-                skipped = identifiers(con, [c for c in numeric if maps[c].sql_type == "BIGINT"])
-                chosen = [c for c in chosen if c not in skipped]
-                changes.extend(
-                    {
-                        "step": "outliers",
-                        "column": col,
-                        "flagged": 0,
-                        "rows_removed": [],
-                        "rows_removed_total": 0,
-                        "skipped": "identifier (unique integers, named like an id): not checked; "
-                        "list it in the outliers step's columns to check it",
-                    }
-                    for col in skipped
-                )
+                ids = identifiers(con, [c for c in numeric if maps[c].sql_type == "BIGINT"])
+                chosen = [c for c in chosen if c not in ids]
+                skipped = {
+                    c: "identifier (unique integers, named like an id): not checked; "
+                    "list it in the outliers step's columns to check it"
+                    for c in ids
+                }
+            else:
+                skipped = {
+                    c: f"{c} is {maps[c].sql_type}, not a number: no outlier check"
+                    for c in cfg["columns"]
+                    if c not in numeric
+                }
+            changes.extend(
+                {
+                    "step": "outliers",
+                    "column": col,
+                    "flagged": 0,
+                    "rows_removed": [],
+                    "rows_removed_total": 0,
+                    "skipped": why,
+                }
+                for col, why in skipped.items()
+            )
             # Flagging removes nothing: every column's quartiles come from one scan.
             stats = {} if cfg["remove"] else quartiles(con, chosen)
             for i, col in enumerate(chosen):

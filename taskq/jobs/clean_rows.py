@@ -424,7 +424,10 @@ def fill_nulls(
         )
         return entry
     if strategy == "constant":
-        fill = f"TRY_CAST({_lit(str(rule['value']))} AS {sql_type})"
+        text = _lit(str(rule["value"]))
+        fill = f"TRY_CAST({text} AS {sql_type})"
+        if sql_type == "BIGINT":  # a cast would round 1.5 to 2: only whole numbers fit
+            fill = f"(CASE WHEN TRY_CAST({text} AS DOUBLE) = {fill} THEN {fill} END)"
     else:
         agg = {
             "mean": f"avg({q(col)})",
@@ -441,9 +444,12 @@ def fill_nulls(
         fill = f"(SELECT CAST({cast} AS {sql_type}) FROM {source})"
     value = con.execute(f"SELECT CAST({fill} AS VARCHAR)").fetchall()[0]
     if value is None or value[0] is None:
-        entry.update(
-            changed=0, left_null=nulls, skipped=f"no {strategy} value for {col} (all null or not castable)"
+        why = (
+            f"constant {rule['value']!r} is not a valid {sql_type} for {col}"
+            if strategy == "constant"
+            else f"no {strategy} value for {col} (all null or not castable)"
         )
+        entry.update(changed=0, left_null=nulls, skipped=why)
         return entry
     con.execute(f"UPDATE {TABLE} SET {q(col)} = {fill} WHERE __keep AND {q(col)} IS NULL")
     entry.update(changed=nulls, fill_value=value[0])

@@ -94,7 +94,8 @@ def _phone_name(column: str) -> bool:
     )
 
 
-_WS = r"[\s\p{Z}\x{FEFF}]+"
+_WS = r"[\s\p{Z}\x{0B}\x{85}\x{200B}\x{FEFF}]+"
+"""Whitespace: ASCII, Unicode spaces and separators, vertical tab, NEL, zero-width space and BOM."""
 _PLAIN = "regexp_full_match(cur, '[!-~]+(?: [!-~]+)*')"
 """Printable ASCII words split by single spaces: the whitespace step leaves it as it is
 (one regex pass, cheaper than the handful of string scans it stands for)."""

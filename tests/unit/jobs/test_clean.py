@@ -50,6 +50,13 @@ def test_whitespace_and_nfc(tmp_path: Path) -> None:
     assert {"before": "  a   b ", "after": "a b"} in c["examples"]
 
 
+def test_vertical_tab_nel_and_zero_width_space_are_whitespace(tmp_path: Path) -> None:
+    rows = [["Bob\u200b"], ["Bob"], ["a\x0bb"], ["c\x85"]]
+    _, cleaned, out = clean(tmp_path, ["name"], rows)
+    assert [r["name"] for r in cleaned] == ["Bob", "a b", "c"]  # the second "Bob" is a duplicate now
+    assert changes(out, "dedupe")["duplicate_of"] == {"1": 0}
+
+
 def test_placeholders_default_and_custom(tmp_path: Path) -> None:
     values = [[i, v] for i, v in enumerate(["N/A", "null", "-", "?", "  ", "keep", "missing"])]
     no_dedupe = {"steps": [{"step": "dedupe", "enabled": False}]}
@@ -168,6 +175,8 @@ def test_dedupe_on_normalised_values(tmp_path: Path) -> None:
         ("median", ["1", "2", "2", "6"]),
         ("mode", ["1", "1", "2", "6"]),
         ({"strategy": "constant", "value": 0}, ["1", "0", "2", "6"]),
+        ({"strategy": "constant", "value": "7"}, ["1", "7", "2", "6"]),
+        ({"strategy": "constant", "value": 1.5}, ["1", "", "2", "6"]),  # not a whole number: skipped
     ],
 )
 def test_null_strategies(tmp_path: Path, rule: Any, expected: list[str]) -> None:
@@ -177,6 +186,8 @@ def test_null_strategies(tmp_path: Path, rule: Any, expected: list[str]) -> None
     assert [r["n"] for r in cleaned] == expected
     if rule == "drop":
         assert changes(out, "nulls", "n")["rows_removed"] == [1]
+    if isinstance(rule, dict) and rule["value"] == 1.5:
+        assert changes(out, "nulls", "n")["skipped"] == "constant 1.5 is not a valid BIGINT for n"
 
 
 def test_mean_on_text_is_skipped_with_a_finding(tmp_path: Path) -> None:
@@ -362,6 +373,14 @@ def test_a_0_1_column_forced_to_boolean_parses(tmp_path: Path) -> None:
     (tmp_path / "auto").mkdir()
     _, cleaned, _ = clean(tmp_path / "auto", ["id", "active"], rows[:3])
     assert [r["active"] for r in cleaned] == ["1", "0", "1"]
+
+
+def test_a_text_column_named_for_outliers_says_it_was_not_checked(tmp_path: Path) -> None:
+    rows = [[f"r{i}", str(v)] for i, v in enumerate((10, 11, 12, 11, 10, 12, 11, 500))]
+    params = {"steps": [{"step": "outliers", "columns": ["name", "n"]}]}
+    _, _, out = clean(tmp_path, ["name", "n"], rows, params)
+    assert changes(out, "outliers", "name")["skipped"] == "name is VARCHAR, not a number: no outlier check"
+    assert changes(out, "outliers", "n")["flagged"] == 1
 
 
 def test_rename_columns(tmp_path: Path) -> None:
