@@ -205,42 +205,7 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
                 changes.append(fill_nulls(con, col, maps[col].sql_type, rules[col], counts.get(col)))
                 progress.check()
         if steps["outliers"]["enabled"]:
-            cfg = steps["outliers"]
-            numeric = [c for c in table.columns if maps[c].sql_type in ("BIGINT", "DOUBLE")]
-            chosen = numeric if cfg["columns"] == "auto" else [c for c in cfg["columns"] if c in numeric]
-            if cfg["columns"] == "auto":
-                ids = identifiers(con, [c for c in numeric if maps[c].sql_type == "BIGINT"])
-                chosen = [c for c in chosen if c not in ids]
-                skipped = {
-                    c: "identifier (unique integers, named like an id): not checked; "
-                    "list it in the outliers step's columns to check it"
-                    for c in ids
-                }
-            else:
-                skipped = {
-                    c: f"{c} is {maps[c].sql_type}, not a number: no outlier check"
-                    for c in cfg["columns"]
-                    if c not in numeric
-                }
-            changes.extend(
-                {
-                    "step": "outliers",
-                    "column": col,
-                    "flagged": 0,
-                    "rows_removed": [],
-                    "rows_removed_total": 0,
-                    "skipped": why,
-                }
-                for col, why in skipped.items()
-            )
-            # Flagging removes nothing: every column's quartiles come from one scan.
-            stats = {} if cfg["remove"] else quartiles(con, chosen)
-            for i, col in enumerate(chosen):
-                progress.update(84 + 6 * i / max(len(chosen), 1), f"outliers: {col}")
-                entry = outliers(con, col, cfg["k"], cfg["remove"], stats.get(col))
-                if entry is not None:
-                    changes.append(entry)
-                progress.check()
+            changes.extend(_outlier_step(con, steps["outliers"], table.columns, maps, progress))
         names = table.columns
         if steps["rename_columns"]["enabled"]:
             names = snake_case_names(table.columns)
@@ -257,6 +222,52 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         return _result(con, table, maps, changes, outputs, quarantined)
     finally:
         con.close()
+
+
+def _outlier_step(
+    con: Any, cfg: dict[str, Any], columns: list[str], maps: dict[str, Any], progress: Progress
+) -> list[dict[str, Any]]:
+    """The outliers step's changes entries: flagged (or removed) values per numeric column.
+
+    With ``columns: "auto"`` every numeric column but identifiers is checked;
+    named columns that are identifiers or not numbers get a ``skipped`` entry.
+    """
+    numeric = [c for c in columns if maps[c].sql_type in ("BIGINT", "DOUBLE")]
+    if cfg["columns"] == "auto":
+        ids = identifiers(con, [c for c in numeric if maps[c].sql_type == "BIGINT"])
+        chosen = [c for c in numeric if c not in ids]
+        skipped = {
+            c: "identifier (unique integers, named like an id): not checked; "
+            "list it in the outliers step's columns to check it"
+            for c in ids
+        }
+    else:
+        chosen = [c for c in cfg["columns"] if c in numeric]
+        skipped = {
+            c: f"{c} is {maps[c].sql_type}, not a number: no outlier check"
+            for c in cfg["columns"]
+            if c not in numeric
+        }
+    entries: list[dict[str, Any]] = [
+        {
+            "step": "outliers",
+            "column": col,
+            "flagged": 0,
+            "rows_removed": [],
+            "rows_removed_total": 0,
+            "skipped": why,
+        }
+        for col, why in skipped.items()
+    ]
+    # Flagging removes nothing: every column's quartiles come from one scan.
+    stats = {} if cfg["remove"] else quartiles(con, chosen)
+    for i, col in enumerate(chosen):
+        progress.update(84 + 6 * i / max(len(chosen), 1), f"outliers: {col}")
+        entry = outliers(con, col, cfg["k"], cfg["remove"], stats.get(col))
+        if entry is not None:
+            entries.append(entry)
+        progress.check()
+    return entries
 
 
 def _write(
