@@ -43,6 +43,7 @@ from typing import Any
 
 from ..errors import InputNotFound, InvalidParams, UnknownTool
 from ..progress import NullProgress, Progress
+from ._json import json_text
 
 __all__ = [
     "TOOLS",
@@ -148,7 +149,7 @@ def validate_params(tool: str, params: dict[str, Any] | None) -> dict[str, Any]:
     if not isinstance(params, dict):
         raise InvalidParams(f"params must be an object, not {type(params).__name__}")
     try:
-        json.dumps(params)
+        json.dumps(params, allow_nan=False)  # NaN and Infinity are not JSON
     except (TypeError, ValueError) as exc:
         raise InvalidParams(f"params must be JSON-serialisable: {exc}") from None
     result: dict[str, Any] = resolve(tool).load().validate_params(dict(params))
@@ -222,7 +223,7 @@ def execute(
             "summary": result.get("summary", {}),
             "outputs": sorted({*result.get("outputs", []), REPORT_FILE}),
         }
-        (staging / REPORT_FILE).write_text(json.dumps(report, indent=2, default=str))
+        (staging / REPORT_FILE).write_text(json_text(report))
         _publish(staging, dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -42,7 +42,6 @@ bounded by DuckDB's ``memory_limit``: nothing table-sized is held in Python.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import re
 from pathlib import Path
@@ -51,6 +50,7 @@ from typing import Any
 from ..errors import UnknownColumn
 from ..progress import Progress, ScaledProgress
 from . import io
+from ._json import json_text
 from ._table import free_name
 from .clean_params import STEP_ORDER, named_columns, step_map
 from .clean_params import validate_params as _validate
@@ -303,7 +303,7 @@ def _write(
         },
         "changes": changes,
     }
-    (out_dir / CHANGES_FILE).write_text(json.dumps(document, indent=2, default=str))
+    (out_dir / CHANGES_FILE).write_text(json_text(document))
     return [cleaned, QUARANTINE_FILE, CHANGES_FILE]
 
 

@@ -154,6 +154,9 @@ def detect_format(path: str | Path) -> str:
 
 
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$", re.IGNORECASE)
+_UNITS = {"KB": 1e3, "MB": 1e6, "GB": 1e9, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30}
+_MIN_MEMORY, _MAX_MEMORY = 64e6, 1024e9
+"""DuckDB fails below a few tens of MB, and no machine here has a terabyte."""
 
 
 def check_engine(threads: Any, memory_limit: Any) -> tuple[int, str]:
@@ -164,10 +167,14 @@ def check_engine(threads: Any, memory_limit: Any) -> tuple[int, str]:
     """
     if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= 64:
         raise InvalidParams(f"parameter 'threads' must be an integer from 1 to 64, not {threads!r}")
-    if not isinstance(memory_limit, str) or not _MEMORY.match(memory_limit.strip()):
+    match = _MEMORY.match(memory_limit.strip()) if isinstance(memory_limit, str) else None
+    if match is None:
         raise InvalidParams(
             f"parameter 'memory_limit' must be a size such as '768MB' or '2GB', not {memory_limit!r}"
         )
+    size = float(match.group(0)[: match.start(2)]) * _UNITS[match.group(2).upper()]
+    if not _MIN_MEMORY <= size <= _MAX_MEMORY:
+        raise InvalidParams(f"parameter 'memory_limit' must be from 64MB to 1024GB, not {memory_limit!r}")
     return threads, memory_limit.strip()
 
 

@@ -6,6 +6,7 @@ column names are checked against the input later, in :func:`check_columns`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,7 +55,13 @@ def _number(
         or (integer and not isinstance(value, int))
     ):
         raise InvalidParams(f"{key} must be {'an integer' if integer else 'a number'}, not {value!r}")
-    bad = value < lo or value > hi or (open_lo and value == lo) or (open_hi and value == hi)
+    bad = (
+        not math.isfinite(value)  # NaN passes every comparison below
+        or value < lo
+        or value > hi
+        or (open_lo and value == lo)
+        or (open_hi and value == hi)
+    )
     if bad:
         lb, hb = "(" if open_lo else "[", ")" if open_hi else "]"
         raise InvalidParams(f"{key} must be in {lb}{lo}, {hi}{hb}, not {value!r}")

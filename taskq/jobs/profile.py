@@ -34,7 +34,6 @@ count is a key, so no row can repeat and the duplicate pass is skipped.
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from pathlib import Path
@@ -44,6 +43,7 @@ from ..errors import InputNotFound, InputTooLarge, InvalidParams, UnknownColumn
 from ..progress import Progress, ScaledProgress
 from . import profile_numeric as numeric
 from . import profile_stats as stats
+from ._json import json_text
 from .io import check_engine, check_options, connect, open_table
 from .profile_drift import drift_column
 from .profile_html import render_html
@@ -221,7 +221,7 @@ def _run(
         "issues": issues,
         "recommendations": recs,
     }
-    (out_dir / "profile.json").write_text(json.dumps(profile, indent=1, default=str))
+    (out_dir / "profile.json").write_text(json_text(profile, indent=1))
     (out_dir / "profile.html").write_text(render_html(profile), encoding="utf-8")
     progress.update(100, "done")
     return {
@@ -261,9 +261,8 @@ def _drift(
         progress.check()
         progress.update(100 * i / max(len(shared), 1), f"drift: {c['name']}")
         out.append(drift_column(con, table.view, base.view, c["name"], c["inferred_type"] in _NUMERIC))
-    profiled = {c["name"] for c in columns}
     for name in [n for n in base.columns if n not in table.types]:
         out.append({"column": name, "test": None, "drifted": False, "summary": "only in the baseline"})
-    for name in [n for n in profiled if n not in base.types]:
+    for name in [c["name"] for c in columns if c["name"] not in base.types]:  # in input order
         out.append({"column": name, "test": None, "drifted": False, "summary": "only in the input"})
     return out

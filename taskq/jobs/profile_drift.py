@@ -10,7 +10,8 @@
   ``PSI = sum((cur - base) * ln(cur / base))``. Drifted when ``PSI > 0.25``
   (0.1-0.25 is usually read as moderate).
 
-Columns only in one file are listed, not tested.
+Columns only in one file are listed, not tested. A column with no values to
+compare on one side (all NULL, or text where the input has numbers) has drifted.
 """
 
 from __future__ import annotations
@@ -104,6 +105,20 @@ def _psi(con: duckdb.DuckDBPyConnection, cur: str, base: str, col: str) -> dict[
 def drift_column(
     con: duckdb.DuckDBPyConnection, cur: str, base: str, col: str, numeric: bool
 ) -> dict[str, Any]:
-    """The drift result for ``col`` (present in both relations)."""
+    """The drift result for ``col`` (present in both relations).
+
+    When one side has no values to compare (all NULL, or text where the other
+    side has numbers) there is no statistic: that column drifted, unless
+    neither side has values.
+    """
     result = _ks(con, cur, base, col) if numeric else _psi(con, cur, base, col)
+    n, m = result["n"], result["n_baseline"]
+    if not n or not m:
+        values = "numeric values" if numeric else "values"
+        empty = "the input" if not n else "the baseline"
+        if not n and not m:
+            empty = "either file"
+        result.update(
+            statistic=None, p_value=None, drifted=bool(n or m), summary=f"no {values} in {empty} to compare"
+        )
     return {"column": col, **result}

@@ -446,3 +446,18 @@ def test_clean_still_accepts_input_options_the_old_name() -> None:
     }
     with pytest.raises(InvalidParams, match="old name"):
         validate_params("clean", {"input_options": {}, "read_options": {}})
+
+
+def test_output_json_is_strict() -> None:
+    from taskq.jobs._json import json_text
+
+    doc = {"a": float("nan"), "b": [float("inf"), 1.5], "c": (float("-inf"),), "d": dt.date(2024, 1, 2)}
+    assert json.loads(json_text(doc)) == {"a": None, "b": [None, 1.5], "c": [None], "d": "2024-01-02"}
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_params_that_are_not_json_are_refused(value: float) -> None:
+    from taskq.jobs import validate_params
+
+    with pytest.raises(InvalidParams, match="JSON"):
+        validate_params("profile", {"outlier_z": value})

@@ -136,6 +136,11 @@ def test_explicit_roles_and_no_roles(tmp_path) -> None:
         {"survivorship": {"x": "source_priority"}, "source_column": "s"},
         {"block_window": 0},
         {"memory_limit": "lots"},
+        {"memory_limit": "1KB"},  # DuckDB itself failed on these with a raw error
+        {"memory_limit": "999999999999GB"},
+        {"threshold": float("nan")},  # NaN passed every range comparison
+        {"review_band": float("nan")},
+        {"cluster_support": float("nan")},
         {"colour": "blue"},
     ],
 )

@@ -78,6 +78,7 @@ def test_validate_params_defaults_and_errors():
         ("columns", []),
         ("outlier_z", -1),
         ("memory_limit", "lots"),
+        ("memory_limit", "0GB"),
         ("baseline", 3),
         ("read_options", []),
     ]:
@@ -208,6 +209,24 @@ def test_drift_against_baseline(tmp_path):
     assert rep["summary"]["drifted_columns"] == ["x"]
     with pytest.raises(InputNotFound, match="baseline"):
         execute("profile", cur, tmp_path / "o2", {"baseline": str(tmp_path / "nope.csv")})
+
+
+def test_drift_with_nothing_to_compare_is_drift_and_the_json_stays_strict(tmp_path):
+    base = tmp_path / "base.csv"
+    cur = tmp_path / "cur.csv"
+    base.write_text("x,gone,k\nfoo,1,1\nbar,2,2\n")
+    cur.write_text("x,gone,k,e5,a1\n1,,1,5,1\n2,,2,5,1\n3,,3,5,1\n")
+    execute("profile", cur, tmp_path / "o", {"baseline": str(base)})
+    text = (tmp_path / "o" / "profile.json").read_text()
+    prof = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    drift = {d["column"]: d for d in prof["drift"]}
+    # Numbers now, text in the baseline: no D to compute (it was NaN, "stable").
+    assert drift["x"]["drifted"] is True and drift["x"]["statistic"] is None
+    assert drift["x"]["summary"] == "no numeric values in the baseline to compare"
+    assert drift["gone"]["drifted"] is True and drift["gone"]["summary"].endswith("in the input to compare")
+    assert drift["k"]["drifted"] is False
+    # Columns only in the input come in input order (a set once made the order vary between runs).
+    assert [d["column"] for d in prof["drift"] if d["summary"] == "only in the input"] == ["e5", "a1"]
 
 
 # --- errors, progress, html -----------------------------------------------------------------------
