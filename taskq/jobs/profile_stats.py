@@ -59,6 +59,15 @@ _CASTS = (
 )
 
 
+def _parses_as(name: str, sql_type: str) -> str:
+    """SQL: the text ``v`` is a value of ``sql_type``. DuckDB casts ``'1.5'`` to the
+    BIGINT 2 (it rounds), so an integer must also have no decimal point or exponent."""
+    cast = f"TRY_CAST(trim(v) AS {sql_type}) IS NOT NULL"
+    if name != "integer":
+        return cast
+    return f"(CASE WHEN contains(v, '.') OR contains(lower(v), 'e') THEN false ELSE {cast} END)"
+
+
 _PLACEHOLDER_FIRST = (
     "("
     + ", ".join(str(c) for c in sorted({32} | {ord(ch) for p in PLACEHOLDERS for ch in (p[0], p[0].upper())}))
@@ -161,9 +170,7 @@ def _parses(
     keep = [(name, t) for name, t in _CASTS if total and screened[name] / total >= 0.5]
     out = dict.fromkeys(screened, 0)
     if keep:
-        exact = ", ".join(
-            f"coalesce(sum(n) FILTER (TRY_CAST(trim(v) AS {t}) IS NOT NULL), 0)" for _, t in keep
-        )
+        exact = ", ".join(f"coalesce(sum(n) FILTER ({_parses_as(name, t)}), 0)" for name, t in keep)
         row = _one(con, f"SELECT {exact} FROM _profile_g WHERE v IS NOT NULL AND {_present('v')}")
         out.update({name: int(k) for (name, _), k in zip(keep, row, strict=True)})
     return out
@@ -257,7 +264,7 @@ def column_values(
         f"(SELECT v, n FROM _profile_g WHERE {where}) WHERE {_present('v')}"
     )
     # One pass over the sample (present values only): its size, the type screens, the PII hints.
-    casts = [f"coalesce(sum(n) FILTER (TRY_CAST(trim(v) AS {t}) IS NOT NULL), 0)" for _, t in _CASTS]
+    casts = [f"coalesce(sum(n) FILTER ({_parses_as(name, t)}), 0)" for name, t in _CASTS]
     covered, *rest = _one(con, f"SELECT coalesce(sum(n), 0), {', '.join(casts + _pii_sql())} FROM _profile_s")
     screened = {name: int(k) for (name, _), k in zip(_CASTS, rest[: len(_CASTS)], strict=True)}
     scale = float(out["present"]) / float(covered) if sampled and covered else 1.0

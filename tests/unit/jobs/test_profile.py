@@ -183,6 +183,18 @@ def test_approx_distinct_is_labelled(tmp_path):
     assert [c["name"] for c in prof["columns"]] == ["name"]
 
 
+def test_text_decimals_are_floats_not_integers(tmp_path):
+    # DuckDB casts '1.5' to the BIGINT 2: every decimal once "parsed" as an integer, and the
+    # report advised storing prices as integers.
+    src = tmp_path / "p.csv"
+    src.write_text("price,n\n1.5,1\n2.7,2\nn/a,x\n3.25,1e3\n")
+    execute("profile", src, tmp_path / "o", {})
+    prof = json.loads((tmp_path / "o" / "profile.json").read_text())
+    price = col(prof, "price")
+    assert price["inferred_type"] == "float" and price["parses"]["integer"] == 0
+    assert col(prof, "n")["parses"]["integer"] == 2  # 1e3 is a float's spelling
+
+
 # --- drift ----------------------------------------------------------------------------------------
 
 
