@@ -97,12 +97,8 @@ def _consistency(col: dict[str, Any]) -> float:
         return 1.0
     if col["inferred_type"] != "string" or col["type"] != "VARCHAR":
         return 1.0 - float(col["invalid"]) / present
-    collapsed: dict[str, int] = {}
-    for p in col.get("patterns", []):
-        key = collapse_shape(p["pattern"])
-        collapsed[key] = collapsed.get(key, 0) + p["count"]
-    top = max(collapsed.values(), default=present) / present
-    return 1.0 if top < 0.2 else float(min(top, 1.0))
+    top = float(col["shape_share"])  # over every shape, not only the top_k listed ones
+    return 1.0 if top < 0.2 else min(top, 1.0)
 
 
 def scores(columns: list[dict[str, Any]], rows: int, duplicates: int) -> dict[str, float]:

@@ -27,6 +27,7 @@ from typing import Any
 import duckdb
 
 from ._table import quote_ident
+from .profile_quality import collapse_shape
 
 __all__ = [
     "PATTERN_SAMPLE",
@@ -140,14 +141,22 @@ def shape(value: str) -> str:
     return value.translate(_SHAPES)
 
 
-def _patterns(con: duckdb.DuckDBPyConnection, top_k: int, scale: float) -> list[dict[str, Any]]:
-    """The ``top_k`` most common shapes of the present values in ``_profile_s`` (ties by shape)."""
+def _patterns(con: duckdb.DuckDBPyConnection, top_k: int, scale: float) -> tuple[list[dict[str, Any]], float]:
+    """The ``top_k`` most common shapes of the present values in ``_profile_s`` (ties by
+    shape), and the share of values with the most common collapsed shape
+    (:func:`taskq.jobs.profile_quality.collapse_shape`) over all of them, whatever ``top_k``."""
     counts: dict[str, int] = {}
     for v, n in con.execute("SELECT v, n FROM _profile_s").fetchall():
         p = shape(v)
         counts[p] = counts.get(p, 0) + int(n)
+    collapsed: dict[str, int] = {}
+    for p, n in counts.items():
+        key = collapse_shape(p)
+        collapsed[key] = collapsed.get(key, 0) + n
+    total = sum(counts.values())
+    share = max(collapsed.values(), default=0) / total if total else 1.0
     top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
-    return [{"pattern": p, "count": round(n * scale)} for p, n in top]
+    return [{"pattern": p, "count": round(n * scale)} for p, n in top], share
 
 
 def _digits(s: str) -> str:
@@ -269,7 +278,7 @@ def column_values(
     screened = {name: int(k) for (name, _), k in zip(_CASTS, rest[: len(_CASTS)], strict=True)}
     scale = float(out["present"]) / float(covered) if sampled and covered else 1.0
     out["parses"] = _parses(con, screened, int(covered), sampled)
-    out["patterns"] = _patterns(con, top_k, scale)
+    out["patterns"], out["shape_share"] = _patterns(con, top_k, scale)
     out["pii"] = {k: round(int(n) * scale) for k, n in zip(_PII_KINDS, rest[len(_CASTS) :], strict=True)}
     out["patterns_sampled"] = sampled
     return out

@@ -195,6 +195,18 @@ def test_text_decimals_are_floats_not_integers(tmp_path):
     assert col(prof, "n")["parses"]["integer"] == 2  # 1e3 is a float's spelling
 
 
+@pytest.mark.parametrize("top_k", [1, 3, 10, 100])
+def test_consistency_does_not_depend_on_how_many_patterns_are_listed(tmp_path, top_k):
+    names = ["Al", "Ann", "Anna", "Alice", "Amanda", "Abigail", "Adrianna", "Alexandra", "Antoinette"]
+    src = tmp_path / "n.csv"
+    src.write_text(
+        "first\n" + "".join(f"{n}\n" for n in names + ["Annemarie", "Alessandria", "Anastasiadis"])
+    )
+    rep = execute("profile", src, tmp_path / "o", {"top_k": top_k})
+    # Every value has the shape "Aa" once runs are collapsed; top_k=3 once scored this 25.
+    assert rep["summary"]["scores"]["consistency"] == 100.0
+
+
 # --- drift ----------------------------------------------------------------------------------------
 
 
