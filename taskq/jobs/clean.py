@@ -41,7 +41,6 @@ bounded by DuckDB's ``memory_limit``: nothing table-sized is held in Python.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 from pathlib import Path
@@ -51,7 +50,6 @@ from ..errors import UnknownColumn
 from ..progress import Progress, ScaledProgress
 from . import io
 from ._json import json_text
-from ._table import free_name
 from .clean_params import STEP_ORDER, named_columns, step_map
 from .clean_params import validate_params as _validate
 from .clean_rows import (
@@ -118,35 +116,6 @@ RESERVED = ("__keep",)
 """Column names clean-my-data uses in its own table (``__row`` is every tool's)."""
 
 
-def _free_reserved(con: Any, table: io.Table) -> io.Table:
-    """``table`` with input columns named like :data:`RESERVED` read as ``<name>_input``
-    through a view, and a warning saying so (as :func:`taskq.jobs.io.open_table` does for ``__row``)."""
-    clash = [c for c in table.columns if c in RESERVED]
-    if not clash:
-        return table
-    names = {c: free_name(c, table.columns) if c in clash else c for c in table.columns}
-    q = io.quote_ident
-    view = f"{table.view}_clean"
-    select = ", ".join(f"{q(c)} AS {q(n)}" for c, n in names.items())
-    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT __row, {select} FROM {table.view}")
-    notes = [
-        finding(
-            "info",
-            f"column {c!r} is written as {names[c]!r}: clean-my-data uses the name itself",
-            column=c,
-            code="column_renamed",
-        )
-        for c in clash
-    ]
-    return dataclasses.replace(
-        table,
-        view=view,
-        columns=list(names.values()),
-        types={names[c]: t for c, t in table.types.items()},
-        warnings=[*table.warnings, *notes],
-    )
-
-
 def _totals(changes: list[dict[str, Any]], step: str) -> dict[str, int]:
     keys = ("changed", "nulled", "failed", "rows_removed_total", "flagged")
     totals = {k: sum(int(c.get(k, 0)) for c in changes if c["step"] == step) for k in keys}
@@ -169,7 +138,7 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
     try:
         progress.update(0, "reading")
         table = io.open_table(con, input_path, all_varchar=True, options=params.get("read_options") or None)
-        table = _free_reserved(con, table)
+        table = io.free_reserved(con, table, RESERVED, "clean-my-data")
         _check_columns(steps, table.columns)
         progress.check()
         maps, changes = clean_values(con, table, steps, ScaledProgress(progress, 10, 60))

@@ -29,11 +29,13 @@ exception escapes for bad input.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import logging
 import re
 import shutil
 import tempfile
 import weakref
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +44,9 @@ import duckdb
 from ..errors import InputEmpty, InputMalformed, InputNotFound, InputUnreadable, InvalidParams
 from ._csv import load_delimited
 from ._encoding import SAMPLE_BYTES, sniff_encoding, transcode_to_utf8
-from ._table import ROW_COLUMN, Table, describe, finish_view, first_line, quote_ident, sql_literal
+from ._table import ROW_COLUMN, Table, describe, finish_view, first_line, free_name, quote_ident, sql_literal
 from ._xlsx import write_xlsx, xlsx_to_csv
+from .findings import finding
 
 __all__ = [
     "FORMATS",
@@ -53,6 +56,7 @@ __all__ = [
     "check_options",
     "connect",
     "detect_format",
+    "free_reserved",
     "open_table",
     "quote_ident",
     "sql_literal",
@@ -340,6 +344,37 @@ def _open_json(
     if rows == 0:
         raise InputEmpty(f"{path.name}: no JSON records", path=str(path))
     return Table(path, "jsonl", view, rows, columns, types, {"encoding": encoding})
+
+
+def free_reserved(
+    con: duckdb.DuckDBPyConnection, table: Table, reserved: Collection[str], tool: str
+) -> Table:
+    """``table`` with input columns named like one of ``reserved`` (names ``tool`` puts in
+    its own tables or outputs) read as ``<name>_input`` through a view, and an info
+    finding for each on :attr:`Table.warnings`, as :func:`open_table` does for ``__row``."""
+    clash = [c for c in table.columns if c in reserved]
+    if not clash:
+        return table
+    names = {c: free_name(c, [*table.columns, *reserved]) if c in clash else c for c in table.columns}
+    view = f"{table.view}_named"
+    select = ", ".join(f"{quote_ident(c)} AS {quote_ident(n)}" for c, n in names.items())
+    con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {ROW_COLUMN}, {select} FROM {table.view}")
+    notes = [
+        finding(
+            "info",
+            f"column {c!r} is written as {names[c]!r}: {tool} uses the name itself",
+            column=c,
+            code="column_renamed",
+        )
+        for c in clash
+    ]
+    return dataclasses.replace(
+        table,
+        view=view,
+        columns=list(names.values()),
+        types={names[c]: t for c, t in table.types.items()},
+        warnings=[*table.warnings, *notes],
+    )
 
 
 def write_table(con: duckdb.DuckDBPyConnection, query: str, path: Path, fmt: str) -> int:

@@ -17,7 +17,8 @@ golden records     :mod:`.master_golden` (survivorship per column, lineage)
 
 Outputs (in ``out_dir``): ``clusters.csv`` (``row``, ``cluster_id``; every
 input row exactly once), ``golden.csv`` (``cluster_id``, ``cluster_size``,
-``source_rows``, golden values), ``pairs.csv`` (candidate pairs at or above
+``source_rows``, golden values; an input column with one of those names is
+read and written as ``<name>_input``), ``pairs.csv`` (candidate pairs at or above
 ``threshold``: rows, per-field similarity, match weight and probability,
 whether they ended in one cluster) and ``stewardship.csv`` (pairs within
 ``review_band`` log-odds of the threshold, and clusters the chain guard split
@@ -43,7 +44,7 @@ import pyarrow as pa
 from ..errors import InputMalformed, InputTooLarge
 from ..progress import Progress, ScaledProgress
 from .findings import finding
-from .io import connect, open_table, quote_ident, write_table
+from .io import connect, free_reserved, open_table, quote_ident, write_table
 from .master_blocking import CANDIDATES_TABLE, build_candidates, plan_passes
 from .master_cluster import ClusterResult, cluster, dense_ids
 from .master_golden import golden_query
@@ -59,7 +60,8 @@ __all__ = ["run", "validate_params"]
 logger = logging.getLogger(__name__)
 
 OUTPUTS = ("clusters.csv", "golden.csv", "pairs.csv", "stewardship.csv")
-_RESERVED = {"cluster_id", "cluster_size", "source_rows"}
+_RESERVED = ("cluster_id", "cluster_size", "source_rows")
+"""golden.csv's own columns: input columns of these names are read as ``<name>_input``."""
 _SCORE_SLICE = 4_000_000
 """Candidate pairs scored per statement (cancellation is checked between statements)."""
 
@@ -170,6 +172,7 @@ def _run(
     con: duckdb.DuckDBPyConnection, path: Path, out_dir: Path, params: dict[str, Any], progress: Progress
 ) -> dict[str, Any]:
     table = open_table(con, path, all_varchar=True, options=params["read_options"])
+    table = free_reserved(con, table, _RESERVED, "master-my-data")
     if len(table.columns) > params["max_columns"]:
         # Role detection and golden records work column by column: a 10,000-column
         # file would run for hours. Records of people or companies are not that wide.
@@ -184,7 +187,7 @@ def _run(
         Comparison(f"f{i}", c, r)
         for i, (c, r) in enumerate((c, r) for c, r in roles.items() if r != "ignore")
     ]
-    alerts: list[dict[str, Any]] = []
+    alerts: list[dict[str, Any]] = list(table.warnings)  # rows the reader skipped, renamed columns
     issues: list[dict[str, Any]] = []
     recs: list[dict[str, Any]] = []
     if len(comps) > MAX_FIELDS:
@@ -240,7 +243,7 @@ def _run(
     con.execute("CREATE OR REPLACE TEMP TABLE m_assign AS SELECT * FROM m_assign_arrow")
     con.unregister("m_assign_arrow")
     progress.update(75, "golden records")
-    golden_cols = [c for c in table.columns if c not in _RESERVED]
+    golden_cols = table.columns  # none is named like golden.csv's own columns (free_reserved)
     rules = {c: params["survivorship"].get(c, params["survivorship"]["default"]) for c in golden_cols}
     write_table(
         con,

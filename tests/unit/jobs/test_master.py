@@ -113,6 +113,34 @@ def test_survivorship_rules(tmp_path, rule, extra, expected) -> None:
     assert len(golden) == 3
 
 
+def test_input_columns_named_like_golden_columns_are_kept_apart(tmp_path) -> None:
+    # An input cluster_id once decided the golden records: John and Mary, both "X", became one.
+    path = tmp_path / "people.csv"
+    rows = [
+        "John Smith,j@x.com,X,7",
+        "John Smith,j@x.com,X,7",
+        "Mary Major,m@y.com,X,8",
+        "Mary Major,m@y.com,X,8",
+    ]
+    path.write_text("name,email,cluster_id,source_rows\n" + "\n".join([*rows, "Zed Q,z@q.net,X,9"]) + "\n")
+    report = execute("master", path, tmp_path / "out", {})
+    golden = _read(tmp_path / "out" / "golden.csv")
+    assert [(g["cluster_id"], g["name"], g["cluster_id_input"], g["source_rows_input"]) for g in golden] == [
+        ("0", "John Smith", "X", "7"),
+        ("1", "Mary Major", "X", "8"),
+        ("2", "Zed Q", "X", "9"),
+    ]
+    renamed = {a["column"] for a in report["alerts"] if a["code"] == "column_renamed"}
+    assert renamed == {"cluster_id", "source_rows"}
+
+
+def test_rows_the_reader_skipped_are_reported(tmp_path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text(PEOPLE.rstrip("\n") + "\n" + "x," * 40 + "x\n")
+    report = execute("master", path, tmp_path / "out", {})
+    assert any(a["code"].startswith("csv_") for a in report["alerts"])
+
+
 def test_explicit_roles_and_no_roles(tmp_path) -> None:
     path = tmp_path / "odd.csv"
     path.write_text("a,b\nx1,foo\nx2,bar\nx3,baz\n")
