@@ -53,11 +53,13 @@ def _cell(value: Any) -> str:
 def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, Any]:
     """Write worksheet ``sheet`` (default: the first) of ``path`` to ``dest`` as CSV.
 
-    Leading empty rows are skipped; trailing empty cells are kept so every CSV
-    row has the header's width (longer rows are cut, shorter rows padded).
+    Empty rows are skipped (before the header, between rows, and the formatted
+    but empty rows workbooks often carry below the data), as a CSV reader skips
+    blank lines; trailing empty cells are kept so every CSV row has the header's
+    width (longer rows are cut, shorter rows padded).
 
     Returns:
-        ``{"sheet": name, "sheets": [all names], "skipped_rows": n}``.
+        ``{"sheet": name, "sheets": [all names], "skipped_rows": n}`` (empty rows skipped).
 
     Raises:
         InputUnreadable: not a zip/Excel workbook, or a corrupt one.
@@ -97,6 +99,11 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, A
                         header.pop()
                     width = len(header)
                     writer.writerow(header)
+                    continue
+                if all(v is None for v in row[:width]):
+                    # An empty row (often only formatted, e.g. bold, below the data), skipped
+                    # as a CSV reader skips a blank line: it is no row of NULLs.
+                    skipped += 1
                     continue
                 cells = [_cell(v) for v in row[:width]]
                 cells.extend([""] * (width - len(cells)))

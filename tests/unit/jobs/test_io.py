@@ -329,6 +329,23 @@ def test_xlsx(con, tmp_path):
         open_table(con, path, options={"sheet": "Nope"})
 
 
+def test_xlsx_empty_rows_are_skipped_like_blank_csv_lines(con, tmp_path):
+    from openpyxl.styles import Font
+
+    path = tmp_path / "book.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in (["id", "name"], [1, "a"], [None, None], [2, "b"], [3, "c"]):
+        ws.append(row)
+    for r in range(6, 11):  # formatted but empty rows below the data, as workbooks often have
+        for c in (1, 2):
+            ws.cell(row=r, column=c).font = Font(bold=True)
+    wb.save(path)
+    table = open_table(con, path, all_varchar=True)
+    assert rows(con) == [(0, "1", "a"), (1, "2", "b"), (2, "3", "c")]
+    assert table.rows == 3 and table.options["skipped_rows"] == 6
+
+
 def test_jsonl(con, write_bytes):
     lines = [{"id": 1, "tag": "a"}, {"id": 2, "tag": None}, {"id": 3, "tag": "c", "extra": True}]
     data = "\n".join(json.dumps(x) for x in lines).encode()
