@@ -19,11 +19,15 @@ import numpy as np
 import pyarrow as pa
 
 from .master_normalize import NORMALISED_TABLE
-from .master_scoring import BITS, LEVELS, NULL_LEVEL, Comparison, pair_sql, plan_features
+from .master_scoring import BITS, LEVELS, NULL_LEVEL, Comparison, exact_level, pair_sql, plan_features
 
 __all__ = ["Model", "decode", "estimate_model"]
 
 logger = logging.getLogger(__name__)
+
+
+SURE_LOG_ODDS = 30.0
+"""Log-odds given to a pair identical on every field (a probability of 1 - 1e-13)."""
 
 
 def decode(codes: np.ndarray, n_fields: int) -> np.ndarray:
@@ -47,6 +51,10 @@ class Model:
     u: np.ndarray
     prior: float
     iterations: int
+    top: np.ndarray | None = None
+    """Per field, the level of an exact agreement. A pair at it on every field is a
+    match whatever the weights: such records cannot be told apart. (A file of nothing
+    but copies of one record gave u near 1, weights near 0 and no match at all.)"""
 
     @property
     def weights(self) -> np.ndarray:
@@ -58,8 +66,11 @@ class Model:
     def log_odds(self, codes: np.ndarray) -> np.ndarray:
         levels = decode(codes, self.m.shape[0])
         w = self.weights
-        total = w[np.arange(w.shape[0])[None, :], levels].sum(axis=1)
-        return np.asarray(total + np.log(self.prior / (1 - self.prior)), dtype=np.float64)
+        total = w[np.arange(w.shape[0])[None, :], levels].sum(axis=1) + np.log(self.prior / (1 - self.prior))
+        if self.top is not None:
+            same = (levels == self.top[None, :]).all(axis=1)
+            total = np.where(same, np.maximum(total, SURE_LOG_ODDS), total)
+        return np.asarray(total, dtype=np.float64)
 
     def probability(self, codes: np.ndarray) -> np.ndarray:
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(self.log_odds(codes), -700, 700))), dtype=np.float64)
@@ -97,6 +108,7 @@ def estimate_model(
     """Fit u from random pairs and m plus the prior from EM over ``scored_table``'s codes."""
     features = plan_features(comparisons)
     n_fields = len(features)
+    top = np.array([exact_level(f.kind) for f in features], dtype=np.int64)
     k = min(sample_pairs, max(n_rows * 4, 1000))
     rng = np.random.default_rng(seed)
     left = rng.integers(0, n_rows, k, dtype=np.int64)
@@ -123,7 +135,7 @@ def estimate_model(
     prior = 0.1
     it = 0
     if len(counts) == 0:
-        return Model(m, u, 1e-6, 0)
+        return Model(m, u, 1e-6, 0, top)
     fidx = np.arange(n_fields)[None, :]
     valid = levels < LEVELS
     safe = np.where(valid, levels, 0)
@@ -146,4 +158,4 @@ def estimate_model(
         if delta < 1e-6:
             break
     logger.debug("EM converged after %d iterations; prior %.4f", it, prior)
-    return Model(m, u, prior, it)
+    return Model(m, u, prior, it, top)

@@ -33,6 +33,7 @@ __all__ = [
     "LEVELS",
     "MAX_FIELDS",
     "NULL_LEVEL",
+    "exact_level",
     "Comparison",
     "Feature",
     "pair_sql",
@@ -122,6 +123,12 @@ def _dl_sql(x: str, y: str, lev: str, cap: int) -> str:
     return f"CASE WHEN {lev} <= 1 OR {lev} > {2 * cap} THEN {lev} ELSE damerau_levenshtein({x}, {y}) END"
 
 
+def exact_level(kind: str) -> int:
+    """The level two equal values of a feature of ``kind`` get: 3, or 2 for short
+    strings and codes (which have no "close" level between equal and similar)."""
+    return 2 if kind in ("short", "code") else 3
+
+
 def _level_sql(kind: str, x: str, y: str, s: str, lev: str) -> str:
     """Level of one field from its values ``x``/``y``, similarity ``s`` and Levenshtein ``lev``."""
     if kind == "name":
@@ -144,7 +151,7 @@ def _level_sql(kind: str, x: str, y: str, s: str, lev: str) -> str:
         body = f"WHEN split_part({x}, '@', 1) = split_part({y}, '@', 1) OR {s} >= 0.92 THEN 2"
     else:  # pragma: no cover - every role has a kind
         raise ValueError(kind)
-    top = 2 if kind in ("short", "code") else 3
+    top = exact_level(kind)
     return (
         f"CASE WHEN {x} IS NULL OR {y} IS NULL THEN {NULL_LEVEL} WHEN {x} = {y} THEN {top} {body} ELSE 0 END"
     )

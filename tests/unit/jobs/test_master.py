@@ -141,6 +141,18 @@ def test_rows_the_reader_skipped_are_reported(tmp_path) -> None:
     assert any(a["code"].startswith("csv_") for a in report["alerts"])
 
 
+@pytest.mark.parametrize("copies", [2, 5, 30])
+def test_a_file_of_identical_records_is_one_cluster(tmp_path, copies) -> None:
+    # Random pairs all agreed, so u was near 1, every weight near 0: no pair matched.
+    path = tmp_path / "same.csv"
+    path.write_text("name,email\n" + "John Smith,j@x.com\n" * copies)
+    report = execute("master", path, tmp_path / "out", {})
+    assert report["summary"]["clusters"] == 1
+    path.write_text("a,b\nx,1\nx,1\ny,2\n")
+    report = execute("master", path, tmp_path / "out2", {"roles": {"a": "id"}})
+    assert report["summary"]["clusters"] == 2
+
+
 def test_explicit_roles_and_no_roles(tmp_path) -> None:
     path = tmp_path / "odd.csv"
     path.write_text("a,b\nx1,foo\nx2,bar\nx3,baz\n")
