@@ -67,10 +67,10 @@ def _number(
         raise InvalidParams(f"{key} must be in {lb}{lo}, {hi}{hb}, not {value!r}")
 
 
-def _column_list(params: dict[str, Any], key: str) -> None:
+def _column_list(params: dict[str, Any], key: str, what: str = "column names") -> None:
     value = params[key]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidParams(f"{key} must be a list of column names")
+        raise InvalidParams(f"{key} must be a list of {what}, not {value!r}")
 
 
 def validate_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -106,7 +106,7 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
     if bad:
         raise InvalidParams(f"unknown role(s) {', '.join(map(repr, bad))}; known: {', '.join(ROLES)}")
     _column_list(out, "ignore_columns")
-    _column_list(out, "source_priority")
+    _column_list(out, "source_priority", "source_column values, most trusted first")
     out["read_options"] = check_options(out["read_options"])
     surv = out["survivorship"]
     if isinstance(surv, str):

@@ -93,6 +93,8 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
         not isinstance(cols, list) or not cols or not all(isinstance(c, str) and c for c in cols)
     ):
         raise bad("columns", "a non-empty list of column names")
+    if cols is not None and len(set(cols)) < len(cols):
+        raise bad("columns", "a list naming each column once")
     for key, lo, hi in (("top_k", 1, 100), ("max_columns", 1, 100_000)):
         if isinstance(out[key], bool) or not isinstance(out[key], int) or not lo <= out[key] <= hi:
             raise bad(key, f"an integer from {lo} to {hi}")
@@ -117,8 +119,8 @@ def _profile_columns(
         progress.update(100 * i / len(names), f"column {i + 1}/{len(names)}: {name}")
         values = stats.column_values(con, view, name, types[name], params["top_k"])
         col: dict[str, Any] = {"name": name, "type": types[name], **values}
-        if name in approx:
-            col["distinct"], col["distinct_approx"] = approx[name], True
+        if name in approx:  # HyperLogLog can overshoot: never more distinct values than values
+            col["distinct"], col["distinct_approx"] = min(approx[name], col["non_null"]), True
         col["nulls"] = table.rows - col["non_null"]
         if "present" not in col:
             col["present"] = col["non_null"]

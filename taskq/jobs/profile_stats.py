@@ -198,12 +198,13 @@ def _pii_sql() -> list[str]:
             '[A-Za-z0-9._%+''-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}') ELSE false END), 0)""",
         f"""coalesce(sum(n) FILTER (CASE WHEN strlen(v) BETWEEN 7 AND 25 THEN
             CASE WHEN {_digits("v")} BETWEEN 7 AND 15
-            THEN regexp_full_match(trim(v), '\\+?[0-9][0-9 ().-]{{5,18}}[0-9]')
-             AND NOT regexp_full_match(trim(v), '[0-9]{{4}}[/.-][0-9]{{1,2}}[/.-][0-9]{{1,2}}|[0-9]{{1,2}}[/.-][0-9]{{1,2}}[/.-][0-9]{{2,4}}|[0-9]+\\.[0-9]+|[0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}}')
+            THEN regexp_full_match(trim(v), '\\+?\\(?[0-9][0-9 ().-]{{5,18}}[0-9]')
+             AND NOT regexp_full_match(trim(v), '[0-9]{{4}}[/.-][0-9]{{1,2}}[/.-][0-9]{{1,2}}|[0-9]{{1,2}}[/.-][0-9]{{1,2}}[/.-][0-9]{{2,4}}|[0-9]+\\.[0-9]+|[0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}}|[0-9]{{7,9}}')
             ELSE false END ELSE false END), 0)""",
         f"""coalesce(sum(n) FILTER (CASE WHEN strlen(v) BETWEEN 13 AND 25 THEN
             CASE WHEN {_digits("v")} BETWEEN 13 AND 19
-            THEN CASE WHEN regexp_full_match({digits}, '[0-9]{{13,19}}') THEN {_luhn_sql(digits)} ELSE false END
+            THEN CASE WHEN regexp_full_match({digits}, '[0-9]{{13,19}}')
+                      AND strlen(replace({digits}, left({digits}, 1), '')) > 0 THEN {_luhn_sql(digits)} ELSE false END
             ELSE false END ELSE false END), 0)""",
         f"""coalesce(sum(n) FILTER (CASE WHEN strlen(trim(v)) = 11 THEN CASE WHEN {_digits("v")} = 9
             THEN regexp_full_match(trim(v), '[0-8][0-9]{{2}}-[0-9]{{2}}-[0-9]{{4}}')

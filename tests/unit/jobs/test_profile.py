@@ -207,6 +207,30 @@ def test_consistency_does_not_depend_on_how_many_patterns_are_listed(tmp_path, t
     assert rep["summary"]["scores"]["consistency"] == 100.0
 
 
+def test_pii_hints_leave_order_numbers_and_repeated_digits_alone(tmp_path):
+    src = tmp_path / "p.csv"
+    rows = [f"A{i},{1_000_000 + i},0000000000000000,(415) 555-{2600 + i}" for i in range(20)]
+    src.write_text("ref,order_no,zeros,phone\n" + "\n".join(rows) + "\n")
+    execute("profile", src, tmp_path / "o", {})
+    prof = json.loads((tmp_path / "o" / "profile.json").read_text())
+    assert col(prof, "order_no").get("pii", {}).get("phone", 0) == 0
+    assert col(prof, "zeros")["pii"]["card"] == 0
+    assert col(prof, "phone")["pii"]["phone"] == 20
+
+
+def test_approximate_distinct_never_exceeds_the_values(tmp_path):
+    src = tmp_path / "p.csv"
+    src.write_text("k\n" + "".join(f"user{i}@x.com\n" for i in range(25_000)))  # HLL says 25,441
+    execute("profile", src, tmp_path / "o", {"approx_distinct": True})
+    k = col(json.loads((tmp_path / "o" / "profile.json").read_text()), "k")
+    assert k["distinct_approx"] is True and k["distinct"] <= k["non_null"] == 25_000
+
+
+def test_a_column_named_twice_is_refused():
+    with pytest.raises(InvalidParams, match="each column once"):
+        validate_params({"columns": ["a", "b", "a"]})
+
+
 # --- drift ----------------------------------------------------------------------------------------
 
 
