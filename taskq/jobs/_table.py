@@ -125,7 +125,9 @@ def finish_view(
     With ``all_varchar`` every non-VARCHAR column is cast to VARCHAR. A JSON
     column (JSON lines whose field holds strings in some records and numbers
     in others) becomes VARCHAR either way, strings unquoted: ``"Paris"`` is
-    ``Paris``, ``7`` is ``7``, an object or list its JSON text.
+    ``Paris``, ``7`` is ``7``, an object or list its JSON text. With
+    ``all_varchar``, list, struct and map columns are their JSON text too
+    (DuckDB's own cast writes ``[a, b]`` and ``{'city': Boston}``).
 
     Returns:
         (columns, types as seen through the view, row count).
@@ -143,6 +145,8 @@ def finish_view(
     def expr(c: str, t: str) -> str:
         if t == "JSON":  # JSON lines mixing strings and numbers in a field: the values as text, unquoted
             return f"json_extract_string({quote_ident(c)}, '$')"
+        if all_varchar and (t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION"))):
+            return f"CAST(to_json({quote_ident(c)}) AS VARCHAR)"  # lists and objects as JSON, not [a]
         return f"CAST({quote_ident(c)} AS VARCHAR)" if all_varchar and t != "VARCHAR" else quote_ident(c)
 
     cols = [f"{expr(c, t)} AS {quote_ident(names[c])}" for c, t in types.items()]

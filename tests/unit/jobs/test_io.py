@@ -373,6 +373,12 @@ def test_jsonl_fields_mixing_strings_and_numbers_read_unquoted(con, write_bytes)
         ]
 
 
+def test_jsonl_lists_and_objects_read_as_json_text(con, write_bytes):
+    lines = ['{"tags": ["a", "b"], "addr": {"city": "Boston"}}', '{"tags": [], "addr": {"city": null}}']
+    open_table(con, write_bytes("nested.jsonl", "\n".join(lines).encode()), all_varchar=True)
+    assert [r[1:] for r in rows(con)] == [('["a","b"]', '{"city":"Boston"}'), ("[]", '{"city":null}')]
+
+
 def test_jsonl_key_first_seen_after_the_sample_is_read(con, write_bytes):
     lines = [f'{{"id": {i}}}' for i in range(20_500)] + ['{"id": 20500, "extra": "late"}']
     table = open_table(con, write_bytes("late.jsonl", "\n".join(lines).encode()), all_varchar=True)
