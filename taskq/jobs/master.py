@@ -190,6 +190,19 @@ def _run(
     alerts: list[dict[str, Any]] = list(table.warnings)  # rows the reader skipped, renamed columns
     issues: list[dict[str, Any]] = []
     recs: list[dict[str, Any]] = []
+    if comps:
+        counts = [f"count(nullif(trim({quote_ident(c.column)}), ''))" for c in comps]  # blanks are empty too
+        filled = con.execute(f"SELECT {', '.join(counts)} FROM {view}").fetchall()[0]
+        for c, n in zip(comps, filled, strict=True):
+            if not n:
+                alerts.append(
+                    finding(
+                        "warning",
+                        f"{c.column!r} ({c.role}) has no values: it cannot match any row",
+                        column=c.column,
+                        code="empty_match_column",
+                    )
+                )
     if len(comps) > MAX_FIELDS:
         issues.append(
             finding(

@@ -153,6 +153,14 @@ def test_a_file_of_identical_records_is_one_cluster(tmp_path, copies) -> None:
     assert report["summary"]["clusters"] == 2
 
 
+def test_a_role_on_an_empty_column_is_reported(tmp_path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("name,email\nAnna Berg,\nCarl Dahl, \nEva Lund,\n")
+    report = execute("master", path, tmp_path / "out", {"roles": {"name": "name", "email": "email"}})
+    empty = [a for a in report["alerts"] if a["code"] == "empty_match_column"]
+    assert [a["column"] for a in empty] == ["email"]
+
+
 def test_explicit_roles_and_no_roles(tmp_path) -> None:
     path = tmp_path / "odd.csv"
     path.write_text("a,b\nx1,foo\nx2,bar\nx3,baz\n")
