@@ -283,7 +283,12 @@ def quarantine(con: duckdb.DuckDBPyConnection, enabled: bool) -> tuple[list[dict
     row dedupe already removed is not counted again), and how many rows the
     step removed: each once, though it may break rules in several columns.
     """
-    kept = f"SELECT qu.* FROM {QUARANTINE} qu JOIN {TABLE} r USING (__row) WHERE r.__keep"
+    # The kept rule breaks, once (a join with the whole cleaned table), for every query below.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE clean_quarantine_kept AS "
+        f"SELECT qu.* FROM {QUARANTINE} qu SEMI JOIN {TABLE} r ON qu.__row = r.__row AND r.__keep"
+    )
+    kept = "SELECT * FROM clean_quarantine_kept"
     entries = []
     for col, reason, count in con.execute(
         f"SELECT col, reason, count(DISTINCT __row) FROM ({kept}) GROUP BY ALL ORDER BY col, reason"
@@ -305,11 +310,13 @@ def quarantine(con: duckdb.DuckDBPyConnection, enabled: bool) -> tuple[list[dict
                 "rows_removed_total": int(count) if enabled else 0,
             }
         )
-    if not enabled or not entries:
-        return entries, 0
-    row = con.execute(f"SELECT count(DISTINCT __row) FROM ({kept})").fetchall()[0]
-    _drop(con, f"__row IN (SELECT __row FROM {QUARANTINE})")
-    return entries, int(row[0]) if row else 0
+    removed = 0
+    if enabled and entries:
+        row = con.execute(f"SELECT count(DISTINCT __row) FROM ({kept})").fetchall()[0]
+        removed = int(row[0]) if row else 0
+        _drop(con, f"__row IN (SELECT __row FROM {QUARANTINE})")
+    con.execute("DROP TABLE clean_quarantine_kept")
+    return entries, removed
 
 
 def dedupe(
