@@ -27,7 +27,8 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,16 @@ __all__ = ["TaskqWorker", "WorkerOptions", "run_worker"]
 log = logging.getLogger(__name__)
 S = TaskStatus
 _REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+@contextmanager
+def signals_deferred(*signums: int) -> Iterator[None]:
+    """Hold ``signums`` while the block runs; their handlers run as it ends."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, set(signums))
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 class TaskqWorker(Worker):
@@ -180,11 +191,16 @@ class TaskqWorker(Worker):
             redis_lost = True
             self._outlive_horse(job.id)
         finally:
-            try:
-                settle(self.settings, self.connection, job.id, self.name, self._kill_reason)
-            except Exception as exc:
-                # The task row still says where it is; maintenance finishes the job.
-                log.error("worker %s: could not settle task %s: %s", self.name, job.id, exc)
+            # RQ's SIGTERM handler raises StopRequested wherever the main thread is once
+            # the worker is no longer busy. Arriving here, it cut settle short and was
+            # swallowed below, so the worker went on and was killed 30 s later. The
+            # signal now waits until the task is settled, then stops the work loop.
+            with signals_deferred(signal.SIGTERM, signal.SIGINT):
+                try:
+                    settle(self.settings, self.connection, job.id, self.name, self._kill_reason)
+                except Exception as exc:
+                    # The task row still says where it is; maintenance finishes the job.
+                    log.error("worker %s: could not settle task %s: %s", self.name, job.id, exc)
         if redis_lost:
             self._wait_for_redis()
 
