@@ -30,7 +30,7 @@ from typing import Any
 
 from .findings import finding
 
-__all__ = ["INFER_THRESHOLD", "build_findings", "collapse_shape", "infer_type", "readiness", "scores"]
+__all__ = ["INFER_THRESHOLD", "build_findings", "infer_type", "readiness", "scores"]
 
 INFER_THRESHOLD = 0.9
 """Share of present values that must parse as a type for a text column to be inferred as it."""
@@ -80,15 +80,6 @@ def infer_type(dtype: str, values: dict[str, Any]) -> tuple[str, int]:
         if parsed / present >= INFER_THRESHOLD:
             return name, present - parsed
     return "string", 0
-
-
-def collapse_shape(pattern: str) -> str:
-    """``Aaaa 99-9999`` -> ``Aa 9-9``: runs of the same shape character collapsed."""
-    out: list[str] = []
-    for ch in pattern:
-        if not out or ch != out[-1] or ch not in "Aa9":
-            out.append(ch)
-    return "".join(out)
 
 
 def _consistency(col: dict[str, Any]) -> float:

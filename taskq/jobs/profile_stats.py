@@ -27,12 +27,12 @@ from typing import Any
 import duckdb
 
 from ._table import quote_ident
-from .profile_quality import collapse_shape
 
 __all__ = [
     "PATTERN_SAMPLE",
     "PLACEHOLDERS",
     "approx_distinct",
+    "collapse_shape",
     "column_values",
     "duplicate_rows",
     "release",
@@ -141,10 +141,19 @@ def shape(value: str) -> str:
     return value.translate(_SHAPES)
 
 
+def collapse_shape(pattern: str) -> str:
+    """``Aaaa 99-9999`` -> ``Aa 9-9``: runs of the same shape character collapsed."""
+    out: list[str] = []
+    for ch in pattern:
+        if not out or ch != out[-1] or ch not in "Aa9":
+            out.append(ch)
+    return "".join(out)
+
+
 def _patterns(con: duckdb.DuckDBPyConnection, top_k: int, scale: float) -> tuple[list[dict[str, Any]], float]:
     """The ``top_k`` most common shapes of the present values in ``_profile_s`` (ties by
     shape), and the share of values with the most common collapsed shape
-    (:func:`taskq.jobs.profile_quality.collapse_shape`) over all of them, whatever ``top_k``."""
+    (:func:`collapse_shape`) over all of them, whatever ``top_k``."""
     counts: dict[str, int] = {}
     for v, n in con.execute("SELECT v, n FROM _profile_s").fetchall():
         p = shape(v)

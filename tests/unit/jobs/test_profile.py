@@ -13,7 +13,8 @@ from taskq.errors import InputEmpty, InputNotFound, InvalidParams, TaskCancelled
 from taskq.jobs import execute
 from taskq.jobs.profile import validate_params
 from taskq.jobs.profile_drift import ks_pvalue
-from taskq.jobs.profile_quality import collapse_shape, infer_type, readiness, scores
+from taskq.jobs.profile_quality import infer_type, readiness, scores
+from taskq.jobs.profile_stats import collapse_shape
 
 
 class Recorder:
