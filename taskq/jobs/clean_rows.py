@@ -284,19 +284,19 @@ def quarantine(con: duckdb.DuckDBPyConnection, enabled: bool) -> tuple[list[dict
     step removed: each once, though it may break rules in several columns.
     """
     # The kept rule breaks, once (a join with the whole cleaned table), for every query below.
+    kept = "clean_quarantine_kept"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE clean_quarantine_kept AS "
+        f"CREATE OR REPLACE TEMP TABLE {kept} AS "
         f"SELECT qu.* FROM {QUARANTINE} qu SEMI JOIN {TABLE} r ON qu.__row = r.__row AND r.__keep"
     )
-    kept = "SELECT * FROM clean_quarantine_kept"
     entries = []
     for col, reason, count in con.execute(
-        f"SELECT col, reason, count(DISTINCT __row) FROM ({kept}) GROUP BY ALL ORDER BY col, reason"
+        f"SELECT col, reason, count(DISTINCT __row) FROM {kept} GROUP BY ALL ORDER BY col, reason"
     ).fetchall():
         listed = [
             int(r[0])
             for r in con.execute(
-                f"SELECT DISTINCT __row FROM ({kept}) WHERE col = ? AND reason = ? ORDER BY 1 LIMIT {ROW_LIST_LIMIT}",
+                f"SELECT DISTINCT __row FROM {kept} WHERE col = ? AND reason = ? ORDER BY 1 LIMIT {ROW_LIST_LIMIT}",
                 [col, reason],
             ).fetchall()
         ]
@@ -312,10 +312,10 @@ def quarantine(con: duckdb.DuckDBPyConnection, enabled: bool) -> tuple[list[dict
         )
     removed = 0
     if enabled and entries:
-        row = con.execute(f"SELECT count(DISTINCT __row) FROM ({kept})").fetchall()[0]
+        row = con.execute(f"SELECT count(DISTINCT __row) FROM {kept}").fetchall()[0]
         removed = int(row[0]) if row else 0
         _drop(con, f"__row IN (SELECT __row FROM {QUARANTINE})")
-    con.execute("DROP TABLE clean_quarantine_kept")
+    con.execute(f"DROP TABLE {kept}")
     return entries, removed
 
 

@@ -553,9 +553,7 @@ def finish_rowwise(
     total, counts = int(row[-1]), iter(int(x) for x in row[:-1])
     for col in cols:
         cm = maps[col]
-        for k, entry in enumerate(cm.entries):
-            if k < len(cm.prefix):
-                continue
+        for k, entry in enumerate(cm.entries[len(cm.prefix) :], len(cm.prefix)):  # slot k: entries[k]
             if k in slots[col]:
                 entry["failed"], entry["nulled"], entry["changed"] = next(counts), next(counts), next(counts)
             entry["unchanged"] = total - _affected(entry)
