@@ -35,7 +35,7 @@ from typing import Any
 from ..errors import InvalidParams
 from .io import check_engine, check_options
 
-__all__ = ["CASES", "NULL_STRATEGIES", "STEP_ORDER", "TYPE_NAMES", "step_map", "validate_params"]
+__all__ = ["CASES", "NULL_STRATEGIES", "STEP_ORDER", "TOP_LEVEL", "TYPE_NAMES", "step_map", "validate_params"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 ENGINE: dict[str, Any] = {"threads": 2, "memory_limit": "768MB"}
 """DuckDB's worker threads and buffer-pool limit (past it, tables spill to disk), as profile and master take them."""
 
-_TOP_LEVEL = {
+TOP_LEVEL = {
     "steps",
     "columns",
     "threshold",
@@ -240,9 +240,9 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
     Raises:
         InvalidParams: naming the offending key (``steps.types.threshold``...).
     """
-    unknown = sorted(set(params) - _TOP_LEVEL)
+    unknown = sorted(set(params) - TOP_LEVEL)
     if unknown:
-        raise _fail(unknown[0], f"unknown parameter; known: {', '.join(sorted(_TOP_LEVEL))}")
+        raise _fail(unknown[0], f"unknown parameter; known: {', '.join(sorted(TOP_LEVEL))}")
     steps = {name: copy.deepcopy(cfg) for name, cfg in DEFAULTS.items()}
     entries = params.get("steps", [])
     if not isinstance(entries, list):

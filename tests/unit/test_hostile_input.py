@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from taskq import jobs
 from taskq.api import TaskQ
 from taskq.errors import InputError, TaskCancelled, TaskqError, input_error_codes
+from taskq.jobs import clean_params, master_params, profile
 from taskq.progress import NullProgress
 
 TOOLS = ("profile", "clean", "master")
@@ -33,46 +34,12 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
-# Real parameter names of each tool (so the fuzzer hits type checks, not only "unknown key").
+# Real parameter names of each tool, from the tools themselves (so the fuzzer hits type
+# checks, not only "unknown key", and follows the tools when they gain a parameter).
 PARAM_KEYS = {
-    "profile": [
-        "approx_distinct",
-        "baseline",
-        "columns",
-        "top_k",
-        "outlier_z",
-        "read_options",
-        "threads",
-        "memory_limit",
-    ],
-    "clean": [
-        "steps",
-        "columns",
-        "threshold",
-        "default_region",
-        "remove_outliers",
-        "read_options",
-        "threads",
-        "memory_limit",
-    ],
-    "master": [
-        "threshold",
-        "roles",
-        "ignore_columns",
-        "nicknames",
-        "block_window",
-        "max_cluster_size",
-        "cluster_support",
-        "survivorship",
-        "recency_column",
-        "source_column",
-        "source_priority",
-        "review_band",
-        "max_review_rows",
-        "memory_limit",
-        "threads",
-        "read_options",
-    ],
+    "profile": sorted(profile.DEFAULTS),
+    "clean": sorted(clean_params.TOP_LEVEL),
+    "master": sorted(master_params.DEFAULTS),
 }
 READ_OPTIONS_KEY = {"profile": "read_options", "clean": "read_options", "master": "read_options"}
 OPTION_KEYS = ["format", "delimiter", "quote", "escape", "header", "encoding", "skip", "sheet"]
