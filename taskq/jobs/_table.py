@@ -119,6 +119,7 @@ def finish_view(
     types: dict[str, str],
     all_varchar: bool,
     path: Path,
+    keep_types: bool = False,
 ) -> tuple[list[str], dict[str, str], int]:
     """Create ``view`` as ``SELECT <row_expr> AS __row, <columns> FROM <source>``.
 
@@ -128,6 +129,9 @@ def finish_view(
     ``Paris``, ``7`` is ``7``, an object or list its JSON text. With
     ``all_varchar``, list, struct and map columns are their JSON text too
     (DuckDB's own cast writes ``[a, b]`` and ``{'city': Boston}``).
+    With ``keep_types`` as well, only text is read as text: a column the file
+    itself types (a Parquet column that is not a string, JSON numbers,
+    booleans, lists and objects) keeps its type.
 
     Returns:
         (columns, types as seen through the view, row count).
@@ -142,17 +146,19 @@ def finish_view(
         raise InputEmpty(f"{path.name}: no columns", path=str(path))
     names = {c: (free_name(c, types) if c == ROW_COLUMN else c) for c in types}
 
+    as_text = all_varchar and not keep_types
+
     def expr(c: str, t: str) -> str:
         if t == "JSON":  # JSON lines mixing strings and numbers in a field: the values as text, unquoted
             return f"json_extract_string({quote_ident(c)}, '$')"
-        if all_varchar and (t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION"))):
+        if as_text and (t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION"))):
             return f"CAST(to_json({quote_ident(c)}) AS VARCHAR)"  # lists and objects as JSON, not [a]
-        return f"CAST({quote_ident(c)} AS VARCHAR)" if all_varchar and t != "VARCHAR" else quote_ident(c)
+        return f"CAST({quote_ident(c)} AS VARCHAR)" if as_text and t != "VARCHAR" else quote_ident(c)
 
     cols = [f"{expr(c, t)} AS {quote_ident(names[c])}" for c, t in types.items()]
     con.execute(
         f"CREATE OR REPLACE VIEW {view} AS SELECT {row_expr} AS {ROW_COLUMN}, {', '.join(cols)} FROM {source}"
     )
-    out = {names[c]: ("VARCHAR" if all_varchar or t == "JSON" else t) for c, t in types.items()}
+    out = {names[c]: ("VARCHAR" if as_text or t == "JSON" else t) for c, t in types.items()}
     rows = con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0]
     return list(out), out, int(rows)

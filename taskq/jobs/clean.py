@@ -33,6 +33,10 @@ them) reproduces ``cleaned.*`` exactly: every detection (types, day-first,
 decimal mark, email/phone columns) is deterministic given the input and those
 parameters. ``changes.json["decisions"]`` records what was detected.
 
+Value steps clean text. A column the file itself types (Parquet columns that
+are not strings, JSON numbers, booleans, lists and objects) skips them and is
+written back with its own type; row steps apply to it as to any column.
+
 Value steps run on each column's distinct values (:mod:`taskq.jobs.clean_values`),
 or row by row for near-unique columns on large inputs (same results, cheaper);
 row steps on one materialised table (:mod:`taskq.jobs.clean_rows`). Memory is
@@ -59,6 +63,8 @@ from .clean_rows import (
     dedupe,
     fill_nulls,
     identifiers,
+    is_integer,
+    is_numeric,
     null_counts,
     outliers,
     quarantine,
@@ -137,7 +143,9 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
     con.execute("SET disabled_optimizers = 'in_clause'")
     try:
         progress.update(0, "reading")
-        table = io.open_table(con, input_path, all_varchar=True, options=params.get("read_options") or None)
+        table = io.open_table(
+            con, input_path, all_varchar=True, keep_types=True, options=params.get("read_options") or None
+        )
         table = io.free_reserved(con, table, RESERVED, "clean-my-data")
         _check_columns(steps, table.columns)
         progress.check()
@@ -201,9 +209,9 @@ def _outlier_step(
     With ``columns: "auto"`` every numeric column but identifiers is checked;
     named columns that are identifiers or not numbers get a ``skipped`` entry.
     """
-    numeric = [c for c in columns if maps[c].sql_type in ("BIGINT", "DOUBLE")]
+    numeric = [c for c in columns if is_numeric(maps[c].sql_type)]
     if cfg["columns"] == "auto":
-        ids = identifiers(con, [c for c in numeric if maps[c].sql_type == "BIGINT"])
+        ids = identifiers(con, [c for c in numeric if is_integer(maps[c].sql_type)])
         chosen = [c for c in numeric if c not in ids]
         skipped = {
             c: "identifier (unique integers, named like an id): not checked; "
@@ -322,7 +330,8 @@ def _result(
         )
     for col, m in maps.items():
         for note in m.notes:
-            recs.append(finding("info", note, column=col, code="case_rule_ignored"))
+            code = "case_rule_ignored" if note.startswith("case rule") else "param_ignored"
+            recs.append(finding("info", note, column=col, code=code))
         d = m.decision
         if d is not None and d.type == "text" and 0.5 <= d.share < 1 and "below" in d.reason:
             recs.append(
@@ -349,7 +358,9 @@ def _result(
         "rows_out": rows_out,
         "quarantined": quarantined,
         "duplicates_removed": int(dup.get("rows_removed_total", 0)),
-        "converted_columns": {c: m.sql_type for c, m in maps.items() if m.sql_type != "VARCHAR"},
+        "converted_columns": {
+            c: m.sql_type for c, m in maps.items() if m.sql_type != "VARCHAR" and not m.typed
+        },
         "steps": totals,
     }
     return {

@@ -32,6 +32,8 @@ __all__ = [
     "dedupe",
     "fill_nulls",
     "identifiers",
+    "is_integer",
+    "is_numeric",
     "null_counts",
     "outliers",
     "quarantine",
@@ -44,7 +46,30 @@ TABLE = "clean_rows"
 QUARANTINE = "clean_quarantine"
 ROW_LIST_LIMIT = 1000
 """changes.json lists at most this many removed row numbers per step and column."""
-_NUMERIC = ("BIGINT", "DOUBLE")
+_INTEGERS = frozenset(
+    (
+        "TINYINT",
+        "SMALLINT",
+        "INTEGER",
+        "BIGINT",
+        "HUGEINT",
+        "UTINYINT",
+        "USMALLINT",
+        "UINTEGER",
+        "UBIGINT",
+        "UHUGEINT",
+    )
+)
+
+
+def is_integer(sql_type: str) -> bool:
+    """Whether ``sql_type`` is a DuckDB integer type (the types step gives BIGINT; Parquet any)."""
+    return sql_type in _INTEGERS
+
+
+def is_numeric(sql_type: str) -> bool:
+    """Whether ``sql_type`` is a number: an integer, FLOAT, DOUBLE or DECIMAL(p, s)."""
+    return is_integer(sql_type) or sql_type in ("FLOAT", "DOUBLE") or sql_type.startswith("DECIMAL")
 
 
 def _rows(con: duckdb.DuckDBPyConnection, where: str, total: int | None = None) -> tuple[int, list[int]]:
@@ -425,7 +450,7 @@ def fill_nulls(
         _drop(con, f"{q(col)} IS NULL")
         entry.update(rows_removed=listed, rows_removed_total=nulls, reason=f"{col} is null")
         return entry
-    if strategy in ("mean", "median") and sql_type not in _NUMERIC:
+    if strategy in ("mean", "median") and not is_numeric(sql_type):
         entry.update(
             changed=0, left_null=nulls, skipped=f"{strategy} needs a numeric column, {col} is {sql_type}"
         )
@@ -433,7 +458,7 @@ def fill_nulls(
     if strategy == "constant":
         text = _lit(str(rule["value"]))
         fill = f"TRY_CAST({text} AS {sql_type})"
-        if sql_type == "BIGINT":  # a cast would round 1.5 to 2: only whole numbers fit
+        if is_integer(sql_type):  # a cast would round 1.5 to 2: only whole numbers fit
             fill = f"(CASE WHEN TRY_CAST({text} AS DOUBLE) = {fill} THEN {fill} END)"
     else:
         agg = {
@@ -447,7 +472,7 @@ def fill_nulls(
             if strategy == "mode"
             else f"{TABLE} WHERE __keep"
         )
-        cast = f"round({agg})" if sql_type == "BIGINT" and strategy != "mode" else agg
+        cast = f"round({agg})" if is_integer(sql_type) and strategy != "mode" else agg
         fill = f"(SELECT CAST({cast} AS {sql_type}) FROM {source})"
     value = con.execute(f"SELECT CAST({fill} AS VARCHAR)").fetchall()[0]
     if value is None or value[0] is None:
@@ -512,8 +537,10 @@ def outliers(
     lo, hi = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
     where = f"{q(col)} < {lo!r} OR {q(col)} > {hi!r}"
     total, listed = _rows(con, where)
+    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {TABLE})").fetchall())
+    shown = q(col) if is_integer(types[col]) else f"CAST({q(col)} AS DOUBLE)"  # DECIMAL: a JSON number
     examples = con.execute(
-        f"SELECT __row, {q(col)} FROM {TABLE} WHERE __keep AND ({where}) ORDER BY __row LIMIT 5"
+        f"SELECT __row, {shown} FROM {TABLE} WHERE __keep AND ({where}) ORDER BY __row LIMIT 5"
     ).fetchall()
     entry: dict[str, Any] = {
         "step": "outliers",

@@ -168,6 +168,9 @@ class ColumnMap:
     """(row-wise) the phone step's default region, when the column holds phones."""
     prefix: list[_Stage] = field(default_factory=list)
     """(row-wise) whitespace and placeholders, counted by :func:`_measure_rows`."""
+    typed: bool = False
+    """The file itself types the column (``sql_type``: a Parquet column that is not a
+    string, JSON numbers, lists...): the value steps, which clean text, leave it as it is."""
 
 
 @dataclass
@@ -630,15 +633,19 @@ def clean_values(
     changes: list[dict[str, Any]] = []
     ws, ph, ty, st = (steps[s] for s in ("whitespace", "placeholders", "types", "standardise"))
     prefix, base = _prefix_stages(ws, ph)
-    view, columns, rows = table.view, table.columns, table.rows
+    view, rows = table.view, table.rows
+    columns = [c for c in table.columns if table.types.get(c, "VARCHAR") == "VARCHAR"]
     progress.update(0, "cleaning values: measuring columns")
     rowwise = near_unique(con, view, columns, rows)
     if rowwise:
         progress.update(2, f"cleaning values: one pass over {', '.join(c for c in columns if c in rowwise)}")
     measured = _measure_rows(con, view, [c for c in columns if c in rowwise], prefix, st)
-    for i, col in enumerate(columns):
+    for i, col in enumerate(table.columns):
         progress.check()
-        progress.update(100.0 * i / len(columns), f"cleaning values: {col}")
+        progress.update(100.0 * i / len(table.columns), f"cleaning values: {col}")
+        if col not in columns:
+            maps[col] = _typed_column(col, f"clean_map_{i}", table.types[col], steps, changes, rows)
+            continue
         cm = ColumnMap(col, f"clean_map_{i}", base=base, rowwise=col in rowwise)
         quoted = _q(col)
         stages = list(prefix)
@@ -715,6 +722,41 @@ def clean_values(
         maps[col] = cm
     progress.update(100.0, "cleaning values: done")
     return maps, changes
+
+
+def _typed_column(
+    col: str,
+    name: str,
+    sql_type: str,
+    steps: dict[str, dict[str, Any]],
+    changes: list[dict[str, Any]],
+    rows: int,
+) -> ColumnMap:
+    """The map of a column the file types itself: every value step leaves it as it is.
+
+    Each enabled value step still gets its changes entry (nothing changed, with
+    a ``skipped`` note); params that name the column in a value step get a note too.
+    """
+    cm = ColumnMap(col, name, sql_type=sql_type, typed=True)
+    why = f"{col} is {sql_type} in the file: this step cleans text and leaves it as it is"
+    for step in ("whitespace", "placeholders", "types", "standardise"):
+        if steps[step]["enabled"]:
+            changes.append(
+                {"step": step, "column": col, **_blank_counts(), "unchanged": rows, "skipped": why}
+            )
+    st, ty = steps["standardise"], steps["types"]
+    named = [
+        f"{what} ignored: {col} is {sql_type} in the file"
+        for what, on in (
+            (f"type {ty['columns'].get(col)!r}", col in ty["columns"]),
+            ("email standardising", isinstance(st["email_columns"], list) and col in st["email_columns"]),
+            ("phone standardising", isinstance(st["phone_columns"], list) and col in st["phone_columns"]),
+            ("case rule", col in st["case"]),
+        )
+        if on
+    ]
+    cm.notes.extend(named)
+    return cm
 
 
 def _standardise(

@@ -229,6 +229,7 @@ def open_table(
     *,
     view: str = "src",
     all_varchar: bool = False,
+    keep_types: bool = False,
     options: dict[str, Any] | None = None,
 ) -> Table:
     """Read ``path`` and register it in ``con`` as the view ``view``.
@@ -239,7 +240,12 @@ def open_table(
         view: a plain SQL identifier; ``<view>__data`` and ``<view>__rejects``
             are used as well and replaced if they exist.
         all_varchar: read every column as VARCHAR (no type inference), so a
-            tool can count values that fail to parse itself.
+            tool can count values that fail to parse itself. JSON strings
+            are then the strings in the file (not dates DuckDB read them as).
+        keep_types: with ``all_varchar``, only text is read as text: columns
+            the file itself types (Parquet columns that are not strings; JSON
+            numbers, booleans, lists and objects) keep their type. CSV, TSV
+            and Excel have none.
         options: overrides for detection: ``format``, ``delimiter``, ``quote``,
             ``escape``, ``header`` (bool), ``encoding`` (Python codec name),
             ``skip`` (lines before the header), ``sheet`` (xlsx).
@@ -265,7 +271,7 @@ def open_table(
     scratch = Path(tempfile.mkdtemp(prefix="taskq-read-", dir=tmp))
     try:
         if fmt == "parquet":
-            table = _open_parquet(con, path, view, all_varchar)
+            table = _open_parquet(con, path, view, all_varchar, keep_types)
         elif fmt == "xlsx":
             csv_copy = scratch / (path.stem + ".csv")
             sheet_info = xlsx_to_csv(path, csv_copy, opts.pop("sheet", None))
@@ -273,7 +279,7 @@ def open_table(
             table = load_delimited(con, csv_copy, "xlsx", view, all_varchar, dialect, scratch, display=path)
             table.options.update(sheet_info)
         elif fmt == "jsonl":
-            table = _open_json(con, path, view, all_varchar, opts, scratch)
+            table = _open_json(con, path, view, all_varchar, opts, scratch, keep_types)
         else:
             if fmt == "tsv":
                 opts.setdefault("delimiter", "\t")
@@ -287,7 +293,9 @@ def open_table(
     return table
 
 
-def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, view: str, all_varchar: bool) -> Table:
+def _open_parquet(
+    con: duckdb.DuckDBPyConnection, path: Path, view: str, all_varchar: bool, keep_types: bool
+) -> Table:
     with path.open("rb") as fh:
         if fh.read(4) != b"PAR1":
             raise InputUnreadable(f"{path.name}: is not a Parquet file (no PAR1 magic)", path=str(path))
@@ -302,6 +310,7 @@ def _open_parquet(con: duckdb.DuckDBPyConnection, path: Path, view: str, all_var
             types,
             all_varchar,
             path,
+            keep_types,
         )
     except duckdb.Error as exc:
         raise InputUnreadable(
@@ -319,6 +328,7 @@ def _open_json(
     all_varchar: bool,
     opts: dict[str, Any],
     scratch: Path,
+    keep_types: bool,
 ) -> Table:
     with path.open("rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
@@ -327,11 +337,11 @@ def _open_json(
     if encoding not in ("utf-8", "utf-8-sig"):
         src = transcode_to_utf8(path, scratch / (path.stem + ".utf8.json"), encoding)
     for sample_size in (20480, -1):
+        read = f"read_json({sql_literal(str(src))}, format = 'auto', sample_size = {sample_size}"
         try:
-            con.execute(
-                f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM "
-                f"read_json({sql_literal(str(src))}, format = 'auto', sample_size = {sample_size})"
-            )
+            con.execute(f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM {read})")
+            if all_varchar:
+                _strings_as_read(con, view, read)
             break
         except duckdb.Error as exc:
             message = first_line(exc)
@@ -340,10 +350,30 @@ def _open_json(
                 continue  # a late value or key did not fit the sampled schema: infer from all rows
             raise InputMalformed(f"{path.name}: not valid JSON lines: {message}", path=str(path)) from None
     types = describe(con, f"{view}__data")
-    columns, types, rows = finish_view(con, view, f"{view}__data", "rowid", types, all_varchar, path)
+    columns, types, rows = finish_view(
+        con, view, f"{view}__data", "rowid", types, all_varchar, path, keep_types
+    )
     if rows == 0:
         raise InputEmpty(f"{path.name}: no JSON records", path=str(path))
     return Table(path, "jsonl", view, rows, columns, types, {"encoding": encoding})
+
+
+_FROM_STRINGS = re.compile(r"(DATE|TIME|TIMESTAMP|UUID)\b.*")
+"""Types DuckDB's JSON reader infers from strings (ISO dates, timestamps, times, UUIDs)."""
+
+
+def _strings_as_read(con: duckdb.DuckDBPyConnection, view: str, read: str) -> None:
+    """Re-read ``<view>__data`` with the JSON fields DuckDB typed from strings as those
+    strings: ``"2024-01-01T10:00:00Z"`` stays that, not ``2024-01-01 10:00:00+00``.
+    ``read`` is the ``read_json(...`` call without its closing parenthesis."""
+    types = describe(con, f"{view}__data")
+    if not any(_FROM_STRINGS.fullmatch(t) for t in types.values()):
+        return
+    struct = ", ".join(
+        f"{sql_literal(c)}: {sql_literal('VARCHAR' if _FROM_STRINGS.fullmatch(t) else t)}"
+        for c, t in types.items()
+    )
+    con.execute(f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM {read}, columns = {{{struct}}})")
 
 
 def free_reserved(

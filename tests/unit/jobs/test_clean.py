@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -305,21 +304,87 @@ def test_dates_in_a_phone_column_do_not_make_it_phones(tmp_path: Path) -> None:
     assert json.loads((out / "changes.json").read_text())["decisions"]["phone"]["kind"] is None
 
 
-def test_typed_parquet_values_written_as_text_still_parse(tmp_path: Path) -> None:
+def test_parquet_columns_keep_the_types_the_file_gives_them(tmp_path: Path) -> None:
     import duckdb
 
     src = tmp_path / "in.parquet"
     duckdb.connect().execute(
-        "COPY (SELECT i AS id, CASE i WHEN 3 THEN 1e-7 WHEN 4 THEN 2.5e16 ELSE i + 0.5 END AS x, "
-        "TIMESTAMP '2024-01-01 13:00:00.123' + INTERVAL (i) HOUR AS t FROM range(40) r(i)) "
+        "COPY (SELECT i::INTEGER AS id, CASE i WHEN 3 THEN 1e-7 WHEN 4 THEN 2.5e16 ELSE i + 0.5 END AS x, "
+        "TIMESTAMP '2024-01-01 13:00:00.123' + INTERVAL (i) HOUR AS t, "
+        "TIMESTAMPTZ '2024-01-01 10:00:00+00' + INTERVAL (i) HOUR AS tz, (i * 1.25)::DECIMAL(10, 2) AS price, "
+        "[i, i + 1] AS pair, {'k': i} AS obj, 'abc'::BLOB AS raw, TIME '10:11:12' AS at, "
+        "'  Text ' || i AS name FROM range(40) r(i)) "
         f"TO '{src}' (FORMAT parquet)"
+    )
+    types = dict(
+        duckdb.connect().execute(f"SELECT column_name, column_type FROM (DESCRIBE '{src}')").fetchall()
     )
     out = tmp_path / "out"
     report = execute("clean", src, out, {"steps": [{"step": "outliers", "enabled": False}]})
     assert report["summary"]["quarantined"] == 0
-    assert report["summary"]["converted_columns"] == {"id": "BIGINT", "x": "DOUBLE", "t": "TIMESTAMP"}
-    got = duckdb.connect().execute(f"SELECT x, t FROM '{out / 'cleaned.parquet'}' WHERE id = 3").fetchall()
-    assert got == [(1e-7, dt.datetime(2024, 1, 1, 16, 0, 0, 123000))]
+    assert report["summary"]["converted_columns"] == {}
+    cleaned = out / "cleaned.parquet"
+    con = duckdb.connect()
+    assert (
+        dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE '{cleaned}')").fetchall()) == types
+    )
+    same = con.execute(
+        f"SELECT count(*) FROM (SELECT * EXCLUDE (name) FROM '{src}' EXCEPT SELECT * EXCLUDE (name) FROM '{cleaned}')"
+    ).fetchall()
+    assert same == [(0,)]
+    assert con.execute(f"SELECT name FROM '{cleaned}' LIMIT 1").fetchall() == [("Text 0",)]  # text is cleaned
+    changes = json.loads((out / "changes.json").read_text())
+    price = [c for c in changes["changes"] if c["column"] == "price" and c["step"] == "types"]
+    assert price[0]["changed"] == 0 and "DECIMAL(10,2) in the file" in price[0]["skipped"]
+    assert changes["decisions"]["price"]["type"] == "DECIMAL(10,2)"
+
+
+def test_row_steps_work_on_parquet_numbers_of_any_type(tmp_path: Path) -> None:
+    import duckdb
+
+    src = tmp_path / "in.parquet"
+    duckdb.connect().execute(
+        "COPY (SELECT CASE WHEN i % 10 = 0 THEN NULL ELSE (i * 1.5)::DECIMAL(8, 2) END AS price, "
+        "CASE WHEN i = 7 THEN 30000 ELSE i END::SMALLINT AS qty FROM range(40) r(i)) "
+        f"TO '{src}' (FORMAT parquet)"
+    )
+    out = tmp_path / "out"
+    steps = [{"step": "nulls", "columns": {"price": {"strategy": "median"}}}]
+    report = execute("clean", src, out, {"steps": steps})
+    changes = json.loads((out / "changes.json").read_text())["changes"]
+    nulls = next(c for c in changes if c["step"] == "nulls" and c["column"] == "price")
+    assert nulls["changed"] == 4 and float(nulls["fill_value"]) == pytest.approx(30.0, abs=1)
+    flagged = next(c for c in changes if c["step"] == "outliers" and c["column"] == "qty")
+    assert flagged["flagged"] == 1 and flagged["examples"] == [{"row": 7, "value": 30000}]
+    assert report["summary"]["rows_out"] == 40
+    got = (
+        duckdb.connect()
+        .execute(
+            f"SELECT typeof(price), count(*) FILTER (WHERE price IS NULL) FROM '{out / 'cleaned.parquet'}' GROUP BY 1"
+        )
+        .fetchall()
+    )
+    assert got == [("DECIMAL(8,2)", 0)]
+
+
+def test_json_lines_keep_nested_values_and_the_strings_as_written(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    lines = [
+        {"id": i, "tags": ["a", "b"][: i % 3], "addr": {"city": "Paris"}, "ts": f"2024-01-0{1 + i % 9}T10:00:00Z",
+         "name": f" Ann  {i}"}
+        for i in range(30)
+    ]  # fmt: skip
+    src.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    out = tmp_path / "out"
+    execute("clean", src, out, {})
+    got = [json.loads(line) for line in (out / "cleaned.jsonl").read_text().splitlines()]
+    assert got[1] == {
+        "id": 1,
+        "tags": ["a"],
+        "addr": {"city": "Paris"},
+        "ts": "2024-01-02T10:00:00Z",
+        "name": "Ann 1",
+    }
 
 
 @pytest.mark.parametrize(

@@ -379,6 +379,30 @@ def test_jsonl_lists_and_objects_read_as_json_text(con, write_bytes):
     assert [r[1:] for r in rows(con)] == [('["a","b"]', '{"city":"Boston"}'), ("[]", '{"city":null}')]
 
 
+def test_jsonl_strings_read_as_text_are_the_strings_in_the_file(con, write_bytes):
+    lines = [
+        '{"ts": "2024-01-01T10:00:00Z", "d": "2024-01-01", "at": "10:11:12", "u": "%", "n": 1}',
+        '{"ts": "2024-01-02T10:00:00Z", "d": "2024-01-02", "at": "10:11:13", "u": "%", "n": 2}',
+    ]
+    path = write_bytes("when.jsonl", "\n".join(lines).encode())
+    table = open_table(con, path, all_varchar=True)
+    assert [r[1:] for r in rows(con)] == [
+        ("2024-01-01T10:00:00Z", "2024-01-01", "10:11:12", "%", "1"),
+        ("2024-01-02T10:00:00Z", "2024-01-02", "10:11:13", "%", "2"),
+    ]
+    table = open_table(con, path, all_varchar=True, keep_types=True)
+    assert table.types == {"ts": "VARCHAR", "d": "VARCHAR", "at": "VARCHAR", "u": "VARCHAR", "n": "BIGINT"}
+    assert con.execute("SELECT n FROM src ORDER BY __row").fetchall() == [(1,), (2,)]
+
+
+def test_parquet_keep_types_reads_only_strings_as_text(con, tmp_path):
+    pq.write_table(pa.table({"s": ["a"], "n": [1.5], "l": [[1, 2]]}), tmp_path / "t.parquet")
+    assert open_table(con, tmp_path / "t.parquet", all_varchar=True).types == dict.fromkeys("snl", "VARCHAR")
+    table = open_table(con, tmp_path / "t.parquet", all_varchar=True, keep_types=True)
+    assert table.types == {"s": "VARCHAR", "n": "DOUBLE", "l": "BIGINT[]"}
+    assert con.execute("SELECT s, n, l FROM src").fetchall() == [("a", 1.5, [1, 2])]
+
+
 def test_jsonl_key_first_seen_after_the_sample_is_read(con, write_bytes):
     lines = [f'{{"id": {i}}}' for i in range(20_500)] + ['{"id": 20500, "extra": "late"}']
     table = open_table(con, write_bytes("late.jsonl", "\n".join(lines).encode()), all_varchar=True)
