@@ -9,6 +9,9 @@
 | clean_seconds              | clean-my-data on the same file   | DuckDB read + CSV write        | <= 3.0x |
 | clean_lowcard_seconds      | clean-my-data, no near-unique    | DuckDB read + CSV write        | <= 3.0x |
 |                            | column (a second generated file) |                                |         |
+| clean_floor_seconds        | clean-my-data with every step    | DuckDB read + CSV write        | info    |
+|                            | off: its fixed cost (read into a |                                |         |
+|                            | table, build, write), no target  |                                |         |
 | profile_peak_rss           | profile-my-data on --rss-rows    | 1 GiB                          | <= 1.0x |
 | master_* (scripts/bench_master.py, when present)                                               |
 
@@ -110,11 +113,15 @@ def generate_lowcard(path: Path, rows: int) -> Path:
 
 def _child(kind: str, path: str, out: str) -> None:
     t0 = time.perf_counter()
-    if kind in ("profile", "clean"):
+    if kind in ("profile", "clean", "clean-off"):
         from taskq.jobs import execute
 
-        params = {"threads": THREADS} if kind == "profile" else {}  # the tools' own memory defaults
-        execute(kind, path, out, params)
+        params: dict[str, Any] = {"threads": THREADS} if kind == "profile" else {}  # own memory defaults
+        if kind == "clean-off":
+            from taskq.jobs.clean_params import STEP_ORDER
+
+            params = {"steps": [{"step": s, "enabled": False} for s in STEP_ORDER]}
+        execute(kind.removesuffix("-off"), path, out, params)
     else:
         import duckdb
 
@@ -172,8 +179,9 @@ def row(analysis: str, measured: float, baseline: float, target: float, unit: st
     }
 
 
-def _clean_row(label: str, src: Path, work: Path, repeat: int) -> dict[str, Any]:
-    """clean-my-data on ``src`` against a plain read + write of it."""
+def _clean_row(label: str, src: Path, work: Path, repeat: int, kind: str = "clean") -> dict[str, Any]:
+    """clean-my-data on ``src`` against a plain read + write of it (``clean-off``: every step
+    off, an information row without a target)."""
     failed = {
         "analysis": label,
         "measured": "-",
@@ -186,9 +194,12 @@ def _clean_row(label: str, src: Path, work: Path, repeat: int) -> dict[str, Any]
         return {**failed, "note": "clean-my-data is not there yet"}
     base, _ = best("copy", src, work, repeat)
     try:
-        took, _ = best("clean", src, work, repeat)
+        took, _ = best(kind, src, work, repeat)
     except RuntimeError as exc:
         return {**failed, "measured": "error", "baseline": f"{base:.2f} s", "note": str(exc)[:200]}
+    if kind == "clean-off":
+        info = row(label, took, base, 3.0, "s")
+        return {**info, "target": "info", "ok": True, "note": "fixed cost: read into a table, build, write"}
     return row(label, took, base, 3.0, "s")
 
 
@@ -234,6 +245,9 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             results.append(
                 _clean_row(f"clean {rows_n:,}x10 CSV, no near-unique column", low, work, args.repeat)
             )
+            results.append(
+                _clean_row(f"clean {rows_n:,}x10 CSV, every step off", src, work, args.repeat, "clean-off")
+            )
         if "profile" in only:
             big = generate(data / f"jobs_v2_{rss_n}x10.csv", rss_n)
             took, rss = measure("profile", big, work)
@@ -255,7 +269,7 @@ def render(results: list[dict[str, Any]]) -> None:
         measured = r["measured"] if isinstance(r["measured"], str) else f"{r['measured']:.4g}"
         baseline = r["baseline"] if isinstance(r["baseline"], str) else f"{r['baseline']:.4g}"
         ratio = "-" if r.get("ratio") is None else f"{r['ratio']:.2f}"
-        verdict = "[green]PASS[/green]" if r["ok"] else "[red]FAIL[/red]"
+        verdict = "-" if r["target"] == "info" else "[green]PASS[/green]" if r["ok"] else "[red]FAIL[/red]"
         table.add_row(
             str(r["analysis"]), measured, baseline, ratio, str(r["target"]), verdict, str(r.get("note", ""))
         )

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -253,11 +254,18 @@ def nanp_sql(source: str, region: str) -> str | None:
     return f"SELECT cur, __fast AS fast, __e164 AS e164 FROM ({columns})"
 
 
+_REGISTERED: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+"""Connections that have the UDF (asking ``duckdb_functions()`` costs tens of milliseconds)."""
+
+
 def _ensure_udf(con: duckdb.DuckDBPyConnection) -> None:
+    if con in _REGISTERED:
+        return
     exists = con.execute(
         "SELECT count(*) FROM duckdb_functions() WHERE function_name = ?", [_UDF]
     ).fetchall()[0]
     if exists and exists[0]:
+        _REGISTERED.add(con)
         return
 
     # Remembered per value, for this connection only: row by row (near-unique
@@ -270,6 +278,7 @@ def _ensure_udf(con: duckdb.DuckDBPyConnection) -> None:
     con.create_function(
         _UDF, udf, ["VARCHAR", "VARCHAR"], "VARCHAR", null_handling=FunctionNullHandling.SPECIAL
     )
+    _REGISTERED.add(con)
 
 
 def phone_query(con: duckdb.DuckDBPyConnection, source: str, region: str) -> str:
