@@ -52,7 +52,12 @@ STEP_ORDER = (
 )
 """Every step, in the order the pipeline runs them."""
 
-DEFAULT_PLACEHOLDERS = ["N/A", "n/a", "NA", "null", "NULL", "None", "-", "?", ""]
+DEFAULT_PLACEHOLDERS = [
+    "", "N/A", "n/a", "NA", "#N/A", "#NA", "<NA>", "null", "NULL", "None", "NaN", "nan", "-NaN", "-nan", "-", "?",
+]  # fmt: skip
+"""Exact, case-sensitive tokens the placeholders step nulls by default: the missing-value
+markers pandas reads as NaN (and writes: ``NaN``, ``<NA>``), spreadsheets' ``#N/A``, and
+``-``/``?``. A pandas export with ``NaN`` for missing numbers keeps those rows, as nulls."""
 TYPE_NAMES = ("auto", "text", "integer", "number", "date", "boolean")
 CASES = ("upper", "lower", "title")
 NULL_STRATEGIES = ("leave", "drop", "mean", "median", "mode", "constant")

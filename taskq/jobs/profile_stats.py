@@ -42,10 +42,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 PLACEHOLDERS = (
-    "n/a", "na", "n.a.", "null", "none", "nil", "nan", "-", "--", "?", "??", ".",
-    "#n/a", "undefined", "missing", "not available", "tbd", "xxx", "unknown", "unk",
+    "n/a", "na", "n.a.", "null", "none", "nil", "nan", "-nan", "<na>", "-", "--", "?", "??", ".",
+    "#n/a", "#na", "undefined", "missing", "not available", "tbd", "xxx", "unknown", "unk",
 )  # fmt: skip
-"""Lower-cased, trimmed tokens that stand in for a missing value."""
+"""Lower-cased, trimmed tokens that stand in for a missing value: every token
+clean-my-data nulls by default (``clean_params.DEFAULT_PLACEHOLDERS``) and more."""
 
 PATTERN_SAMPLE = 20_000
 

@@ -49,6 +49,24 @@ def test_whitespace_and_nfc(tmp_path: Path) -> None:
     assert {"before": "  a   b ", "after": "a b"} in c["examples"]
 
 
+def test_a_pandas_export_keeps_its_missing_numbers_as_nulls(tmp_path: Path) -> None:
+    # pandas writes NaN (or <NA> for nullable ints) where a value is missing: those rows are
+    # not broken numbers to quarantine, and 1 in 10 of them must not keep the column text.
+    rows = [[i, "NaN" if i % 10 == 0 else f"{i}.5", "<NA>" if i % 10 == 1 else str(i)] for i in range(40)]
+    report, cleaned, out = clean(tmp_path, ["id", "price", "qty"], rows)
+    assert report["summary"]["quarantined"] == 0 and report["summary"]["rows_out"] == 40
+    assert report["summary"]["converted_columns"] == {"id": "BIGINT", "price": "DOUBLE", "qty": "BIGINT"}
+    assert (cleaned[0]["price"], cleaned[1]["qty"]) == ("", "")
+    assert changes(out, "placeholders", "price")["nulled"] == 4
+
+
+def test_profile_counts_every_token_clean_nulls_by_default() -> None:
+    from taskq.jobs.clean_params import DEFAULT_PLACEHOLDERS
+    from taskq.jobs.profile_stats import PLACEHOLDERS
+
+    assert {t.lower() for t in DEFAULT_PLACEHOLDERS if t} <= set(PLACEHOLDERS)
+
+
 def test_vertical_tab_nel_and_zero_width_space_are_whitespace(tmp_path: Path) -> None:
     rows = [["Bob\u200b"], ["Bob"], ["a\x0bb"], ["c\x85"]]
     _, cleaned, out = clean(tmp_path, ["name"], rows)
