@@ -2,7 +2,9 @@
 
 Survivorship rules, chosen per column (``survivorship = {"default": rule,
 column: rule}``). Only non-blank values compete; a cluster whose rows are all
-blank in a column gets an empty value. Ties always fall to the earliest row.
+blank in a column gets an empty value. A placeholder (``N/A``, ``unknown``...)
+loses to any real value whatever the rule, and wins only where the cluster has
+nothing else. Ties always fall to the earliest row.
 
 * ``most_frequent``: the value most rows of the cluster carry.
 * ``most_complete``: the longest value (most information: "Jonathan" over
@@ -22,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
+from ._placeholders import placeholder_sql
 from .io import quote_ident, sql_literal
 from .master_normalize import _DATE_FORMATS
 
@@ -67,15 +70,16 @@ def golden_query(
         value = f"nullif(trim(CAST(j.{col} AS VARCHAR)), '')"
         windows.append(f"{value} AS v{i}")
         windows.append(f"count(*) OVER (PARTITION BY j.cluster_id, {value}) AS f{i}")
+        windows.append(f"NOT {placeholder_sql(value)} AS k{i}")
         rule = rules[column]
         if rule == "most_frequent":
-            key = f"{{'f': f{i}, 'r': -__row}}"
+            key = f"{{'real': k{i}, 'f': f{i}, 'r': -__row}}"
         elif rule == "most_complete":
-            key = f"{{'len': length(v{i}), 'f': f{i}, 'r': -__row}}"
+            key = f"{{'real': k{i}, 'len': length(v{i}), 'f': f{i}, 'r': -__row}}"
         elif rule == "most_recent":
-            key = "{'rec': rec, 'r': -__row}"
+            key = f"{{'real': k{i}, 'rec': rec, 'r': -__row}}"
         elif rule == "source_priority":
-            key = f"{{'p': -coalesce(prio, 1000000), 'f': f{i}, 'r': -__row}}"
+            key = f"{{'real': k{i}, 'p': -coalesce(prio, 1000000), 'f': f{i}, 'r': -__row}}"
         else:  # pragma: no cover - validated earlier
             raise ValueError(rule)
         aggs.append(f"coalesce(arg_max(v{i}, {key}) FILTER (WHERE v{i} IS NOT NULL), '') AS {col}")

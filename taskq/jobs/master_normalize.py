@@ -1,7 +1,9 @@
 """Normalising values before they are blocked on and compared (DuckDB SQL).
 
 Each role maps a raw VARCHAR column to a canonical string, or NULL when the
-value is empty or carries no information:
+value is empty or carries no information. A placeholder (``N/A``, ``unknown``,
+``-``...: :data:`taskq.jobs._placeholders.PLACEHOLDERS`) is NULL in every role:
+two records both saying ``N/A`` do not agree on anything.
 
 * text (names, city, state, address): lower case, accents stripped,
   punctuation turned into spaces, whitespace collapsed; addresses also get
@@ -29,6 +31,7 @@ import duckdb
 import jellyfish
 import pyarrow as pa
 
+from ._placeholders import placeholder_sql
 from .io import quote_ident, sql_literal
 from .master_nicknames import NICKNAMES
 
@@ -97,12 +100,18 @@ def _dob(col: str) -> str:
     )
 
 
+def _real(col: str) -> str:
+    """``col``, NULL where it is a placeholder token."""
+    return f"(CASE WHEN {placeholder_sql(col)} THEN NULL ELSE {col} END)"
+
+
 def normalise_sql(role: str, col: str, *, nicknames: bool = True) -> str:
     """A DuckDB expression normalising the VARCHAR expression ``col`` for ``role``.
 
     ``first_name`` nickname mapping refers to the ``m_nick`` table that
     :func:`build_normalised` creates; call it through there when ``nicknames``.
     """
+    col = _real(col)
     if role in ("first_name", "last_name", "city", "state"):
         expr = _text(col)
         if role == "first_name" and nicknames:
@@ -158,7 +167,7 @@ def build_normalised(
     for i, (field, column, role) in enumerate(fields):
         src = quote_ident(column)
         if role == "first_name" and nicknames:
-            base = _text(src)
+            base = _text(_real(src))
             joins.append(f"LEFT JOIN m_nick AS k{i} ON k{i}.nick = {base}")
             selects.append(f"coalesce(k{i}.canon, {base}) AS {quote_ident(field)}")
         else:

@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from ._placeholders import PLACEHOLDERS, placeholder_sql
 from ._table import quote_ident
 
 __all__ = [
@@ -41,16 +42,8 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-PLACEHOLDERS = (
-    "n/a", "na", "n.a.", "null", "none", "nil", "nan", "-nan", "<na>", "-", "--", "?", "??", ".",
-    "#n/a", "#na", "undefined", "missing", "not available", "tbd", "xxx", "unknown", "unk",
-)  # fmt: skip
-"""Lower-cased, trimmed tokens that stand in for a missing value: every token
-clean-my-data nulls by default (``clean_params.DEFAULT_PLACEHOLDERS``) and more."""
-
 PATTERN_SAMPLE = 20_000
 
-_PLACEHOLDER_SQL = "(" + ", ".join("'" + p + "'" for p in PLACEHOLDERS) + ")"
 _TEXT_TYPES = ("VARCHAR",)
 _CASTS = (
     ("integer", "BIGINT"),
@@ -70,28 +63,6 @@ def _parses_as(name: str, sql_type: str) -> str:
     return f"(CASE WHEN contains(v, '.') OR contains(lower(v), 'e') THEN false ELSE {cast} END)"
 
 
-_PLACEHOLDER_FIRST = (
-    "("
-    + ", ".join(str(c) for c in sorted({32} | {ord(ch) for p in PLACEHOLDERS for ch in (p[0], p[0].upper())}))
-    + ")"
-)
-"""Code points a placeholder can start with (``trim`` strips only spaces)."""
-
-
-def _placeholder(s: str) -> str:
-    """SQL: ``s`` is a placeholder token.
-
-    ``lower(trim(...))`` on every distinct value costs more than the grouping,
-    so it runs only on strings of at most 16 bytes whose first character can
-    start a token (or is a space). The tests sit in nested ``CASE``: DuckDB
-    evaluates both sides of an ``AND`` inside an aggregate ``FILTER``.
-    """
-    return (
-        f"(CASE WHEN strlen({s}) <= 16 THEN CASE WHEN ascii({s}) IN {_PLACEHOLDER_FIRST} "
-        f"THEN lower(trim({s})) IN {_PLACEHOLDER_SQL} ELSE false END ELSE false END)"
-    )
-
-
 def _whitespace(s: str) -> str:
     """SQL: ``s`` is a non-empty string of whitespace only (RE2 ``\\s``: tab, LF, FF, CR, space).
 
@@ -102,7 +73,7 @@ def _whitespace(s: str) -> str:
 
 def _present(s: str) -> str:
     """SQL: the text value ``s`` is a real value (not blank, not a placeholder)."""
-    return f"({s} <> '' AND NOT {_whitespace(s)} AND NOT {_placeholder(s)})"
+    return f"({s} <> '' AND NOT {_whitespace(s)} AND NOT {placeholder_sql(s)})"
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
@@ -244,7 +215,7 @@ def column_values(
     if text:
         extra = f""",
             coalesce(sum(n) FILTER (v = ''), 0), coalesce(sum(n) FILTER ({_whitespace("v")}), 0),
-            coalesce(sum(n) FILTER ({_placeholder("v")}), 0),
+            coalesce(sum(n) FILTER ({placeholder_sql("v")}), 0),
             min(length(v)), max(length(v)), sum(length(v) * n)"""
     distinct, singletons, non_null, *counts = _one(
         con,

@@ -74,6 +74,11 @@ def test_roles_from_values_and_given_roles_win() -> None:
         ("dob", "19561332", "1956-13-32"),
         ("dob", "", None),
         ("city", "", None),
+        ("city", " N/A ", None),
+        ("postcode", "unknown", None),
+        ("id", "#N/A", None),
+        ("name", "-", None),
+        ("last_name", "Nash", "nash"),
     ],
 )
 def test_normalise_sql(role: str, raw: str, expected: str | None) -> None:
@@ -112,6 +117,18 @@ def test_nicknames_map_to_canonical_first_name(tmp_path) -> None:
     ]
     build_normalised(con, table.view, [("f0", "given_name", "first_name")], nicknames=False)
     assert con.execute("SELECT f0 FROM m_norm WHERE rid = 0").fetchall()[0][0] == "bill"
+
+
+def test_placeholders_are_no_evidence_through_the_nickname_path_too(tmp_path) -> None:
+    (tmp_path / "n.csv").write_text("given_name\nN/A\nunknown\nBill\n")
+    con = connect(memory_limit="256MB", threads=1)
+    table = open_table(con, tmp_path / "n.csv", all_varchar=True)
+    build_normalised(con, table.view, [("f0", "given_name", "first_name")], nicknames=True)
+    assert [r[0] for r in con.execute("SELECT f0 FROM m_norm ORDER BY rid").fetchall()] == [
+        None,
+        None,
+        "william",
+    ]
 
 
 def test_blocking_pairs_grow_about_linearly(tmp_path) -> None:
@@ -206,3 +223,24 @@ def test_golden_singletons_are_their_row_and_clusters_use_rules(tmp_path) -> Non
     rules = {"name": "most_complete", "city": "most_frequent"}
     got = con.execute(golden_query(table.view, "asg", ["name", "city"], rules)).fetchall()
     assert got == [(0, 3, "0;1;2", "Annie", "Perth"), (1, 1, "3", "Bob", "")]
+
+
+@pytest.mark.parametrize("rule", ["most_frequent", "most_complete", "most_recent", "source_priority"])
+def test_golden_placeholders_lose_to_any_real_value(tmp_path, rule: str) -> None:
+    from taskq.jobs.master_golden import golden_query
+
+    # Row 0 (the one every rule prefers on its own terms) and row 1 say "not available"/N/A.
+    (tmp_path / "g.csv").write_text(
+        "city,seen,src\nnot available,2024-03-01,crm\nN/A,2024-02-01,crm\nPerth,2024-01-01,web\nn/a,2024-01-01,crm\n"
+    )
+    con = connect(memory_limit="256MB", threads=1)
+    table = open_table(con, tmp_path / "g.csv", all_varchar=True)
+    con.execute(
+        "CREATE TEMP TABLE asg AS SELECT * FROM (VALUES (0, 0), (1, 0), (2, 0), (3, 1)) AS t(rid, cluster_id)"
+    )
+    query = golden_query(
+        table.view, "asg", ["city"], {"city": rule}, recency_column="seen", source_column="src",
+        source_priority=["crm", "web"],
+    )  # fmt: skip
+    got = con.execute(query).fetchall()
+    assert got == [(0, 3, "0;1;2", "Perth"), (1, 1, "3", "n/a")]  # nothing else: the placeholder stays
