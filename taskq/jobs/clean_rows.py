@@ -10,7 +10,9 @@ the step runs.
 
 from __future__ import annotations
 
+import decimal
 import logging
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -460,6 +462,8 @@ def fill_nulls(
         fill = f"TRY_CAST({text} AS {sql_type})"
         if is_integer(sql_type):  # a cast would round 1.5 to 2: only whole numbers fit
             fill = f"(CASE WHEN TRY_CAST({text} AS DOUBLE) = {fill} THEN {fill} END)"
+    elif strategy in ("mean", "median") and _exact(sql_type):
+        fill = _exact_fill(con, col, sql_type, strategy)
     else:
         agg = {
             "mean": f"avg({q(col)})",
@@ -483,9 +487,56 @@ def fill_nulls(
         )
         entry.update(changed=0, left_null=nulls, skipped=why)
         return entry
+    if strategy == "constant" and is_numeric(sql_type) and not _same_number(str(rule["value"]), value[0]):
+        why = f"constant {rule['value']!r} does not fit {sql_type} exactly (it would be {value[0]}) for {col}"
+        entry.update(changed=0, left_null=nulls, skipped=why)
+        return entry
     con.execute(f"UPDATE {TABLE} SET {q(col)} = {fill} WHERE __keep AND {q(col)} IS NULL")
     entry.update(changed=nulls, fill_value=value[0])
     return entry
+
+
+def _exact(sql_type: str) -> bool:
+    """Whether a mean or median of ``sql_type`` is worth computing exactly (DuckDB's ``avg``
+    and integer ``quantile_cont`` go through DOUBLE: 53 bits)."""
+    return sql_type.startswith("DECIMAL") or sql_type in ("BIGINT", "UBIGINT", "HUGEINT", "UHUGEINT")
+
+
+def _exact_fill(con: duckdb.DuckDBPyConnection, col: str, sql_type: str, strategy: str) -> str:
+    """SQL literal of the exact mean or median of ``col``'s kept values, rounded half away
+    from zero to the column's scale (integers: to a whole number), as ``sql_type``; NULL
+    when there are no values."""
+    if strategy == "mean":
+        total, n = con.execute(f"SELECT sum({q(col)}), count({q(col)}) FROM {TABLE} WHERE __keep").fetchall()[
+            0
+        ]
+        with decimal.localcontext() as ctx:
+            ctx.prec = 100
+            value = None if not n else decimal.Decimal(total) / n
+    else:
+        # The two middle values' midpoint, exactly: a DECIMAL with one more digit holds it.
+        wide = "DECIMAL(38, 1)" if is_integer(sql_type) else sql_type
+        mid = con.execute(
+            f"SELECT quantile_cont(CAST({q(col)} AS {wide}), 0.5) FROM {TABLE} WHERE __keep"
+        ).fetchall()[0][0]
+        value = None if mid is None else decimal.Decimal(mid)
+    if value is None:
+        return f"CAST(NULL AS {sql_type})"
+    scale = int(sql_type.split(",")[1].rstrip(") ")) if sql_type.startswith("DECIMAL") else 0
+    with decimal.localcontext() as ctx:
+        ctx.prec = 100  # 39-digit sums and their quotients, exactly enough
+        rounded = value.quantize(decimal.Decimal(1).scaleb(-scale), rounding=decimal.ROUND_HALF_UP)
+    return f"CAST({_lit(str(rounded))} AS {sql_type})"
+
+
+def _same_number(given: str, stored: str) -> bool:
+    """Whether the constant ``given`` reads as the same finite number as ``stored`` (how
+    the column's type holds it): 0.125 in a DECIMAL(5, 2) would be 0.13."""
+    try:
+        a, b = decimal.Decimal(given.strip()), decimal.Decimal(stored)
+    except decimal.InvalidOperation:
+        return False
+    return a.is_finite() and b.is_finite() and a == b
 
 
 _ID_NAME = re.compile(
@@ -509,13 +560,23 @@ def identifiers(con: duckdb.DuckDBPyConnection, columns: list[str]) -> list[str]
     return [c for c, unique in zip(named, row, strict=True) if unique]
 
 
+def _finite(col: str) -> str:
+    """SQL: the numeric column ``col`` holds a finite value (not NULL, NaN or an infinity:
+    FLOAT and DOUBLE columns of a Parquet or JSON input may hold them)."""
+    return f"isfinite(CAST({q(col)} AS DOUBLE))"
+
+
 def quartiles(con: duckdb.DuckDBPyConnection, columns: list[str]) -> dict[str, tuple[int, Any]]:
-    """Per column, ``(count, [Q1, Q3])`` of its kept non-null values (one scan for all columns)."""
+    """Per column, ``(count, [Q1, Q3])`` of its kept finite values (one scan for all columns)."""
     if not columns:
         return {}
     row = con.execute(
-        f"SELECT {', '.join(f'count({q(c)}), quantile_cont({q(c)}, [0.25, 0.75])' for c in columns)} "
-        f"FROM {TABLE} WHERE __keep"
+        "SELECT "
+        + ", ".join(
+            f"count(*) FILTER ({_finite(c)}), quantile_cont({q(c)}, [0.25, 0.75]) FILTER ({_finite(c)})"
+            for c in columns
+        )
+        + f" FROM {TABLE} WHERE __keep"
     ).fetchall()[0]
     return {c: (int(row[2 * i]), row[2 * i + 1]) for i, c in enumerate(columns)}
 
@@ -525,17 +586,21 @@ def outliers(
 ) -> dict[str, Any] | None:
     """Flag (and with ``remove``, drop) values outside the IQR fences of ``col``.
 
-    Fences are ``Q1 - k*IQR`` and ``Q3 + k*IQR`` over kept non-null values.
-    ``stats``, when given, is the column's entry from :func:`quartiles`, taken
-    over the rows kept now. Returns None when the column has fewer than 4
-    values (no meaningful quartiles).
+    Fences are ``Q1 - k*IQR`` and ``Q3 + k*IQR`` over kept finite values;
+    NaN and infinities are neither counted nor flagged (the entry's
+    ``non_finite`` says how many there are). ``stats``, when given, is the
+    column's entry from :func:`quartiles`, taken over the rows kept now.
+    Returns None when the column has fewer than 4 finite values (no
+    meaningful quartiles).
     """
     count, fences = stats if stats is not None else quartiles(con, [col])[col]
     if count < 4:
         return None
     q1, q3 = float(fences[0]), float(fences[1])
     lo, hi = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
-    where = f"{q(col)} < {lo!r} OR {q(col)} > {hi!r}"
+    if not (math.isfinite(lo) and math.isfinite(hi)):  # quartiles near the double range's ends
+        return None
+    where = f"{_finite(col)} AND ({q(col)} < {lo!r} OR {q(col)} > {hi!r})"
     total, listed = _rows(con, where)
     types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {TABLE})").fetchall())
     shown = q(col) if is_integer(types[col]) else f"CAST({q(col)} AS DOUBLE)"  # DECIMAL: a JSON number
@@ -554,6 +619,12 @@ def outliers(
         "rows_removed": listed if remove else [],
         "rows_removed_total": total if remove else 0,
     }
+    if types[col] in ("FLOAT", "DOUBLE"):  # only these hold NaN and infinities
+        odd = con.execute(
+            f"SELECT count(*) FROM {TABLE} WHERE __keep AND {q(col)} IS NOT NULL AND NOT {_finite(col)}"
+        ).fetchall()[0][0]
+        if odd:
+            entry["non_finite"] = int(odd)
     if remove and total:
         entry["reason"] = f"{col} outside the IQR fences [{lo:g}, {hi:g}]"
         _drop(con, where)

@@ -385,6 +385,56 @@ def test_row_steps_work_on_parquet_numbers_of_any_type(tmp_path: Path) -> None:
     assert got == [("DECIMAL(8,2)", 0)]
 
 
+def _parquet(path: Path, select: str) -> Path:
+    import duckdb
+
+    duckdb.connect().execute(f"COPY ({select}) TO '{path}' (FORMAT parquet)")
+    return path
+
+
+def _nulls_entry(out: Path, col: str) -> dict:
+    return next(c for c in json.loads((out / "changes.json").read_text())["changes"]
+                if c["step"] == "nulls" and c["column"] == col)  # fmt: skip
+
+
+def test_nan_and_infinities_in_a_typed_column_are_not_outliers_and_break_nothing(tmp_path: Path) -> None:
+    src = _parquet(
+        tmp_path / "nan.parquet",
+        "SELECT * FROM (VALUES (1.0::DOUBLE), (2.0), (3.0), ('nan'::DOUBLE), ('-inf'::DOUBLE), (4.0), (100.0)) v(x)",
+    )
+    execute("clean", src, tmp_path / "out", {"steps": [{"step": "outliers", "remove": True}]})
+    entry = next(c for c in json.loads((tmp_path / "out" / "changes.json").read_text())["changes"]
+                 if c["step"] == "outliers")  # fmt: skip
+    assert (entry["q1"], entry["q3"], entry["flagged"], entry["non_finite"]) == (2.0, 4.0, 1, 2)
+    assert entry["rows_removed"] == [6]
+
+
+@pytest.mark.parametrize("strategy", ["mean", "median"])
+def test_mean_and_median_of_wide_numbers_are_exact(tmp_path: Path, strategy: str) -> None:
+    src = _parquet(
+        tmp_path / "wide.parquet",
+        "SELECT * FROM (VALUES (1, 12345678901234567890.1234567891::DECIMAL(38, 10), 9007199254740993::BIGINT), "
+        "(2, 12345678901234567890.1234567893, 9007199254740997), (3, NULL, NULL)) v(id, d, b)",
+    )
+    out = tmp_path / "out"
+    execute("clean", src, out, {"columns": {"d": {"nulls": strategy}, "b": {"nulls": strategy}}})
+    assert _nulls_entry(out, "d")["fill_value"] == "12345678901234567890.1234567892"
+    assert _nulls_entry(out, "b")["fill_value"] == "9007199254740995"
+
+
+@pytest.mark.parametrize(("value", "fill"), [("0.125", None), ("0.5", "0.50"), ("nan", None), ("inf", None)])
+def test_a_constant_fills_only_if_the_column_holds_it_exactly(
+    tmp_path: Path, value: str, fill: str | None
+) -> None:
+    src = _parquet(tmp_path / "d.parquet", "SELECT * FROM (VALUES (1, 0.10::DECIMAL(5, 2), 1.5::DOUBLE), "
+                                           "(2, NULL, NULL)) v(id, d, x)")  # fmt: skip
+    out = tmp_path / "out"
+    rule = {"nulls": "constant", "fill_value": value}
+    execute("clean", src, out, {"columns": {"d": rule, "x": rule}})
+    assert _nulls_entry(out, "d").get("fill_value") == fill
+    assert ("skipped" in _nulls_entry(out, "x")) == (value in ("nan", "inf"))
+
+
 def test_json_lines_keep_nested_values_and_the_strings_as_written(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     lines = [
