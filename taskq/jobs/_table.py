@@ -120,6 +120,7 @@ def finish_view(
     all_varchar: bool,
     path: Path,
     keep_types: bool = False,
+    json_kept: Collection[str] = (),
 ) -> tuple[list[str], dict[str, str], int]:
     """Create ``view`` as ``SELECT <row_expr> AS __row, <columns> FROM <source>``.
 
@@ -131,7 +132,8 @@ def finish_view(
     (DuckDB's own cast writes ``[a, b]`` and ``{'city': Boston}``).
     With ``keep_types`` as well, only text is read as text: a column the file
     itself types (a Parquet column that is not a string, JSON numbers,
-    booleans, lists and objects) keeps its type.
+    booleans, lists and objects) keeps its type; so do the JSON columns in
+    ``json_kept`` (JSON values as written, not fields mixing strings and numbers).
 
     Returns:
         (columns, types as seen through the view, row count).
@@ -148,7 +150,11 @@ def finish_view(
 
     as_text = all_varchar and not keep_types
 
+    kept = set(json_kept) if keep_types else set()
+
     def expr(c: str, t: str) -> str:
+        if t == "JSON" and c in kept:
+            return quote_ident(c)
         if t == "JSON":  # JSON lines mixing strings and numbers in a field: the values as text, unquoted
             return f"json_extract_string({quote_ident(c)}, '$')"
         if as_text and (t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION"))):
@@ -159,6 +165,8 @@ def finish_view(
     con.execute(
         f"CREATE OR REPLACE VIEW {view} AS SELECT {row_expr} AS {ROW_COLUMN}, {', '.join(cols)} FROM {source}"
     )
-    out = {names[c]: ("VARCHAR" if as_text or t == "JSON" else t) for c, t in types.items()}
+    out = {
+        names[c]: ("VARCHAR" if (as_text or t == "JSON") and c not in kept else t) for c, t in types.items()
+    }
     rows = con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0]
     return list(out), out, int(rows)

@@ -311,6 +311,7 @@ def _open_parquet(
             all_varchar,
             path,
             keep_types,
+            [c for c, t in types.items() if t == "JSON"],  # Parquet's JSON logical type
         )
     except duckdb.Error as exc:
         raise InputUnreadable(
@@ -340,8 +341,7 @@ def _open_json(
         read = f"read_json({sql_literal(str(src))}, format = 'auto', sample_size = {sample_size}"
         try:
             con.execute(f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM {read})")
-            if all_varchar:
-                _strings_as_read(con, view, read)
+            nested = _as_written(con, view, read) if all_varchar else []
             break
         except duckdb.Error as exc:
             message = first_line(exc)
@@ -351,29 +351,38 @@ def _open_json(
             raise InputMalformed(f"{path.name}: not valid JSON lines: {message}", path=str(path)) from None
     types = describe(con, f"{view}__data")
     columns, types, rows = finish_view(
-        con, view, f"{view}__data", "rowid", types, all_varchar, path, keep_types
+        con, view, f"{view}__data", "rowid", types, all_varchar, path, keep_types, nested
     )
     if rows == 0:
         raise InputEmpty(f"{path.name}: no JSON records", path=str(path))
     return Table(path, "jsonl", view, rows, columns, types, {"encoding": encoding})
 
 
-_FROM_STRINGS = re.compile(r"(DATE|TIME|TIMESTAMP|UUID)\b.*")
-"""Types DuckDB's JSON reader infers from strings (ISO dates, timestamps, times, UUIDs)."""
+_FROM_STRINGS = re.compile(r"(DATE|TIME|TIMESTAMP|UUID)\b[^\[(]*")
+"""Scalar types DuckDB's JSON reader infers from strings (ISO dates, timestamps, times, UUIDs)."""
 
 
-def _strings_as_read(con: duckdb.DuckDBPyConnection, view: str, read: str) -> None:
-    """Re-read ``<view>__data`` with the JSON fields DuckDB typed from strings as those
-    strings: ``"2024-01-01T10:00:00Z"`` stays that, not ``2024-01-01 10:00:00+00``.
-    ``read`` is the ``read_json(...`` call without its closing parenthesis."""
+def _nested(sql_type: str) -> bool:
+    return sql_type.endswith("]") or sql_type.startswith(("STRUCT", "MAP", "UNION"))
+
+
+def _as_written(con: duckdb.DuckDBPyConnection, view: str, read: str) -> list[str]:
+    """Re-read ``<view>__data`` so that every value is what the JSON says, not what
+    DuckDB inferred from it; return the columns now of type JSON (lists and objects).
+
+    A field DuckDB typed from strings (``"2024-01-01T10:00:00Z"`` as a timestamp)
+    is read as those strings; a list or object field as JSON, verbatim (a struct
+    would give every object the keys of all the others, and rewrite dates inside).
+    ``read`` is the ``read_json(...`` call without its closing parenthesis.
+    """
     types = describe(con, f"{view}__data")
-    if not any(_FROM_STRINGS.fullmatch(t) for t in types.values()):
-        return
-    struct = ", ".join(
-        f"{sql_literal(c)}: {sql_literal('VARCHAR' if _FROM_STRINGS.fullmatch(t) else t)}"
-        for c, t in types.items()
-    )
-    con.execute(f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM {read}, columns = {{{struct}}})")
+    wanted = {
+        c: "VARCHAR" if _FROM_STRINGS.fullmatch(t) else "JSON" if _nested(t) else t for c, t in types.items()
+    }
+    if wanted != types:
+        struct = ", ".join(f"{sql_literal(c)}: {sql_literal(t)}" for c, t in wanted.items())
+        con.execute(f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM {read}, columns = {{{struct}}})")
+    return [c for c, t in wanted.items() if _nested(types[c])]
 
 
 def free_reserved(

@@ -455,6 +455,27 @@ def test_json_lines_keep_nested_values_and_the_strings_as_written(tmp_path: Path
     }
 
 
+def test_json_objects_and_lists_are_written_back_as_they_were(tmp_path: Path) -> None:
+    # DuckDB would read these as structs (every object gaining the others' keys as null,
+    # dates inside rewritten as UTC timestamps) and a list of dates as text.
+    lines = [
+        {"id": 1, "ev": {"at": "2024-01-01T10:00:00+02:00"}, "days": ["2024-01-01"], "o": {"a": 1}},
+        {"id": 2, "ev": None, "days": [], "o": {"b": "x"}},
+        {
+            "id": 3,
+            "ev": {"at": "2024-01-02T10:00:00+02:00"},
+            "days": ["2024-01-03"],
+            "o": {"a": 1, "b": None},
+        },
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    out = tmp_path / "out"
+    report = execute("clean", src, out, {})
+    assert [json.loads(line) for line in (out / "cleaned.jsonl").read_text().splitlines()] == lines
+    assert report["summary"]["duplicates_removed"] == 0
+
+
 @pytest.mark.parametrize(
     ("values", "kept"),
     [(["007", "12", "345"], "leading zeros"), (["99999999999999999999", "12", "345"], "more than 64 bits")],

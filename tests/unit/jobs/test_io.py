@@ -395,6 +395,27 @@ def test_jsonl_strings_read_as_text_are_the_strings_in_the_file(con, write_bytes
     assert con.execute("SELECT n FROM src ORDER BY __row").fetchall() == [(1,), (2,)]
 
 
+def test_jsonl_lists_and_objects_are_json_as_written(con, write_bytes):
+    lines = ['{"o": {"at": "2024-01-01T10:00:00+02:00"}, "d": ["2024-01-01"]}', '{"o": {"b": 1}, "d": []}']
+    path = write_bytes("nested2.jsonl", "\n".join(lines).encode())
+    open_table(con, path, all_varchar=True)
+    assert [r[1:] for r in rows(con)] == [
+        ('{"at":"2024-01-01T10:00:00+02:00"}', '["2024-01-01"]'),
+        ('{"b":1}', "[]"),
+    ]
+    table = open_table(con, path, all_varchar=True, keep_types=True)
+    assert table.types == {"o": "JSON", "d": "JSON"}
+
+
+def test_parquet_json_columns_are_kept_as_json(con, tmp_path):
+    import duckdb
+
+    path = tmp_path / "j.parquet"
+    duckdb.connect().execute(f"COPY (SELECT '\"abc\"'::JSON AS j) TO '{path}' (FORMAT parquet)")
+    assert open_table(con, path, all_varchar=True, keep_types=True).types == {"j": "JSON"}
+    assert con.execute("SELECT CAST(j AS VARCHAR) FROM src").fetchall() == [('"abc"',)]
+
+
 def test_parquet_keep_types_reads_only_strings_as_text(con, tmp_path):
     pq.write_table(pa.table({"s": ["a"], "n": [1.5], "l": [[1, 2]]}), tmp_path / "t.parquet")
     assert open_table(con, tmp_path / "t.parquet", all_varchar=True).types == dict.fromkeys("snl", "VARCHAR")
