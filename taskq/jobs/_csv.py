@@ -31,7 +31,7 @@ import duckdb
 
 from ..errors import InputEmpty, InputMalformed, InputTooLarge
 from ._encoding import SAMPLE_BYTES, sniff_encoding, transcode_to_utf8
-from ._table import Table, describe, finish_view, first_line, quote_ident, sql_literal
+from ._table import Table, describe, finish_view, first_line, quote_ident, row_renamed, sql_literal
 from .findings import finding
 
 __all__ = ["MAX_REJECTED_LINES", "load_delimited"]
@@ -324,6 +324,7 @@ def load_delimited(
         )
     warnings.extend(_reject_findings(display, rejects))
     types = describe(con, f"{view}__data")
+    warnings.extend(row_renamed(types))
     columns, types, rows = finish_view(con, view, f"{view}__data", "rowid", types, all_varchar, display)
     if rows == 0:
         if rejects:

@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from ..errors import InputEmpty
+from .findings import finding
 
 __all__ = [
     "ROW_COLUMN",
@@ -109,6 +110,23 @@ def free_name(name: str, taken: Collection[str]) -> str:
         n += 1
         candidate = f"{name}_input{n}"
     return candidate
+
+
+def row_renamed(types: dict[str, str]) -> list[dict[str, Any]]:
+    """The alert for an input column named ``__row`` (read as ``__row_input``: see
+    :func:`finish_view`), as :func:`taskq.jobs.io.free_reserved` gives for a tool's own
+    names; empty when there is none. ``types`` are the input's own column names."""
+    if ROW_COLUMN not in types:
+        return []
+    new = free_name(ROW_COLUMN, types)
+    return [
+        finding(
+            "info",
+            f"column {ROW_COLUMN!r} is read and written as {new!r}: every tool uses the name itself",
+            column=ROW_COLUMN,
+            code="column_renamed",
+        )
+    ]
 
 
 def finish_view(

@@ -749,6 +749,8 @@ def _typed_column(
         f"{what} ignored: {col} is {sql_type} in the file"
         for what, on in (
             (f"type {ty['columns'].get(col)!r}", col in ty["columns"]),
+            ("dayfirst setting", col in ty["dayfirst"]),
+            ("decimal setting", col in ty["decimal"]),
             ("email standardising", isinstance(st["email_columns"], list) and col in st["email_columns"]),
             ("phone standardising", isinstance(st["phone_columns"], list) and col in st["phone_columns"]),
             ("case rule", col in st["case"]),

@@ -44,7 +44,17 @@ import duckdb
 from ..errors import InputEmpty, InputMalformed, InputNotFound, InputUnreadable, InvalidParams
 from ._csv import load_delimited
 from ._encoding import SAMPLE_BYTES, sniff_encoding, transcode_to_utf8
-from ._table import ROW_COLUMN, Table, describe, finish_view, first_line, free_name, quote_ident, sql_literal
+from ._table import (
+    ROW_COLUMN,
+    Table,
+    describe,
+    finish_view,
+    first_line,
+    free_name,
+    quote_ident,
+    row_renamed,
+    sql_literal,
+)
 from ._xlsx import write_xlsx, xlsx_to_csv
 from .findings import finding
 
@@ -83,6 +93,14 @@ _EXTENSIONS = {
     ".json": "jsonl",
 }
 _OPTION_KEYS = {"format", "delimiter", "quote", "escape", "header", "encoding", "skip", "sheet"}
+_APPLIES = {
+    "csv": {"delimiter", "quote", "escape", "header", "encoding", "skip"},
+    "tsv": {"delimiter", "quote", "escape", "header", "encoding", "skip"},
+    "xlsx": {"sheet"},
+    "jsonl": {"encoding"},
+    "parquet": set(),
+}
+"""The read options each input format takes (``format`` itself aside)."""
 _VIEW_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -264,6 +282,7 @@ def open_table(
     if path.stat().st_size == 0:
         raise InputEmpty(f"{path.name}: the file is empty", path=str(path))
     fmt = opts.pop("format", None) or detect_format(path)
+    ignored = sorted(k for k, v in opts.items() if v is not None and k not in _APPLIES.get(fmt, _OPTION_KEYS))
     tmp = Path(
         con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0] or tempfile.gettempdir()
     )
@@ -287,6 +306,14 @@ def open_table(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     table.path = path
+    if ignored:
+        table.warnings.append(
+            finding(
+                "warning",
+                f"read_options {', '.join(ignored)}: not used for {fmt} input, ignored",
+                code="read_options_ignored",
+            )
+        )
     logger.info(
         "opened %s as %s: %d rows x %d columns", path.name, table.format, table.rows, len(table.columns)
     )
@@ -302,6 +329,7 @@ def _open_parquet(
     literal = sql_literal(str(path))
     try:
         types = describe(con, f"read_parquet({literal})")
+        notes = row_renamed(types)
         columns, types, rows = finish_view(
             con,
             view,
@@ -319,7 +347,7 @@ def _open_parquet(
         ) from None
     if rows == 0:
         raise InputEmpty(f"{path.name}: the Parquet file has no rows", path=str(path))
-    return Table(path, "parquet", view, rows, columns, types, {"encoding": "binary"})
+    return Table(path, "parquet", view, rows, columns, types, {"encoding": "binary"}, notes)
 
 
 def _open_json(
@@ -350,12 +378,13 @@ def _open_json(
                 continue  # a late value or key did not fit the sampled schema: infer from all rows
             raise InputMalformed(f"{path.name}: not valid JSON lines: {message}", path=str(path)) from None
     types = describe(con, f"{view}__data")
+    notes = row_renamed(types)
     columns, types, rows = finish_view(
         con, view, f"{view}__data", "rowid", types, all_varchar, path, keep_types, nested
     )
     if rows == 0:
         raise InputEmpty(f"{path.name}: no JSON records", path=str(path))
-    return Table(path, "jsonl", view, rows, columns, types, {"encoding": encoding})
+    return Table(path, "jsonl", view, rows, columns, types, {"encoding": encoding}, notes)
 
 
 _FROM_STRINGS = re.compile(r"(DATE|TIME|TIMESTAMP|UUID)\b[^\[(]*")
@@ -416,6 +445,18 @@ def free_reserved(
     )
 
 
+def _strict_json(con: duckdb.DuckDBPyConnection, query: str) -> str:
+    """``query`` with NaN and infinities in its FLOAT and DOUBLE columns as NULL: JSON has
+    no such numbers, and DuckDB would write ``NaN``/``Infinity``, which JSON parsers reject."""
+    floats = [c for c, t in describe(con, f"({query})").items() if t in ("FLOAT", "DOUBLE")]
+    if not floats:
+        return query
+    swaps = ", ".join(
+        f"CASE WHEN isfinite({quote_ident(c)}) THEN {quote_ident(c)} END AS {quote_ident(c)}" for c in floats
+    )
+    return f"SELECT * REPLACE ({swaps}) FROM ({query})"
+
+
 def write_table(con: duckdb.DuckDBPyConnection, query: str, path: Path, fmt: str) -> int:
     """Write the result of ``query`` to ``path`` as ``fmt``; return the row count.
 
@@ -435,6 +476,8 @@ def write_table(con: duckdb.DuckDBPyConnection, query: str, path: Path, fmt: str
         "parquet": "FORMAT parquet, COMPRESSION zstd",
         "jsonl": "FORMAT json",
     }
+    if fmt == "jsonl":
+        query = _strict_json(con, query)
     if fmt in copy_options:
         result = con.execute(f"COPY ({query}) TO {target} ({copy_options[fmt]})").fetchall()
         return int(result[0][0]) if result else 0

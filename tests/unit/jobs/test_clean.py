@@ -357,6 +357,16 @@ def test_parquet_columns_keep_the_types_the_file_gives_them(tmp_path: Path) -> N
     assert changes["decisions"]["price"]["type"] == "DECIMAL(10,2)"
 
 
+def test_settings_for_a_typed_column_are_named_as_ignored(tmp_path: Path) -> None:
+    src = _parquet(tmp_path / "t.parquet", "SELECT DATE '2024-01-02' + i::INT AS d FROM range(5) r(i)")
+    report = execute("clean", src, tmp_path / "out", {"columns": {"d": {"dayfirst": True, "case": "upper"}}})
+    notes = sorted((r["code"], r["message"]) for r in report["recommendations"])
+    assert notes == [
+        ("case_rule_ignored", "case rule ignored: d is DATE in the file"),
+        ("param_ignored", "dayfirst setting ignored: d is DATE in the file"),
+    ]
+
+
 def test_row_steps_work_on_parquet_numbers_of_any_type(tmp_path: Path) -> None:
     import duckdb
 

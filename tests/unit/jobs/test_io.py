@@ -395,6 +395,18 @@ def test_jsonl_strings_read_as_text_are_the_strings_in_the_file(con, write_bytes
     assert con.execute("SELECT n FROM src ORDER BY __row").fetchall() == [(1,), (2,)]
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_an_input_column_named_row_is_renamed_with_an_alert(con, tmp_path, fmt):
+    import duckdb
+
+    path = tmp_path / f"r.{fmt}"
+    options = {"csv": "FORMAT csv, HEADER true", "parquet": "FORMAT parquet", "jsonl": "FORMAT json"}[fmt]
+    duckdb.connect().execute(f"COPY (SELECT 7 AS __row, 'x' AS a) TO '{path}' ({options})")
+    table = open_table(con, path)
+    assert table.columns == ["__row_input", "a"]
+    assert [(w["code"], w["column"]) for w in table.warnings] == [("column_renamed", "__row")]
+
+
 def test_jsonl_lists_and_objects_are_json_as_written(con, write_bytes):
     lines = ['{"o": {"at": "2024-01-01T10:00:00+02:00"}, "d": ["2024-01-01"]}', '{"o": {"b": 1}, "d": []}']
     path = write_bytes("nested2.jsonl", "\n".join(lines).encode())
@@ -451,6 +463,26 @@ def test_write_then_read_round_trip(con, write_bytes, tmp_path, fmt):
     back = open_table(con, out, view="back")
     assert back.columns == ["name", "city", "age"]
     assert rows(con, "back") == rows(con, "src")
+
+
+def test_jsonl_output_has_no_nan_or_infinity(con, tmp_path):
+    out = tmp_path / "f.jsonl"
+    query = "SELECT * FROM (VALUES (1, 'nan'::DOUBLE, 2.5::FLOAT), (2, 'inf'::DOUBLE, 'nan'::FLOAT)) v(i, x, y) ORDER BY i"
+    write_table(con, query, out, "jsonl")
+    assert [json.loads(line) for line in out.read_text().splitlines()] == [
+        {"i": 1, "x": None, "y": 2.5},
+        {"i": 2, "x": None, "y": None},
+    ]
+
+
+def test_read_options_that_do_not_apply_are_named(con, tmp_path, write_bytes):
+    pq.write_table(pa.table({"a": [1]}), tmp_path / "t.parquet")
+    table = open_table(con, tmp_path / "t.parquet", options={"delimiter": ";", "header": True})
+    assert [(w["code"], w["message"]) for w in table.warnings] == [
+        ("read_options_ignored", "read_options delimiter, header: not used for parquet input, ignored")
+    ]
+    table = open_table(con, write_bytes("p.tsv", b"a\tb\n1\t2\n"), options={"delimiter": "\t", "sheet": "x"})
+    assert [w["message"] for w in table.warnings] == ["read_options sheet: not used for tsv input, ignored"]
 
 
 def test_write_unknown_format(con, tmp_path):
