@@ -42,6 +42,31 @@ from .runner import check_input_path, check_path_params
 __all__ = ["TaskInfo", "TaskQ", "cancel", "default_client", "get", "list_tasks", "retry", "submit"]
 
 log = logging.getLogger(__name__)
+
+MAX_ID = 200
+"""Longest ``user_id`` and ``idempotency_key`` (their columns' size)."""
+
+
+def _checked_text(name: str, value: str | None) -> str | None:
+    """``value`` if it is at most :data:`MAX_ID` characters and has no NUL (PostgreSQL
+    refuses both, with a driver error rather than a message a client can act on)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_ID or "\x00" in value:
+        shown = value[:40] + "…" if isinstance(value, str) and len(value) > 40 else value
+        raise InvalidParams(
+            f"{name} must be a string of at most {MAX_ID} characters without NUL, not {shown!r}"
+        )
+    return value
+
+
+def _known_id(task_id: str) -> str:
+    """``task_id`` if it could be a task id (ids are 36-character UUIDs); else TaskNotFound."""
+    if not isinstance(task_id, str) or len(task_id) > 36 or "\x00" in task_id:
+        raise TaskNotFound(f"no task {str(task_id)[:40]!r}", task_id=str(task_id)[:40])
+    return task_id
+
+
 S = TaskStatus
 
 
@@ -106,12 +131,13 @@ class TaskQ:
             DatabaseUnavailable: nothing stored.
         """
         spec = jobs.resolve(tool)
+        _checked_text("user_id", user_id)
+        if idempotency_key is not None and not _checked_text("idempotency_key", idempotency_key):
+            raise InvalidParams(f"idempotency_key must be 1 to {MAX_ID} characters")
         checked = check_path_params(self.settings, spec.name, jobs.validate_params(spec.name, params))
         path = check_input_path(self.settings, input_path)
         if not path.is_file():
             raise InputNotFound(f"input file not found: {input_path}", path=str(input_path))
-        if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
-            raise InvalidParams("idempotency_key must be 1 to 200 characters")
         user = user_id or ""
         if idempotency_key:
             existing = self._by_key(user, idempotency_key)
@@ -181,7 +207,7 @@ class TaskQ:
             TaskNotFound
         """
         with session_scope(self.settings) as s:
-            task = s.get(Task, task_id)
+            task = s.get(Task, _known_id(task_id))
             if task is None:
                 raise TaskNotFound(f"no task {task_id}", task_id=task_id)
             history = []
@@ -198,8 +224,13 @@ class TaskQ:
         user_id: str | None = None,
         limit: int = 50,
     ) -> list[TaskInfo]:
-        """Newest tasks first, filtered by status, tool and user."""
-        stmt = select(Task).order_by(Task.created_at.desc()).limit(max(1, min(limit, 10_000)))
+        """Newest tasks first (at most ``limit``, 0 to 10,000), filtered by status, tool and user."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= 10_000:
+            raise InvalidParams(f"limit must be an integer from 0 to 10000, not {limit!r}")
+        if limit == 0:
+            return []
+        _checked_text("user_id", user_id)
+        stmt = select(Task).order_by(Task.created_at.desc()).limit(limit)
         if status:
             try:
                 wanted = TaskStatus(status.strip().upper())
@@ -230,7 +261,7 @@ class TaskQ:
         """
         warnings: list[str] = []
         with session_scope(self.settings) as s:
-            task = s.get(Task, task_id)
+            task = s.get(Task, _known_id(task_id))
             if task is None:
                 raise TaskNotFound(f"no task {task_id}", task_id=task_id)
             status = TaskStatus(task.status)
@@ -256,7 +287,7 @@ class TaskQ:
                 queues.remove_job(self.settings, self.redis, task_id)
             except RedisUnavailable as exc:
                 warnings.append(
-                    f"{exc.code}: the job stays in Redis until it is reachable; it will be skipped"
+                    f"{exc.code}: Redis is unreachable; a job left there for this task is skipped when taken"
                 )
         return self.get(task_id, warnings=warnings)
 
@@ -269,7 +300,7 @@ class TaskQ:
             TaskNotFound; TaskNotRetryable for any other status.
         """
         with session_scope(self.settings) as s:
-            task = s.get(Task, task_id)
+            task = s.get(Task, _known_id(task_id))
             if task is None:
                 raise TaskNotFound(f"no task {task_id}", task_id=task_id)
             attempt = task.attempt + 1

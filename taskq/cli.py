@@ -161,7 +161,7 @@ def submit(
         tool, input_path, _parse_params(pairs, params_json), user_id=user_id, idempotency_key=idempotency_key
     )
     for warning in info.warnings:
-        render.err_console.print(f"[yellow]warning[/]: {warning}")
+        render.warn(warning)
     task = info.to_dict()
     if wait:
         task = _wait(c, info.id, timeout, bar=not as_json)
@@ -292,7 +292,7 @@ def cancel(c: Ctx, task_id: str, wait: bool, as_json: bool) -> None:
     if wait and task["status"] not in ENDED:
         task = _wait(c, task_id, c.settings.cancel_grace + 30, bar=False)
     for warning in task.get("warnings", []):
-        render.err_console.print(f"[yellow]warning[/]: {warning}")
+        render.warn(warning)
     note = " (stopping: cancel requested)" if task["status"] == "PROCESSING" else ""
     _emit(as_json, task, lambda: render.console.print(f"task [bold]{task_id}[/] is {task['status']}{note}"))
 
@@ -314,6 +314,8 @@ def retry(c: Ctx, task_id: str | None, all_failed: bool, tool: str | None, as_js
         _emit(as_json, tasks, lambda: render.console.print(f"retried {len(tasks)} failed task(s)"))
         return
     task = c.client.retry(task_id).to_dict()
+    for warning in task.get("warnings", []):
+        render.warn(warning)
     _emit(
         as_json,
         task,
@@ -391,25 +393,33 @@ def db() -> None:
 
 
 @db.command("upgrade")
+@json_option
 @pass_ctx
-def db_upgrade(c: Ctx) -> None:
+def db_upgrade(c: Ctx, as_json: bool) -> None:
     """Create or upgrade the schema to the newest revision."""
     from . import render
     from .config import redact_url
     from .db import upgrade
 
     revision = upgrade(c.settings)
-    render.console.print(f"{redact_url(c.settings.sqlalchemy_url)} is at revision {revision}")
+    url = redact_url(c.settings.sqlalchemy_url)
+    _emit(
+        as_json,
+        {"database": url, "revision": revision},
+        lambda: render.console.print(f"{url} is at revision {revision}"),
+    )
 
 
 @db.command("current")
+@json_option
 @pass_ctx
-def db_current(c: Ctx) -> None:
+def db_current(c: Ctx, as_json: bool) -> None:
     """Print the schema revision."""
     from . import render
     from .db import current_revision
 
-    render.console.print(str(current_revision(c.settings)))
+    revision = current_revision(c.settings)
+    _emit(as_json, {"revision": revision}, lambda: render.console.print(str(revision)))
 
 
 @main.command()
@@ -417,6 +427,8 @@ def db_current(c: Ctx) -> None:
 @pass_ctx
 def health(c: Ctx, as_json: bool) -> None:
     """Check Redis, the database, workers and backlog; exit 1 when unhealthy."""
+    from rich.markup import escape
+
     from . import health as health_mod
     from . import queues, render
 
@@ -426,7 +438,7 @@ def health(c: Ctx, as_json: bool) -> None:
         for name, result in report["checks"].items():
             mark = "[green]ok[/]" if result["ok"] else "[red]FAIL[/]"
             detail = {k: v for k, v in result.items() if k != "ok"}
-            render.console.print(f"{mark:>16} {name} {json.dumps(detail) if detail else ''}")
+            render.console.print(f"{mark:>16} {name} {escape(json.dumps(detail)) if detail else ''}")
 
     _emit(as_json, report, human)
     sys.exit(code)

@@ -69,6 +69,18 @@ __all__ = [
 
 MAX_MESSAGE = 1000
 """``Task.error_message`` holds at most this many characters."""
+MAX_RAISED = 4000
+"""An error's message, and each string in its details, holds at most this many characters."""
+MAX_ITEMS = 1000
+"""A list in an error's details holds at most this many items."""
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, str):
+        return truncate_message(value, MAX_RAISED)
+    if isinstance(value, list | tuple):
+        return [_bounded(v) for v in value[:MAX_ITEMS]]
+    return value
 
 
 class TaskqError(Exception):
@@ -81,9 +93,12 @@ class TaskqError(Exception):
     def __init__(self, message: str | None = None, **details: Any) -> None:
         if not message:
             message = (self.__doc__ or self.code).strip().splitlines()[0]
+        # A message or detail may quote what the caller sent (a 5 MB column name): bounded,
+        # so no log line, HTTP answer or CLI error carries it whole.
+        message = truncate_message(message, MAX_RAISED)
         super().__init__(message)
         self.message = message
-        self.details = details
+        self.details = {k: _bounded(v) for k, v in details.items()}
 
     def __str__(self) -> str:
         return self.message
@@ -258,7 +273,8 @@ def input_error_codes() -> frozenset[str]:
 
 
 def truncate_message(message: str, limit: int = MAX_MESSAGE) -> str:
-    """Cut ``message`` to ``limit`` characters, marking the cut."""
+    """Cut ``message`` to ``limit`` characters, marking the cut and the full length."""
     if len(message) <= limit:
         return message
-    return message[: limit - 1] + "…"
+    tail = f"… ({len(message):,} characters)"
+    return message[: max(limit - len(tail), 0)] + tail

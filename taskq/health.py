@@ -49,7 +49,7 @@ def queue_stats(settings: Settings, connection: redis.Redis) -> list[dict[str, A
         for name in settings.queues:
             q = queues.queue(name, connection)
             oldest = None
-            first = q.get_job_ids(0, 0)
+            first = q.get_job_ids(0, 1)  # a length of 0 is an empty slice
             if first:
                 job = queues.fetch_job(first[0], connection)
                 oldest = _age(job.enqueued_at) if job else None

@@ -118,6 +118,11 @@ def check_input_path(settings: Settings, path: str | os.PathLike[str]) -> Path:
     Raises:
         InputNotAllowed: outside every root (traversal and symlink escapes included).
     """
+    text = os.fspath(path)
+    if not text or "\x00" in str(text):
+        raise InputNotAllowed(
+            "input path is empty" if not text else "input path contains a NUL byte", path=str(text)[:200]
+        )
     resolved = Path(path).resolve()
     for root in settings.allowed_roots:
         if resolved == root or resolved.is_relative_to(root):

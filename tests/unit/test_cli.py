@@ -322,3 +322,48 @@ def test_fuzzed_list_filters(env: Env, status: str, tool: str | None, limit: int
     if tool is not None:
         args += ["--tool", tool]
     _check_outcome(env.invoke(*args))
+
+
+def test_status_shows_stored_text_as_it_is_never_as_markup(env: Env) -> None:
+    # rich read "[/]" in a column name as a closing tag (a traceback) and "[red]" in a path as style.
+    (env.uploads / "[red]z.csv").write_text(env.csv.read_text())
+    task = env.json(
+        "submit", "profile", str(env.uploads / "[red]z.csv"), "-p", 'columns=["[/]"]', "--user", "[b]u"
+    )
+    result = env.invoke("status", task["id"])
+    assert result.exit_code == 0, result.output
+    flat = result.stdout.replace("\n", "").replace(" ", "")
+    assert "[red]z.csv" in flat and '["[/]"]' in flat and "[b]u" in flat
+    assert env.invoke("list").exit_code == 0
+
+
+def test_list_limit_zero_lists_nothing_and_a_negative_limit_is_refused(env: Env) -> None:
+    env.json("submit", "profile", str(env.csv))
+    assert env.json("list", "--limit", "0") == []
+    assert_error(env.invoke("list", "--limit", "-1"), "INVALID_PARAMS", 2)
+
+
+def test_over_long_or_nul_identifiers_are_clean_errors(env: Env) -> None:
+    assert_error(env.invoke("submit", "profile", str(env.csv), "--user", "u" * 201), "INVALID_PARAMS", 2)
+    assert_error(env.invoke("status", "a" * 5000), "TASK_NOT_FOUND", 4)
+    assert_error(env.invoke("list", "--user", "u" * 201), "INVALID_PARAMS", 2)
+    assert_error(env.invoke("submit", "profile", ""), "INPUT_NOT_ALLOWED", 2)
+
+
+def test_retry_with_redis_down_warns_that_maintenance_dispatches_it(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis
+
+    task = env.json("submit", "profile", str(env.csv))
+    env.json("cancel", task["id"])
+    monkeypatch.setattr(
+        queues, "connect", lambda s, **kw: redis.Redis.from_url(UNREACHABLE, socket_connect_timeout=0.2)
+    )
+    result = env.invoke("retry", task["id"])
+    assert result.exit_code == 0, result.output
+    assert "REDIS_UNAVAILABLE" in result.stderr and "maintenance" in result.stderr
+
+
+def test_db_commands_take_json(env: Env) -> None:
+    assert env.json("db", "upgrade")["revision"] == env.json("db", "current")["revision"] == "0001"

@@ -140,3 +140,14 @@ def test_only_one_lock_holder(settings: Settings, fake_redis: Any) -> None:
     assert a.acquire_or_renew()  # renew
     a.release()
     assert b.acquire_or_renew()
+
+
+def test_queue_stats_give_the_oldest_waiting_jobs_age(
+    settings: Settings, fake_redis: Any, client: TaskQ, small_csv: Path
+) -> None:
+    from taskq.health import queue_stats
+
+    client.submit("profile", small_csv)
+    stats = {q["queue"]: q for q in queue_stats(settings, fake_redis)}
+    assert stats["profile"]["depth"] == 1 and stats["profile"]["oldest_age_s"] is not None
+    assert stats["clean"]["depth"] == 0 and stats["clean"]["oldest_age_s"] is None

@@ -384,3 +384,24 @@ def test_cli_submit_with_redis_down_hides_the_password(
     result = CliRunner().invoke(main, ["-v", "submit", "profile", str(src)])
     assert SECRET not in result.output
     assert "REDIS_UNAVAILABLE" in result.output  # the warning names the problem
+
+
+def test_redacting_a_huge_message_does_not_backtrack() -> None:
+    # A scheme-like run of letters with no "://" once took time quadratic in its length:
+    # 40,000 letters held a worker for 11 s, a 5 MB column name for the whole job timeout.
+    import subprocess
+    import sys
+
+    code = (
+        "from taskq.logs import redact; s = 'c' * 2_000_000; assert redact(s) == s; "
+        "assert redact('x' * 100_000 + ' redis://u:pw@h') == 'x' * 100_000 + ' redis://u:***@h'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_error_messages_and_details_are_bounded() -> None:
+    from taskq.errors import MAX_ITEMS, MAX_RAISED, UnknownColumn
+
+    exc = UnknownColumn("no column " + "c" * 5_000_000, column="c" * 5_000_000, available=["a"] * 50_000)
+    assert len(exc.message) == MAX_RAISED and exc.message.endswith("(5,000,010 characters)")
+    assert len(exc.details["column"]) == MAX_RAISED and len(exc.details["available"]) == MAX_ITEMS

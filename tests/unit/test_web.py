@@ -45,3 +45,30 @@ def test_metrics_and_health(settings: Settings, client: TaskQ, small_csv: Path) 
     health = http.get("/health")
     assert health.status_code == 503  # no worker listens
     assert health.json()["checks"]["workers"]["queues_without_worker"] == ["profile", "clean", "master"]
+
+
+def test_nul_bytes_and_over_long_values_are_client_errors(
+    settings: Settings, client: TaskQ, small_csv: Path
+) -> None:
+    # PostgreSQL refuses NUL and over-long strings with a driver error: they were HTTP 500s.
+    http = TestClient(create_app(settings, client))
+    nul_path = http.post("/tasks", json={"tool": "profile", "input_path": str(small_csv) + "\u0000x"})
+    assert nul_path.status_code == 422 and nul_path.json()["error"]["code"] == "INPUT_NOT_ALLOWED"
+    key = http.post(
+        "/tasks", json={"tool": "profile", "input_path": str(small_csv), "idempotency_key": "k\u0000"}
+    )
+    assert key.status_code == 422 and key.json()["error"]["code"] == "INVALID_PARAMS"
+    user = http.post(
+        "/tasks", json={"tool": "profile", "input_path": str(small_csv)}, headers={"X-User-Id": "u" * 300}
+    )
+    assert user.status_code == 422
+    assert http.get("/tasks/%00").status_code == 404
+    assert http.post("/tasks/%00/cancel").status_code == 404
+    assert http.get("/tasks", params={"user_id": "\u0000"}).status_code == 422
+    assert http.get("/tasks", params={"limit": -1}).status_code == 422
+    assert http.get("/tasks", params={"limit": 0}).json() == []
+    huge = http.post(
+        "/tasks",
+        json={"tool": "profile", "input_path": str(small_csv), "params": {"columns": ["city"] * 200_000}},
+    )
+    assert huge.status_code == 422 and len(huge.text) < 20_000
