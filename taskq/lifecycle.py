@@ -185,8 +185,13 @@ def transition(
         values[stamp] = now
     if "error_message" in values and values["error_message"] is not None:
         values["error_message"] = truncate_message(str(values["error_message"]))
-    # Read the current state and attempt inside the same transaction for the event row.
-    row = session.execute(select(Task.status, Task.attempt).where(Task.id == task_id)).first()
+    # The state left, for the event row: read with the row locked (PostgreSQL; SQLite
+    # writes one at a time anyway), else under READ COMMITTED a concurrent transition
+    # committed between this read and the UPDATE, whose WHERE re-checks the new row,
+    # would leave an event saying CREATED -> PROCESSING after CREATED -> QUEUED.
+    row = session.execute(
+        select(Task.status, Task.attempt).where(Task.id == task_id).with_for_update()
+    ).first()
     if row is None:
         raise TaskNotFound(f"no task {task_id}", task_id=task_id)
     stmt = (

@@ -36,13 +36,14 @@ import redis
 from rq import Worker
 from rq.job import Job
 from rq.queue import Queue
+from sqlalchemy import select
 
 from . import jobs, queues, runner
 from .config import Settings
 from .db import engine_for, session_scope
-from .errors import TaskqError
+from .errors import ConfigError, TaskqError
 from .lifecycle import TaskStatus, heartbeat
-from .models import Task, utcnow
+from .models import Task, TaskEvent, utcnow
 
 __all__ = ["TaskqWorker", "WorkerOptions", "run_worker"]
 
@@ -278,10 +279,31 @@ def settle(
             assert refreshed is not None
             s.expunge(refreshed)
             task = refreshed
+    if status is S.QUEUED and not _sent_back(settings, task_id, worker):
+        # The job was taken without taking the task (an error before PROCESSING): no
+        # dispatch here, or the same failure would loop at full speed. Maintenance
+        # re-enqueues QUEUED tasks whose job is gone, at its own pace.
+        log.warning("task %s is still QUEUED after its job ran on %s; left to maintenance", task_id, worker)
+        return status.value
     if status in (S.RETRYING, S.QUEUED):
         at = task.next_attempt_at if status is S.RETRYING else None
         queues.dispatch(settings, connection, task, at=at)
     return status.value
+
+
+def _sent_back(settings: Settings, task_id: str, worker: str) -> bool:
+    """Whether the task's last move was this worker putting it back in the queue
+    (PROCESSING -> QUEUED: a shutdown), the only QUEUED a finished job leaves to dispatch."""
+    with session_scope(settings) as s:
+        last = s.scalars(
+            select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id.desc()).limit(1)
+        ).first()
+        return (
+            last is not None
+            and last.to_status == S.QUEUED.value
+            and last.from_status == S.PROCESSING.value
+            and last.worker == worker
+        )
 
 
 @dataclass(frozen=True)
@@ -313,6 +335,10 @@ def _work(settings: Settings, options: WorkerOptions, name: str) -> int:
     return 0
 
 
+MAX_NAME = 190
+"""Longest worker name: the task and event columns hold 200 characters, a suffix included."""
+
+
 def default_name() -> str:
     return f"taskq.{socket.gethostname()}.{os.getpid()}"
 
@@ -326,6 +352,11 @@ def run_worker(settings: Settings, options: WorkerOptions) -> int:
     running in burst mode or shutting down).
     """
     base = options.name or default_name()
+    if len(base) > MAX_NAME or "\x00" in base:
+        # Task rows and events store the worker's name (with "-<n>" under --concurrency).
+        raise ConfigError(
+            f"worker name must be at most {MAX_NAME} characters without NUL ({len(base)} given)"
+        )
     try:
         # Upgrade SQLite once, here, before the maintenance and worker processes fork.
         engine_for(settings)

@@ -172,3 +172,29 @@ def test_request_cancel_only_when_processing(any_db: Settings) -> None:
     with db.session_scope(any_db) as s:
         assert s.get(Task, running).cancel_requested_at is not None
         assert s.get(Task, running).status == "PROCESSING"
+
+
+def test_a_transition_that_waited_for_another_records_the_state_it_really_left(any_db: Settings) -> None:
+    # Under READ COMMITTED the state was read before the UPDATE waited on a concurrent
+    # transition's lock: the event said CREATED -> PROCESSING after CREATED -> QUEUED.
+    import threading
+    import time
+
+    task_id = _task(any_db, S.CREATED)
+    first = db.session_scope(any_db)
+    s1 = first.__enter__()
+    transition(s1, task_id, S.QUEUED, frm=[S.CREATED], reason="enqueued")
+
+    def take() -> None:
+        with db.session_scope(any_db) as s2:
+            transition(s2, task_id, S.PROCESSING, frm=[S.CREATED, S.QUEUED], reason="picked up", worker="w")
+
+    second = threading.Thread(target=take)
+    second.start()
+    time.sleep(0.5)  # the second transition is now waiting on the row (SQLite: on the database)
+    first.__exit__(None, None, None)
+    second.join(10)
+    with db.session_scope(any_db) as s:
+        moves = [(e.from_status, e.to_status) for e in s.scalars(
+            select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id))]  # fmt: skip
+    assert moves == [(None, "CREATED"), ("CREATED", "QUEUED"), ("QUEUED", "PROCESSING")]

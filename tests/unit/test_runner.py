@@ -152,6 +152,25 @@ def test_shutdown_puts_the_task_back_as_the_same_attempt(
     assert fake_redis.lrange("rq:queue:testq", 0, -1) == [info.id.encode()]
 
 
+def test_a_job_that_never_took_its_task_is_not_re_dispatched(
+    client: TaskQ, small_csv: Path, settings: Settings, fake_redis: Any
+) -> None:
+    # An error before PROCESSING (say, a worker name the database refused) left the task
+    # QUEUED; settle sent the job straight back and the worker took it again, forever.
+    info = client.submit("test-steps", small_csv)
+    fake_redis.delete("rq:queue:testq")
+    assert settle(settings, fake_redis, info.id, "unit-worker", None) == "QUEUED"
+    assert fake_redis.lrange("rq:queue:testq", 0, -1) == []
+
+
+def test_worker_names_that_do_not_fit_are_refused(settings: Settings) -> None:
+    from taskq.errors import ConfigError
+    from taskq.worker import WorkerOptions, run_worker
+
+    with pytest.raises(ConfigError, match="at most 190"):
+        run_worker(settings, WorkerOptions(("testq",), burst=True, name="w" * 191))
+
+
 def test_dead_horse_is_a_lost_attempt(
     client: TaskQ, small_csv: Path, settings: Settings, fake_redis: Any
 ) -> None:
