@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ._process import die_with_parent
 from .config import Settings
 
 __all__ = ["WorkerProcess", "die_with_parent", "history", "settings_env", "wait_for"]
@@ -56,34 +57,6 @@ def wait_for(
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(interval)
-
-
-def die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` for test subprocesses: Linux SIGTERMs the child when the process
-    that started it dies, so a killed test run leaves no worker behind to consume the
-    test queues of the next run. None where there is no prctl.
-
-    Resolved before the fork: the child makes one system call between fork and exec
-    (no import, no lock). Linux sends the signal when the *thread* that started the
-    child exits: start workers from a thread that outlives them (the main thread).
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-    pr_set_pdeathsig = 1
-
-    def tie() -> None:
-        prctl(pr_set_pdeathsig, int(signal.SIGTERM))
-        if os.getppid() != parent:  # the parent died before the call: follow it now
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return tie
 
 
 class WorkerProcess:

@@ -21,6 +21,7 @@ and the worker waits for Redis. ``run_worker`` supervises N such workers.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -33,12 +34,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from rq import Worker
+from rq import Worker, worker_registration
 from rq.job import Job
 from rq.queue import Queue
+from rq.utils import utcformat
 from sqlalchemy import select
 
 from . import jobs, queues, runner
+from ._process import die_with_parent
 from .config import Settings
 from .db import engine_for, session_scope
 from .errors import ConfigError, TaskqError
@@ -52,14 +55,37 @@ S = TaskStatus
 _REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
+WORKER_TTL = 60
+"""Seconds RQ keeps a worker registered without a heartbeat; idle workers beat every 45 s."""
+
+
 @contextmanager
 def signals_deferred(*signums: int) -> Iterator[None]:
-    """Hold ``signums`` while the block runs; their handlers run as it ends."""
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, set(signums))
+    """Hold ``signums`` while the block runs; their handlers run as it ends.
+
+    The handlers are swapped for one that only notes the signal, then put back and
+    called for each signal noted. Blocking the signals with ``pthread_sigmask`` is
+    not enough: it masks this thread only, and a worker has others (RQ's pub/sub
+    listener). The kernel hands the signal to one of those, and CPython still runs
+    the Python handler in the main thread, mid-block: RQ's SIGTERM handler raised
+    StopRequested inside a database COMMIT (a broken connection, an unsettled
+    task, a worker stuck until its cold shutdown). Main thread only, like
+    ``signal.signal``.
+    """
+    noted: list[tuple[int, Any]] = []
+    old = {sig: signal.signal(sig, lambda num, frame: noted.append((num, frame))) for sig in signums}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        for num, frame in noted:
+            handler = old[num]
+            if callable(handler):
+                handler(num, frame)
+            elif handler == signal.SIG_DFL:
+                signal.signal(num, signal.SIG_DFL)
+                os.kill(os.getpid(), num)
 
 
 class TaskqWorker(Worker):
@@ -68,6 +94,9 @@ class TaskqWorker(Worker):
     def __init__(self, queue_names: Sequence[str], *, settings: Settings, **kwargs: Any) -> None:
         connection = kwargs.pop("connection", None) or queues.connect(settings)
         kwargs.setdefault("job_monitoring_interval", max(1, round(settings.heartbeat_interval)))
+        # An idle worker heartbeats once per dequeue wait (the TTL less 15 s): RQ's 420 s left a
+        # lost registration (Redis restarted empty) unrepaired, and a dead worker listed, for minutes.
+        kwargs.setdefault("worker_ttl", WORKER_TTL)
         super().__init__(list(queue_names), connection=connection, serializer=queues.SERIALIZER, **kwargs)
         self.settings = settings
         self._shutdown_at: float | None = None
@@ -110,8 +139,23 @@ class TaskqWorker(Worker):
             return
         try:
             super().heartbeat(timeout)
+            self._register_again_if_lost(timeout)
         except _REDIS_DOWN as exc:
             log.warning("worker %s: Redis unavailable, heartbeat skipped: %s", self.name, exc)
+
+    def _register_again_if_lost(self, timeout: int | None) -> None:
+        """Put this worker back in RQ's worker registry if Redis lost it (restarted empty,
+        flushed, keys evicted): RQ's heartbeat refreshes the worker's hash but never its
+        registration, so ``taskq status``, the health check and the dashboard would see
+        no workers until every worker restarted."""
+        if self.birth_date is None or self.connection.sismember(self.redis_workers_keys, self.key):
+            return
+        log.warning("worker %s: its registration was lost from Redis; registering again", self.name)
+        with self.connection.pipeline() as pipe:
+            pipe.hset(self.key, mapping=self.serialize())
+            worker_registration.register(self, pipe)
+            pipe.expire(self.key, timeout or self.worker_ttl + 60)
+            pipe.execute()
 
     def set_state(self, state: str, pipeline: Any = None) -> None:
         if pipeline is not None:
@@ -143,6 +187,8 @@ class TaskqWorker(Worker):
             # RQ's own heartbeats need Redis; supervising the task (its heartbeat
             # row, cancel, shutdown grace) needs only SQL, so it carries on.
             log.warning("worker %s: Redis unavailable while task %s runs: %s", self.name, job.id, exc)
+        with contextlib.suppress(*_REDIS_DOWN):  # logged above
+            self._register_again_if_lost(None)
         try:
             self._supervise(job.id)
         except Exception as exc:  # a database blip must not take the worker down
@@ -380,13 +426,21 @@ def _supervise(settings: Settings, options: WorkerOptions, base: str) -> int:
     if options.concurrency <= 1:
         return _work(settings, options, base)
     ctx = multiprocessing.get_context("fork")
+    tie = die_with_parent()
     stopping = False
     procs: dict[int, multiprocessing.process.BaseProcess] = {}
 
     def start(i: int) -> None:
         # Only the first worker runs the scheduler (RQ locks it per queue anyway).
         opts = WorkerOptions(**{**options.__dict__, "with_scheduler": options.with_scheduler and i == 0})
-        p = ctx.Process(target=lambda: os._exit(_work(settings, opts, f"{base}-{i}")), name=f"{base}-{i}")
+
+        def target() -> None:
+            if tie is not None:
+                tie()  # a supervisor killed outright takes its workers with it
+            os.setpgid(0, 0)  # its own group: the scheduler process it forks dies with it (_bury)
+            os._exit(_work(settings, opts, f"{base}-{i}"))
+
+        p = ctx.Process(target=target, name=f"{base}-{i}")
         p.start()
         procs[i] = p
 
@@ -412,8 +466,34 @@ def _supervise(settings: Settings, options: WorkerOptions, base: str) -> int:
             del procs[i]
             if code != 0 and not stopping and not options.burst:
                 log.warning("worker %s-%s exited with %s; restarting it", base, i, code)
+                _bury(settings, options, f"{base}-{i}", p.pid)
                 time.sleep(1.0)
                 start(i)
             else:
                 worst = max(worst, abs(code))
     return worst
+
+
+def _bury(settings: Settings, options: WorkerOptions, name: str, pid: int | None) -> None:
+    """Clean up after a worker process that died without stopping (SIGKILL, OOM kill).
+
+    Its RQ scheduler process outlives it, holding the scheduler locks: it gets SIGTERM
+    (through the worker's process group), which releases them. Its registration stays
+    in Redis as a live worker, and RQ refuses a new worker of that name until it
+    expires: it is marked dead, as the worker itself would have on the way out.
+    """
+    if pid:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGTERM)
+    key = f"rq:worker:{name}"
+    try:
+        conn = queues.connect(settings)
+        with conn.pipeline() as pipe:
+            pipe.srem(worker_registration.REDIS_WORKER_KEYS, key)
+            for queue in options.queues or settings.queues:
+                pipe.srem(worker_registration.WORKERS_BY_QUEUE_KEY % queue, key)
+            pipe.hset(key, "death", utcformat(utcnow()))
+            pipe.expire(key, 60)
+            pipe.execute()
+    except (TaskqError, *_REDIS_DOWN) as exc:
+        log.warning("worker %s: could not clear its registration: %s", name, exc)

@@ -191,6 +191,64 @@ def test_concurrency_supervises_n_workers(backend_settings: Settings, csv_input:
     assert workers == {"pool-0", "pool-1"}
 
 
+def test_a_killed_pool_worker_comes_back_under_its_name_and_leaves_no_scheduler(
+    backend_settings: Settings, csv_input: Path
+) -> None:
+    import os
+
+    from rq import Worker
+
+    from taskq.queues import connect
+    from taskq.testing import _horse_pids
+
+    conn = connect(backend_settings)
+    supervisor = WorkerProcess(backend_settings, ["testq"], name="kpool", args=["--concurrency", "2"]).start()
+    try:
+        wait_for(lambda: len(Worker.all(connection=conn)) == 2, 30, what="two pool workers")
+        first = next(w for w in Worker.all(connection=conn) if w.name == "kpool-0")
+        scheduler = _horse_pids(first.pid)  # the scheduler process it forked
+        os.kill(first.pid, signal.SIGKILL)
+
+        def back() -> bool:
+            live = {w.name: w.pid for w in Worker.all(connection=conn)}
+            return live.get("kpool-0") not in (None, first.pid)
+
+        # RQ refused the same name while the dead worker's registration lived (about a minute).
+        wait_for(back, 20, interval=0.5, what="kpool-0 restarted")
+        for pid in scheduler:
+            wait_for(lambda pid=pid: not os.path.exists(f"/proc/{pid}"), 15, what=f"scheduler {pid} gone")
+        assert "There exists an active worker" not in supervisor.log()
+        client = TaskQ(backend_settings)
+        task = client.submit("test-steps", csv_input, {"steps": 1, "step_seconds": 0})
+        wait_for(lambda: _status(client, task.id) == "COMPLETED", 30, what="a task after the restart")
+        supervisor.signal(signal.SIGTERM)
+        assert supervisor.wait(30) == 0, supervisor.log()
+    finally:
+        supervisor.stop()
+
+
+def test_pool_workers_die_with_a_supervisor_killed_outright(backend_settings: Settings) -> None:
+    import os
+
+    from rq import Worker
+
+    from taskq.queues import connect
+
+    conn = connect(backend_settings)
+    supervisor = WorkerProcess(
+        backend_settings, ["testq"], name="orphans", args=["--concurrency", "2"]
+    ).start()
+    try:
+        wait_for(lambda: len(Worker.all(connection=conn)) == 2, 30, what="two pool workers")
+        pids = [w.pid for w in Worker.all(connection=conn)]
+        supervisor.signal(signal.SIGKILL)
+        supervisor.wait(10)
+        for pid in pids:
+            wait_for(lambda pid=pid: not os.path.exists(f"/proc/{pid}"), 30, what=f"worker {pid} gone")
+    finally:
+        supervisor.stop()
+
+
 def test_a_worker_does_not_outlive_the_test_process_that_started_it(tmp_path: Path, redis_url: str) -> None:
     """A test run killed outright must not leave workers consuming the next run's test queue."""
     import os

@@ -151,3 +151,19 @@ def test_queue_stats_give_the_oldest_waiting_jobs_age(
     stats = {q["queue"]: q for q in queue_stats(settings, fake_redis)}
     assert stats["profile"]["depth"] == 1 and stats["profile"]["oldest_age_s"] is not None
     assert stats["clean"]["depth"] == 0 and stats["clean"]["oldest_age_s"] is None
+
+
+def test_a_worker_registers_again_after_redis_lost_its_registration(
+    settings: Settings, fake_redis: Any
+) -> None:
+    from rq import Worker
+
+    from taskq.worker import TaskqWorker
+
+    worker = TaskqWorker(["profile"], settings=settings, connection=fake_redis, name="w-flushed")
+    worker.register_birth()
+    assert [w.name for w in Worker.all(connection=fake_redis)] == ["w-flushed"]
+    fake_redis.flushdb()  # Redis restarted empty
+    worker.heartbeat()
+    assert [w.name for w in Worker.all(connection=fake_redis)] == ["w-flushed"]
+    assert [w.name for w in Worker.all(queue=queues.queue("profile", fake_redis))] == ["w-flushed"]
