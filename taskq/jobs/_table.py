@@ -96,6 +96,12 @@ class Table:
         return ", ".join(quote_ident(c) for c in (self.columns if columns is None else columns))
 
 
+INTEGER_TYPES = (
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT",
+)  # fmt: skip
+"""DuckDB's integer types (a Parquet column may be any of them)."""
+
+
 def describe(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     """Column name -> DuckDB type of ``relation`` (a table, view or table function call)."""
     rows = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()

@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from ._table import INTEGER_TYPES
 from ._table import quote_ident as q
 from ._table import sql_literal as _lit
 from .clean_values import BuildStep, ColumnMap, outcome_sql
@@ -48,20 +49,7 @@ TABLE = "clean_rows"
 QUARANTINE = "clean_quarantine"
 ROW_LIST_LIMIT = 1000
 """changes.json lists at most this many removed row numbers per step and column."""
-_INTEGERS = frozenset(
-    (
-        "TINYINT",
-        "SMALLINT",
-        "INTEGER",
-        "BIGINT",
-        "HUGEINT",
-        "UTINYINT",
-        "USMALLINT",
-        "UINTEGER",
-        "UBIGINT",
-        "UHUGEINT",
-    )
-)
+_INTEGERS = frozenset(INTEGER_TYPES)
 
 
 def is_integer(sql_type: str) -> bool:

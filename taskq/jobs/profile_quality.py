@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._table import INTEGER_TYPES
 from .findings import finding
 
 __all__ = ["INFER_THRESHOLD", "build_findings", "infer_type", "readiness", "scores"]
@@ -36,17 +37,7 @@ INFER_THRESHOLD = 0.9
 """Share of present values that must parse as a type for a text column to be inferred as it."""
 
 _NATIVE = {
-    "integer": (
-        "TINYINT",
-        "SMALLINT",
-        "INTEGER",
-        "BIGINT",
-        "HUGEINT",
-        "UTINYINT",
-        "USMALLINT",
-        "UINTEGER",
-        "UBIGINT",
-    ),
+    "integer": INTEGER_TYPES,
     "float": ("FLOAT", "DOUBLE", "REAL"),
     "boolean": ("BOOLEAN",),
     "date": ("DATE",),
