@@ -187,7 +187,7 @@ class TaskqWorker(Worker):
             # RQ's own heartbeats need Redis; supervising the task (its heartbeat
             # row, cancel, shutdown grace) needs only SQL, so it carries on.
             log.warning("worker %s: Redis unavailable while task %s runs: %s", self.name, job.id, exc)
-        with contextlib.suppress(*_REDIS_DOWN):  # logged above
+        with contextlib.suppress(*_REDIS_DOWN):  # the next tick tries again
             self._register_again_if_lost(None)
         try:
             self._supervise(job.id)

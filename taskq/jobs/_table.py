@@ -102,6 +102,11 @@ INTEGER_TYPES = (
 """DuckDB's integer types (a Parquet column may be any of them)."""
 
 
+def is_nested(sql_type: str) -> bool:
+    """Whether ``sql_type`` is a list, array, struct, map or union type."""
+    return sql_type.endswith("]") or sql_type.startswith(("STRUCT", "MAP", "UNION"))
+
+
 def describe(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
     """Column name -> DuckDB type of ``relation`` (a table, view or table function call)."""
     rows = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
@@ -181,7 +186,7 @@ def finish_view(
             return quote_ident(c)
         if t == "JSON":  # JSON lines mixing strings and numbers in a field: the values as text, unquoted
             return f"json_extract_string({quote_ident(c)}, '$')"
-        if as_text and (t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION"))):
+        if as_text and is_nested(t):
             return f"CAST(to_json({quote_ident(c)}) AS VARCHAR)"  # lists and objects as JSON, not [a]
         return f"CAST({quote_ident(c)} AS VARCHAR)" if as_text and t != "VARCHAR" else quote_ident(c)
 

@@ -237,10 +237,10 @@ def _outlier_step(
         for col, why in skipped.items()
     ]
     # Flagging removes nothing: every column's quartiles come from one scan.
-    stats = {} if cfg["remove"] else quartiles(con, chosen)
+    stats = {} if cfg["remove"] else quartiles(con, {c: maps[c].sql_type for c in chosen})
     for i, col in enumerate(chosen):
         progress.update(84 + 6 * i / max(len(chosen), 1), f"outliers: {col}")
-        entry = outliers(con, col, cfg["k"], cfg["remove"], stats.get(col))
+        entry = outliers(con, col, maps[col].sql_type, cfg["k"], cfg["remove"], stats.get(col))
         if entry is not None:
             entries.append(entry)
         progress.check()

@@ -59,7 +59,7 @@ def is_integer(sql_type: str) -> bool:
 
 def is_numeric(sql_type: str) -> bool:
     """Whether ``sql_type`` is a number: an integer, FLOAT, DOUBLE or DECIMAL(p, s)."""
-    return is_integer(sql_type) or sql_type in ("FLOAT", "DOUBLE") or sql_type.startswith("DECIMAL")
+    return is_integer(sql_type) or sql_type in _FLOATS or sql_type.startswith("DECIMAL")
 
 
 def _rows(con: duckdb.DuckDBPyConnection, where: str, total: int | None = None) -> tuple[int, list[int]]:
@@ -498,21 +498,20 @@ def _exact_fill(con: duckdb.DuckDBPyConnection, col: str, sql_type: str, strateg
         total, n = con.execute(f"SELECT sum({q(col)}), count({q(col)}) FROM {TABLE} WHERE __keep").fetchall()[
             0
         ]
-        with decimal.localcontext() as ctx:
-            ctx.prec = 100
-            value = None if not n else decimal.Decimal(total) / n
+        exact = None if not n else (decimal.Decimal(total), n)
     else:
         # The two middle values' midpoint, exactly: a DECIMAL with one more digit holds it.
         wide = "DECIMAL(38, 1)" if is_integer(sql_type) else sql_type
         mid = con.execute(
             f"SELECT quantile_cont(CAST({q(col)} AS {wide}), 0.5) FROM {TABLE} WHERE __keep"
         ).fetchall()[0][0]
-        value = None if mid is None else decimal.Decimal(mid)
-    if value is None:
+        exact = None if mid is None else (decimal.Decimal(mid), 1)
+    if exact is None:
         return f"CAST(NULL AS {sql_type})"
     scale = int(sql_type.split(",")[1].rstrip(") ")) if sql_type.startswith("DECIMAL") else 0
     with decimal.localcontext() as ctx:
         ctx.prec = 100  # 39-digit sums and their quotients, exactly enough
+        value = exact[0] / exact[1]
         rounded = value.quantize(decimal.Decimal(1).scaleb(-scale), rounding=decimal.ROUND_HALF_UP)
     return f"CAST({_lit(str(rounded))} AS {sql_type})"
 
@@ -548,31 +547,41 @@ def identifiers(con: duckdb.DuckDBPyConnection, columns: list[str]) -> list[str]
     return [c for c, unique in zip(named, row, strict=True) if unique]
 
 
-def _finite(col: str) -> str:
-    """SQL: the numeric column ``col`` holds a finite value (not NULL, NaN or an infinity:
-    FLOAT and DOUBLE columns of a Parquet or JSON input may hold them)."""
-    return f"isfinite(CAST({q(col)} AS DOUBLE))"
+_FLOATS = ("FLOAT", "DOUBLE")
+"""The numeric types that can hold NaN and infinities (typed Parquet or JSON columns may)."""
 
 
-def quartiles(con: duckdb.DuckDBPyConnection, columns: list[str]) -> dict[str, tuple[int, Any]]:
-    """Per column, ``(count, [Q1, Q3])`` of its kept finite values (one scan for all columns)."""
-    if not columns:
+def _finite(col: str, sql_type: str) -> str:
+    """SQL: the numeric column ``col`` of ``sql_type`` holds a finite value (not NULL, NaN
+    or an infinity). Integers and decimals are finite whenever present: no test per row."""
+    return f"isfinite({q(col)})" if sql_type in _FLOATS else f"{q(col)} IS NOT NULL"
+
+
+def quartiles(con: duckdb.DuckDBPyConnection, types: dict[str, str]) -> dict[str, tuple[int, Any]]:
+    """Per column of ``types`` (name -> SQL type), ``(count, [Q1, Q3])`` of its kept finite
+    values (one scan for all columns)."""
+    if not types:
         return {}
     row = con.execute(
         "SELECT "
         + ", ".join(
-            f"count(*) FILTER ({_finite(c)}), quantile_cont({q(c)}, [0.25, 0.75]) FILTER ({_finite(c)})"
-            for c in columns
+            f"count(*) FILTER ({_finite(c, t)}), quantile_cont({q(c)}, [0.25, 0.75]) FILTER ({_finite(c, t)})"
+            for c, t in types.items()
         )
         + f" FROM {TABLE} WHERE __keep"
     ).fetchall()[0]
-    return {c: (int(row[2 * i]), row[2 * i + 1]) for i, c in enumerate(columns)}
+    return {c: (int(row[2 * i]), row[2 * i + 1]) for i, c in enumerate(types)}
 
 
 def outliers(
-    con: duckdb.DuckDBPyConnection, col: str, k: float, remove: bool, stats: tuple[int, Any] | None = None
+    con: duckdb.DuckDBPyConnection,
+    col: str,
+    sql_type: str,
+    k: float,
+    remove: bool,
+    stats: tuple[int, Any] | None = None,
 ) -> dict[str, Any] | None:
-    """Flag (and with ``remove``, drop) values outside the IQR fences of ``col``.
+    """Flag (and with ``remove``, drop) values outside the IQR fences of ``col`` (of ``sql_type``).
 
     Fences are ``Q1 - k*IQR`` and ``Q3 + k*IQR`` over kept finite values;
     NaN and infinities are neither counted nor flagged (the entry's
@@ -581,17 +590,16 @@ def outliers(
     Returns None when the column has fewer than 4 finite values (no
     meaningful quartiles).
     """
-    count, fences = stats if stats is not None else quartiles(con, [col])[col]
+    count, fences = stats if stats is not None else quartiles(con, {col: sql_type})[col]
     if count < 4:
         return None
     q1, q3 = float(fences[0]), float(fences[1])
     lo, hi = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
     if not (math.isfinite(lo) and math.isfinite(hi)):  # quartiles near the double range's ends
         return None
-    where = f"{_finite(col)} AND ({q(col)} < {lo!r} OR {q(col)} > {hi!r})"
+    where = f"{_finite(col, sql_type)} AND ({q(col)} < {lo!r} OR {q(col)} > {hi!r})"
     total, listed = _rows(con, where)
-    types = dict(con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {TABLE})").fetchall())
-    shown = q(col) if is_integer(types[col]) else f"CAST({q(col)} AS DOUBLE)"  # DECIMAL: a JSON number
+    shown = q(col) if is_integer(sql_type) else f"CAST({q(col)} AS DOUBLE)"  # DECIMAL: a JSON number
     examples = con.execute(
         f"SELECT __row, {shown} FROM {TABLE} WHERE __keep AND ({where}) ORDER BY __row LIMIT 5"
     ).fetchall()
@@ -607,9 +615,9 @@ def outliers(
         "rows_removed": listed if remove else [],
         "rows_removed_total": total if remove else 0,
     }
-    if types[col] in ("FLOAT", "DOUBLE"):  # only these hold NaN and infinities
+    if sql_type in _FLOATS:
         odd = con.execute(
-            f"SELECT count(*) FROM {TABLE} WHERE __keep AND {q(col)} IS NOT NULL AND NOT {_finite(col)}"
+            f"SELECT count(*) FROM {TABLE} WHERE __keep AND {q(col)} IS NOT NULL AND NOT {_finite(col, sql_type)}"
         ).fetchall()[0][0]
         if odd:
             entry["non_finite"] = int(odd)

@@ -51,6 +51,7 @@ from ._table import (
     finish_view,
     first_line,
     free_name,
+    is_nested,
     quote_ident,
     row_renamed,
     sql_literal,
@@ -391,10 +392,6 @@ _FROM_STRINGS = re.compile(r"(DATE|TIME|TIMESTAMP|UUID)\b[^\[(]*")
 """Scalar types DuckDB's JSON reader infers from strings (ISO dates, timestamps, times, UUIDs)."""
 
 
-def _nested(sql_type: str) -> bool:
-    return sql_type.endswith("]") or sql_type.startswith(("STRUCT", "MAP", "UNION"))
-
-
 def _as_written(con: duckdb.DuckDBPyConnection, view: str, read: str) -> list[str]:
     """Re-read ``<view>__data`` so that every value is what the JSON says, not what
     DuckDB inferred from it; return the columns now of type JSON (lists and objects).
@@ -406,12 +403,13 @@ def _as_written(con: duckdb.DuckDBPyConnection, view: str, read: str) -> list[st
     """
     types = describe(con, f"{view}__data")
     wanted = {
-        c: "VARCHAR" if _FROM_STRINGS.fullmatch(t) else "JSON" if _nested(t) else t for c, t in types.items()
+        c: "VARCHAR" if _FROM_STRINGS.fullmatch(t) else "JSON" if is_nested(t) else t
+        for c, t in types.items()
     }
     if wanted != types:
         struct = ", ".join(f"{sql_literal(c)}: {sql_literal(t)}" for c, t in wanted.items())
         con.execute(f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM {read}, columns = {{{struct}}})")
-    return [c for c, t in wanted.items() if _nested(types[c])]
+    return [c for c, t in wanted.items() if is_nested(types[c])]
 
 
 def free_reserved(
