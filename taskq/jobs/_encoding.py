@@ -46,7 +46,7 @@ def _utf16_without_bom(sample: bytes) -> str | None:
     return None
 
 
-def sniff_encoding(path: Path, sample: bytes | None = None) -> str:
+def sniff_encoding(path: Path, sample: bytes | None = None, expected: str = "delimited text") -> str:
     """The encoding of the text file at ``path``, judged from its first bytes.
 
     Returns one of ``utf-8``, ``utf-8-sig``, ``utf-16`` (with BOM),
@@ -57,7 +57,8 @@ def sniff_encoding(path: Path, sample: bytes | None = None) -> str:
 
     Raises:
         InputUnreadable: the sample looks binary (NUL bytes that are not
-            UTF-16, or mostly control characters), naming the file.
+            UTF-16, or mostly control characters), naming the file and what
+            it was ``expected`` to hold (``delimited text``, ``JSON lines``).
     """
     if sample is None:
         with path.open("rb") as fh:
@@ -71,12 +72,12 @@ def sniff_encoding(path: Path, sample: bytes | None = None) -> str:
         if guess:
             return guess
         raise InputUnreadable(
-            f"{path.name}: looks like a binary file (NUL bytes), not delimited text", path=str(path)
+            f"{path.name}: looks like a binary file (NUL bytes), not {expected}", path=str(path)
         )
     controls = sum(1 for b in sample if b in _CONTROL)
     if sample and controls / len(sample) > 0.05:
         raise InputUnreadable(
-            f"{path.name}: looks like a binary file (control characters), not delimited text",
+            f"{path.name}: looks like a binary file (control characters), not {expected}",
             path=str(path),
         )
     try:

@@ -362,7 +362,7 @@ def _open_json(
 ) -> Table:
     with path.open("rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
-    encoding = opts.get("encoding") or sniff_encoding(path, sample)
+    encoding = opts.get("encoding") or sniff_encoding(path, sample, "JSON lines")
     src = path
     if encoding not in ("utf-8", "utf-8-sig"):
         src = transcode_to_utf8(path, scratch / (path.stem + ".utf8.json"), encoding)

@@ -247,6 +247,12 @@ def test_binary_garbage(con, write_bytes):
         open_table(con, write_bytes("junk.csv", data))
 
 
+def test_binary_file_read_as_json_lines_says_so(con, write_bytes):
+    # A Parquet file forced to be read as JSON lines: the error names what was expected.
+    with pytest.raises(InputUnreadable, match=r"data\.parquet: .*binary.*not JSON lines"):
+        open_table(con, write_bytes("data.parquet", b"PAR1\x00\x01\x02" * 100), options={"format": "jsonl"})
+
+
 def test_fake_xlsx(con, write_bytes):
     with pytest.raises(InputUnreadable, match=r"fake\.xlsx.*not an Excel"):
         open_table(con, write_bytes("fake.xlsx", b"a,b\n1,2\n"))
