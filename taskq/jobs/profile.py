@@ -45,10 +45,11 @@ from ..progress import Progress, ScaledProgress
 from . import profile_numeric as numeric
 from . import profile_stats as stats
 from ._json import json_text
+from ._table import quote_ident
 from .io import check_engine, check_options, connect, open_table
 from .profile_drift import drift_column
 from .profile_html import render_html
-from .profile_quality import build_findings, infer_type, readiness, scores
+from .profile_quality import INFER_THRESHOLD, build_findings, infer_type, readiness, scores
 
 __all__ = ["run", "validate_params"]
 
@@ -246,6 +247,22 @@ def _run(
     }
 
 
+def _numeric_baseline(con: Any, base: Any, name: str) -> bool:
+    """Whether the baseline's column ``name`` is numeric: typed so, or text whose present
+    values parse as numbers as often as the input's must for it to be inferred numeric."""
+    dtype = base.types[name]
+    if infer_type(dtype, {})[0] in _NUMERIC:
+        return True
+    if dtype != "VARCHAR":
+        return False
+    v = quote_ident(name)
+    parsed, present = con.execute(
+        f"SELECT count(*) FILTER (TRY_CAST(trim({v}) AS DOUBLE) IS NOT NULL), "
+        f"count(*) FILTER ({stats.present_sql(v)}) FROM {base.view}"
+    ).fetchall()[0]
+    return bool(present) and parsed / present >= INFER_THRESHOLD
+
+
 def _drift(
     con: Any,
     table: Any,
@@ -263,7 +280,8 @@ def _drift(
     for i, c in enumerate(shared):
         progress.check()
         progress.update(100 * i / max(len(shared), 1), f"drift: {c['name']}")
-        out.append(drift_column(con, table.view, base.view, c["name"], c["inferred_type"] in _NUMERIC))
+        numeric = c["inferred_type"] in _NUMERIC or _numeric_baseline(con, base, c["name"])
+        out.append(drift_column(con, table.view, base.view, c["name"], numeric))
     for name in [n for n in base.columns if n not in table.types]:
         out.append({"column": name, "test": None, "drifted": False, "summary": "only in the baseline"})
     for name in [c["name"] for c in columns if c["name"] not in base.types]:  # in input order

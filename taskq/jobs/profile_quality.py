@@ -35,6 +35,9 @@ __all__ = ["INFER_THRESHOLD", "build_findings", "infer_type", "readiness", "scor
 
 INFER_THRESHOLD = 0.9
 """Share of present values that must parse as a type for a text column to be inferred as it."""
+CARD_LUHN_SHARE = 0.5
+"""Share of a column's 13-19 digit numbers that must pass the Luhn check for a card alert
+(random numbers pass one time in ten; real card numbers always)."""
 
 _NATIVE = {
     "integer": INTEGER_TYPES,
@@ -199,6 +202,10 @@ def build_findings(
                 finding("info", f"{name!r} has a single distinct value", column=name, code="constant_column")
             )
         for kind, n in (c.get("pii") or {}).items():
+            # One random 13-19 digit number in ten passes the Luhn check: card numbers
+            # are a column where most of the numbers tried pass it, not just some.
+            if kind == "card" and n < CARD_LUHN_SHARE * c.get("card_candidates", n):
+                continue
             if n and c["present"] and n / c["present"] >= 0.05:
                 label = {
                     "email": "email addresses",

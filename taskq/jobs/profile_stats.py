@@ -12,7 +12,8 @@ numeric or temporal statistics from the same counts
 Working on distinct values with their counts keeps regular-expression and
 cast work proportional to the cardinality, not the row count; above
 :data:`PATTERN_SAMPLE` distinct values, patterns and PII hints come from a
-seeded sample of them and are scaled (marked ``sampled``).
+sample of them (:func:`_draw`: the most frequent values, plus a seeded sample
+of the rest, scaled; marked ``sampled``). Type parse counts are exact.
 
 Across columns: :func:`approx_distinct` (HyperLogLog counts, when asked) and
 :func:`duplicate_rows` (one hash per row; exact confirmation only when hashes
@@ -27,7 +28,7 @@ from typing import Any
 import duckdb
 
 from ._placeholders import PLACEHOLDERS, placeholder_sql
-from ._table import quote_ident
+from ._table import INTEGER_TYPES, quote_ident
 
 __all__ = [
     "PATTERN_SAMPLE",
@@ -36,6 +37,7 @@ __all__ = [
     "collapse_shape",
     "column_values",
     "duplicate_rows",
+    "present_sql",
     "release",
     "shape",
 ]
@@ -56,11 +58,15 @@ _CASTS = (
 
 def _parses_as(name: str, sql_type: str) -> str:
     """SQL: the text ``v`` is a value of ``sql_type``. DuckDB casts ``'1.5'`` to the
-    BIGINT 2 (it rounds), so an integer must also have no decimal point or exponent."""
+    BIGINT 2 (it rounds), so an integer must also have no decimal point or exponent;
+    and it casts ``'2024-01-31 10:00'`` to the DATE 2024-01-31 (it drops the time),
+    so a date must have no time of day."""
     cast = f"TRY_CAST(trim(v) AS {sql_type}) IS NOT NULL"
-    if name != "integer":
-        return cast
-    return f"(CASE WHEN contains(v, '.') OR contains(lower(v), 'e') THEN false ELSE {cast} END)"
+    if name == "integer":
+        return f"(CASE WHEN contains(v, '.') OR contains(lower(v), 'e') THEN false ELSE {cast} END)"
+    if name == "date":
+        return f"(CASE WHEN contains(v, ':') THEN false ELSE {cast} END)"
+    return cast
 
 
 def _whitespace(s: str) -> str:
@@ -71,7 +77,7 @@ def _whitespace(s: str) -> str:
     return f"(CASE WHEN ascii({s}) IN (9, 10, 12, 13, 32) THEN regexp_full_match({s}, '\\s+') ELSE false END)"
 
 
-def _present(s: str) -> str:
+def present_sql(s: str) -> str:
     """SQL: the text value ``s`` is a real value (not blank, not a placeholder)."""
     return f"({s} <> '' AND NOT {_whitespace(s)} AND NOT {placeholder_sql(s)})"
 
@@ -122,22 +128,22 @@ def collapse_shape(pattern: str) -> str:
     return "".join(out)
 
 
-def _patterns(con: duckdb.DuckDBPyConnection, top_k: int, scale: float) -> tuple[list[dict[str, Any]], float]:
-    """The ``top_k`` most common shapes of the present values in ``_profile_s`` (ties by
-    shape), and the share of values with the most common collapsed shape
-    (:func:`collapse_shape`) over all of them, whatever ``top_k``."""
-    counts: dict[str, int] = {}
-    for v, n in con.execute("SELECT v, n FROM _profile_s").fetchall():
+def _patterns(con: duckdb.DuckDBPyConnection, top_k: int, weight: str) -> tuple[list[dict[str, Any]], float]:
+    """The ``top_k`` most common shapes of the values in ``_profile_s`` (ties by shape),
+    each value counting ``weight`` (see :func:`_draw`), and the share of values with
+    the most common collapsed shape (:func:`collapse_shape`) over all of them, whatever ``top_k``."""
+    counts: dict[str, float] = {}
+    for v, w in con.execute(f"SELECT v, {weight} FROM _profile_s").fetchall():
         p = shape(v)
-        counts[p] = counts.get(p, 0) + int(n)
-    collapsed: dict[str, int] = {}
+        counts[p] = counts.get(p, 0.0) + float(w)
+    collapsed: dict[str, float] = {}
     for p, n in counts.items():
         key = collapse_shape(p)
-        collapsed[key] = collapsed.get(key, 0) + n
+        collapsed[key] = collapsed.get(key, 0.0) + n
     total = sum(counts.values())
     share = max(collapsed.values(), default=0) / total if total else 1.0
     top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
-    return [{"pattern": p, "count": round(n * scale)} for p, n in top], share
+    return [{"pattern": p, "count": round(n)} for p, n in top], share
 
 
 def _digits(s: str) -> str:
@@ -161,40 +167,85 @@ def _parses(
     out = dict.fromkeys(screened, 0)
     if keep:
         exact = ", ".join(f"coalesce(sum(n) FILTER ({_parses_as(name, t)}), 0)" for name, t in keep)
-        row = _one(con, f"SELECT {exact} FROM _profile_g WHERE v IS NOT NULL AND {_present('v')}")
+        row = _one(con, f"SELECT {exact} FROM _profile_g WHERE v IS NOT NULL AND {present_sql('v')}")
         out.update({name: int(k) for (name, _), k in zip(keep, row, strict=True)})
     return out
 
 
-def _pii_sql() -> list[str]:
-    """SQL aggregates over ``_profile_s``: values that look like e-mail, phone, card, national id.
+def _pii_sql(weight: str = "n") -> list[str]:
+    """SQL aggregates over ``_profile_s``: values that look like e-mail, phone, card, national
+    id, then the card candidates (13-19 digits, not all one digit) the Luhn check ran on.
+    Each value counts ``weight`` (an SQL expression; its row count by default).
 
     Each regular expression sits behind a cheap length test and then a digit
     count, in nested CASEs (DuckDB evaluates both sides of an AND), so it only
     runs on the few values that could match.
     """
     digits = "regexp_replace(trim(v), '[ -]', '', 'g')"
+
+    def card(then: str) -> str:  # ``then`` on 13-19 digits (spaces, dashes) not all the same
+        return f"""CASE WHEN strlen(v) BETWEEN 13 AND 25 THEN
+            CASE WHEN {_digits("v")} BETWEEN 13 AND 19
+            THEN CASE WHEN regexp_full_match({digits}, '[0-9]{{13,19}}')
+                      AND strlen(replace({digits}, left({digits}, 1), '')) > 0 THEN {then} ELSE false END
+            ELSE false END ELSE false END"""
+
     return [
-        """coalesce(sum(n) FILTER (CASE WHEN contains(v, '@') THEN regexp_full_match(trim(v),
-            '[A-Za-z0-9._%+''-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}') ELSE false END), 0)""",
-        f"""coalesce(sum(n) FILTER (CASE WHEN strlen(v) BETWEEN 7 AND 25 THEN
+        f"""coalesce(sum({weight}) FILTER (CASE WHEN contains(v, '@') THEN regexp_full_match(trim(v),
+            '[A-Za-z0-9._%+''-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{{2,}}') ELSE false END), 0)""",
+        f"""coalesce(sum({weight}) FILTER (CASE WHEN strlen(v) BETWEEN 7 AND 25 THEN
             CASE WHEN {_digits("v")} BETWEEN 7 AND 15
             THEN regexp_full_match(trim(v), '\\+?\\(?[0-9][0-9 ().-]{{5,18}}[0-9]')
              AND NOT regexp_full_match(trim(v), '[0-9]{{4}}[/.-][0-9]{{1,2}}[/.-][0-9]{{1,2}}|[0-9]{{1,2}}[/.-][0-9]{{1,2}}[/.-][0-9]{{2,4}}|[0-9]+\\.[0-9]+|[0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}}|[0-9]{{7,9}}')
             ELSE false END ELSE false END), 0)""",
-        f"""coalesce(sum(n) FILTER (CASE WHEN strlen(v) BETWEEN 13 AND 25 THEN
-            CASE WHEN {_digits("v")} BETWEEN 13 AND 19
-            THEN CASE WHEN regexp_full_match({digits}, '[0-9]{{13,19}}')
-                      AND strlen(replace({digits}, left({digits}, 1), '')) > 0 THEN {_luhn_sql(digits)} ELSE false END
-            ELSE false END ELSE false END), 0)""",
-        f"""coalesce(sum(n) FILTER (CASE WHEN strlen(trim(v)) = 11 THEN CASE WHEN {_digits("v")} = 9
+        f"coalesce(sum({weight}) FILTER ({card(_luhn_sql(digits))}), 0)",
+        f"""coalesce(sum({weight}) FILTER (CASE WHEN strlen(trim(v)) = 11 THEN CASE WHEN {_digits("v")} = 9
             THEN regexp_full_match(trim(v), '[0-8][0-9]{{2}}-[0-9]{{2}}-[0-9]{{4}}')
              AND NOT starts_with(trim(v), '000') AND NOT starts_with(trim(v), '666')
             ELSE false END ELSE false END), 0)""",
+        f"coalesce(sum({weight}) FILTER ({card('true')}), 0)",
     ]
 
 
 _PII_KINDS = ("email", "phone", "card", "national_id")
+
+
+def _draw(con: duckdb.DuckDBPyConnection, source: str) -> tuple[bool, str]:
+    """Fill ``_profile_s (v, n, heavy)`` from ``source`` (a query of value counts ``v, n``):
+    every row when it has at most :data:`PATTERN_SAMPLE`, else a sample.
+
+    The sample is stratified: the ``PATTERN_SAMPLE // 2`` most frequent values
+    are all kept (``heavy``) and stand for themselves; the rest are a
+    deterministic hash sample (parallel and cheap, unlike a reservoir), scaled
+    up to the rows they stand for. A value that fills most of the column is
+    never left out, and never stands for values unlike it.
+
+    Returns:
+        (sampled, weight): ``weight`` is the SQL for the rows a ``_profile_s``
+        row stands for; sums of it estimate sums over ``source``.
+    """
+    count, total = _one(con, f"SELECT count(*), coalesce(sum(n), 0) FROM ({source})")
+    sampled = int(count) > PATTERN_SAMPLE
+    heavy, keep = "true", "true"
+    if sampled:
+        half = PATTERN_SAMPLE // 2
+        cut, rest = _one(
+            con,
+            f"""WITH s AS (SELECT n FROM ({source}))
+                SELECT t.n, (SELECT count(*) FROM s WHERE s.n <= t.n)
+                FROM (SELECT n FROM s ORDER BY n DESC LIMIT 1 OFFSET {half}) t""",
+        )
+        heavy = f"n > {int(cut)}"
+        keep = f"({heavy} OR hash(v) % 1000000 < {int(1_000_000 * half / max(int(rest), 1))})"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _profile_s AS SELECT v, n, {heavy} AS heavy FROM ({source}) WHERE {keep}"
+    )
+    exact, drawn = _one(
+        con,
+        "SELECT coalesce(sum(n) FILTER (heavy), 0), coalesce(sum(n) FILTER (NOT heavy), 0) FROM _profile_s",
+    )
+    scale = (int(total) - int(exact)) / int(drawn) if drawn else 0.0
+    return sampled, f"(n * CASE WHEN heavy THEN 1.0 ELSE {scale!r} END)"
 
 
 def column_values(
@@ -238,6 +289,15 @@ def column_values(
             f"SELECT CAST(v AS VARCHAR), n FROM _profile_g WHERE v IS NOT NULL ORDER BY n DESC, v LIMIT {top_k}"
         ).fetchall()
     ]
+    if dtype in INTEGER_TYPES:
+        # Card numbers stored as numbers: 13 to 19 digits. (Phone-like digit counts are
+        # left alone here: epoch seconds and most ids have 10 digits.)
+        cards = f"SELECT CAST(v AS VARCHAR) AS v, n FROM _profile_g WHERE v >= {10**12}"
+        sampled, weight = _draw(con, cards)
+        sums = _pii_sql(weight)
+        card, candidates = _one(con, f"SELECT {sums[2]}, {sums[4]} FROM _profile_s")  # Luhn-valid, tried
+        out.update(pii={"card": round(float(card))}, card_candidates=round(float(candidates)))
+        return out
     if not text:
         return out
     empty, blank, placeholders, lo, hi, total_len = counts
@@ -245,23 +305,16 @@ def column_values(
     if non_null:
         out["length"] = {"min": int(lo), "max": int(hi), "mean": round(float(total_len) / int(non_null), 2)}
     out["present"] = out["non_null"] - out["empty"] - out["whitespace"] - out["placeholders"]
-    sampled = distinct > PATTERN_SAMPLE
-    where = "v IS NOT NULL"
-    if sampled:
-        # A deterministic hash sample of distinct values: parallel and cheap, unlike a reservoir.
-        where += f" AND hash(v) % 1000000 < {int(1_000_000 * PATTERN_SAMPLE / distinct)}"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _profile_s AS SELECT v, n FROM "
-        f"(SELECT v, n FROM _profile_g WHERE {where}) WHERE {_present('v')}"
-    )
-    # One pass over the sample (present values only): its size, the type screens, the PII hints.
-    casts = [f"coalesce(sum(n) FILTER ({_parses_as(name, t)}), 0)" for name, t in _CASTS]
-    covered, *rest = _one(con, f"SELECT coalesce(sum(n), 0), {', '.join(casts + _pii_sql())} FROM _profile_s")
-    screened = {name: int(k) for (name, _), k in zip(_CASTS, rest[: len(_CASTS)], strict=True)}
-    scale = float(out["present"]) / float(covered) if sampled and covered else 1.0
-    out["parses"] = _parses(con, screened, int(covered), sampled)
-    out["patterns"], out["shape_share"] = _patterns(con, top_k, scale)
-    out["pii"] = {k: round(int(n) * scale) for k, n in zip(_PII_KINDS, rest[len(_CASTS) :], strict=True)}
+    sampled, weight = _draw(con, f"SELECT v, n FROM _profile_g WHERE v IS NOT NULL AND {present_sql('v')}")
+    # One pass over the sample: the type screens, the PII hints.
+    casts = [f"coalesce(sum({weight}) FILTER ({_parses_as(name, t)}), 0)" for name, t in _CASTS]
+    found = _one(con, f"SELECT {', '.join(casts + _pii_sql(weight))} FROM _profile_s")
+    screened = {name: round(float(k)) for (name, _), k in zip(_CASTS, found[: len(_CASTS)], strict=True)}
+    out["parses"] = _parses(con, screened, out["present"], sampled)
+    out["patterns"], out["shape_share"] = _patterns(con, top_k, weight)
+    pii = [round(float(n)) for n in found[len(_CASTS) :]]
+    out["pii"] = dict(zip(_PII_KINDS, pii[: len(_PII_KINDS)], strict=True))
+    out["card_candidates"] = pii[len(_PII_KINDS)]
     out["patterns_sampled"] = sampled
     return out
 

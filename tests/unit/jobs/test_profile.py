@@ -338,3 +338,79 @@ def test_html_shows_edge_whitespace_so_look_alike_values_differ():
     assert _visible_edges("Aaaaa ") == "Aaaaa␣"
     assert _visible_edges("New York") == "New York"
     assert _visible_edges("  ") == "␣␣"
+
+
+# --- sampled columns, inference and PII edge cases (QA findings) ----------------------------------
+
+
+def test_a_value_filling_most_of_a_high_cardinality_column_is_always_in_the_sample(tmp_path):
+    # 30,000 distinct words (more than PATTERN_SAMPLE) plus "1" on 300,000 rows: a plain hash
+    # sample of distinct values can leave "1" out, and inferred a 91 % integer column "string".
+    src = tmp_path / "heavy.csv"
+    src.write_text("v\n" + "".join(f"w{i:05d}x\n" for i in range(30_000)) + "1\n" * 300_000)
+    execute("profile", src, tmp_path / "o", {})
+    v = col(json.loads((tmp_path / "o" / "profile.json").read_text()), "v")
+    assert v["patterns_sampled"] is True
+    assert v["parses"]["integer"] == 300_000 and v["inferred_type"] == "integer"
+    assert v["patterns"][0] == {"pattern": "9", "count": 300_000}
+    assert abs(v["patterns"][1]["count"] - 30_000) <= 300  # the sampled shape, scaled
+
+
+def test_sampled_pii_counts_do_not_scale_a_frequent_value_with_the_rest(tmp_path):
+    src = tmp_path / "phones.csv"
+    rows = [f"(415) {200 + i // 10_000:03d}-{i % 10_000:04d}" for i in range(60_000)] + ["hello"] * 60_000
+    src.write_text("phone\n" + "\n".join(rows) + "\n")
+    execute("profile", src, tmp_path / "o", {})
+    p = col(json.loads((tmp_path / "o" / "profile.json").read_text()), "phone")
+    assert abs(p["pii"]["phone"] - 60_000) <= 1_500  # was 120,000: "hello" scaled as a phone
+    assert {"pattern": "aaaaa", "count": 60_000} in p["patterns"]
+
+
+def test_text_timestamps_are_not_inferred_as_dates(tmp_path):
+    src = tmp_path / "ts.csv"
+    src.write_text("ts\n" + "".join(f"2024-01-{d:02d} 1{d % 10}:30:00\n" for d in range(1, 20)) + "bad\n")
+    execute("profile", src, tmp_path / "o", {})
+    ts = col(json.loads((tmp_path / "o" / "profile.json").read_text()), "ts")
+    assert ts["parses"]["date"] == 0 and ts["inferred_type"] == "timestamp"
+    assert ts["stats"]["max"].startswith("2024-01-19") and "19:30" in ts["stats"]["max"]
+
+
+def test_card_numbers_stored_as_numbers_are_flagged_and_random_ids_are_not(tmp_path):
+    def luhn_ok(digits: str) -> bool:
+        total = 0
+        for i, ch in enumerate(reversed(digits)):
+            d = int(ch) * (2 if i % 2 else 1)
+            total += d - 9 if d > 9 else d
+        return total % 10 == 0
+
+    rng = random.Random(5)
+    cards = []
+    while len(cards) < 200:
+        body = "4" + "".join(rng.choice("0123456789") for _ in range(14))
+        check = next(str(c) for c in range(10) if luhn_ok(body + str(c)))
+        cards.append(body + check)
+    ids = ["".join(rng.choice("123456789") for _ in range(16)) for _ in range(200)]
+    assert 5 <= sum(map(luhn_ok, ids)) <= 40  # about one in ten passes by chance
+    src = tmp_path / "c.csv"
+    src.write_text("card,tracking\n" + "".join(f"{c},{t}\n" for c, t in zip(cards, ids, strict=True)))
+    rep = execute("profile", src, tmp_path / "o", {})
+    prof = json.loads((tmp_path / "o" / "profile.json").read_text())
+    assert col(prof, "card")["type"] == "BIGINT" and col(prof, "card")["pii"]["card"] == 200
+    assert rep["summary"]["pii_columns"] == ["card"]  # not "tracking", though some pass Luhn
+
+
+def test_drift_uses_ks_when_only_the_baseline_is_numeric(tmp_path):
+    rng = random.Random(9)
+    base = tmp_path / "base.csv"
+    cur = tmp_path / "cur.csv"
+    base.write_text("x\n" + "".join(f"{rng.gauss(100, 10):.3f}\n" for _ in range(2000)))
+    junk = ["n/a?", "see note", "tbd"]
+    cur.write_text(
+        "x\n"
+        + "".join(f"{rng.gauss(200, 10):.3f}\n" if i % 7 else f"{rng.choice(junk)}\n" for i in range(2000))
+    )
+    execute("profile", cur, tmp_path / "o", {"baseline": str(base)})
+    prof = json.loads((tmp_path / "o" / "profile.json").read_text())
+    assert col(prof, "x")["inferred_type"] == "string"  # 14 % junk: below the 90 % threshold
+    (x,) = prof["drift"]
+    assert x["test"] == "ks" and x["drifted"] is True and x["statistic"] == 1.0
