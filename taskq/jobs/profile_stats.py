@@ -103,15 +103,23 @@ def _luhn_sql(d: str) -> str:
     )
 
 
-_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝ"
-_LOWER = "abcdefghijklmnopqrstuvwxyzàáâãäåæçèéêëìíîïñòóôõöøùúûüýßÿ"
+class _Shapes(dict[int, int]):
+    """``str.translate`` table for :func:`shape`, filled in as characters are met: a
+    letter of any script -> ``A`` (upper case) or ``a`` (lower case, or a script
+    without case), a decimal digit of any script -> ``9``, anything else itself."""
+
+    def __missing__(self, code: int) -> int:
+        ch = chr(code)
+        out = "A" if ch.isupper() else "a" if ch.isalpha() else "9" if ch.isdecimal() else ch
+        self[code] = ord(out)
+        return self[code]
 
 
-_SHAPES = str.maketrans(_UPPER + _LOWER + "0123456789", "A" * len(_UPPER) + "a" * len(_LOWER) + "9" * 10)
+_SHAPES = _Shapes()
 
 
 def shape(value: str) -> str:
-    """The shape of ``value``: letters (ASCII and Latin-1) -> ``A``/``a``, digits -> ``9``.
+    """The shape of ``value``: letters -> ``A``/``a``, digits -> ``9`` (any script; see :class:`_Shapes`).
 
     Done in Python on the (at most :data:`PATTERN_SAMPLE`) sampled values:
     ``str.translate`` is several times cheaper than DuckDB's ``translate``.

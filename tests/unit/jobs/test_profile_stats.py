@@ -100,6 +100,14 @@ def test_patterns_shape_latin1_letters_and_digits():
     assert shape("Zoë-42 ß") == "Aaa-99 a"
 
 
+def test_patterns_shape_letters_and_digits_of_every_script():
+    # Cyrillic and Greek have case; CJK and Arabic letters do not (lower); Arabic-Indic digits are digits.
+    assert shape("Иван Петров") == "Aaaa Aaaaaa"
+    assert shape("Ωμέγα-7") == "Aaaaa-9"
+    assert shape("東京 ٣٤") == "aa 99"
+    assert shape("a_b+c") == "a_a+a"
+
+
 def test_duplicate_rows_exact_with_nulls(con):
     con.execute("CREATE TABLE t (a INTEGER, b VARCHAR)")
     rows = [(1, "x"), (1, "x"), (1, None), (1, None), (None, None), (2, "y"), (1, "x")]
