@@ -7,7 +7,7 @@ the exact tokens of its ``placeholders`` step (a subset of these by default).
 
 from __future__ import annotations
 
-__all__ = ["PLACEHOLDERS", "placeholder_sql"]
+__all__ = ["PLACEHOLDERS", "WHITESPACE", "placeholder_sql", "whitespace_sql"]
 
 PLACEHOLDERS = (
     "n/a", "na", "n.a.", "null", "none", "nil", "nan", "-nan", "<na>", "-", "--", "?", "??", ".",
@@ -15,6 +15,25 @@ PLACEHOLDERS = (
 )  # fmt: skip
 """Lower-cased, trimmed tokens that stand in for a missing value: every token
 clean-my-data nulls by default (``clean_params.DEFAULT_PLACEHOLDERS``) and more."""
+
+WHITESPACE = r"[\s\p{Z}\x{0B}\x{85}\x{200B}\x{FEFF}]"
+"""RE2 class of whitespace: ASCII, Unicode spaces and separators (no-break space...),
+vertical tab, NEL, zero-width space and BOM. clean-my-data trims and collapses it;
+profile-my-data counts a value of it alone as whitespace-only."""
+_WS_FIRST = "(9, 10, 11, 12, 13, 32, 133, 160, 5760, 8232, 8233, 8239, 8287, 12288, 65279)"
+"""Code points of :data:`WHITESPACE` outside U+2000-U+200B."""
+
+
+def whitespace_sql(s: str) -> str:
+    """SQL: the VARCHAR expression ``s`` is a non-empty string of :data:`WHITESPACE` only.
+
+    The first-character test keeps the regular expression off almost every value.
+    """
+    return (
+        f"(CASE WHEN ascii({s}) IN {_WS_FIRST} OR ascii({s}) BETWEEN 8192 AND 8203 "
+        f"THEN regexp_full_match({s}, '{WHITESPACE}+') ELSE false END)"
+    )
+
 
 _PLACEHOLDER_SQL = "(" + ", ".join("'" + p + "'" for p in PLACEHOLDERS) + ")"
 _FIRST = (

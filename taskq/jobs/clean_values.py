@@ -38,6 +38,7 @@ from typing import Any
 import duckdb
 
 from ..progress import Progress
+from ._placeholders import WHITESPACE
 from ._table import Table, sql_and
 from ._table import quote_ident as _q
 from ._table import sql_literal as _lit
@@ -94,8 +95,8 @@ def _phone_name(column: str) -> bool:
     )
 
 
-_WS = r"[\s\p{Z}\x{0B}\x{85}\x{200B}\x{FEFF}]+"
-"""Whitespace: ASCII, Unicode spaces and separators, vertical tab, NEL, zero-width space and BOM."""
+_WS = WHITESPACE + "+"
+"""Runs of whitespace (:data:`taskq.jobs._placeholders.WHITESPACE`)."""
 _PLAIN = "regexp_full_match(cur, '[!-~]+(?: [!-~]+)*')"
 """Printable ASCII words split by single spaces: the whitespace step leaves it as it is
 (one regex pass, cheaper than the handful of string scans it stands for)."""

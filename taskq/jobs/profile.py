@@ -40,7 +40,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputNotFound, InputTooLarge, InvalidParams, UnknownColumn
+from ..errors import InputError, InputNotFound, InputTooLarge, InvalidParams, UnknownColumn
 from ..progress import Progress, ScaledProgress
 from . import profile_numeric as numeric
 from . import profile_stats as stats
@@ -274,7 +274,10 @@ def _drift(
     progress.update(0, "drift: reading baseline")
     if not baseline.is_file():
         raise InputNotFound(f"baseline file not found: {baseline}", path=str(baseline))
-    base = open_table(con, baseline, view="baseline", options=params["read_options"])
+    try:
+        base = open_table(con, baseline, view="baseline", options=params["read_options"])
+    except InputError as exc:  # "x.csv: the file is empty" must say which of the two files it is
+        raise type(exc)(f"baseline {exc.message}", **exc.details) from None
     shared = [c for c in columns if c["name"] in base.types]
     out = []
     for i, c in enumerate(shared):

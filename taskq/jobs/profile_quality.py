@@ -3,8 +3,9 @@
 Scores are 0-100, rounded to one decimal. With ``cells = rows x columns``:
 
 * **completeness** = 100 x (1 - missing cells / cells), where a missing cell
-  is NULL, an empty or whitespace-only string, or a placeholder token
-  (``N/A``, ``null``, ``-``, ...).
+  is NULL, an empty or whitespace-only string (Unicode spaces too), a
+  placeholder token (``N/A``, ``null``, ``-``, ...), or NaN in a float column
+  (how pandas writes a missing number).
 * **validity** = 100 x (1 - invalid cells / present cells), where an invalid
   cell is a present value that does not parse as its column's inferred type
   (e.g. ``"abc"`` in a column inferred integer).
@@ -136,10 +137,13 @@ def build_findings(
                 )
             )
         if c["placeholders"]:
+            nan = c["type"] in ("FLOAT", "DOUBLE")  # a float column's placeholders are its NaN
             issues.append(
                 finding(
                     "warning",
-                    f"{c['placeholders']} placeholder value(s) such as 'N/A' in {name!r}",
+                    f"{c['placeholders']} "
+                    + ("NaN value(s) (missing numbers)" if nan else "placeholder value(s) such as 'N/A'")
+                    + f" in {name!r}",
                     column=name,
                     code="placeholders",
                 )
@@ -147,7 +151,7 @@ def build_findings(
             recs.append(
                 finding(
                     "info",
-                    f"replace placeholder tokens in {name!r} with NULL",
+                    f"replace {'NaN' if nan else 'placeholder tokens'} in {name!r} with NULL",
                     column=name,
                     code="nullify_placeholders",
                 )
@@ -171,7 +175,17 @@ def build_findings(
                     code="invalid_values",
                 )
             )
-        if c["type"] == "VARCHAR" and c["inferred_type"] != "string":
+        if c["type"] == "VARCHAR" and c.get("leading_zeros") and c["inferred_type"] in ("integer", "float"):
+            recs.append(
+                finding(
+                    "info",
+                    f"keep {name!r} as text: {c['leading_zeros']} value(s) have leading zeros "
+                    "(codes such as zip codes), which a number would drop",
+                    column=name,
+                    code="keep_text",
+                )
+            )
+        elif c["type"] == "VARCHAR" and c["inferred_type"] != "string":
             recs.append(
                 finding(
                     "info",

@@ -27,7 +27,7 @@ from typing import Any
 
 import duckdb
 
-from ._placeholders import PLACEHOLDERS, placeholder_sql
+from ._placeholders import PLACEHOLDERS, placeholder_sql, whitespace_sql
 from ._table import INTEGER_TYPES, quote_ident
 
 __all__ = [
@@ -58,28 +58,23 @@ _CASTS = (
 
 def _parses_as(name: str, sql_type: str) -> str:
     """SQL: the text ``v`` is a value of ``sql_type``. DuckDB casts ``'1.5'`` to the
-    BIGINT 2 (it rounds), so an integer must also have no decimal point or exponent;
+    BIGINT 2 (it rounds), so an integer must also have no decimal point or exponent
+    (nor the hex, binary and ``_``-grouped forms DuckDB accepts, which are not numbers in a file);
     and it casts ``'2024-01-31 10:00'`` to the DATE 2024-01-31 (it drops the time),
     so a date must have no time of day."""
     cast = f"TRY_CAST(trim(v) AS {sql_type}) IS NOT NULL"
-    if name == "integer":
-        return f"(CASE WHEN contains(v, '.') OR contains(lower(v), 'e') THEN false ELSE {cast} END)"
+    if name == "integer":  # nor hex (0x1F), binary (0b101) or digit groups (1_000), which DuckDB casts too
+        return f"(CASE WHEN regexp_matches(v, '[.eExXbB_]') THEN false ELSE {cast} END)"
+    if name == "float":
+        return f"(CASE WHEN contains(v, '_') THEN false ELSE {cast} END)"
     if name == "date":
         return f"(CASE WHEN contains(v, ':') THEN false ELSE {cast} END)"
     return cast
 
 
-def _whitespace(s: str) -> str:
-    """SQL: ``s`` is a non-empty string of whitespace only (RE2 ``\\s``: tab, LF, FF, CR, space).
-
-    The first-character test keeps the regular expression off almost every value.
-    """
-    return f"(CASE WHEN ascii({s}) IN (9, 10, 12, 13, 32) THEN regexp_full_match({s}, '\\s+') ELSE false END)"
-
-
 def present_sql(s: str) -> str:
     """SQL: the text value ``s`` is a real value (not blank, not a placeholder)."""
-    return f"({s} <> '' AND NOT {_whitespace(s)} AND NOT {placeholder_sql(s)})"
+    return f"({s} <> '' AND NOT {whitespace_sql(s)} AND NOT {placeholder_sql(s)})"
 
 
 def _one(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
@@ -136,6 +131,18 @@ def collapse_shape(pattern: str) -> str:
     return "".join(out)
 
 
+SHOWN_CHARS = 200
+"""Longer top values and patterns are cut to this many characters in the profile (marked)."""
+
+
+def _shown(value: str) -> dict[str, Any]:
+    """``{"value": value}``, or its first :data:`SHOWN_CHARS` characters with ``truncated``
+    and the full ``length``: a profile lists values, it does not copy megabyte cells."""
+    if len(value) <= SHOWN_CHARS:
+        return {"value": value}
+    return {"value": value[:SHOWN_CHARS], "truncated": True, "length": len(value)}
+
+
 def _patterns(con: duckdb.DuckDBPyConnection, top_k: int, weight: str) -> tuple[list[dict[str, Any]], float]:
     """The ``top_k`` most common shapes of the values in ``_profile_s`` (ties by shape),
     each value counting ``weight`` (see :func:`_draw`), and the share of values with
@@ -151,7 +158,11 @@ def _patterns(con: duckdb.DuckDBPyConnection, top_k: int, weight: str) -> tuple[
     total = sum(counts.values())
     share = max(collapsed.values(), default=0) / total if total else 1.0
     top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top_k]
-    return [{"pattern": p, "count": round(n)} for p, n in top], share
+    listed = []
+    for p, n in top:
+        cut = _shown(p)
+        listed.append({"pattern": cut.pop("value"), **cut, "count": round(n)})
+    return listed, share
 
 
 def _digits(s: str) -> str:
@@ -272,10 +283,16 @@ def column_values(
     con.execute(f"CREATE TEMP TABLE _profile_g AS SELECT {q} AS v, count(*) AS n FROM {data} GROUP BY 1")
     extra = ""
     if text:
+        # Leading zeros: a column of codes (zip codes, "007") that a number would change.
         extra = f""",
-            coalesce(sum(n) FILTER (v = ''), 0), coalesce(sum(n) FILTER ({_whitespace("v")}), 0),
+            coalesce(sum(n) FILTER (v = ''), 0), coalesce(sum(n) FILTER ({whitespace_sql("v")}), 0),
             coalesce(sum(n) FILTER ({placeholder_sql("v")}), 0),
-            min(length(v)), max(length(v)), sum(length(v) * n)"""
+            min(length(v)), max(length(v)), sum(length(v) * n),
+            coalesce(sum(n) FILTER (CASE WHEN starts_with(ltrim(v), '0')
+                                    THEN regexp_full_match(trim(v), '0[0-9]+') ELSE false END), 0)"""
+    elif dtype in ("FLOAT", "DOUBLE"):
+        # NaN is how pandas and numpy write a missing number: a placeholder, as the text "NaN" is.
+        extra = ", coalesce(sum(n) FILTER (isnan(v)), 0)"
     distinct, singletons, non_null, *counts = _one(
         con,
         f"""SELECT count(v), count(*) FILTER (n = 1 AND v IS NOT NULL),
@@ -292,11 +309,14 @@ def column_values(
         "singletons": int(singletons),
     }
     out["top_values"] = [
-        {"value": v, "count": int(n)}
+        {**_shown(v), "count": int(n)}
         for v, n in con.execute(
             f"SELECT CAST(v AS VARCHAR), n FROM _profile_g WHERE v IS NOT NULL ORDER BY n DESC, v LIMIT {top_k}"
         ).fetchall()
     ]
+    if counts and not text:  # a float column's NaN
+        out["placeholders"] = int(counts[0])
+        out["present"] = out["non_null"] - out["placeholders"]
     if dtype in INTEGER_TYPES:
         # Card numbers stored as numbers: 13 to 19 digits. (Phone-like digit counts are
         # left alone here: epoch seconds and most ids have 10 digits.)
@@ -308,8 +328,9 @@ def column_values(
         return out
     if not text:
         return out
-    empty, blank, placeholders, lo, hi, total_len = counts
+    empty, blank, placeholders, lo, hi, total_len, zeros = counts
     out.update(empty=int(empty), whitespace=int(blank), placeholders=int(placeholders), length=None)
+    out["leading_zeros"] = int(zeros)
     if non_null:
         out["length"] = {"min": int(lo), "max": int(hi), "mean": round(float(total_len) / int(non_null), 2)}
     out["present"] = out["non_null"] - out["empty"] - out["whitespace"] - out["placeholders"]

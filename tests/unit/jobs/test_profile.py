@@ -414,3 +414,11 @@ def test_drift_uses_ks_when_only_the_baseline_is_numeric(tmp_path):
     assert col(prof, "x")["inferred_type"] == "string"  # 14 % junk: below the 90 % threshold
     (x,) = prof["drift"]
     assert x["test"] == "ks" and x["drifted"] is True and x["statistic"] == 1.0
+
+
+def test_an_unreadable_baseline_is_named_as_the_baseline(tmp_path):
+    cur = tmp_path / "cur.csv"
+    cur.write_text("x\n1\n2\n")
+    (tmp_path / "base.csv").write_text("")
+    with pytest.raises(InputEmpty, match=r"^baseline base\.csv: the file is empty"):
+        execute("profile", cur, tmp_path / "o", {"baseline": str(tmp_path / "base.csv")})

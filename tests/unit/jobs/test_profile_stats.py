@@ -91,9 +91,52 @@ def test_blank_and_placeholder_counts(con):
     con.execute("CREATE TABLE t (c VARCHAR)")
     con.executemany("INSERT INTO t VALUES (?)", [(v,) for v in values])
     out = column_values(con, "t", "c", "VARCHAR", 10)
-    # "\x0b" (vertical tab) is not RE2 whitespace; "  unknown" is a placeholder once trimmed.
-    assert (out["empty"], out["whitespace"], out["placeholders"]) == (1, 2, 3)
-    assert out["present"] == 3 and out["non_null"] == 9
+    # "\x0b" (vertical tab) is whitespace, as clean's whitespace step sees it; "  unknown" is a
+    # placeholder once trimmed.
+    assert (out["empty"], out["whitespace"], out["placeholders"]) == (1, 3, 3)
+    assert out["present"] == 2 and out["non_null"] == 9
+
+
+def test_unicode_whitespace_only_values_are_whitespace_not_values(con):
+    values = ["\u00a0", "\u2003\u200b", "\ufeff", "\u3000 ", "a\u00a0b", "x"]
+    con.execute("CREATE TABLE t (c VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?)", [(v,) for v in values])
+    out = column_values(con, "t", "c", "VARCHAR", 10)
+    assert out["whitespace"] == 4 and out["present"] == 2
+
+
+def test_hex_binary_and_grouped_digits_are_not_numbers(con):
+    con.execute("CREATE TABLE t (c VARCHAR)")
+    con.executemany(
+        "INSERT INTO t VALUES (?)", [(v,) for v in ["0x1F", "0b101", "1_000", "1_000.5", "12", "-3"]]
+    )
+    out = column_values(con, "t", "c", "VARCHAR", 10)
+    assert out["parses"]["integer"] == 2 and out["parses"]["float"] == 2  # "12" and "-3" only
+
+
+def test_nan_in_a_float_column_is_missing_and_leading_zeros_are_counted(tmp_path: Path):
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT CASE WHEN i % 2 = 0 THEN 'NaN'::DOUBLE ELSE i END AS x, lpad(i::VARCHAR, 5, '0') AS zip "
+        f"FROM range(10) t(i)) TO '{tmp_path / 'n.parquet'}'"
+    )
+    rep = execute("profile", tmp_path / "n.parquet", tmp_path / "o", {})
+    prof = json.loads((tmp_path / "o" / "profile.json").read_text())
+    x, zip_ = prof["columns"]
+    assert (x["placeholders"], x["present"], x["missing"]) == (5, 5, 5)
+    assert zip_["inferred_type"] == "integer" and zip_["leading_zeros"] == 10
+    codes = {f["code"] for f in rep["recommendations"] if f.get("column") == "zip"}
+    assert "keep_text" in codes and "convert_type" not in codes
+
+
+def test_megabyte_cells_are_cut_in_top_values_and_patterns(tmp_path: Path):
+    src = tmp_path / "big.csv"
+    src.write_text("t\n" + "".join("x" * 1_000_000 + f"{i}\n" for i in range(3)))
+    execute("profile", src, tmp_path / "o", {})
+    (t,) = json.loads((tmp_path / "o" / "profile.json").read_text())["columns"]
+    assert t["top_values"][0]["truncated"] is True and t["top_values"][0]["length"] == 1_000_001
+    assert len(t["top_values"][0]["value"]) == 200 and t["patterns"][0]["truncated"] is True
+    assert (tmp_path / "o" / "profile.json").stat().st_size < 100_000
 
 
 def test_patterns_shape_latin1_letters_and_digits():
