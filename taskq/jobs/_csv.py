@@ -5,12 +5,23 @@ The dialect (delimiter, quote, escape, header, skipped lines) comes from
 DuckDB's ``sniff_csv`` unless the caller fixed it; the encoding from
 :mod:`taskq.jobs._encoding`. The file is read once into ``<view>__data`` with
 ``store_rejects`` so ragged or undecodable rows are set aside and reported
-instead of failing the read. Two retries exist, both rare:
+instead of failing the read. The retries, all rare:
 
 * the sample was valid UTF-8 but later bytes are not: re-read as cp1252;
 * a value late in the file does not fit the type sniffed from the sample
   (DuckDB rejects it as a CAST error): re-read with those columns as VARCHAR,
-  so no row is lost to type inference.
+  so no row is lost to type inference;
+* the sniffer gives up: again setting ragged rows aside; then, if the caller
+  gave the delimiter and quote, with that layout; then in non-strict mode
+  (mixed CRLF and LF line endings);
+* a malformed quoted field in the sample made the sniffer drop ``"`` quoting,
+  so most rows are rejected: re-read with RFC 4180 quoting, keeping the
+  reading with more rows. ``read_csv`` itself sniffs and can give up too: the
+  layout is then read as given, every column as text (:func:`_header` names them).
+
+A reading that still rejects more rows than it keeps is refused, naming the
+first bad line, rather than analysed in part. Lines the sniffer skips above
+the header (a title) are reported as an info finding.
 
 A record may hold at most :data:`MAX_LINE_BYTES`. A longer line past the rows
 DuckDB's sniffer samples is skipped and reported like a ragged row; one among
@@ -159,6 +170,8 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
         args.append(f"skip = {int(opts['skip'])}")
     if opts.get("_ragged"):
         args.append("ignore_errors = true")
+    if opts.get("_lenient"):
+        args.append("strict_mode = false")
     try:
         row = con.execute(
             f"SELECT Delimiter, Quote, Escape, HasHeader, SkipRows FROM sniff_csv({', '.join(args)})"
@@ -171,8 +184,30 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
             # Rows of uneven width defeat the sniffer: sniff again skipping them, so the
             # read can report them line by line.
             return _sniff(con, src, {**opts, "_ragged": True}, display)
+        if opts.get("delimiter") and opts.get("quote") is not None:
+            # The caller said how the file is laid out: read it so, without sniffing
+            # (one malformed record in the sample makes the sniffer give up).
+            quote = opts["quote"]
+            escape = opts["escape"] if opts.get("escape") is not None else quote
+            header = True if opts.get("header") is None else bool(opts["header"])
+            skip = int(opts.get("skip") or 0)
+            return {
+                "delimiter": opts["delimiter"],
+                "quote": quote,
+                "escape": escape,
+                "header": header,
+                "skip": skip,
+            }
+        if not opts.get("_lenient"):
+            # Mixed line endings (CRLF and LF in one file) defeat the strict sniffer.
+            try:
+                return _sniff(con, src, {**opts, "_lenient": True}, display)
+            except InputMalformed:
+                pass
         raise InputMalformed(
-            f"{display.name}: cannot detect the delimited-text layout: {first_line(exc)}", path=str(display)
+            f"{display.name}: cannot detect the delimited-text layout: {first_line(exc)}; "
+            "set read_options delimiter, quote and header to read it as you describe",
+            path=str(display),
         ) from None
     delim, quote, escape, header, skip = row
     with src.open("r", encoding="utf-8-sig", errors="replace") as fh:
@@ -203,6 +238,7 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
         "escape": "" if escape == _EMPTY else escape,
         "header": bool(header),
         "skip": int(skip or 0),
+        **({"lenient": True} if opts.get("_lenient") else {}),
     }
 
 
@@ -230,16 +266,99 @@ def _read(
         f"rejects_scan = '{view}__scans'",
         f"all_varchar = {'true' if all_varchar else 'false'}",
     ]
+    if dialect.get("lenient"):
+        args.append("strict_mode = false")
     if as_varchar:
         struct = ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in as_varchar)
         args.append(f"types = {{{struct}}}")
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM read_csv({', '.join(args)})")
+        try:
+            con.execute(f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM read_csv({', '.join(args)})")
+        except duckdb.Error as exc:
+            if "Error when sniffing file" not in str(exc):
+                raise
+            # read_csv sniffs even with the layout given, and a malformed record in its
+            # sample (an unterminated quote) makes it give up. Read the layout as given,
+            # every column as text, so that record alone is rejected.
+            names = ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in _header(src, dialect))
+            args.append(f"auto_detect = false, columns = {{{names}}}")
+            try:
+                con.execute(
+                    f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM read_csv({', '.join(args)})"
+                )
+            except duckdb.Error:
+                if dialect.get("lenient"):
+                    raise
+                args.append("strict_mode = false")  # mixed line endings (CRLF and LF)
+                con.execute(
+                    f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM read_csv({', '.join(args)})"
+                )
     except duckdb.Error as exc:
         if "unicode" in str(exc).lower():
             raise _RetryEncoding from None
         _raise_if_too_long(exc, display)
         raise InputMalformed(f"{display.name}: {first_line(exc)}", path=str(display)) from None
+
+
+def _header(src: Path, dialect: dict[str, Any]) -> list[str]:
+    """The column names of ``src`` as DuckDB would name them: the header row's fields
+    (blank ones ``column<i>``, 0-based; repeats ``<name>_<n>``), or ``column0``... without one."""
+    with src.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        for _ in range(dialect["skip"]):
+            fh.readline()
+        quote = dialect["quote"] or None
+        reader = csv.reader(
+            fh,
+            delimiter=dialect["delimiter"],
+            quotechar=quote or '"',
+            quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
+        )
+        first = next(reader, [])
+    if not dialect["header"]:
+        return [f"column{i}" for i in range(len(first))]
+    names: list[str] = []
+    for i, raw in enumerate(first):
+        name = raw.strip() or f"column{i}"
+        base, n = name, 1
+        while name in names:
+            name, n = f"{base}_{n}", n + 1
+        names.append(name)
+    return names
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    src: Path,
+    view: str,
+    dialect: dict[str, Any],
+    all_varchar: bool,
+    display: Path,
+) -> list[tuple[int, str, str | None, str]]:
+    """Read ``src`` with ``dialect`` into ``<view>__data``; return the rejected lines.
+
+    A value late in the file that does not fit the type sniffed from the sample is
+    rejected as a CAST error: those columns are read again as VARCHAR, losing no row.
+    """
+    _read(con, src, view, dialect, all_varchar, [], display)
+    rejects = _rejects(con, view)
+    cast_columns = sorted({c for _, kind, c, _ in rejects if kind == "CAST" and c})
+    if cast_columns:
+        logger.info(
+            "%s: re-reading %s as VARCHAR (late values broke the sniffed type)", display.name, cast_columns
+        )
+        _read(con, src, view, dialect, all_varchar, cast_columns, display)
+        rejects = _rejects(con, view)
+    return rejects
+
+
+def _count(con: duckdb.DuckDBPyConnection, view: str) -> int:
+    return int(con.execute(f"SELECT count(*) FROM {view}__data").fetchall()[0][0])
+
+
+def _layout(dialect: dict[str, Any]) -> str:
+    quote = f"quote {dialect['quote']!r}" if dialect["quote"] else "no quoting"
+    header = "a header row" if dialect["header"] else "no header row"
+    return f"delimiter {dialect['delimiter']!r}, {quote}, {header}"
 
 
 def _rejects(con: duckdb.DuckDBPyConnection, view: str) -> list[tuple[int, str, str | None, str]]:
@@ -299,8 +418,7 @@ def load_delimited(
             raise _too_long(display, *long)
         try:
             dialect = _sniff(con, src, opts, display)
-            _read(con, src, view, dialect, all_varchar, [], display)
-            rejects = _rejects(con, view)
+            rejects = _load(con, src, view, dialect, all_varchar, display)
             if any(kind == "INVALID UNICODE" for _, kind, _, _ in rejects):
                 raise _RetryEncoding
             break
@@ -311,16 +429,43 @@ def load_delimited(
                 ) from None
             logger.info("%s: not UTF-8 after the sample; reading it as cp1252", display.name)
             encoding = "cp1252"
-    cast_columns = sorted({c for _, kind, c, _ in rejects if kind == "CAST" and c})
-    if cast_columns:
-        logger.info(
-            "%s: re-reading %s as VARCHAR (late values broke the sniffed type)", display.name, cast_columns
+    kept = _count(con, view)
+    if len(rejects) > kept and dialect["quote"] != '"' and opts.get("quote") is None:
+        # Most rows rejected, with no or other quoting: a malformed quoted field in the
+        # sniffer's sample made it give up on quotes. Read with RFC 4180 quoting instead,
+        # which sets aside only the malformed record, and keep the better reading.
+        quoted = {**dialect, "quote": '"', "escape": '"'}
+        alt = _load(con, src, view, quoted, all_varchar, display)
+        if _count(con, view) > kept:
+            logger.info(
+                "%s: reading with '\"' quoting; unquoted, %d rows were rejected", display.name, len(rejects)
+            )
+            dialect, rejects, kept = quoted, alt, _count(con, view)
+        else:
+            rejects = _load(con, src, view, dialect, all_varchar, display)
+    bad = len({line for line, *_ in rejects})  # a line may be rejected for several reasons
+    if bad > kept:
+        line, kind, _, message = rejects[0]
+        raise InputMalformed(
+            f"{display.name}: {bad:,} of {bad + kept:,} rows do not fit the layout read "
+            f"({_layout(dialect)}); the first at line {line}: {kind.lower()}: {message}. "
+            "Set read_options (delimiter, quote, header) if that layout is wrong",
+            path=str(display),
+            line=line,
         )
-        _read(con, src, view, dialect, all_varchar, cast_columns, display)
-        rejects = _rejects(con, view)
     if encoding not in _UTF8:
         warnings.append(
             finding("info", f"{display.name}: read as {encoding} and converted to UTF-8", code="transcoded")
+        )
+    if dialect["skip"] and opts.get("skip") is None:
+        warnings.append(
+            finding(
+                "info",
+                f"{display.name}: the first {dialect['skip']} line(s) were skipped: they do not fit the "
+                "layout of the rows below (a title or notes above the header?); set read_options skip "
+                "to choose where the table starts",
+                code="csv_lines_skipped",
+            )
         )
     warnings.extend(_reject_findings(display, rejects))
     types = describe(con, f"{view}__data")

@@ -131,7 +131,10 @@ def test_preamble_lines_before_the_header_are_still_skipped(con, write_bytes):
     data = f"Sales report, Q1\nGenerated 2024-01-01 by system\nname,amount,city\n{body}"
     table = open_table(con, write_bytes("report.csv", data.encode()))
     assert table.columns == ["name", "amount", "city"] and table.rows == 50
-    assert table.options["skip"] == 2 and not table.warnings
+    assert table.options["skip"] == 2
+    # Said, not hidden: those lines are not in the table.
+    assert [(w["severity"], w["code"]) for w in table.warnings] == [("info", "csv_lines_skipped")]
+    assert "first 2 line(s) were skipped" in table.warnings[0]["message"]
 
 
 def test_every_row_rejected_is_malformed(con, write_bytes):
@@ -567,3 +570,53 @@ def test_params_that_are_not_json_are_refused(value: float) -> None:
 
     with pytest.raises(InvalidParams, match="JSON"):
         validate_params("profile", {"outlier_z": value})
+
+
+# --- layouts the sniffer gets wrong (QA findings) -------------------------------------------------
+
+
+def _quoted_rows(n: int) -> list[str]:
+    return ["id,name,city"] + [f'{i},"Name {i}","City, {i}"' for i in range(n)]
+
+
+def test_one_malformed_quoted_field_in_the_sample_costs_that_row_only(con, write_bytes):
+    # The sniffer gave up on '"' quoting over the one bad field and picked another quote:
+    # every correctly quoted row then had 4 fields and 9,999 of 10,000 rows were dropped.
+    rows = _quoted_rows(10_000)
+    rows[5001] = '5000,"Bad "name" here",Town'
+    table = open_table(con, write_bytes("q.csv", ("\n".join(rows) + "\n").encode()), all_varchar=True)
+    assert table.rows == 9_999 and table.options["quote"] == '"'
+    assert table.rejected == [5002]
+    got = con.execute(f"SELECT city FROM {table.view} WHERE id = '4999'").fetchall()
+    assert got == [("City, 4999",)]
+
+
+def test_an_unterminated_quote_mid_sample_rejects_that_record_only(con, write_bytes):
+    rows = _quoted_rows(100)
+    rows[51] = '50,"Bad name,City 50'
+    table = open_table(con, write_bytes("u.csv", ("\n".join(rows) + "\n").encode()), all_varchar=True)
+    assert table.rows == 98  # rows 50 and 51 are one broken record
+    assert table.rejected and "unquoted value" in table.warnings[-1]["message"]
+
+
+def test_the_layout_given_is_read_when_the_sniffer_gives_up(con, write_bytes):
+    rows = _quoted_rows(100)
+    rows[51] = '50,"Bad "name" here",Town'
+    path = write_bytes("g.csv", ("\n".join(rows) + "\n").encode())
+    table = open_table(con, path, all_varchar=True, options={"delimiter": ",", "quote": '"', "header": True})
+    assert table.rows == 99 and table.columns == ["id", "name", "city"]
+
+
+@pytest.mark.parametrize("first", [b"\r\n", b"\n"])
+def test_mixed_line_endings_are_read(con, write_bytes, first):
+    other = b"\n" if first == b"\r\n" else b"\r\n"
+    data = b"id,name" + first + b"".join(b"%d,n%d" % (i, i) + first for i in range(200)) + b"200,x" + other
+    table = open_table(con, write_bytes("m.csv", data), all_varchar=True)
+    assert table.rows == 201 and not table.rejected
+    assert con.execute(f"SELECT name FROM {table.view} WHERE id = '200'").fetchall() == [("x",)]
+
+
+def test_a_file_whose_rows_mostly_do_not_fit_is_refused_not_read_in_part(con, write_bytes):
+    data = b"a,b,c\n" + b"1,2,3\n" * 4 + b"1,2\n" * 6
+    with pytest.raises(InputMalformed, match=r"m\.csv: 6 of 10 rows do not fit .* line 6"):
+        open_table(con, write_bytes("m.csv", data))
