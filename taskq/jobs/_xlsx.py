@@ -140,13 +140,23 @@ def write_xlsx(path: Path, columns: Sequence[str], batches: Iterable[Sequence[Se
                 "choose csv or parquet output"
             )
         for row in batch:
-            ws.append([_excel_value(v) for v in row])
+            ws.append([_excel_value(v, ws) for v in row])
     wb.save(path)
     return rows
 
 
-def _excel_value(value: Any) -> Any:
-    """Values openpyxl can store; anything else (lists, dicts, decimals) as text."""
+def _excel_value(value: Any, ws: Any) -> Any:
+    """Values openpyxl can store; anything else (lists, dicts, decimals) as text.
+
+    Text that starts with ``=`` is stored as a text cell: openpyxl would write it
+    as a formula, turning data such as ``=HYPERLINK(...)`` into live formulas.
+    """
+    if isinstance(value, str) and value.startswith("="):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
     if isinstance(value, dt.datetime | dt.time) and value.tzinfo is not None:
         return value.isoformat()
     if value is None or isinstance(value, bool | int | float | str | dt.date | dt.time):

@@ -620,3 +620,15 @@ def test_a_file_whose_rows_mostly_do_not_fit_is_refused_not_read_in_part(con, wr
     data = b"a,b,c\n" + b"1,2,3\n" * 4 + b"1,2\n" * 6
     with pytest.raises(InputMalformed, match=r"m\.csv: 6 of 10 rows do not fit .* line 6"):
         open_table(con, write_bytes("m.csv", data))
+
+
+def test_xlsx_text_starting_with_equals_is_written_as_text_not_a_formula(con, tmp_path):
+    con.execute(
+        "CREATE TABLE t AS SELECT * FROM (VALUES ('=1+1'), ('=HYPERLINK(\"http://x.example\",\"go\")'), ('ok')) v(c)"
+    )
+    out = tmp_path / "o.xlsx"
+    write_table(con, "SELECT c FROM t", out, "xlsx")
+    ws = openpyxl.load_workbook(out).active
+    cells = [ws.cell(row=r, column=1) for r in (2, 3, 4)]
+    assert [c.value for c in cells] == ["=1+1", '=HYPERLINK("http://x.example","go")', "ok"]
+    assert [c.data_type for c in cells] == ["s", "s", "s"]
