@@ -250,6 +250,7 @@ def _read(
     all_varchar: bool,
     as_varchar: list[str],
     display: Path,
+    column_types: list[str] | None = None,
 ) -> None:
     con.execute(f"DROP TABLE IF EXISTS {view}__rejects")
     con.execute(f"DROP TABLE IF EXISTS {view}__scans")
@@ -268,7 +269,9 @@ def _read(
     ]
     if dialect.get("lenient"):
         args.append("strict_mode = false")
-    if as_varchar:
+    if column_types:  # every column's type, by position (those an Excel sheet's cells give)
+        args.append(f"types = [{', '.join(sql_literal(t) for t in column_types)}]")
+    elif as_varchar:
         struct = ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in as_varchar)
         args.append(f"types = {{{struct}}}")
     try:
@@ -333,13 +336,14 @@ def _load(
     dialect: dict[str, Any],
     all_varchar: bool,
     display: Path,
+    column_types: list[str] | None = None,
 ) -> list[tuple[int, str, str | None, str]]:
     """Read ``src`` with ``dialect`` into ``<view>__data``; return the rejected lines.
 
     A value late in the file that does not fit the type sniffed from the sample is
     rejected as a CAST error: those columns are read again as VARCHAR, losing no row.
     """
-    _read(con, src, view, dialect, all_varchar, [], display)
+    _read(con, src, view, dialect, all_varchar, [], display, column_types)
     rejects = _rejects(con, view)
     cast_columns = sorted({c for _, kind, c, _ in rejects if kind == "CAST" and c})
     if cast_columns:
@@ -398,12 +402,15 @@ def load_delimited(
     scratch: Path,
     *,
     display: Path,
+    column_types: list[str] | None = None,
 ) -> Table:
     """Read the delimited text file ``path`` into ``<view>__data`` and create ``view``.
 
     ``display`` is the path named in messages (the user's file, when ``path``
     is a converted copy). ``scratch`` receives transcoded copies; the caller
     deletes it once this returns (the data is in DuckDB by then).
+    ``column_types``: every column's type by position (an Excel sheet's cell
+    types, for ``keep_types``): read so, and kept through the view.
     """
     with path.open("rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
@@ -418,7 +425,7 @@ def load_delimited(
             raise _too_long(display, *long)
         try:
             dialect = _sniff(con, src, opts, display)
-            rejects = _load(con, src, view, dialect, all_varchar, display)
+            rejects = _load(con, src, view, dialect, all_varchar, display, column_types)
             if any(kind == "INVALID UNICODE" for _, kind, _, _ in rejects):
                 raise _RetryEncoding
             break
@@ -435,14 +442,14 @@ def load_delimited(
         # sniffer's sample made it give up on quotes. Read with RFC 4180 quoting instead,
         # which sets aside only the malformed record, and keep the better reading.
         quoted = {**dialect, "quote": '"', "escape": '"'}
-        alt = _load(con, src, view, quoted, all_varchar, display)
+        alt = _load(con, src, view, quoted, all_varchar, display, column_types)
         if _count(con, view) > kept:
             logger.info(
                 "%s: reading with '\"' quoting; unquoted, %d rows were rejected", display.name, len(rejects)
             )
             dialect, rejects, kept = quoted, alt, _count(con, view)
         else:
-            rejects = _load(con, src, view, dialect, all_varchar, display)
+            rejects = _load(con, src, view, dialect, all_varchar, display, column_types)
     bad = len({line for line, *_ in rejects})  # a line may be rejected for several reasons
     if bad > kept:
         line, kind, _, message = rejects[0]
@@ -470,7 +477,9 @@ def load_delimited(
     warnings.extend(_reject_findings(display, rejects))
     types = describe(con, f"{view}__data")
     warnings.extend(row_renamed(types))
-    columns, types, rows = finish_view(con, view, f"{view}__data", "rowid", types, all_varchar, display)
+    columns, types, rows = finish_view(
+        con, view, f"{view}__data", "rowid", types, all_varchar, display, keep_types=bool(column_types)
+    )
     if rows == 0:
         if rejects:
             line, kind, _, message = rejects[0]

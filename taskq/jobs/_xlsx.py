@@ -4,7 +4,9 @@ Reading converts one worksheet to a temporary UTF-8 CSV row by row
 (openpyxl ``read_only`` mode), which DuckDB then reads like any other CSV, so a
 sheet never sits in memory as Python objects. The first non-empty row is the
 header; blank header cells become ``column_<n>`` (1-based). Dates and times are
-written in ISO 8601 so DuckDB infers DATE/TIMESTAMP columns.
+written in ISO 8601 so DuckDB infers DATE/TIMESTAMP columns. The cells' own
+types are recorded per column, so a reader that keeps the file's types (clean)
+reads a column of numbers as numbers, not text that looks like them.
 
 Writing streams query results in batches into a ``write_only`` workbook.
 """
@@ -50,6 +52,38 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _kind(value: Any) -> str:
+    """What a cell holds: ``int``, ``float``, ``bool``, ``date``, ``datetime``, ``time`` or ``str``."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 2**63):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, dt.datetime):
+        return "date" if value.time() == dt.time(0) and value.tzinfo is None else "datetime"
+    if isinstance(value, dt.date):
+        return "date"
+    if isinstance(value, dt.time):
+        return "time"
+    return "str"
+
+
+def _column_type(kinds: set[str]) -> str:
+    """The DuckDB type of a column whose cells hold ``kinds``: numbers (integers only:
+    BIGINT), dates (with times: TIMESTAMP), times or booleans; text, a mix, or no
+    value at all: VARCHAR."""
+    if kinds == {"int"}:
+        return "BIGINT"
+    if kinds and kinds <= {"int", "float"}:
+        return "DOUBLE"
+    if kinds == {"date"}:
+        return "DATE"
+    if kinds and kinds <= {"date", "datetime"}:
+        return "TIMESTAMP"
+    return {frozenset({"time"}): "TIME", frozenset({"bool"}): "BOOLEAN"}.get(frozenset(kinds), "VARCHAR")
+
+
 def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, Any]:
     """Write worksheet ``sheet`` (default: the first) of ``path`` to ``dest`` as CSV.
 
@@ -59,7 +93,9 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, A
     width (longer rows are cut, shorter rows padded).
 
     Returns:
-        ``{"sheet": name, "sheets": [all names], "skipped_rows": n}`` (empty rows skipped).
+        ``{"sheet": name, "sheets": [all names], "skipped_rows": n, "cell_types": [...]}``
+        (empty rows skipped; per column, the DuckDB type every non-empty cell of
+        it has in the sheet, or ``VARCHAR``: see :func:`_column_type`).
 
     Raises:
         InputUnreadable: not a zip/Excel workbook, or a corrupt one.
@@ -87,6 +123,7 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, A
             raise InvalidParams(f"{path.name}: no sheet {sheet!r}; sheets: {', '.join(names)}")
         skipped = 0
         width = 0
+        kinds: list[set[str]] = []
         with dest.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
             for row in ws.iter_rows(values_only=True):
@@ -105,12 +142,20 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, A
                     # as a CSV reader skips a blank line: it is no row of NULLs.
                     skipped += 1
                     continue
-                cells = [_cell(v) for v in row[:width]]
+                values = row[:width]
+                if len(kinds) < width:
+                    kinds.extend(set() for _ in range(width - len(kinds)))
+                for seen, v in zip(kinds, values, strict=False):
+                    if v is not None and v != "":
+                        seen.add(_kind(v))
+                cells = [_cell(v) for v in values]
                 cells.extend([""] * (width - len(cells)))
                 writer.writerow(cells)
         if not width:
             raise InputEmpty(f"{path.name}: sheet {ws.title!r} is empty", path=str(path))
-        return {"sheet": ws.title, "sheets": names, "skipped_rows": skipped}
+        kinds.extend(set() for _ in range(width - len(kinds)))
+        cell_types = [_column_type(k) for k in kinds[:width]]
+        return {"sheet": ws.title, "sheets": names, "skipped_rows": skipped, "cell_types": cell_types}
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
         raise InputUnreadable(f"{path.name}: corrupt Excel workbook: {exc}", path=str(path)) from None
     finally:

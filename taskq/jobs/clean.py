@@ -34,7 +34,8 @@ decimal mark, email/phone columns) is deterministic given the input and those
 parameters. ``changes.json["decisions"]`` records what was detected.
 
 Value steps clean text. A column the file itself types (Parquet columns that
-are not strings, JSON numbers, booleans, lists and objects) skips them and is
+are not strings, JSON numbers, booleans, lists and objects, Excel columns
+whose every cell is a number, a date, a time or a boolean) skips them and is
 written back with its own type; row steps apply to it as to any column.
 
 Value steps run on each column's distinct values (:mod:`taskq.jobs.clean_values`),

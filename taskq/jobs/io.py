@@ -263,8 +263,9 @@ def open_table(
             are then the strings in the file (not dates DuckDB read them as).
         keep_types: with ``all_varchar``, only text is read as text: columns
             the file itself types (Parquet columns that are not strings; JSON
-            numbers, booleans, lists and objects) keep their type. CSV, TSV
-            and Excel have none.
+            numbers, booleans, lists and objects; Excel columns whose every
+            cell is a number, a date, a time or a boolean) keep their type.
+            CSV and TSV have none.
         options: overrides for detection: ``format``, ``delimiter``, ``quote``,
             ``escape``, ``header`` (bool), ``encoding`` (Python codec name),
             ``skip`` (lines before the header), ``sheet`` (xlsx).
@@ -295,8 +296,19 @@ def open_table(
         elif fmt == "xlsx":
             csv_copy = scratch / (path.stem + ".csv")
             sheet_info = xlsx_to_csv(path, csv_copy, opts.pop("sheet", None))
+            cell_types = sheet_info.pop("cell_types")
             dialect = {"delimiter": ",", "quote": '"', "escape": '"', "header": True, "encoding": "utf-8"}
-            table = load_delimited(con, csv_copy, "xlsx", view, all_varchar, dialect, scratch, display=path)
+            table = load_delimited(
+                con,
+                csv_copy,
+                "xlsx",
+                view,
+                all_varchar,
+                dialect,
+                scratch,
+                display=path,
+                column_types=cell_types if all_varchar and keep_types else None,
+            )
             table.options.update(sheet_info)
         elif fmt == "jsonl":
             table = _open_json(con, path, view, all_varchar, opts, scratch, keep_types)

@@ -12,6 +12,7 @@ import pytest
 
 from taskq.errors import TaskCancelled, UnknownColumn
 from taskq.jobs import execute
+from taskq.jobs.clean_params import STEP_ORDER
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> Path:
@@ -610,6 +611,28 @@ def test_output_formats_round_trip(tmp_path: Path, fmt: str) -> None:
     out = tmp_path / "out" / f"cleaned.{fmt}"
     assert out.exists() and f"cleaned.{fmt}" in report["outputs"]
     assert _frame(out) == [("Ann", "1000", "None"), ("Bob", "25", "x"), ("Cy", "3", "y")]
+
+
+def test_xlsx_cell_types_come_back_as_cell_types(tmp_path: Path) -> None:
+    # The sheet was read through CSV as text: every number, date and boolean came back a text cell.
+    import datetime as dt
+
+    from openpyxl import Workbook, load_workbook
+
+    src = tmp_path / "in.xlsx"
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["n", "x", "when", "at", "ok", "code", "mixed"])
+    ws.append([1, 1.5, dt.datetime(2024, 1, 2), dt.datetime(2024, 1, 2, 10, 30), True, "007", 10.5])
+    ws.append([2, -0.25, dt.datetime(1999, 12, 31), dt.datetime(2024, 1, 3), False, "042", "call us"])
+    wb.save(src)
+    off = {"steps": [{"step": s, "enabled": False} for s in STEP_ORDER]}
+    for params, out in ((off, tmp_path / "off"), ({}, tmp_path / "default")):
+        execute("clean", src, out, params)
+        rows = list(load_workbook(out / "cleaned.xlsx").active.iter_rows(min_row=2, values_only=True))
+        assert rows[0][:6] == (1, 1.5, dt.datetime(2024, 1, 2), dt.datetime(2024, 1, 2, 10, 30), True, "007")
+        assert rows[1][:6] == (2, -0.25, dt.datetime(1999, 12, 31), dt.datetime(2024, 1, 3), False, "042")
+        assert [r[6] for r in rows] == ["10.5", "call us"]  # text and numbers mixed: a text column
 
 
 class CancelAfter:
