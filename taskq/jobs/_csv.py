@@ -7,7 +7,8 @@ DuckDB's ``sniff_csv`` unless the caller fixed it; the encoding from
 ``store_rejects`` so ragged or undecodable rows are set aside and reported
 instead of failing the read. The retries, all rare:
 
-* the sample was valid UTF-8 but later bytes are not: re-read as cp1252;
+* the sample was valid UTF-8 but later bytes are not: re-read, those bytes as
+  cp1252 (:func:`taskq.jobs._encoding.transcode_mixed`), the lines listed;
 * a value late in the file does not fit the type sniffed from the sample
   (DuckDB rejects it as a CAST error): re-read with those columns as VARCHAR,
   so no row is lost to type inference;
@@ -41,7 +42,7 @@ from typing import Any
 import duckdb
 
 from ..errors import InputEmpty, InputMalformed, InputTooLarge
-from ._encoding import SAMPLE_BYTES, sniff_encoding, transcode_to_utf8
+from ._encoding import SAMPLE_BYTES, Mixed, mixed_finding, sniff_encoding, transcode_mixed, transcode_to_utf8
 from ._table import Table, describe, finish_view, first_line, quote_ident, row_renamed, sql_literal
 from .findings import finding
 
@@ -416,9 +417,16 @@ def load_delimited(
         sample = fh.read(SAMPLE_BYTES)
     encoding = opts.get("encoding") or sniff_encoding(display, sample)
     warnings: list[dict[str, Any]] = []
+    mixed: Mixed | None = None
     for _attempt in range(2):
         src = path
-        if encoding.lower().replace("_", "-") not in _UTF8:
+        if encoding == "cp1252" and not opts.get("encoding"):
+            # Our guess, not the caller's word: keep what is valid UTF-8 as UTF-8.
+            src = scratch / (path.stem + ".utf8.csv")
+            mixed = transcode_mixed(path, src)
+            if mixed.utf8:
+                encoding = "utf-8"  # UTF-8 with some cp1252 lines, not a cp1252 file
+        elif encoding.lower().replace("_", "-") not in _UTF8:
             src = transcode_to_utf8(path, scratch / (path.stem + ".utf8.csv"), encoding)
         long = _overlong_line(src)  # in the bytes DuckDB reads: UTF-8
         if long is not None:
@@ -434,7 +442,7 @@ def load_delimited(
                 raise InputMalformed(
                     f"{display.name}: bytes are not valid {encoding}", path=str(display)
                 ) from None
-            logger.info("%s: not UTF-8 after the sample; reading it as cp1252", display.name)
+            logger.info("%s: not UTF-8 after the sample; reading other bytes as cp1252", display.name)
             encoding = "cp1252"
     kept = _count(con, view)
     if len(rejects) > kept and dialect["quote"] != '"' and opts.get("quote") is None:
@@ -460,7 +468,9 @@ def load_delimited(
             path=str(display),
             line=line,
         )
-    if encoding not in _UTF8:
+    if mixed is not None and mixed.utf8:
+        warnings.append(mixed_finding(display, mixed))
+    elif encoding not in _UTF8:
         warnings.append(
             finding("info", f"{display.name}: read as {encoding} and converted to UTF-8", code="transcoded")
         )

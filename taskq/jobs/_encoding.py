@@ -10,17 +10,29 @@ Detection order: byte-order marks (UTF-8, UTF-16 LE/BE), then the NUL-byte
 pattern of BOM-less UTF-16, then "is the sample valid UTF-8", then cp1252, and
 Latin-1 as the last resort (every byte sequence is valid Latin-1). A sample
 with NUL bytes that is not UTF-16, or mostly control characters, is binary.
+
+A file that is not all UTF-8 is often UTF-8 with a few cp1252 lines (exports
+pasted together): :func:`transcode_mixed` reads what is valid UTF-8 as UTF-8
+and only the other bytes as cp1252, counting the lines that held them. A file
+that is cp1252 throughout comes out as it would from a plain cp1252 decode
+(a cp1252 byte pair that also spells a UTF-8 character, such as ``Ã©``, is
+the exception, and rare in real text).
 """
 
 from __future__ import annotations
 
 import codecs
+import contextvars
 import logging
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputMalformed, InputUnreadable
+from .findings import finding
 
-__all__ = ["SAMPLE_BYTES", "sniff_encoding", "transcode_to_utf8"]
+__all__ = ["SAMPLE_BYTES", "Mixed", "mixed_finding", "sniff_encoding", "transcode_mixed", "transcode_to_utf8"]
 
 logger = logging.getLogger(__name__)
 
@@ -116,3 +128,81 @@ def transcode_to_utf8(src: Path, dest: Path, encoding: str) -> Path:
             raise InputMalformed(f"{src.name}: cannot decode as {encoding}: {exc}", path=str(src)) from None
     logger.debug("transcoded %s from %s to %s", src, encoding, dest)
     return dest
+
+
+MAX_LINES_LISTED = 20
+
+
+@dataclass
+class Mixed:
+    """What :func:`transcode_mixed` found."""
+
+    lines: int = 0
+    """Lines holding bytes that are not UTF-8 (read as cp1252)."""
+    listed: list[int] = field(default_factory=list)
+    """The first :data:`MAX_LINES_LISTED` of them, 1-based."""
+    utf8: int = 0
+    """Characters beyond ASCII that were valid UTF-8."""
+    _before: int = 0  # line breaks before the bytes being decoded
+    _last: int = 0  # the last line counted
+
+
+_STATE: contextvars.ContextVar[Mixed] = contextvars.ContextVar("taskq_mixed_decode")
+_HIGH = re.compile("[^\x00-\x7f]")
+
+
+def _as_cp1252(err: UnicodeError) -> tuple[str, int]:
+    """Decode error handler: the bytes that are not UTF-8, read as cp1252."""
+    assert isinstance(err, UnicodeDecodeError)
+    bad = err.object[err.start : err.end]
+    state = _STATE.get()
+    line = state._before + bytes(err.object[: err.start]).count(b"\n") + 1
+    if line != state._last:
+        state._last = line
+        state.lines += 1
+        if len(state.listed) < MAX_LINES_LISTED:
+            state.listed.append(line)
+    text = bad.decode("cp1252", errors="replace")
+    state.utf8 -= len(_HIGH.findall(text))  # not UTF-8: taken back off the count below
+    return text, err.end
+
+
+codecs.register_error("taskq-cp1252", _as_cp1252)
+
+
+def transcode_mixed(src: Path, dest: Path) -> Mixed:
+    """Stream ``src`` into ``dest`` as UTF-8: valid UTF-8 as it is, any other byte as cp1252.
+
+    Returns:
+        The lines that held bytes that are not UTF-8, and how much was valid UTF-8.
+    """
+    state = Mixed()
+    token = _STATE.set(state)
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="taskq-cp1252")
+    first = True
+    try:
+        with src.open("rb") as fin, dest.open("w", encoding="utf-8", newline="") as fout:
+            while chunk := fin.read(_CHUNK):
+                text = decoder.decode(chunk)
+                state._before += chunk.count(b"\n")
+                if first:
+                    text = text.removeprefix("\ufeff")
+                    first = False
+                state.utf8 += len(_HIGH.findall(text))
+                fout.write(text)
+            fout.write(decoder.decode(b"", final=True))
+    finally:
+        _STATE.reset(token)
+    logger.debug("transcoded %s as UTF-8 with cp1252 fallback: %d line(s) not UTF-8", src, state.lines)
+    return state
+
+
+def mixed_finding(display: Path, mixed: Mixed) -> dict[str, Any]:
+    """The warning for a UTF-8 file with lines in cp1252 (see :func:`transcode_mixed`)."""
+    shown = ", ".join(map(str, mixed.listed)) + (" ..." if mixed.lines > len(mixed.listed) else "")
+    return finding(
+        "warning",
+        f"{display.name}: {mixed.lines} line(s) hold bytes that are not UTF-8, read as cp1252 "
+        f"(line(s) {shown}); the rest of the file is UTF-8. Check those lines' accented letters",
+        code="mixed_encoding",
+    )

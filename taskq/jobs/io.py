@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import json
 import logging
 import re
 import shutil
@@ -43,7 +44,7 @@ import duckdb
 
 from ..errors import InputEmpty, InputMalformed, InputNotFound, InputUnreadable, InvalidParams
 from ._csv import load_delimited
-from ._encoding import SAMPLE_BYTES, sniff_encoding, transcode_to_utf8
+from ._encoding import SAMPLE_BYTES, mixed_finding, sniff_encoding, transcode_mixed, transcode_to_utf8
 from ._table import (
     ROW_COLUMN,
     Table,
@@ -374,11 +375,19 @@ def _open_json(
 ) -> Table:
     with path.open("rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
-    encoding = opts.get("encoding") or sniff_encoding(path, sample, "JSON lines")
-    src = path
-    if encoding not in ("utf-8", "utf-8-sig"):
-        src = transcode_to_utf8(path, scratch / (path.stem + ".utf8.json"), encoding)
-    for sample_size in (20480, -1):
+    given = opts.get("encoding")
+    encoding = given or sniff_encoding(path, sample, "JSON lines")
+    src, mixed = path, None
+    sizes = [20480, -1]
+    while sizes:
+        if src == path and encoding == "cp1252" and not given:
+            # Our guess, not the caller's word: keep what is valid UTF-8 as UTF-8.
+            src = scratch / (path.stem + ".utf8.json")
+            mixed = transcode_mixed(path, src)
+            encoding = "utf-8" if mixed.utf8 else encoding
+        elif src == path and encoding not in ("utf-8", "utf-8-sig"):
+            src = transcode_to_utf8(path, scratch / (path.stem + ".utf8.json"), encoding)
+        sample_size = sizes[0]
         read = f"read_json({sql_literal(str(src))}, format = 'auto', sample_size = {sample_size}"
         try:
             con.execute(f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM {read})")
@@ -388,16 +397,66 @@ def _open_json(
             message = first_line(exc)
             late = ("convert", "cast", "unknown key")
             if sample_size == 20480 and any(word in message.lower() for word in late):
+                sizes.pop(0)
                 continue  # a late value or key did not fit the sampled schema: infer from all rows
+            if "invalid utf-8" in message.lower() and src == path and not given:
+                encoding = "cp1252"  # UTF-8 in the sample, other bytes later: read those as cp1252
+                continue
+            bad = json_lines_problem(src)
+            if bad is not None:
+                raise InputMalformed(
+                    f"{path.name}: line {bad[0]}: {bad[1]}", path=str(path), line=bad[0]
+                ) from None
+            message = message.replace(str(src), path.name).split(". Try ")[
+                0
+            ]  # no server paths, no DuckDB hint
             raise InputMalformed(f"{path.name}: not valid JSON lines: {message}", path=str(path)) from None
     types = describe(con, f"{view}__data")
+    if list(types) == ["json"]:
+        # One record that is not an object, or has an empty key, makes DuckDB read every
+        # record as a single "json" value: name that record instead.
+        bad = json_lines_problem(src)
+        if bad is not None:
+            raise InputMalformed(f"{path.name}: line {bad[0]}: {bad[1]}", path=str(path), line=bad[0])
     notes = row_renamed(types)
+    if mixed is not None and mixed.utf8:
+        notes.append(mixed_finding(path, mixed))
+    elif encoding not in ("utf-8", "utf-8-sig"):
+        notes.append(
+            finding("info", f"{path.name}: read as {encoding} and converted to UTF-8", code="transcoded")
+        )
     columns, types, rows = finish_view(
         con, view, f"{view}__data", "rowid", types, all_varchar, path, keep_types, nested
     )
     if rows == 0:
         raise InputEmpty(f"{path.name}: no JSON records", path=str(path))
     return Table(path, "jsonl", view, rows, columns, types, {"encoding": encoding}, notes)
+
+
+def json_lines_problem(path: Path) -> tuple[int, str] | None:
+    """``(line, what is wrong)`` for the first record of the JSON-lines file ``path``
+    (UTF-8) that is not a JSON object with non-empty keys, or None.
+
+    Blank lines are skipped. A file that is not one record a line (one JSON
+    array, pretty-printed objects) gives None: DuckDB's message must do.
+    """
+    with path.open(encoding="utf-8-sig", errors="replace") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line.strip())
+            except ValueError as exc:
+                if n == 1 or line.lstrip().startswith(("[", "]", "}")) or line.strip() in ("{", "},", "["):
+                    return None  # not one record a line
+                return n, f"not valid JSON: {getattr(exc, 'msg', exc)} (column {getattr(exc, 'colno', '?')})"
+            if not isinstance(record, dict):
+                if n == 1 and isinstance(record, list):
+                    return None  # one JSON array of records
+                return n, f"a JSON {type(record).__name__} where each line must hold one object {{...}}"
+            if "" in record:
+                return n, 'an object with an empty key ""; every field needs a name'
+    return None
 
 
 _FROM_STRINGS = re.compile(r"(DATE|TIME|TIMESTAMP|UUID)\b[^\[(]*")

@@ -6,6 +6,7 @@ import codecs
 import datetime as dt
 import json
 import random
+import re
 from pathlib import Path
 
 import openpyxl
@@ -220,9 +221,58 @@ def test_invalid_utf8_after_the_sample_falls_back_to_cp1252(con, write_bytes):
     body = "".join(f"{i},plain\n" for i in range(20_000)).encode() + "99999,Ren\xe9\n".encode("latin-1")
     assert len(body) > 70_000
     table = open_table(con, write_bytes("late.csv", b"id,name\n" + body))
-    assert table.options["encoding"] == "cp1252"
+    assert table.options["encoding"] == "cp1252"  # no UTF-8 beyond ASCII at all: a cp1252 file
     assert table.rows == 20_001
     assert con.execute("SELECT name FROM src WHERE id = 99999").fetchall() == [("René",)]
+
+
+def test_a_stray_cp1252_byte_leaves_the_utf8_text_as_it_is(con, write_bytes):
+    # The whole file was decoded as cp1252 for one bad byte: every "Zoë" became "ZoÃ«".
+    body = "".join(f"{i},Zoë Müller {i}\n" for i in range(5_000)).encode() + "5000,caf\xe9\n".encode(
+        "latin-1"
+    )
+    for name, data in (
+        ("late.csv", b"id,name\n" + body),
+        ("early.csv", b"id,name\n1,caf\xe9\n" + body[:200]),
+    ):
+        table = open_table(con, write_bytes(name, data), view="v")
+        got = dict(con.execute("SELECT id, name FROM v WHERE id IN (1, 2, 5000)").fetchall())
+        assert got.get(2, "Zoë Müller 2") == "Zoë Müller 2" and got.get(5000, "café") == "café"
+        assert got.get(1) in (None, "café", "Zoë Müller 1")
+        (warning,) = [w for w in table.warnings if w["code"] == "mixed_encoding"]
+        line = 5002 if name == "late.csv" else 2
+        assert (
+            f"1 line(s) hold bytes that are not UTF-8, read as cp1252 (line(s) {line})" in warning["message"]
+        )
+
+
+def test_jsonl_with_a_stray_cp1252_byte_late_keeps_its_utf8(con, write_bytes):
+    lines = [json.dumps({"id": i, "name": f"Zoë {i}"}, ensure_ascii=False) for i in range(5_000)]
+    data = "\n".join(lines).encode() + b'\n{"id": 5000, "name": "caf\xe9"}\n'
+    table = open_table(con, write_bytes("late.jsonl", data), all_varchar=True)
+    got = dict(con.execute("SELECT id, name FROM src WHERE id IN ('7', '5000')").fetchall())
+    assert got == {"7": "Zoë 7", "5000": "café"}
+    assert [w["code"] for w in table.warnings] == ["mixed_encoding"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"a": 1}\n{"a": 2\n{"a": 3}\n', r"bad\.jsonl: line 2: not valid JSON"),
+        ('{"a": 1}\n\n\n{"a": tru}\n', r"bad\.jsonl: line 4: not valid JSON"),
+        (
+            '{"a": 1}\n[1, 2]\n{"a": 3}\n',
+            r"bad\.jsonl: line 2: a JSON list where each line must hold one object",
+        ),
+        ('{"a": 1}\n"text"\n', r"bad\.jsonl: line 2: a JSON str where"),
+        ('{"a": 1}\n{"": 2}\n{"a": 3}\n', r'bad\.jsonl: line 2: an object with an empty key ""'),
+    ],
+)
+def test_jsonl_errors_name_the_bad_line(con, write_bytes, text, message):
+    with pytest.raises(InputMalformed, match=message) as caught:
+        open_table(con, write_bytes("bad.jsonl", text.encode()), all_varchar=True)
+    assert "Try" not in caught.value.message and "/" not in caught.value.message
+    assert caught.value.details["line"] == int(re.search(r"line (\d+)", caught.value.message)[1])
 
 
 # --- bad input ----------------------------------------------------------------------------------
