@@ -122,7 +122,10 @@ def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
         else:
             pattern, cleaned = _US_NUM, f"replace({value}, ',', '')"
         target = "BIGINT" if t == "integer" else "DOUBLE"
-        parsed = f"WHEN regexp_full_match({value}, {_lit(pattern)}) THEN TRY_CAST({cleaned} AS {target})"
+        cast = f"TRY_CAST({cleaned} AS {target})"
+        if t == "number":  # 1e309 casts to infinity: out of range, so it does not parse
+            cast = f"CASE WHEN isfinite({cast}) THEN {cast} END"
+        parsed = f"WHEN regexp_full_match({value}, {_lit(pattern)}) THEN {cast}"
         if t == "integer":
             # Shortcut, same result: a value that is exactly how DuckDB writes the integer it
             # casts to (digits, optional "-", no separators) reads the same under both

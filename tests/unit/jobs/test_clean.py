@@ -613,6 +613,14 @@ def test_output_formats_round_trip(tmp_path: Path, fmt: str) -> None:
     assert _frame(out) == [("Ann", "1000", "None"), ("Bob", "25", "x"), ("Cy", "3", "y")]
 
 
+def test_a_number_too_large_for_a_double_is_a_parse_failure_not_infinity(tmp_path: Path) -> None:
+    rows = [[v] for v in ["1.5", "2", "1e309", "-1e400", "3"]]
+    _, cleaned, out = clean(tmp_path, ["x"], rows, {"steps": [{"step": "types", "threshold": 0.5}]})
+    assert [r["x"] for r in cleaned] == ["1.5", "2.0", "3.0"]
+    assert changes(out, "types", "x")["failed"] == 2
+    assert "inf" not in (out / "cleaned.csv").read_text()
+
+
 def test_xlsx_cell_types_come_back_as_cell_types(tmp_path: Path) -> None:
     # The sheet was read through CSV as text: every number, date and boolean came back a text cell.
     import datetime as dt
