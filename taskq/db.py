@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from .config import Settings, redact_url
 from .errors import DatabaseUnavailable
@@ -42,7 +43,14 @@ def _make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None})
+        # No pool: a connection is closed as soon as its session ends. A process must not
+        # fork with an SQLite connection open: the child inherits SQLite's record of the
+        # parent's locks (POSIX locks themselves are not inherited), believes it holds the
+        # WAL index's DMS lock and holds none; another process then thinks itself the last
+        # user, checkpoints and deletes the WAL under the child, and the child's commits are
+        # lost. RQ forks a work horse per job from a process that has just used the database.
+        pool = {} if path in ("", ":memory:") else {"poolclass": NullPool}
+        engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None}, **pool)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
