@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -37,6 +38,7 @@ import redis
 from rq import Worker, worker_registration
 from rq.job import Job
 from rq.queue import Queue
+from rq.scheduler import RQScheduler
 from rq.utils import utcformat
 from sqlalchemy import select
 
@@ -88,6 +90,36 @@ def signals_deferred(*signums: int) -> Iterator[None]:
                 os.kill(os.getpid(), num)
 
 
+class _TiedScheduler(RQScheduler):
+    """RQ's scheduler process, SIGTERMed by Linux when the worker that forked it dies.
+
+    A worker killed outright (SIGKILL, OOM) otherwise left its scheduler running
+    for good, holding the scheduler locks, so a replacement worker never ran one.
+    """
+
+    def start(self) -> Any:
+        self._tie = die_with_parent()  # resolved here, in the worker, before the fork
+        return super().start()  # type: ignore[no-untyped-call]
+
+    def work(self) -> None:  # the first thing the scheduler process runs
+        tie = getattr(self, "_tie", None)
+        if tie is not None:
+            tie()
+        super().work()  # type: ignore[no-untyped-call]
+
+
+@contextlib.contextmanager
+def _tied_schedulers() -> Iterator[None]:
+    """While open, RQ's worker creates :class:`_TiedScheduler` where it would create its own."""
+    module: Any = sys.modules[Worker._start_scheduler.__module__]
+    original = module.RQScheduler
+    module.RQScheduler = _TiedScheduler
+    try:
+        yield
+    finally:
+        module.RQScheduler = original
+
+
 class TaskqWorker(Worker):
     """An RQ worker that keeps the SQL task row honest about its job."""
 
@@ -108,6 +140,10 @@ class TaskqWorker(Worker):
         engine_for(settings)
 
     # Shutdown ----------------------------------------------------------------------
+
+    def _start_scheduler(self, *args: Any, **kwargs: Any) -> None:
+        with _tied_schedulers():
+            super()._start_scheduler(*args, **kwargs)
 
     def request_stop(self, signum: int, frame: Any) -> None:
         if self._shutdown_at is None:

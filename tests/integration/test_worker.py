@@ -227,6 +227,31 @@ def test_a_killed_pool_worker_comes_back_under_its_name_and_leaves_no_scheduler(
         supervisor.stop()
 
 
+def test_a_worker_killed_outright_takes_its_scheduler_process_with_it(backend_settings: Settings) -> None:
+    # A SIGKILLed single worker left RQ's scheduler process running for good, holding the
+    # scheduler locks, so no replacement worker on those queues ever ran a scheduler.
+    import os
+
+    from rq import Worker
+
+    from taskq.queues import connect
+    from taskq.testing import _horse_pids
+
+    conn = connect(backend_settings)
+    worker = WorkerProcess(backend_settings, ["testq"], name="lone").start()
+    try:
+        wait_for(lambda: len(Worker.all(connection=conn)) == 1, 30, what="the worker")
+        (registered,) = Worker.all(connection=conn)
+        # Its children: the maintenance process, and RQ's scheduler process once it starts.
+        wait_for(lambda: len(_horse_pids(registered.pid)) >= 2, 30, what="its scheduler process")
+        children = _horse_pids(registered.pid)
+        os.kill(registered.pid, signal.SIGKILL)
+        for pid in children:
+            wait_for(lambda pid=pid: not os.path.exists(f"/proc/{pid}"), 20, what=f"child {pid} gone")
+    finally:
+        worker.stop()
+
+
 def test_pool_workers_die_with_a_supervisor_killed_outright(backend_settings: Settings) -> None:
     import os
 
