@@ -180,6 +180,9 @@ def transition(
     values: dict[str, Any] = {"status": to.value, "updated_at": now, **fields}
     if to is S.PROCESSING:
         values["worker"] = worker
+    if to is S.CANCELLED:
+        # The last stage reported may be "done": the outputs were not published all the same.
+        values.setdefault("stage", "cancelled")
     stamp = _STAMPS.get(to)
     if stamp and stamp not in fields:
         values[stamp] = now

@@ -13,7 +13,7 @@ from taskq import db
 from taskq.config import Settings
 from taskq.errors import InvalidTransition, TaskNotFound
 from taskq.lifecycle import TaskStatus as S
-from taskq.lifecycle import can_transition, record_created, request_cancel, transition
+from taskq.lifecycle import can_transition, record_created, record_progress, request_cancel, transition
 from taskq.models import Task, TaskEvent
 
 AUTOMATIC = {
@@ -160,6 +160,18 @@ def test_timestamps_and_fields(any_db: Settings) -> None:
         assert task.started_at is not None and task.finished_at is not None
         assert task.started_at.tzinfo is not None
         assert len(task.error_message) == 1000
+
+
+def test_a_cancelled_task_does_not_keep_a_done_stage(any_db: Settings) -> None:
+    # Cancelled after its tool reported 100 % "done", the task showed CANCELLED, 100 %, done.
+    task_id = _task(any_db, S.QUEUED)
+    with db.session_scope(any_db) as s:
+        transition(s, task_id, S.PROCESSING, reason="go", worker="w1")
+        record_progress(s, task_id, 1, 100.0, "done")
+        transition(s, task_id, S.CANCELLED, reason="cancel requested")
+    with db.session_scope(any_db) as s:
+        task = s.get(Task, task_id)
+        assert (task.status, task.stage) == ("CANCELLED", "cancelled")
 
 
 def test_request_cancel_only_when_processing(any_db: Settings) -> None:
