@@ -52,9 +52,15 @@ class Model:
     prior: float
     iterations: int
     top: np.ndarray | None = None
-    """Per field, the level of an exact agreement. A pair at it on every field is a
-    match whatever the weights: such records cannot be told apart. (A file of nothing
-    but copies of one record gave u near 1, weights near 0 and no match at all.)"""
+    """Per field, the level of an exact agreement. A pair at it on every field that
+    both records fill (a null level is neutral), with at least one exact agreement
+    outside ``location``, is a match whatever the weights: such records cannot be
+    told apart. (A file of nothing but copies of one record gave u near 1, weights
+    near 0 and no match at all; a blank column defeated the rule while it asked
+    for every field, null ones included.)"""
+    identifying: np.ndarray | None = None
+    """Per field, whether an exact agreement on it counts for the rule above (all but
+    ``location``: a shared city or postcode alone identifies nobody). None: all do."""
 
     @property
     def weights(self) -> np.ndarray:
@@ -68,7 +74,9 @@ class Model:
         w = self.weights
         total = w[np.arange(w.shape[0])[None, :], levels].sum(axis=1) + np.log(self.prior / (1 - self.prior))
         if self.top is not None:
-            same = (levels == self.top[None, :]).all(axis=1)
+            agree = levels == self.top[None, :]
+            ident = np.ones(len(self.top), dtype=bool) if self.identifying is None else self.identifying
+            same = (agree | (levels == NULL_LEVEL)).all(axis=1) & (agree & ident[None, :]).any(axis=1)
             total = np.where(same, np.maximum(total, SURE_LOG_ODDS), total)
         return np.asarray(total, dtype=np.float64)
 
@@ -109,6 +117,7 @@ def estimate_model(
     features = plan_features(comparisons)
     n_fields = len(features)
     top = np.array([exact_level(f.kind) for f in features], dtype=np.int64)
+    ident = np.array([f.kind != "location" for f in features], dtype=bool)
     k = min(sample_pairs, max(n_rows * 4, 1000))
     rng = np.random.default_rng(seed)
     left = rng.integers(0, n_rows, k, dtype=np.int64)
@@ -135,7 +144,7 @@ def estimate_model(
     prior = 0.1
     it = 0
     if len(counts) == 0:
-        return Model(m, u, 1e-6, 0, top)
+        return Model(m, u, 1e-6, 0, top, ident)
     fidx = np.arange(n_fields)[None, :]
     valid = levels < LEVELS
     safe = np.where(valid, levels, 0)
@@ -158,4 +167,4 @@ def estimate_model(
         if delta < 1e-6:
             break
     logger.debug("EM converged after %d iterations; prior %.4f", it, prior)
-    return Model(m, u, prior, it, top)
+    return Model(m, u, prior, it, top, ident)

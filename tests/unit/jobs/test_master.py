@@ -257,3 +257,13 @@ def test_too_many_columns_is_a_clean_input_error(tmp_path):
     with pytest.raises(InputTooLarge, match="600 columns"):
         execute("master", wide, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_identical_records_with_a_blank_column_are_one_cluster(tmp_path) -> None:
+    # A blank column gave every pair a null level there, which defeated the
+    # "identical on every field" rule; EM then collapsed (prior 0) and the copies
+    # stayed apart (QA F2: two_nullcity.csv, 50,000 copies -> 50,000 clusters).
+    path = tmp_path / "same.csv"
+    path.write_text("first_name,last_name,email,phone,city\n" + "John,Smith,john@x.com,555 111 2222,\n" * 2)
+    report = execute("master", path, tmp_path / "out", {})
+    assert report["summary"]["clusters"] == 1

@@ -142,3 +142,22 @@ def test_missing_values_are_null_levels(con) -> None:  # noqa: ANN001
     _load(con, [(None,) * 7, ("a", "b", "1", "x", "2000-01-01", "1", "1")])
     lv = _levels(con, [(0, 1)])[(0, 1)]
     assert lv == [NULL_LEVEL] * len(plan_features(COMPS))
+
+
+def test_identical_rule_treats_null_as_neutral_but_needs_an_identifying_agreement() -> None:
+    from taskq.jobs.master_model import Model
+    from taskq.jobs.master_scoring import BITS
+
+    # Weights that would never match on their own: u == m everywhere, prior tiny.
+    m = np.full((3, 4), 0.25)
+    model = Model(m, m.copy(), 1e-6, 0, np.array([3, 3, 3]), np.array([True, True, False]))
+
+    def code(*levels: int) -> int:
+        return sum(lv << (BITS * i) for i, lv in enumerate(levels))
+
+    prob = model.probability(
+        np.array([code(3, 3, 3), code(3, NULL_LEVEL, 3), code(NULL_LEVEL, NULL_LEVEL, 3)])
+    )
+    assert prob[0] > 0.999 and prob[1] > 0.999  # a blank field is neutral
+    assert prob[2] < 0.01  # only location agrees: not the same record
+    assert model.probability(np.array([code(3, 2, NULL_LEVEL)]))[0] < 0.01  # a near miss is no copy
