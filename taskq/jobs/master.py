@@ -22,7 +22,9 @@ read and written as ``<name>_input``), ``pairs.csv`` (candidate pairs at or abov
 ``threshold``: rows, per-field similarity, match weight and probability,
 whether they ended in one cluster) and ``stewardship.csv`` (pairs within
 ``review_band`` log-odds of the threshold, and clusters the chain guard split
-or could not check). Parameters are described in :mod:`.master_params`.
+or could not check; at most ``max_review_rows`` of them, and then a
+``review_truncated`` warning and ``summary.review_items_total`` say how many
+there were). Parameters are described in :mod:`.master_params`.
 
 Rows are the 0-based input rows (``__row`` of :mod:`taskq.jobs.io`). All pair
 work happens in DuckDB; Python only sees distinct values, level patterns and
@@ -288,7 +290,9 @@ def _run(
     )
     n_pairs = write_table(con, f"{pair_select} ORDER BY q.l, q.r", out_dir / "pairs.csv", "csv")
     progress.check()
-    n_review = _write_stewardship(con, out_dir, result, ids, low, high, params["max_review_rows"])
+    n_review, n_review_all = _write_stewardship(
+        con, out_dir, result, ids, low, high, params["max_review_rows"]
+    )
     clusters = int(ids.max()) + 1 if rows else 0
     multi = int((np.bincount(ids) > 1).sum()) if rows else 0
     dup_rows = rows - clusters
@@ -316,6 +320,15 @@ def _run(
                 code="review_matches",
             )
         )
+    if n_review_all > n_review:
+        recs.append(
+            finding(
+                "warning",
+                f"stewardship.csv holds the first {n_review} of {n_review_all} review items "
+                f"(max_review_rows={params['max_review_rows']})",
+                code="review_truncated",
+            )
+        )
     if result.oversized:
         recs.append(
             finding(
@@ -337,6 +350,8 @@ def _run(
         "threshold": thr,
         "split_clusters": len(result.split),
         "review_items": n_review,
+        "review_items_total": n_review_all,
+        "review_truncated": n_review_all > n_review,
         "model": {
             "prior": round(model.prior, 6),
             "em_iterations": model.iterations,
@@ -361,8 +376,13 @@ def _write_stewardship(
     low: float,
     high: float,
     limit: int,
-) -> int:
-    """Pairs with probability in [low, high) plus split/oversized clusters, at most ``limit`` rows."""
+) -> tuple[int, int]:
+    """Pairs with probability in [low, high) plus split/oversized clusters, at most ``limit`` rows.
+
+    Rows are ordered clusters first, then by cluster, left and right row (a total
+    order, so the file and which rows a limit keeps are the same on every run).
+    Returns the rows written and the items there were before the limit.
+    """
     flagged = [(lab, "split_weak_chain") for lab in result.split] + [
         (lab, "oversized") for lab in result.oversized
     ]
@@ -380,9 +400,17 @@ def _write_stewardship(
         f"UNION ALL SELECT 'cluster', a.cluster_id, NULL, NULL, NULL, "
         f"string_agg(CAST(a.rid AS VARCHAR), ';' ORDER BY a.rid), any_value(f.reason) "
         f"FROM m_assign AS a JOIN m_old_arrow AS o ON o.rid = a.rid JOIN m_flag_arrow AS f ON f.old = o.old "
-        f"GROUP BY a.cluster_id) ORDER BY kind DESC, cluster_id, left_row LIMIT {int(limit)}"
+        f"GROUP BY a.cluster_id)"
     )
-    n = write_table(con, query, out_dir / "stewardship.csv", "csv")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE m_review AS {query}")
+    total = int(con.execute("SELECT count(*) FROM m_review").fetchall()[0][0])
+    n = write_table(
+        con,
+        f"SELECT * FROM m_review ORDER BY kind DESC, cluster_id, left_row, right_row LIMIT {int(limit)}",
+        out_dir / "stewardship.csv",
+        "csv",
+    )
     con.unregister("m_flag_arrow")
     con.unregister("m_old_arrow")
-    return n
+    con.execute("DROP TABLE m_review")
+    return n, total

@@ -267,3 +267,27 @@ def test_identical_records_with_a_blank_column_are_one_cluster(tmp_path) -> None
     path.write_text("first_name,last_name,email,phone,city\n" + "John,Smith,john@x.com,555 111 2222,\n" * 2)
     report = execute("master", path, tmp_path / "out", {})
     assert report["summary"]["clusters"] == 1
+
+
+def test_stewardship_order_is_total_and_truncation_is_reported(tmp_path) -> None:
+    # Ordered by kind, cluster and left row only: pairs sharing a left row came
+    # out in any order, so two runs differed (QA F5, giant30k). And a file cut at
+    # max_review_rows said nothing about it.
+    import duckdb
+
+    from taskq.jobs.master_cluster import ClusterResult
+
+    con = duckdb.connect(config={"threads": 2})
+    # 2000 scored pairs with one left row, in scrambled order, all in one cluster and the band
+    # (few pairs happened to come out sorted; 2000 did not).
+    con.execute(
+        "CREATE TEMP TABLE m_scored AS SELECT 0 AS l, (i * 997) % 2000 + 1 AS r, 1 AS code FROM range(2000) t(i)"
+    )
+    con.execute("CREATE TEMP TABLE m_pat AS SELECT 1 AS code, 0.0 AS weight, 0.5 AS prob")
+    con.execute("CREATE TEMP TABLE m_assign AS SELECT i AS rid, 0 AS cluster_id FROM range(2001) t(i)")
+    zeros = np.zeros(2001, np.int64)
+    result = ClusterResult(labels=zeros, before=zeros)
+    n, total = master_tool._write_stewardship(con, tmp_path, result, zeros, 0.1, 0.9, 1500)
+    assert (n, total) == (1500, 2000)
+    rows = _read(tmp_path / "stewardship.csv")
+    assert [int(r["right_row"]) for r in rows] == list(range(1, 1501))
