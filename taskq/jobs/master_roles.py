@@ -105,8 +105,9 @@ def detect_roles(
         columns: the input's columns, in order.
         samples: a few hundred values per column (as text) for value-based guesses.
         given: roles set by the user; they win and are never second-guessed.
-        distinct_ratio: distinct values / rows per column; an id-like or unknown
-            column at 1.0 is a record key and is ignored.
+        distinct_ratio: exact distinct values / rows per column; an id-like
+            column at 0.999 or more is a record key and is ignored (a column
+            left out is not a key).
 
     Returns:
         column -> role for every column (``ignore`` for those not compared).

@@ -291,3 +291,20 @@ def test_stewardship_order_is_total_and_truncation_is_reported(tmp_path) -> None
     assert (n, total) == (1500, 2000)
     rows = _read(tmp_path / "stewardship.csv")
     assert [int(r["right_row"]) for r in rows] == list(range(1, 1501))
+
+
+def test_a_unique_key_is_detected_exactly(tmp_path) -> None:
+    # The distinct share came from approx_count_distinct: 5,000 unique keys
+    # scored 0.96 < 0.999, so customer_id was compared as an id (QA F7).
+    import duckdb
+
+    path = tmp_path / "keys.csv"
+    path.write_text(
+        "customer_id,member_no,name\n" + "".join(f"CUST-{i:05d},M{i // 2},Person {i}\n" for i in range(5000))
+    )
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW v AS SELECT *, 0 AS __row FROM read_csv('{path}', all_varchar=true)")
+    params = master_tool.validate_params({})
+    roles = master_tool._roles(con, "v", ["customer_id", "member_no", "name"], 5000, params)
+    assert roles["customer_id"] == "ignore"
+    assert roles["member_no"] == "id"  # repeats: a real id, compared
