@@ -51,7 +51,7 @@ from .master_blocking import CANDIDATES_TABLE, build_candidates, plan_passes
 from .master_cluster import ClusterResult, cluster, dense_ids
 from .master_golden import golden_query
 from .master_model import Model, estimate_model
-from .master_normalize import build_normalised, phonetic_keys
+from .master_normalize import NORMALISED_TABLE, build_normalised, phonetic_keys
 from .master_params import check_columns
 from .master_params import validate_params as _validate
 from .master_roles import detect_roles
@@ -197,19 +197,6 @@ def _run(
     alerts: list[dict[str, Any]] = list(table.warnings)  # rows the reader skipped, renamed columns
     issues: list[dict[str, Any]] = []
     recs: list[dict[str, Any]] = []
-    if comps:
-        counts = [f"count(nullif(trim({quote_ident(c.column)}), ''))" for c in comps]  # blanks are empty too
-        filled = con.execute(f"SELECT {', '.join(counts)} FROM {view}").fetchall()[0]
-        for c, n in zip(comps, filled, strict=True):
-            if not n:
-                alerts.append(
-                    finding(
-                        "warning",
-                        f"{c.column!r} ({c.role}) has no values: it cannot match any row",
-                        column=c.column,
-                        code="empty_match_column",
-                    )
-                )
     if len(comps) > MAX_FIELDS:
         issues.append(
             finding(
@@ -221,6 +208,21 @@ def _run(
         comps = comps[:MAX_FIELDS]
     progress.update(5, "normalising")
     build_normalised(con, view, [(c.field, c.column, c.role) for c in comps], nicknames=params["nicknames"])
+    if comps:
+        # Counted after normalising: blanks, placeholders and values with nothing
+        # left (no letter or digit, an email without @) are empty too.
+        counts = [f"count({quote_ident(c.field)})" for c in comps]
+        filled = con.execute(f"SELECT {', '.join(counts)} FROM {NORMALISED_TABLE}").fetchall()[0]
+        for c, n in zip(comps, filled, strict=True):
+            if not n:
+                alerts.append(
+                    finding(
+                        "warning",
+                        f"{c.column!r} ({c.role}) has no usable values: it cannot match any row",
+                        column=c.column,
+                        code="empty_match_column",
+                    )
+                )
     first: dict[str, str] = {}
     for c in comps:
         first.setdefault(c.role, c.field)

@@ -5,12 +5,16 @@ value is empty or carries no information. A placeholder (``N/A``, ``unknown``,
 ``-``...: :data:`taskq.jobs._placeholders.PLACEHOLDERS`) is NULL in every role:
 two records both saying ``N/A`` do not agree on anything.
 
-* text (names, city, state, address): lower case, accents stripped,
-  punctuation turned into spaces, whitespace collapsed; addresses also get
+* text (names, city, state, address): lower case, accents stripped, the
+  Latin letters without a separable accent spelled plainly (``ø`` -> ``o``,
+  ``ł`` -> ``l``, ``ß`` -> ``ss``, ``æ`` -> ``ae``...), every other character but
+  a letter or digit *of any script* (Cyrillic, Greek, CJK, Arabic... are kept)
+  turned into a space, whitespace collapsed; addresses also get
   common street words abbreviated (``street`` -> ``st``); a full ``name`` has
   its tokens sorted so "Smith John" equals "John Smith".
 * first names: optionally mapped through a nickname table (``bill`` -> ``william``).
-* codes (postcode, street number, id): lower case letters and digits only.
+* codes (postcode, street number, id): folded like text, then letters and
+  digits only.
 * email: trimmed and lower-cased; NULL without an ``@``.
 * phone: digits only, the last 9 kept (drops country and trunk prefixes);
   NULL with fewer than 6 digits.
@@ -19,7 +23,8 @@ two records both saying ``N/A`` do not agree on anything.
   valid date (a typo such as ``19561332``) is kept as ``1956-13-32`` so it still
   compares closely to the right date.
 
-Phonetic keys (double metaphone's first code, via jellyfish) are computed per
+Phonetic keys (metaphone, via jellyfish; the value itself where metaphone has
+no code, as for non-Latin scripts) are computed per
 distinct value in Python and joined back; only distinct values cross into Python.
 """
 
@@ -76,10 +81,30 @@ _DATE_FORMATS = (
 )
 
 
+_NOT_LETTER_OR_DIGIT = "[^\\p{L}\\p{N}]"
+"""RE2 class of everything but a letter or digit of any script."""
+
+_LETTERS = (("ß", "ss"), ("æ", "ae"), ("œ", "oe"), ("þ", "th"))
+"""Lower-case letters written as two Latin letters once accents are stripped."""
+_LETTER_FROM, _LETTER_TO = "øłđðı", "olddi"
+"""Lower-case letters that are one Latin letter (no accent to strip: ø is no o + mark)."""
+
+
+def _fold(col: str) -> str:
+    """Trimmed, lower case, accents stripped, ø ł đ ð ı ß æ œ þ spelled in plain Latin.
+
+    Letters of other scripts (Cyrillic, Greek, CJK, Arabic...) are kept as they are.
+    """
+    expr = f"translate(strip_accents(lower(trim({col}))), '{_LETTER_FROM}', '{_LETTER_TO}')"
+    for letter, latin in _LETTERS:
+        expr = f"replace({expr}, '{letter}', '{latin}')"
+    return expr
+
+
 def _text(col: str) -> str:
     return (
-        f"nullif(trim(regexp_replace(regexp_replace(lower(strip_accents(trim({col}))), "
-        f"'[^a-z0-9]+', ' ', 'g'), '\\s+', ' ', 'g')), '')"
+        f"nullif(trim(regexp_replace(regexp_replace({_fold(col)}, "
+        f"'{_NOT_LETTER_OR_DIGIT}+', ' ', 'g'), '\\s+', ' ', 'g')), '')"
     )
 
 
@@ -122,7 +147,7 @@ def normalise_sql(role: str, col: str, *, nicknames: bool = True) -> str:
     if role == "address":
         return _address(col)
     if role in ("postcode", "street_number", "id"):
-        return f"nullif(regexp_replace(lower(trim({col})), '[^a-z0-9]', '', 'g'), '')"
+        return f"nullif(regexp_replace({_fold(col)}, '{_NOT_LETTER_OR_DIGIT}', '', 'g'), '')"
     if role == "email":
         return f"CASE WHEN contains(trim({col}), '@') THEN lower(trim({col})) END"
     if role == "phone":
@@ -180,10 +205,16 @@ def build_normalised(
 
 
 def _metaphone(value: str) -> str:
+    """Metaphone code of ``value``; the value itself where metaphone has none.
+
+    Metaphone only knows Latin letters: a Cyrillic, Greek or CJK name gets an
+    empty code. Its initial as the key made blocks of everyone sharing a first
+    letter; the whole value keeps the key as selective as a spelling.
+    """
     try:
-        return jellyfish.metaphone(value).replace(" ", "") or value[:1]
-    except Exception:  # jellyfish rejects a few odd inputs; fall back to the initial
-        return value[:1]
+        return jellyfish.metaphone(value).replace(" ", "") or value
+    except Exception:  # jellyfish rejects a few odd inputs
+        return value
 
 
 def phonetic_keys(con: duckdb.DuckDBPyConnection, field: str, key: str) -> None:

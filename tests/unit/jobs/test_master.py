@@ -308,3 +308,15 @@ def test_a_unique_key_is_detected_exactly(tmp_path) -> None:
     roles = master_tool._roles(con, "v", ["customer_id", "member_no", "name"], 5000, params)
     assert roles["customer_id"] == "ignore"
     assert roles["member_no"] == "id"  # repeats: a real id, compared
+
+
+def test_a_column_with_nothing_left_after_normalising_is_reported(tmp_path) -> None:
+    # The warning counted raw values, so a column of placeholders or punctuation
+    # (or, before F4, of Cyrillic names) was "filled" yet matched nothing.
+    path = tmp_path / "people.csv"
+    path.write_text("name,email,phone\nAnna Berg,N/A,--\nCarl Dahl,unknown,()\nEva Lund,-,+\n")
+    report = execute(
+        "master", path, tmp_path / "out", {"roles": {"name": "name", "email": "email", "phone": "phone"}}
+    )
+    empty = [a["column"] for a in report["alerts"] if a["code"] == "empty_match_column"]
+    assert empty == ["email", "phone"]
