@@ -4,7 +4,9 @@ Each compared field turns a pair into a *level*: 3 exact, 2 close, 1 somewhat
 close, 0 different, or *null* when either side is missing (a missing value is
 no evidence either way). The measure fits the role: Jaro-Winkler for names and
 text, Damerau-Levenshtein for ids, codes and phone numbers, day/month
-transposition for dates. First and last names are compared crosswise when that
+transposition for dates; emails are close when their local parts are equal,
+or when the addresses are similar and their local parts hold the same digits
+(``linda.gray462`` and ``linda.gray587`` are different). First and last names are compared crosswise when that
 fits better, so swapped names still agree.
 
 The levels of a pair are packed into one BIGINT (3 bits per feature), so the
@@ -161,7 +163,13 @@ def _level_sql(kind: str, x: str, y: str, s: str, lev: str) -> str:
         )
         body = f"WHEN {s} <= 1 OR {swapped} THEN 2 WHEN {s} <= 2 THEN 1"
     elif kind == "email":
-        body = f"WHEN split_part({x}, '@', 1) = split_part({y}, '@', 1) OR {s} >= 0.92 THEN 2"
+        # Similar addresses are close only when their local parts carry the same
+        # digits: linda.gray462@ and linda.gray587@ are two people (JW 0.948).
+        digits = [f"regexp_replace(split_part({v}, '@', 1), '[^0-9]', '', 'g')" for v in (x, y)]
+        body = (
+            f"WHEN split_part({x}, '@', 1) = split_part({y}, '@', 1) "
+            f"OR ({s} >= 0.92 AND {digits[0]} = {digits[1]}) THEN 2"
+        )
     else:  # pragma: no cover - every role has a kind
         raise ValueError(kind)
     top = exact_level(kind)
