@@ -126,7 +126,8 @@ value; equality (the exact level) still compares whole values."""
 
 def _cut(x: str) -> str:
     """``x`` cut to :data:`MAX_COMPARED_CHARS` characters, for similarity functions."""
-    return f"left({x}, {MAX_COMPARED_CHARS})"
+    # strlen (bytes) is free; left() copies, so only values that may be long pay it.
+    return f"(CASE WHEN strlen({x}) > {MAX_COMPARED_CHARS} THEN left({x}, {MAX_COMPARED_CHARS}) ELSE {x} END)"
 
 
 def _dl_sql(x: str, y: str, lev: str, cap: int) -> str:
