@@ -229,9 +229,13 @@ def _pii_sql(weight: str = "n") -> list[str]:
 _PII_KINDS = ("email", "phone", "card", "national_id")
 
 
-def _draw(con: duckdb.DuckDBPyConnection, source: str) -> tuple[bool, str]:
-    """Fill ``_profile_s (v, n, heavy)`` from ``source`` (a query of value counts ``v, n``):
-    every row when it has at most :data:`PATTERN_SAMPLE`, else a sample.
+def _draw(
+    con: duckdb.DuckDBPyConnection, source: str, count: int, total: int, keep_if: str = "true"
+) -> tuple[bool, str]:
+    """Fill ``_profile_s (v, n, heavy)`` from ``source`` (a cheap query of value counts
+    ``v, n`` with ``count`` rows): all of it when ``count`` is at most
+    :data:`PATTERN_SAMPLE`, else a sample; only rows meeting ``keep_if`` (SQL on
+    ``v``, evaluated on the sample alone) are kept, and they stand for ``total`` rows.
 
     The sample is stratified: the ``PATTERN_SAMPLE // 2`` most frequent values
     are all kept (``heavy``) and stand for themselves; the rest are a
@@ -241,29 +245,30 @@ def _draw(con: duckdb.DuckDBPyConnection, source: str) -> tuple[bool, str]:
 
     Returns:
         (sampled, weight): ``weight`` is the SQL for the rows a ``_profile_s``
-        row stands for; sums of it estimate sums over ``source``.
+        row stands for; sums of it estimate sums over ``source`` where ``keep_if``.
     """
-    count, total = _one(con, f"SELECT count(*), coalesce(sum(n), 0) FROM ({source})")
-    sampled = int(count) > PATTERN_SAMPLE
+    sampled = count > PATTERN_SAMPLE
     heavy, keep = "true", "true"
     if sampled:
         half = PATTERN_SAMPLE // 2
-        cut, rest = _one(
-            con,
-            f"""WITH s AS (SELECT n FROM ({source}))
-                SELECT t.n, (SELECT count(*) FROM s WHERE s.n <= t.n)
-                FROM (SELECT n FROM s ORDER BY n DESC LIMIT 1 OFFSET {half}) t""",
-        )
+        cut, rest = 1, count  # every value once (a key): nothing to keep whole
+        if _one(con, f"SELECT max(n) > 1 FROM ({source})")[0]:
+            cut, rest = _one(
+                con,
+                f"""SELECT t.n, (SELECT count(*) FROM ({source}) s WHERE s.n <= t.n)
+                    FROM (SELECT n FROM ({source}) ORDER BY n DESC LIMIT 1 OFFSET {half}) t""",
+            )
         heavy = f"n > {int(cut)}"
         keep = f"({heavy} OR hash(v) % 1000000 < {int(1_000_000 * half / max(int(rest), 1))})"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _profile_s AS SELECT v, n, {heavy} AS heavy FROM ({source}) WHERE {keep}"
+        f"CREATE OR REPLACE TEMP TABLE _profile_s AS SELECT v, n, heavy FROM "
+        f"(SELECT v, n, {heavy} AS heavy FROM ({source}) WHERE {keep}) WHERE {keep_if}"
     )
     exact, drawn = _one(
         con,
         "SELECT coalesce(sum(n) FILTER (heavy), 0), coalesce(sum(n) FILTER (NOT heavy), 0) FROM _profile_s",
     )
-    scale = (int(total) - int(exact)) / int(drawn) if drawn else 0.0
+    scale = (total - int(exact)) / int(drawn) if drawn else 0.0
     return sampled, f"(n * CASE WHEN heavy THEN 1.0 ELSE {scale!r} END)"
 
 
@@ -288,8 +293,8 @@ def column_values(
             coalesce(sum(n) FILTER (v = ''), 0), coalesce(sum(n) FILTER ({whitespace_sql("v")}), 0),
             coalesce(sum(n) FILTER ({placeholder_sql("v")}), 0),
             min(length(v)), max(length(v)), sum(length(v) * n),
-            coalesce(sum(n) FILTER (CASE WHEN starts_with(ltrim(v), '0')
-                                    THEN regexp_full_match(trim(v), '0[0-9]+') ELSE false END), 0)"""
+            coalesce(sum(n) FILTER (CASE WHEN starts_with(v, '0') THEN regexp_full_match(v, '0[0-9]+')
+                                    ELSE false END), 0)"""
     elif dtype in ("FLOAT", "DOUBLE"):
         # NaN is how pandas and numpy write a missing number: a placeholder, as the text "NaN" is.
         extra = ", coalesce(sum(n) FILTER (isnan(v)), 0)"
@@ -320,8 +325,11 @@ def column_values(
     if dtype in INTEGER_TYPES:
         # Card numbers stored as numbers: 13 to 19 digits. (Phone-like digit counts are
         # left alone here: epoch seconds and most ids have 10 digits.)
-        cards = f"SELECT CAST(v AS VARCHAR) AS v, n FROM _profile_g WHERE v >= {10**12}"
-        sampled, weight = _draw(con, cards)
+        big = f"v >= {10**12}"
+        count, total = _one(con, f"SELECT count(*), coalesce(sum(n), 0) FROM _profile_g WHERE {big}")
+        sampled, weight = _draw(
+            con, f"SELECT CAST(v AS VARCHAR) AS v, n FROM _profile_g WHERE {big}", int(count), int(total)
+        )
         sums = _pii_sql(weight)
         card, candidates = _one(con, f"SELECT {sums[2]}, {sums[4]} FROM _profile_s")  # Luhn-valid, tried
         out.update(pii={"card": round(float(card))}, card_candidates=round(float(candidates)))
@@ -334,7 +342,8 @@ def column_values(
     if non_null:
         out["length"] = {"min": int(lo), "max": int(hi), "mean": round(float(total_len) / int(non_null), 2)}
     out["present"] = out["non_null"] - out["empty"] - out["whitespace"] - out["placeholders"]
-    sampled, weight = _draw(con, f"SELECT v, n FROM _profile_g WHERE v IS NOT NULL AND {present_sql('v')}")
+    values = "SELECT v, n FROM _profile_g WHERE v IS NOT NULL"
+    sampled, weight = _draw(con, values, out["distinct"], out["present"], present_sql("v"))
     # One pass over the sample: the type screens, the PII hints.
     casts = [f"coalesce(sum({weight}) FILTER ({_parses_as(name, t)}), 0)" for name, t in _CASTS]
     found = _one(con, f"SELECT {', '.join(casts + _pii_sql(weight))} FROM _profile_s")
