@@ -487,7 +487,7 @@ def load_delimited(
     warnings.extend(_reject_findings(display, rejects))
     types = describe(con, f"{view}__data")
     warnings.extend(row_renamed(types))
-    columns, types, rows = finish_view(
+    columns, types, rows, exprs = finish_view(
         con, view, f"{view}__data", "rowid", types, all_varchar, display, keep_types=bool(column_types)
     )
     if rows == 0:
@@ -503,4 +503,6 @@ def load_delimited(
     options = {**dialect, "encoding": encoding}
     rejected = [line for line, *_ in rejects[:MAX_REJECTED_LINES]]
     logger.debug("%s: columns %s", display.name, ", ".join(quote_ident(c) for c in columns))
-    return Table(display, fmt, view, rows, columns, types, options, warnings, rejected)
+    return Table(
+        display, fmt, view, rows, columns, types, options, warnings, rejected, f"{view}__data", exprs
+    )

@@ -81,6 +81,21 @@ class Table:
     options: dict[str, Any] = field(default_factory=dict)
     warnings: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)
+    source: str = ""
+    """The relation under ``view`` (its data table, or a ``read_parquet(...)`` call)."""
+    exprs: dict[str, str] = field(default_factory=dict)
+    """Per column, its SQL over ``source``, as ``view`` computes it."""
+
+    def column_query(self, column: str) -> str:
+        """``SELECT <column> AS v FROM ...``, read from ``source`` rather than ``view``.
+
+        A query naming a view binds every column of it: on a 3,000-column file one
+        query per column cost seconds each (quadratic in the width); read from the
+        relation underneath, it costs what the one column does.
+        """
+        if column in self.exprs and self.source:
+            return f"SELECT {self.exprs[column]} AS v FROM {self.source}"
+        return f"SELECT {quote_ident(column)} AS v FROM {self.view}"
 
     def info(self) -> dict[str, Any]:
         """``{"name", "format", "rows", "columns"}`` for ``ToolResult["input"]``; columns is a count."""
@@ -150,7 +165,7 @@ def finish_view(
     path: Path,
     keep_types: bool = False,
     json_kept: Collection[str] = (),
-) -> tuple[list[str], dict[str, str], int]:
+) -> tuple[list[str], dict[str, str], int, dict[str, str]]:
     """Create ``view`` as ``SELECT <row_expr> AS __row, <columns> FROM <source>``.
 
     With ``all_varchar`` every non-VARCHAR column is cast to VARCHAR. A JSON
@@ -165,7 +180,8 @@ def finish_view(
     ``json_kept`` (JSON values as written, not fields mixing strings and numbers).
 
     Returns:
-        (columns, types as seen through the view, row count).
+        (columns, types as seen through the view, row count, each column's SQL over
+        ``source``: :attr:`Table.exprs`).
 
     An input column that is itself named ``__row`` (say, a file written from
     a view without ``EXCLUDE (__row)``) is exposed as ``__row_input``.
@@ -190,7 +206,8 @@ def finish_view(
             return f"CAST(to_json({quote_ident(c)}) AS VARCHAR)"  # lists and objects as JSON, not [a]
         return f"CAST({quote_ident(c)} AS VARCHAR)" if as_text and t != "VARCHAR" else quote_ident(c)
 
-    cols = [f"{expr(c, t)} AS {quote_ident(names[c])}" for c, t in types.items()]
+    exprs = {names[c]: expr(c, t) for c, t in types.items()}
+    cols = [f"{e} AS {quote_ident(n)}" for n, e in exprs.items()]
     con.execute(
         f"CREATE OR REPLACE VIEW {view} AS SELECT {row_expr} AS {ROW_COLUMN}, {', '.join(cols)} FROM {source}"
     )
@@ -198,4 +215,4 @@ def finish_view(
         names[c]: ("VARCHAR" if (as_text or t == "JSON") and c not in kept else t) for c, t in types.items()
     }
     rows = con.execute(f"SELECT count(*) FROM {view}").fetchall()[0][0]
-    return list(out), out, int(rows)
+    return list(out), out, int(rows), exprs

@@ -51,7 +51,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import UnknownColumn
+from ..errors import InputTooLarge, UnknownColumn
 from ..progress import Progress, ScaledProgress
 from . import io
 from ._json import json_text
@@ -147,6 +147,11 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         table = io.open_table(
             con, input_path, all_varchar=True, keep_types=True, options=params.get("read_options") or None
         )
+        if len(table.columns) > params["max_columns"]:
+            raise InputTooLarge(
+                f"{input_path.name}: {len(table.columns)} columns; clean-my-data takes at most "
+                f"{params['max_columns']} (param max_columns)"
+            )
         table = io.free_reserved(con, table, RESERVED, "clean-my-data")
         _check_columns(steps, table.columns)
         progress.check()

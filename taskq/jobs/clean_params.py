@@ -6,7 +6,7 @@ be switched off or given parameters. Params look like::
     {"steps": ["whitespace", {"step": "types", "threshold": 0.9}, {"step": "dedupe", "enabled": false}],
      "columns": {"city": {"case": "title", "nulls": "mode"}},
      "threshold": 0.95, "default_region": "US", "remove_outliers": false,
-     "read_options": {"delimiter": ";"}, "threads": 2, "memory_limit": "768MB"}
+     "read_options": {"delimiter": ";"}, "threads": 2, "memory_limit": "768MB", "max_columns": 2000}
 
 ``steps`` entries override the defaults of the steps they name, and turn them
 on unless they say ``"enabled": false`` (a bare name is enough); unnamed steps
@@ -18,10 +18,11 @@ folded into the steps they belong to.
 
 ``threads`` and ``memory_limit`` size DuckDB (:data:`ENGINE` gives the
 defaults); more memory keeps a large input (10M rows) in RAM instead of
-spilling it to disk. They do not change the output.
+spilling it to disk. They do not change the output. ``max_columns``
+(default :data:`MAX_COLUMNS`) refuses wider inputs with ``INPUT_TOO_LARGE``.
 
 :func:`validate_params` returns ``{"steps": [...all nine steps, fully
-specified...], "read_options": {...}, "threads": ..., "memory_limit": ...}``. That list is written to
+specified...], "read_options": {...}, "threads": ..., "memory_limit": ..., "max_columns": ...}``. That list is written to
 ``changes.json``; passing ``{"steps": <that list>}`` back reproduces the run.
 """
 
@@ -93,8 +94,12 @@ TOP_LEVEL = {
     "input_options",
     "threads",
     "memory_limit",
+    "max_columns",
 }
 """``input_options`` is the old name of ``read_options`` (the name profile and master use), still accepted."""
+MAX_COLUMNS = 2000
+"""Default ``max_columns``: wider inputs are refused (each column costs a few queries,
+about 18 ms; 2,000 columns take under a minute), as profile-my-data does."""
 _COLUMN_KEYS = {"type", "case", "nulls", "fill_value", "dayfirst", "decimal"}
 
 
@@ -240,7 +245,7 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
     Returns:
         ``{"steps": [nine step dicts in pipeline order, each with "step",
         "enabled" and every parameter], "read_options": {...}, "threads": int,
-        "memory_limit": str}``.
+        "memory_limit": str, "max_columns": int}``.
 
     Raises:
         InvalidParams: naming the offending key (``steps.types.threshold``...).
@@ -296,8 +301,19 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
     threads, memory = check_engine(
         params.get("threads", ENGINE["threads"]), params.get("memory_limit", ENGINE["memory_limit"])
     )
+    max_columns = params.get("max_columns", MAX_COLUMNS)
+    if isinstance(max_columns, bool) or not isinstance(max_columns, int) or not 1 <= max_columns <= 100_000:
+        raise InvalidParams(
+            f"parameter 'max_columns' must be an integer from 1 to 100000, not {max_columns!r}"
+        )
     checked = [{"step": name, **_check_step(name, steps[name])} for name in STEP_ORDER]
-    return {"steps": checked, "read_options": read_options, "threads": threads, "memory_limit": memory}
+    return {
+        "steps": checked,
+        "read_options": read_options,
+        "threads": threads,
+        "memory_limit": memory,
+        "max_columns": max_columns,
+    }
 
 
 def step_map(params: dict[str, Any]) -> dict[str, dict[str, Any]]:

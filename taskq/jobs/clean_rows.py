@@ -407,13 +407,14 @@ def _unique(con: duckdb.DuckDBPyConnection, column: str, types: dict[str, str], 
 
 
 def null_counts(con: duckdb.DuckDBPyConnection, columns: list[str]) -> dict[str, int]:
-    """Per column, the kept rows where it is NULL (one scan for all columns)."""
-    if not columns:
-        return {}
-    row = con.execute(
-        f"SELECT {', '.join(f'count(*) FILTER (WHERE {q(c)} IS NULL)' for c in columns)} FROM {TABLE} WHERE __keep"
-    ).fetchall()[0]
-    return {c: int(n) for c, n in zip(columns, row, strict=True)}
+    """Per column, the kept rows where it is NULL (one scan per :data:`AGGREGATES_PER_QUERY` columns)."""
+    out: dict[str, int] = {}
+    for part in _batches(columns):
+        row = con.execute(
+            f"SELECT {', '.join(f'count(*) FILTER (WHERE {q(c)} IS NULL)' for c in part)} FROM {TABLE} WHERE __keep"
+        ).fetchall()[0]
+        out.update({c: int(n) for c, n in zip(part, row, strict=True)})
+    return out
 
 
 def fill_nulls(
@@ -559,18 +560,29 @@ def _finite(col: str, sql_type: str) -> str:
 
 def quartiles(con: duckdb.DuckDBPyConnection, types: dict[str, str]) -> dict[str, tuple[int, Any]]:
     """Per column of ``types`` (name -> SQL type), ``(count, [Q1, Q3])`` of its kept finite
-    values (one scan for all columns)."""
-    if not types:
-        return {}
-    row = con.execute(
-        "SELECT "
-        + ", ".join(
-            f"count(*) FILTER ({_finite(c, t)}), quantile_cont({q(c)}, [0.25, 0.75]) FILTER ({_finite(c, t)})"
-            for c, t in types.items()
-        )
-        + f" FROM {TABLE} WHERE __keep"
-    ).fetchall()[0]
-    return {c: (int(row[2 * i]), row[2 * i + 1]) for i, c in enumerate(types)}
+    values (one scan per :data:`AGGREGATES_PER_QUERY` columns)."""
+    out: dict[str, tuple[int, Any]] = {}
+    for part in _batches(list(types)):
+        row = con.execute(
+            "SELECT "
+            + ", ".join(
+                f"count(*) FILTER ({_finite(c, types[c])}), "
+                f"quantile_cont({q(c)}, [0.25, 0.75]) FILTER ({_finite(c, types[c])})"
+                for c in part
+            )
+            + f" FROM {TABLE} WHERE __keep"
+        ).fetchall()[0]
+        out.update({c: (int(row[2 * i]), row[2 * i + 1]) for i, c in enumerate(part)})
+    return out
+
+
+AGGREGATES_PER_QUERY = 32
+"""Columns aggregated by one query: DuckDB's cost grows faster than linearly with the
+aggregates in a statement (500 quantiles in one took 2.8 s, in batches of 32 0.2 s)."""
+
+
+def _batches(columns: list[str]) -> list[list[str]]:
+    return [columns[i : i + AGGREGATES_PER_QUERY] for i in range(0, len(columns), AGGREGATES_PER_QUERY)]
 
 
 def outliers(

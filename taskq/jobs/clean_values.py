@@ -651,7 +651,7 @@ def clean_values(
         quoted = _q(col)
         stages = list(prefix)
         if not cm.rowwise:
-            _create_base(con, cm, f"SELECT {quoted} AS v, count(*) AS n FROM {view} GROUP BY ALL")
+            _create_base(con, cm, f"SELECT v, count(*) AS n FROM ({table.column_query(col)}) GROUP BY ALL")
         progress.check()
         if st["enabled"]:
             cm.kind = measured[col].kind if cm.rowwise else _kind(con, cm.table, col, st)

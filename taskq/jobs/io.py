@@ -344,10 +344,11 @@ def _open_parquet(
     try:
         types = describe(con, f"read_parquet({literal})")
         notes = row_renamed(types)
-        columns, types, rows = finish_view(
+        source = f"read_parquet({literal}, file_row_number = true)"
+        columns, types, rows, exprs = finish_view(
             con,
             view,
-            f"read_parquet({literal}, file_row_number = true)",
+            source,
             "file_row_number",
             types,
             all_varchar,
@@ -361,7 +362,9 @@ def _open_parquet(
         ) from None
     if rows == 0:
         raise InputEmpty(f"{path.name}: the Parquet file has no rows", path=str(path))
-    return Table(path, "parquet", view, rows, columns, types, {"encoding": "binary"}, notes)
+    return Table(
+        path, "parquet", view, rows, columns, types, {"encoding": "binary"}, notes, [], source, exprs
+    )
 
 
 def _open_json(
@@ -425,12 +428,14 @@ def _open_json(
         notes.append(
             finding("info", f"{path.name}: read as {encoding} and converted to UTF-8", code="transcoded")
         )
-    columns, types, rows = finish_view(
+    columns, types, rows, exprs = finish_view(
         con, view, f"{view}__data", "rowid", types, all_varchar, path, keep_types, nested
     )
     if rows == 0:
         raise InputEmpty(f"{path.name}: no JSON records", path=str(path))
-    return Table(path, "jsonl", view, rows, columns, types, {"encoding": encoding}, notes)
+    return Table(
+        path, "jsonl", view, rows, columns, types, {"encoding": encoding}, notes, [], f"{view}__data", exprs
+    )
 
 
 def json_lines_problem(path: Path) -> tuple[int, str] | None:
@@ -511,6 +516,7 @@ def free_reserved(
         columns=list(names.values()),
         types={names[c]: t for c, t in table.types.items()},
         warnings=[*table.warnings, *notes],
+        exprs={names[c]: e for c, e in table.exprs.items()},
     )
 
 

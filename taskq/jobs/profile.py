@@ -119,7 +119,7 @@ def _profile_columns(
     for i, name in enumerate(names):
         progress.check()
         progress.update(100 * i / len(names), f"column {i + 1}/{len(names)}: {name}")
-        values = stats.column_values(con, view, name, types[name], params["top_k"])
+        values = stats.column_values(con, table.column_query(name), types[name], params["top_k"])
         col: dict[str, Any] = {"name": name, "type": types[name], **values}
         if name in approx:  # HyperLogLog can overshoot: never more distinct values than values
             col["distinct"], col["distinct_approx"] = min(approx[name], col["non_null"]), True

@@ -272,20 +272,18 @@ def _draw(
     return sampled, f"(n * CASE WHEN heavy THEN 1.0 ELSE {scale!r} END)"
 
 
-def column_values(
-    con: duckdb.DuckDBPyConnection, data: str, column: str, dtype: str, top_k: int
-) -> dict[str, Any]:
+def column_values(con: duckdb.DuckDBPyConnection, values: str, dtype: str, top_k: int) -> dict[str, Any]:
     """Pass for one column: counts, distinct, top values and, for text, inference, patterns, PII.
 
-    Text counts (empty, whitespace-only, placeholders, lengths) are weighted
-    sums over the distinct values, so they cost one pass over the column.
+    ``values`` is a query giving the column as ``v`` (:meth:`taskq.jobs._table.Table.column_query`).
+    Text counts (empty, whitespace-only, placeholders, lengths) are weighted sums
+    over the distinct values, so they cost one pass over the column.
     """
-    q = quote_ident(column)
     text = dtype in _TEXT_TYPES
     # Drop the previous column's counts first: replacing would hold both at the peak.
     con.execute("DROP TABLE IF EXISTS _profile_s")
     con.execute("DROP TABLE IF EXISTS _profile_g")
-    con.execute(f"CREATE TEMP TABLE _profile_g AS SELECT {q} AS v, count(*) AS n FROM {data} GROUP BY 1")
+    con.execute(f"CREATE TEMP TABLE _profile_g AS SELECT v, count(*) AS n FROM ({values}) GROUP BY 1")
     extra = ""
     if text:
         # Leading zeros: a column of codes (zip codes, "007") that a number would change.

@@ -748,3 +748,16 @@ def test_integer_parse_shortcut_gives_what_the_pattern_gives(decimal: str) -> No
         [values],
     ).fetchall()
     assert [(x, a) for x, a, _ in rows] == [(x, b) for x, _, b in rows]
+
+
+def test_outliers_on_more_columns_than_one_query_aggregates(tmp_path: Path) -> None:
+    # Quartiles are taken AGGREGATES_PER_QUERY columns at a time (one query for 500 took seconds).
+    header = [f"n{i}" for i in range(70)]
+    rows = [[str(r * (i + 1)) for i in range(70)] for r in range(20)] + [["100000"] * 70]
+    _, _, out = clean(tmp_path, header, rows, {"steps": [{"step": "outliers", "columns": header}]})
+    flagged = {
+        c["column"]: c["flagged"]
+        for c in json.loads((out / "changes.json").read_text())["changes"]
+        if c["step"] == "outliers"
+    }
+    assert len(flagged) == 70 and all(n == 1 for n in flagged.values())

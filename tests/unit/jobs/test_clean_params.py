@@ -85,7 +85,13 @@ def test_snake_case_names_are_unique() -> None:
 
 @pytest.mark.parametrize(
     ("params", "key"),
-    [({"threads": 0}, "threads"), ({"threads": True}, "threads"), ({"memory_limit": "lots"}, "memory_limit")],
+    [
+        ({"threads": 0}, "threads"),
+        ({"threads": True}, "threads"),
+        ({"memory_limit": "lots"}, "memory_limit"),
+        ({"max_columns": 0}, "max_columns"),
+        ({"max_columns": "10"}, "max_columns"),
+    ],
 )
 def test_bad_engine_params_name_the_key(params: dict, key: str) -> None:
     with pytest.raises(InvalidParams, match=f"'{key}'"):
@@ -116,3 +122,14 @@ def test_naming_a_step_turns_it_on() -> None:
         assert steps["rename_columns"]["enabled"] is True
     off = validate_params({"steps": [{"step": "dedupe", "enabled": False}]})["steps"]
     assert {s["step"]: s for s in off}["dedupe"]["enabled"] is False
+
+
+def test_an_input_wider_than_max_columns_is_refused_before_any_work(tmp_path) -> None:
+    from taskq.errors import InputTooLarge
+    from taskq.jobs import execute
+
+    src = tmp_path / "wide.csv"
+    src.write_text(",".join(f"c{i}" for i in range(40)) + "\n" + ",".join("1" * 40) + "\n")
+    with pytest.raises(InputTooLarge, match=r"wide\.csv: 40 columns; clean-my-data takes at most 39"):
+        execute("clean", src, tmp_path / "o", {"max_columns": 39})
+    execute("clean", src, tmp_path / "o2", {"max_columns": 40})

@@ -90,7 +90,7 @@ def test_blank_and_placeholder_counts(con):
     values = ["", " ", "\t\n", "\x0b", " N/A ", "null", "x", "a b", None, "  unknown"]
     con.execute("CREATE TABLE t (c VARCHAR)")
     con.executemany("INSERT INTO t VALUES (?)", [(v,) for v in values])
-    out = column_values(con, "t", "c", "VARCHAR", 10)
+    out = column_values(con, "SELECT c AS v FROM t", "VARCHAR", 10)
     # "\x0b" (vertical tab) is whitespace, as clean's whitespace step sees it; "  unknown" is a
     # placeholder once trimmed.
     assert (out["empty"], out["whitespace"], out["placeholders"]) == (1, 3, 3)
@@ -101,7 +101,7 @@ def test_unicode_whitespace_only_values_are_whitespace_not_values(con):
     values = ["\u00a0", "\u2003\u200b", "\ufeff", "\u3000 ", "a\u00a0b", "x"]
     con.execute("CREATE TABLE t (c VARCHAR)")
     con.executemany("INSERT INTO t VALUES (?)", [(v,) for v in values])
-    out = column_values(con, "t", "c", "VARCHAR", 10)
+    out = column_values(con, "SELECT c AS v FROM t", "VARCHAR", 10)
     assert out["whitespace"] == 4 and out["present"] == 2
 
 
@@ -110,7 +110,7 @@ def test_hex_binary_and_grouped_digits_are_not_numbers(con):
     con.executemany(
         "INSERT INTO t VALUES (?)", [(v,) for v in ["0x1F", "0b101", "1_000", "1_000.5", "12", "-3"]]
     )
-    out = column_values(con, "t", "c", "VARCHAR", 10)
+    out = column_values(con, "SELECT c AS v FROM t", "VARCHAR", 10)
     assert out["parses"]["integer"] == 2 and out["parses"]["float"] == 2  # "12" and "-3" only
 
 
