@@ -33,6 +33,7 @@ first and the file is refused at once, naming the line.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import logging
 import mmap
@@ -304,9 +305,8 @@ def _read(
         raise InputMalformed(f"{display.name}: {first_line(exc)}", path=str(display)) from None
 
 
-def _header(src: Path, dialect: dict[str, Any]) -> list[str]:
-    """The column names of ``src`` as DuckDB would name them: the header row's fields
-    (blank ones ``column<i>``, 0-based; repeats ``<name>_<n>``), or ``column0``... without one."""
+def _raw_header(src: Path, dialect: dict[str, Any]) -> list[str]:
+    """The fields of the first line of ``src`` after the skipped ones, as written."""
     with src.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
         for _ in range(dialect["skip"]):
             fh.readline()
@@ -317,7 +317,13 @@ def _header(src: Path, dialect: dict[str, Any]) -> list[str]:
             quotechar=quote or '"',
             quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
         )
-        first = next(reader, [])
+        return next(reader, [])
+
+
+def _header(src: Path, dialect: dict[str, Any]) -> list[str]:
+    """The column names of ``src`` as DuckDB would name them: the header row's fields
+    (blank ones ``column<i>``, 0-based; repeats ``<name>_<n>``), or ``column0``... without one."""
+    first = _raw_header(src, dialect)
     if not dialect["header"]:
         return [f"column{i}" for i in range(len(first))]
     names: list[str] = []
@@ -364,6 +370,31 @@ def _layout(dialect: dict[str, Any]) -> str:
     quote = f"quote {dialect['quote']!r}" if dialect["quote"] else "no quoting"
     header = "a header row" if dialect["header"] else "no header row"
     return f"delimiter {dialect['delimiter']!r}, {quote}, {header}"
+
+
+def _renamed(display: Path, raw: list[str], names: list[str]) -> list[dict[str, Any]]:
+    """An info finding per header DuckDB read under another name (blank, repeated, padded)."""
+    out = []
+    for i, (was, now) in enumerate(zip(raw, names, strict=False)):
+        if was == now:
+            continue
+        if not was.strip():
+            why = "a blank header"
+        elif was.strip() == now:
+            why = "spaces around the header trimmed"
+        elif was.strip() in (r.strip() for r in raw[:i]):
+            why = "a header repeated from an earlier column"
+        else:
+            why = "renamed by the reader"
+        out.append(
+            finding(
+                "info",
+                f"{display.name}: column {i + 1} is named {now!r}: {why} ({was!r} in the file)",
+                column=now,
+                code="column_renamed",
+            )
+        )
+    return out
 
 
 def _rejects(con: duckdb.DuckDBPyConnection, view: str) -> list[tuple[int, str, str | None, str]]:
@@ -415,6 +446,8 @@ def load_delimited(
     """
     with path.open("rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
+    if len(sample) < SAMPLE_BYTES and not sample.removeprefix(codecs.BOM_UTF8).strip():
+        raise InputEmpty(f"{display.name}: holds only blank lines", path=str(display))
     encoding = opts.get("encoding") or sniff_encoding(display, sample)
     warnings: list[dict[str, Any]] = []
     mixed: Mixed | None = None
@@ -486,6 +519,8 @@ def load_delimited(
         )
     warnings.extend(_reject_findings(display, rejects))
     types = describe(con, f"{view}__data")
+    if dialect["header"]:
+        warnings.extend(_renamed(display, _raw_header(src, dialect), list(types)))
     warnings.extend(row_renamed(types))
     columns, types, rows, exprs = finish_view(
         con, view, f"{view}__data", "rowid", types, all_varchar, display, keep_types=bool(column_types)

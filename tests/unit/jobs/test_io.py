@@ -690,3 +690,18 @@ def test_a_column_is_read_from_the_relation_under_the_view(con, write_bytes):
     query = table.column_query("b")
     assert "src__data" in query and " src " not in f" {query} "
     assert con.execute(f"SELECT v FROM ({query}) ORDER BY v").fetchall() == [("x",), ("y",)]
+
+
+def test_a_file_of_blank_lines_is_empty_not_two_null_rows(con, write_bytes):
+    with pytest.raises(InputEmpty, match=r"b\.csv: holds only blank lines"):
+        open_table(con, write_bytes("b.csv", b"\n\r\n  \n"))
+
+
+def test_headers_read_under_another_name_are_reported(con, write_bytes):
+    table = open_table(con, write_bytes("h.csv", b" a ,a, ,b\n1,2,3,4\n"))
+    assert table.columns == ["a", "a_1", "column2", "b"]
+    said = {w["column"]: w["message"] for w in table.warnings if w["code"] == "column_renamed"}
+    assert "spaces around the header trimmed" in said["a"]
+    assert "repeated from an earlier column" in said["a_1"]
+    assert "a blank header" in said["column2"]
+    assert "b" not in said
