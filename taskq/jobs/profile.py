@@ -139,8 +139,8 @@ def _numeric(con: Any, col: dict[str, Any], z: float) -> None:
     """Numeric statistics and outliers, or the temporal range, of ``col`` from its value counts."""
     text = col["type"] == "VARCHAR"
     if col["inferred_type"] in _NUMERIC:
-        expr = "TRY_CAST(trim(v) AS DOUBLE)" if text else "CAST(v AS DOUBLE)"
-        found = numeric.numeric_stats(con, expr, z, materialize=text)
+        expr, offset = ("TRY_CAST(trim(v) AS DOUBLE)", 0.0) if text else numeric.shifted(con, col["type"])
+        found = numeric.numeric_stats(con, expr, z, materialize=text or bool(offset), offset=offset)
         if found:
             col.update(found)
     elif col["inferred_type"] in _TEMPORAL:

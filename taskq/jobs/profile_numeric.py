@@ -6,7 +6,9 @@ functions here read that table instead of the input, so their cost follows
 the number of distinct values, not the row count, and a text column inferred
 numeric is cast once per distinct value instead of once per row.
 
-Every statistic is weighted by the counts ``n`` and exact:
+Every statistic is weighted by the counts ``n`` and exact up to DOUBLE
+arithmetic (typed integers and decimals beyond 2**53 are taken relative to
+their minimum first, so their spread is not lost: :func:`shifted`):
 
 * min, max, mean, sample standard deviation (two passes: mean, then squared
   deviations, which keeps the variance accurate);
@@ -31,7 +33,9 @@ from typing import Any
 
 import duckdb
 
-__all__ = ["GROUPS", "HISTOGRAM_BINS", "QUANTILES", "numeric_stats", "temporal_range"]
+from ._table import INTEGER_TYPES
+
+__all__ = ["GROUPS", "HISTOGRAM_BINS", "QUANTILES", "numeric_stats", "shifted", "temporal_range"]
 
 GROUPS = "_profile_g"
 """The temporary table ``(v, n)`` of one column's value counts (see the module docstring)."""
@@ -92,7 +96,12 @@ def weighted_quantiles(
 
 
 def numeric_stats(
-    con: duckdb.DuckDBPyConnection, expr: str, threshold: float, *, materialize: bool = True
+    con: duckdb.DuckDBPyConnection,
+    expr: str,
+    threshold: float,
+    *,
+    materialize: bool = True,
+    offset: float = 0.0,
 ) -> dict[str, Any] | None:
     """Statistics, histogram and outliers of ``expr`` (SQL over ``v`` giving a DOUBLE or NULL).
 
@@ -100,6 +109,10 @@ def numeric_stats(
     such as ``TRY_CAST(trim(v) AS DOUBLE)``, evaluated by five queries); else
     read them through a view, which saves memory (a 10M-row key column) when
     ``expr`` is a plain cast.
+
+    ``offset``: ``expr`` gives each value minus ``offset`` (see :func:`shifted`);
+    positions (min, max, mean, quantiles, fences, bin edges) are reported with
+    it added back, spreads (std, MAD) and counts do not depend on it.
 
     Returns ``None`` when no value is a finite number, else
     ``{"stats": {...}, "histogram": {...}, "outliers": {...}}`` as written
@@ -117,9 +130,10 @@ def numeric_stats(
     kind = "TABLE" if materialize else "VIEW"
     con.execute(f"CREATE OR REPLACE TEMP {kind} {_VALUES} AS SELECT x, n FROM ({values}) WHERE isfinite(x)")
     try:
-        return _numeric_stats(
+        found = _numeric_stats(
             con, int(count), int(distinct), float(lo), float(hi), float(total), int(non_finite), threshold
         )
+        return _moved(found, offset) if offset else found
     finally:
         con.execute(f"DROP {kind} IF EXISTS {_VALUES}")
 
@@ -190,6 +204,48 @@ def _numeric_stats(
         "histogram": {"min": lo, "edges": edges, "counts": counts},
         "outliers": {"iqr": int(iqr_n), "iqr_fences": [fence_lo, fence_hi], "mad": mad, "robust_z": robust},
     }
+
+
+def _moved(found: dict[str, Any], offset: float) -> dict[str, Any]:
+    """``found`` with ``offset`` added to every position (not to spreads or counts)."""
+    st, hist, out = found["stats"], found["histogram"], found["outliers"]
+    for key in ("min", "max", "mean"):
+        st[key] += offset
+    st["quantiles"] = {k: v + offset for k, v in st["quantiles"].items()}
+    hist["min"] += offset
+    hist["edges"] = [e + offset for e in hist["edges"]]
+    out["iqr_fences"] = [f + offset for f in out["iqr_fences"]]
+    return found
+
+
+EXACT_DOUBLE = 2**53
+"""Integers up to this magnitude are exact in a DOUBLE."""
+
+
+def shifted(con: duckdb.DuckDBPyConnection, sql_type: str) -> tuple[str, float]:
+    """``(expr, offset)`` for :func:`numeric_stats` of the typed column ``v`` in ``_profile_g``.
+
+    A DOUBLE holds integers exactly only up to 2**53: ``2**63 + i`` all became
+    the same number, and their standard deviation 0. When a column's values
+    reach past that, they are taken relative to their minimum, subtracted
+    exactly in their own type (as HUGEINT for integers), so the differences
+    are what becomes DOUBLE. Otherwise ``CAST(v AS DOUBLE)`` and no offset.
+    """
+    plain = ("CAST(v AS DOUBLE)", 0.0)
+    integer = sql_type in INTEGER_TYPES and sql_type != "UHUGEINT"
+    if not (integer or sql_type.startswith("DECIMAL")):
+        return plain
+    try:
+        lo, hi = con.execute(f"SELECT min(v), max(v) FROM {GROUPS}").fetchall()[0]
+        if lo is None or max(abs(lo), abs(hi)) <= EXACT_DOUBLE:
+            return plain
+        base = f"CAST('{lo}' AS {'HUGEINT' if integer else sql_type})"
+        value = "CAST(v AS HUGEINT)" if integer else "v"
+        expr = f"CAST({value} - {base} AS DOUBLE)"
+        con.execute(f"SELECT max({expr}) FROM {GROUPS}").fetchall()  # the differences fit their type
+    except duckdb.Error:
+        return plain
+    return expr, float(lo)
 
 
 def temporal_range(con: duckdb.DuckDBPyConnection, expr: str) -> dict[str, Any]:

@@ -185,3 +185,21 @@ def test_values_near_the_double_limits_do_not_overflow(con):
     assert st["mean"] == pytest.approx(statistics.fmean(values), rel=1e-12)
     assert st["std"] == pytest.approx(statistics.stdev(values), rel=1e-12)
     assert sum(out["histogram"]["counts"]) == 4 and out["outliers"]["iqr"] == 0
+
+
+def test_integers_past_2_53_keep_their_spread(tmp_path: Path):
+    # As DOUBLEs, 2**63 + i are all one number: std came out 0 (true: 288.8), and DECIMAL(38,0)
+    # around 1e30 gave a std of 2e16.
+    src = tmp_path / "big.parquet"
+    duckdb.connect().execute(
+        f"COPY (SELECT (9223372036854775808 + i)::UBIGINT AS u, (1e30::DECIMAL(38,0) + i) AS d "
+        f"FROM range(1000) t(i)) TO '{src}'"
+    )
+    execute("profile", src, tmp_path / "o", {})
+    cols = {c["name"]: c for c in json.loads((tmp_path / "o" / "profile.json").read_text())["columns"]}
+    expected = statistics.stdev(range(1000))
+    for name, base in (("u", 2**63), ("d", 10**30)):
+        st = cols[name]["stats"]
+        assert abs(st["std"] - expected) < 1e-6
+        assert st["min"] == float(base) and st["quantiles"]["p50"] == float(base) + 499.5
+        assert cols[name]["outliers"]["iqr"] == 0
