@@ -65,6 +65,8 @@ OUTPUTS = ("clusters.csv", "golden.csv", "pairs.csv", "stewardship.csv")
 _RESERVED = ("cluster_id", "cluster_size", "source_rows")
 """golden.csv's own columns: input columns of these names are read as ``<name>_input``."""
 _SCORE_SLICE = 4_000_000
+MODEL_COLLAPSED = 1e-4
+"""Below this fitted match share the model found no duplicates to learn from (warned)."""
 """Candidate pairs scored per statement (cancellation is checked between statements)."""
 
 
@@ -334,6 +336,19 @@ def _run(
                 f"stewardship.csv holds the first {n_review} of {n_review_all} review items "
                 f"(max_review_rows={params['max_review_rows']})",
                 code="review_truncated",
+            )
+        )
+    if candidates and model.prior < MODEL_COLLAPSED:
+        # EM found (almost) no matching pairs among the candidates: only exact copies
+        # (the identical-records rule) can merge; near-duplicates are left apart.
+        issues.append(
+            finding(
+                "warning",
+                f"the match model found almost no duplicates among {candidates} candidate pairs "
+                f"(match share {model.prior:.2g}): only exact copies were merged. With few records "
+                "or nearly all of one entity the model has too little to learn from; check "
+                "stewardship.csv and pairs.csv, or lower threshold",
+                code="model_found_no_matches",
             )
         )
     if result.oversized:

@@ -153,6 +153,21 @@ def test_a_file_of_identical_records_is_one_cluster(tmp_path, copies) -> None:
     assert report["summary"]["clusters"] == 2
 
 
+def test_a_model_that_learned_no_matches_says_so(synthetic_run, tmp_path) -> None:
+    # One person twice, one row without the email: the fitted match share was 0, and
+    # nothing said so but "prior 0.0" in the summary.
+    path = tmp_path / "one.csv"
+    path.write_text(
+        "first_name,last_name,email,phone,dob,address,city,postcode\n"
+        "Lisa,Turner,,850 488 8849,1967-08-26,987 Hill Street,Clinton,76202\n"
+        "Lisa,Turner,lisa.turner707@yahoo.com,850 488 8849,1967-08-26,987 Hill Street,Clinton,76202\n"
+    )
+    report = execute("master", path, tmp_path / "out", {})
+    assert report["summary"]["model"]["prior"] < master_tool.MODEL_COLLAPSED
+    assert "model_found_no_matches" in [f["code"] for f in report["issues"]]
+    assert "model_found_no_matches" not in [f["code"] for f in synthetic_run[2]["issues"]]
+
+
 def test_a_role_on_an_empty_column_is_reported(tmp_path) -> None:
     path = tmp_path / "people.csv"
     path.write_text("name,email\nAnna Berg,\nCarl Dahl, \nEva Lund,\n")
