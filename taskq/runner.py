@@ -321,6 +321,9 @@ def retry_or_fail(
             next_attempt_at=utcnow() + timedelta(seconds=delay),
             error_code=err.code,
             error_message=err.message,
+            # The new attempt has not started: not the failed one's 60 % "scoring".
+            progress=0.0,
+            stage="waiting to retry",
         )
         return S.RETRYING
     transition(

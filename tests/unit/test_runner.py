@@ -58,6 +58,7 @@ def test_transient_failure_retries_with_backoff(
     task = client.get(info.id).task
     assert task["status"] == "RETRYING" and task["attempt"] == 2 and task["error_code"] == "TRANSIENT"
     assert task["next_attempt_at"] is not None
+    assert (task["progress"], task["stage"]) == (0.0, "waiting to retry")  # not the failed attempt's
     # The worker dispatches the retry after the horse exits: scheduled (or queued when due).
     assert settle(settings, fake_redis, info.id, "unit-worker", None) == "RETRYING"
     scheduled = ScheduledJobRegistry(
