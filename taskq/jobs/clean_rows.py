@@ -455,18 +455,24 @@ def fill_nulls(
         fill = _exact_fill(con, col, sql_type, strategy)
     else:
         agg = {
-            "mean": f"avg({q(col)})",
+            # Summed in sorted order: a parallel avg() depends on how rows reach the threads,
+            # and the last digits of a DOUBLE mean changed between identical runs.
+            "mean": f"fsum({q(col)} ORDER BY {q(col)}) / count({q(col)})",
             "median": f"quantile_cont({q(col)}, 0.5)",
-            "mode": f"arg_min({q(col)}, -cnt)",
+            # Most frequent, the smallest on a tie: a subquery's ORDER BY does not reach a
+            # parallel aggregate, so the order is in the key.
+            "mode": f"arg_min({q(col)}, struct_pack(c := -cnt, v := {q(col)}))",
         }[strategy]
         source = (
-            f"(SELECT {q(col)}, count(*) AS cnt FROM {TABLE} WHERE __keep AND {q(col)} IS NOT NULL "
-            f"GROUP BY 1 ORDER BY 2 DESC, 1)"
+            f"(SELECT {q(col)}, count(*) AS cnt FROM {TABLE} WHERE __keep AND {q(col)} IS NOT NULL GROUP BY 1)"
             if strategy == "mode"
             else f"{TABLE} WHERE __keep"
         )
         cast = f"round({agg})" if is_integer(sql_type) and strategy != "mode" else agg
         fill = f"(SELECT CAST({cast} AS {sql_type}) FROM {source})"
+    # Computed once: the value written is the value reported.
+    con.execute(f"CREATE OR REPLACE TEMP TABLE clean_fill AS SELECT {fill} AS v")
+    fill = "(SELECT v FROM clean_fill)"
     value = con.execute(f"SELECT CAST({fill} AS VARCHAR)").fetchall()[0]
     if value is None or value[0] is None:
         why = (
@@ -481,6 +487,7 @@ def fill_nulls(
         entry.update(changed=0, left_null=nulls, skipped=why)
         return entry
     con.execute(f"UPDATE {TABLE} SET {q(col)} = {fill} WHERE __keep AND {q(col)} IS NULL")
+    con.execute("DROP TABLE clean_fill")
     entry.update(changed=nulls, fill_value=value[0])
     return entry
 
