@@ -185,6 +185,14 @@ def _check_step(name: str, cfg: dict[str, Any]) -> dict[str, Any]:
             raise _fail(
                 f"{key}.default_region", f"must be a two-letter region code like 'US', not {region!r}"
             )
+        from phonenumbers import SUPPORTED_REGIONS
+
+        if region.upper() not in SUPPORTED_REGIONS:
+            hint = " (the United Kingdom is 'GB')" if region.upper() == "UK" else ""
+            raise _fail(
+                f"{key}.default_region",
+                f"{region!r} is not a region phone numbers know{hint}; use an ISO 3166 code like 'US'",
+            )
         out["default_region"] = region.upper()
         out["email_columns"] = _column_list(cfg["email_columns"], f"{key}.email_columns")
         out["phone_columns"] = _column_list(cfg["phone_columns"], f"{key}.phone_columns")

@@ -64,12 +64,20 @@ def test_validated_params_are_a_fixed_point() -> None:
         ({"remove_outliers": "yes"}, "remove_outliers"),
         ({"steps": [{"step": "outliers", "k": -1}]}, "steps.outliers.k"),
         ({"steps": [{"step": "placeholders", "tokens": "NA"}]}, "steps.placeholders.tokens"),
+        ({"default_region": "UK"}, "steps.standardise.default_region"),  # every phone quarantined
+        ({"default_region": "ZZ"}, "steps.standardise.default_region"),
     ],
 )
 def test_bad_params_name_the_key(params: dict, key: str) -> None:
     with pytest.raises(InvalidParams) as info:
         validate_params(params)
     assert info.value.message.startswith(f"{key}:"), info.value.message
+
+
+def test_the_uk_is_gb_and_says_so() -> None:
+    with pytest.raises(InvalidParams, match="the United Kingdom is 'GB'"):
+        validate_params({"default_region": "uk"})
+    assert validate_params({"default_region": "gb"})["steps"][4]["default_region"] == "GB"
 
 
 def test_snake_case_names_are_unique() -> None:
