@@ -125,6 +125,8 @@ def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
         cast = f"TRY_CAST({cleaned} AS {target})"
         if t == "number":  # 1e309 casts to infinity: out of range, so it does not parse
             cast = f"CASE WHEN isfinite({cast}) THEN {cast} END"
+        else:  # the cast rounds 1.5 to 2: a fraction is not an integer (2.0 is)
+            cast = f"CASE WHEN TRY_CAST({cleaned} AS DOUBLE) = {cast} THEN {cast} END"
         parsed = f"WHEN regexp_full_match({value}, {_lit(pattern)}) THEN {cast}"
         if t == "integer":
             # Shortcut, same result: a value that is exactly how DuckDB writes the integer it
@@ -135,7 +137,10 @@ def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
         return f"CASE {parsed} END"
     if t in ("date", "timestamp"):
         parsed = _date_parse(value, bool(decision.dayfirst))
-        return f"CAST({parsed} AS DATE)" if t == "date" else parsed
+        if t == "timestamp":
+            return parsed
+        # A time of day is not a date: 2024-01-31 10:00 does not parse (00:00 does).
+        return f"CASE WHEN {parsed} = date_trunc('day', {parsed}) THEN CAST({parsed} AS DATE) END"
     return value
 
 
@@ -245,7 +250,7 @@ def decide_type(
         return TypeDecision("text", 0.0, reason="type forced to text")
     if forced == "auto":  # a cheap pass rules out most text columns before the patterns run
         looks, nonnull = _looks_typed(con, table)
-        if nonnull and looks < threshold * nonnull:
+        if nonnull and looks / nonnull < threshold:  # not looks < threshold * nonnull: 0.55 * 100 > 55
             share = looks / nonnull
             return TypeDecision(
                 "text",
@@ -268,12 +273,12 @@ def decide_type(
     kept = "leading zeros" if c["lead0"] else "more than 64 bits" if whole and c["overflow"] else None
     if kept is None or forced in ("integer", "number"):
         candidates["integer" if whole else "number"] = num_count
-    elif forced == "auto" and num_count >= threshold * nonnull:
+    elif forced == "auto" and num_count / nonnull >= threshold:
         return TypeDecision(
             "text", num_count / nonnull, reason=f"numbers, but some have {kept}: kept as text (a code or id?)"
         )
     # Date parsing is the costly probe: only when enough values even look like dates.
-    if c["maybe_date"] >= threshold * nonnull or (forced == "date" and c["maybe_date"]):
+    if c["maybe_date"] / nonnull >= threshold or (forced == "date" and c["maybe_date"]):
         probe = TypeDecision("timestamp", 0.0, dayfirst=dayfirst)
         d = _weighted(
             con,
@@ -286,10 +291,15 @@ def decide_type(
         candidates["timestamp" if d["timed"] else "date"] = d["ok"]
     if forced != "auto":
         name = forced
+        # A forced type is the type: values that are not of it (a time of day for a date,
+        # a fraction for an integer) fail and are quarantined, nothing is widened.
         if forced == "date" and "timestamp" in candidates:
-            name = "timestamp"
-        elif forced in ("integer", "number"):
-            name = "integer" if forced == "integer" and frac == 0 else "number"
+            candidates["date"] = _weighted(
+                con, table, {"ok": f"{parse_expr(TypeDecision('date', 0.0, dayfirst=dayfirst))} IS NOT NULL"}
+            )["ok"]
+        elif forced == "integer" and frac:
+            integer = TypeDecision("integer", 0.0, decimal=decimal)
+            candidates["integer"] = _weighted(con, table, {"ok": f"{parse_expr(integer)} IS NOT NULL"})["ok"]
         if name == "boolean":  # 1/0 parse too (the candidate count leaves them to numbers)
             parsed = parse_expr(TypeDecision("boolean", 0.0))
             candidates[name] = _weighted(con, table, {"ok": f"{parsed} IS NOT NULL"})["ok"]

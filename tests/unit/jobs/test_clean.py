@@ -741,7 +741,10 @@ def test_integer_parse_shortcut_gives_what_the_pattern_gives(decimal: str) -> No
               "\uff11\uff12", "", "abc", None]  # fmt: skip
     pattern, cleaned = (_US_NUM, "replace(x, ',', '')") if decimal == "." else (
         _EU_NUM, "replace(replace(x, '.', ''), ',', '.')")  # fmt: skip
-    reference = f"CASE WHEN regexp_full_match(x, '{pattern}') THEN TRY_CAST({cleaned} AS BIGINT) END"
+    whole = f"TRY_CAST({cleaned} AS DOUBLE) = TRY_CAST({cleaned} AS BIGINT)"  # 1.234 is no integer
+    reference = (
+        f"CASE WHEN regexp_full_match(x, '{pattern}') AND {whole} THEN TRY_CAST({cleaned} AS BIGINT) END"
+    )
     con = duckdb.connect()
     rows = con.execute(
         f"SELECT x, {parse_expr(TypeDecision('integer', 1.0, decimal=decimal), 'x')}, {reference} "
@@ -791,3 +794,25 @@ def test_null_fills_are_the_same_on_every_run_and_are_what_is_reported(tmp_path:
         assert {float(r["x"]) for r in cleaned} == {float(entries["x"]["fill_value"])}
         fills.add(entries["x"]["fill_value"])
     assert len(fills) == 1
+
+
+def test_a_forced_type_is_the_type_and_what_does_not_fit_it_is_quarantined(tmp_path: Path) -> None:
+    # Forcing integer on 1.5 gave a DOUBLE column with nothing quarantined; forcing date on
+    # values with a time of day gave a TIMESTAMP column.
+    rows = [["1.5", "2024-01-31 10:00"], ["2", "2024-02-01"], ["3.0", "2024-02-02 00:00"]]
+    params = {"columns": {"q": {"type": "integer"}, "d": {"type": "date"}}}
+    report, cleaned, out = clean(tmp_path, ["q", "d"], rows, params)
+    assert report["summary"]["converted_columns"] == {"q": "BIGINT", "d": "DATE"}
+    assert [(r["q"], r["d"]) for r in cleaned] == [("2", "2024-02-01"), ("3", "2024-02-02")]
+    reasons = {
+        (r["quarantine_column"], r["quarantine_value"], r["quarantine_reason"])
+        for r in read_csv(out / "quarantine.csv")
+    }
+    assert reasons == {("q", "1.5", "not a valid integer"), ("d", "2024-01-31 10:00", "not a valid date")}
+
+
+def test_a_share_exactly_at_the_threshold_converts(tmp_path: Path) -> None:
+    # 0.55 * 100 is 55.00000000000001 in floating point: 55 integers of 100 stayed text.
+    rows = [[str(i)] for i in range(55)] + [[f"x{i}"] for i in range(45)]
+    report, _, _ = clean(tmp_path, ["n"], rows, {"threshold": 0.55})
+    assert report["summary"]["converted_columns"] == {"n": "BIGINT"}
