@@ -196,6 +196,7 @@ _CONDITIONS = {
     "us_frac": "p_us AND (contains(cur, '.') OR contains(lower(cur), 'e'))",
     "eu_frac": "p_eu AND (contains(cur, ',') OR contains(lower(cur), 'e'))",
     "overflow": "p_int AND TRY_CAST(cur AS BIGINT) IS NULL",
+    "e164": "p_int AND starts_with(cur, '+') AND strlen(cur) BETWEEN 9 AND 16",
     "numdate": "p_numdate",
     "day_ev": r"p_numdate AND TRY_CAST(regexp_extract(cur, '^(\d+)', 1) AS INT) > 12",
     "month_ev": r"p_numdate AND TRY_CAST(regexp_extract(cur, '^\d+[/.-](\d+)', 1) AS INT) > 12",
@@ -269,8 +270,17 @@ def decide_type(
     frac = c["eu_frac"] if decimal == "," else c["us_frac"]
     candidates: dict[str, int] = {"boolean": c["bool"]}
     whole = frac == 0 and forced != "number"
-    # Codes with leading zeros (007, ZIP codes) and integers past 64 bits (long ids) stay text.
-    kept = "leading zeros" if c["lead0"] else "more than 64 bits" if whole and c["overflow"] else None
+    # Codes with leading zeros (007, ZIP codes), integers past 64 bits (long ids) and
+    # international phone numbers (+442079460958: the + is no sign) stay text.
+    kept = (
+        "leading zeros"
+        if c["lead0"]
+        else "more than 64 bits"
+        if whole and c["overflow"]
+        else "a leading + and 8 to 15 digits (phone numbers?)"
+        if c["e164"] and 2 * c["e164"] >= num_count
+        else None
+    )
     if kept is None or forced in ("integer", "number"):
         candidates["integer" if whole else "number"] = num_count
     elif forced == "auto" and num_count / nonnull >= threshold:

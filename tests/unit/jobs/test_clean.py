@@ -833,3 +833,12 @@ def test_internationalised_addresses_are_valid_and_misplaced_dots_are_not(tmp_pa
     ]
     quarantined = {r["quarantine_value"] for r in read_csv(out / "quarantine.csv")}
     assert quarantined == set(bad)
+
+
+def test_international_phone_numbers_in_a_column_not_named_phone_keep_their_plus(tmp_path: Path) -> None:
+    # "+442079460958" in a column named contact became the integer 442079460958.
+    rows = [["+442079460958", "+5"], ["+14155552671", "+7"], ["+4930123456", "-3"]]
+    report, cleaned, out = clean(tmp_path, ["contact", "amount"], rows)
+    assert [r["contact"] for r in cleaned] == ["+442079460958", "+14155552671", "+4930123456"]
+    assert report["summary"]["converted_columns"] == {"amount": "BIGINT"}
+    assert "phone numbers?" in changes(out, "types", "contact")["decision"]["reason"]
