@@ -7,6 +7,11 @@ level patterns of the candidate pairs with their counts (a GROUP BY in DuckDB:
 a few thousand patterns at most, so EM runs in numpy in milliseconds whatever
 the number of pairs). A pair's match probability is
 ``sigmoid(log prior odds + sum of log(m/u))``.
+
+Each EM step keeps ``m(different) <= MAX_M_DIFFERENT`` and ``u(different) >=
+m(different)``: duplicates disagree outright on a field at most half the time,
+and a disagreement never counts for a match. On a file without duplicates EM
+otherwise makes a group of look-alike strangers its match class.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ __all__ = ["Model", "decode", "estimate_model"]
 logger = logging.getLogger(__name__)
 
 
+MAX_M_DIFFERENT = 0.5
+"""Most a field's "different" level may hold of the matches, P(different | match)."""
+
 SURE_LOG_ODDS = 30.0
 """Log-odds given to a pair identical on every field (a probability of 1 - 1e-13)."""
 
@@ -42,7 +50,9 @@ class Model:
     """A fitted Fellegi-Sunter model.
 
     Attributes:
-        m, u: (fields, LEVELS) probabilities of each level among matches / non-matches.
+        m, u: (fields, LEVELS) probabilities of each level among matches / non-matches,
+            with ``m(different) <= MAX_M_DIFFERENT`` and ``u(different) >=
+            m(different)`` (so a row may not sum to 1): a disagreement weighs at most 0.
         prior: share of matches among candidate pairs.
         iterations: EM iterations run.
     """
@@ -113,7 +123,7 @@ def estimate_model(
     max_iter: int = 100,
     table: str = NORMALISED_TABLE,
 ) -> Model:
-    """Fit u from random pairs and m plus the prior from EM over ``scored_table``'s codes."""
+    """Start u from random pairs; fit m, u and the prior by EM over ``scored_table``'s codes."""
     features = plan_features(comparisons)
     n_fields = len(features)
     top = np.array([exact_level(f.kind) for f in features], dtype=np.int64)
@@ -162,6 +172,15 @@ def estimate_model(
             np.add.at(new_m[f], levels[ok, f], wpost[ok])
         new_m /= new_m.sum(axis=1, keepdims=True)
         new_u = _level_freq(levels, counts - wpost, n_fields, 1e-3)
+        # Without duplicates to learn from, EM adopts any look-alike group as the
+        # match class: among pairs blocked on surnames, "same first name and dob,
+        # different surname, phone and address" became one, and its differences
+        # counted *for* a match (+3 log-odds for a different surname; QA F1b).
+        # Copies of one record mostly agree, and disagreeing is no evidence of a
+        # match: m(different) is capped and u(different) kept at least as high
+        # (the rows of m and u then need not sum to 1).
+        new_m[:, 0] = np.minimum(new_m[:, 0], MAX_M_DIFFERENT)
+        new_u[:, 0] = np.maximum(new_u[:, 0], new_m[:, 0])
         delta = float(np.abs(new_m - m).max()) + float(np.abs(new_u - u).max()) + abs(new_prior - prior)
         m, u, prior = new_m, new_u, new_prior
         if delta < 1e-6:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import random
 from pathlib import Path
 
 import numpy as np
@@ -335,3 +336,29 @@ def test_a_column_with_nothing_left_after_normalising_is_reported(tmp_path) -> N
     )
     empty = [a["column"] for a in report["alerts"] if a["code"] == "empty_match_column"]
     assert empty == ["email", "phone"]
+
+
+def test_a_file_without_duplicates_reports_none(tmp_path) -> None:
+    # With nothing to learn from, EM made look-alike strangers its match class
+    # (same first name and dob, different surname, phone and address) and counted
+    # their differences for a match: 99 'duplicate' rows here (QA F1b, t_nodup.py).
+    rng = random.Random(2)
+    first = "james john robert michael william david richard joseph thomas charles mary patricia jennifer"
+    last = "smith johnson williams brown jones garcia miller davis rodriguez martinez hernandez lopez"
+    lines = ["first_name,last_name,phone,dob,address,city,postcode"]
+    for _ in range(2000):
+        lines.append(
+            f"{rng.choice(first.split())},{rng.choice(last.split())},"
+            f"{rng.randint(200, 999)} {rng.randint(200, 999)} {rng.randint(1000, 9999)},"
+            f"{rng.randint(1940, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d},"
+            f"{rng.randint(1, 999)} {rng.choice(['Oak', 'Elm', 'Main', 'Park', 'Lake', 'Hill'])} Street,"
+            f"{rng.choice(['Salem', 'Clinton', 'Madison', 'Bristol', 'Newport', 'Milton'])},"
+            f"{rng.randint(10000, 99999)}"
+        )
+    path = tmp_path / "distinct.csv"
+    path.write_text("\n".join(lines) + "\n")
+    report = execute("master", path, tmp_path / "out", {})
+    assert report["summary"]["duplicate_rows"] <= 2
+    fields = report["summary"]["model"]["fields"]
+    for name, model in fields.items():
+        assert model["m"][0] <= model["u"][0], name
