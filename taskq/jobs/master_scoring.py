@@ -6,8 +6,10 @@ no evidence either way). The measure fits the role: Jaro-Winkler for names and
 text, Damerau-Levenshtein for ids, codes and phone numbers, day/month
 transposition for dates; emails are close when their local parts are equal,
 or when the addresses are similar and their local parts hold the same digits
-(``linda.gray462`` and ``linda.gray587`` are different). First and last names are compared crosswise when that
-fits better, so swapped names still agree.
+(``linda.gray462`` and ``linda.gray587`` are different). First and last names
+are compared crosswise when that fits better, so swapped names still agree; the
+first-name feature then takes the more similar of the two crosswise pairs, so a
+pair's levels do not depend on which of its records comes first in the file.
 
 The levels of a pair are packed into one BIGINT (3 bits per feature), so the
 scored table is ``(l, r, code)``: 16 bytes a pair, never Python objects. The
@@ -258,20 +260,30 @@ def pair_sql(
     if swap:
         sql = (
             "SELECT *, coalesce(j_fs, 0) + coalesce(j_sf, 0) > coalesce(j_ff, 0) + coalesce(j_ss, 0) + 0.2 "
-            f"AS sw FROM ({sql})"
+            f"AS sw, coalesce(j_fs, -1) >= coalesce(j_sf, -1) AS fs FROM ({sql})"
         )
     # Layer 3: right-hand values (crosswise names when swapped) and Levenshtein where needed.
+    # Swapped, the first-name feature gets the more similar crosswise pair (a's first
+    # name with b's last, or a's last with b's first): which record is a (the lower
+    # row) then changes nothing, as reversing the pair exchanges j_fs and j_sf.
+    # (With a's first name always there, elijah nora / onra elijah scored first
+    # name 3 and last name 1 one way round and 1 and 3 the other: a shuffled file
+    # got other codes, another model, and could get other clusters; QA F6.)
     cols = ["l", "r"]
     for i, c in enumerate(comparisons):
-        cols.append(f"x{i}")
         if i in (fi, si):
-            other, straight, crossed = (si, "j_ff", "j_fs") if i == fi else (fi, "j_ss", "j_sf")
+            other, straight, crossed, alt = (
+                (si, "j_ff", "j_fs", "j_sf") if i == fi else (fi, "j_ss", "j_sf", "j_fs")
+            )
+            # fs: the first-name feature is a's first name against b's last one, the
+            # last-name feature a's last against b's first (else the other way round).
             cols += [
-                f"CASE WHEN sw THEN b{other} ELSE b{i} END AS y{i}",
-                f"CASE WHEN sw THEN {crossed} ELSE {straight} END AS j{i}",
+                f"CASE WHEN sw AND NOT fs THEN x{other} ELSE x{i} END AS x{i}",
+                f"CASE WHEN sw AND fs THEN b{other} ELSE b{i} END AS y{i}",
+                f"CASE WHEN NOT sw THEN {straight} WHEN fs THEN {crossed} ELSE {alt} END AS j{i}",
             ]
         else:
-            cols.append(f"b{i} AS y{i}")
+            cols += [f"x{i}", f"b{i} AS y{i}"]
             if c.kind in _JW_KINDS and not (c in location and c.role == "state"):
                 cols.append(f"jaro_winkler_similarity({_cut(f'x{i}')}, {_cut(f'b{i}')}) AS j{i}")
             elif _needs_lev(c, location):

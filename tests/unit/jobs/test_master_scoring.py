@@ -201,3 +201,20 @@ def test_similar_emails_with_other_digits_are_different(con) -> None:  # noqa: A
     res = con.execute(pair_sql(comps, "t_pairs", table="t_em")).fetchnumpy()
     got = {(int(a), int(b)): int(c) for a, b, c in zip(res["l"], res["r"], res["code"], strict=True)}
     assert got == {(0, 1): 0, (0, 2): 2, (0, 3): 2, (4, 5): 0}
+
+
+def test_swapped_names_level_the_same_both_ways(con) -> None:  # noqa: ANN001
+    # The first-name feature compared the lower row's first name crosswise, so
+    # elijah nora / onra elijah got levels (3, 1) one way round and (1, 3) the
+    # other: a shuffled file scored its pairs differently (QA F6).
+    rows = [
+        ("elijah", "nora", "6470", "penford", "2002-07-26", "4011236", "130"),
+        ("onra", "elijah", "6470", "penford", "2002-07-62", "4011236", "130"),
+        ("smith", "jon", "2000", "sydney", "1980-03-12", "1234567", "12"),
+        ("john", "smith", "2000", "sydney", "1980-03-12", "1234567", "12"),
+    ]
+    _load(con, rows)
+    got = _levels(con, [(0, 1), (1, 0), (2, 3), (3, 2)])
+    assert got[(0, 1)] == got[(1, 0)]
+    assert got[(0, 1)][:2] == [3, 1]  # the better crosswise pair is the first name's
+    assert got[(2, 3)] == got[(3, 2)]
