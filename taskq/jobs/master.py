@@ -51,7 +51,7 @@ from .master_blocking import CANDIDATES_TABLE, build_candidates, plan_passes
 from .master_cluster import ClusterResult, cluster, dense_ids
 from .master_golden import golden_query
 from .master_model import Model, estimate_model
-from .master_normalize import NORMALISED_TABLE, build_normalised, phonetic_keys
+from .master_normalize import NORMALISED_TABLE, build_normalised, content_order, phonetic_keys
 from .master_params import check_columns
 from .master_params import validate_params as _validate
 from .master_roles import detect_roles
@@ -240,7 +240,11 @@ def _run(
     candidates = con.execute(f"SELECT count(*) FROM {CANDIDATES_TABLE}").fetchall()[0][0]
     progress.update(25, "scoring")
     _score_pairs(con, comps, ScaledProgress(progress, 25, 60))
-    model = estimate_model(con, comps, "m_scored", rows)
+    # Ties (random pairs, clustering) go by what rows hold, not where they stand.
+    order = content_order(con)
+    rank = np.empty(rows, dtype=np.int64)
+    rank[order] = np.arange(rows, dtype=np.int64)
+    model = estimate_model(con, comps, "m_scored", rows, order=order)
     _pattern_table(con, model)
     progress.update(65, "clustering")
     thr = params["threshold"]
@@ -261,6 +265,7 @@ def _run(
         progress,
         support=params["cluster_support"],
         max_cluster_size=params["max_cluster_size"],
+        rank=rank,
     )
     ids = dense_ids(result.labels)
     con.register("m_assign_arrow", pa.table({"rid": np.arange(rows, dtype=np.int64), "cluster_id": ids}))

@@ -5,7 +5,9 @@ when they agree on a blocking key in at least one pass (same id, same email,
 same date of birth or postcode and a phonetic name code, same phonetic names...).
 
 Every pass is capped the same way: rows are sorted inside their block (by a
-name-like sort key) and each row is paired with the next ``window`` rows of the
+name-like sort key; ties by the hash of the row's normalised values, not by its
+place in the file, so a shuffled file gets the same pairs up to rows holding
+identical values) and each row is paired with the next ``window`` rows of the
 same block only. A block of at most ``window + 1`` rows therefore yields all of
 its pairs, while a huge block (a default date, a common surname) degrades into
 a sorted neighbourhood instead of exploding: a pass yields at most
@@ -24,7 +26,7 @@ import duckdb
 
 from ..progress import Progress
 from .io import quote_ident
-from .master_normalize import NORMALISED_TABLE
+from .master_normalize import CONTENT_KEY, NORMALISED_TABLE
 
 __all__ = ["CANDIDATES_TABLE", "BlockingPass", "build_candidates", "plan_passes"]
 
@@ -123,7 +125,7 @@ def build_candidates(
         key = f"hash({', '.join(bp.keys)})"
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE m_blk AS SELECT rid, {key} AS bkey, "
-            f"CAST(row_number() OVER (PARTITION BY {key} ORDER BY {bp.sort}, rid) AS INTEGER) AS rn "
+            f"CAST(row_number() OVER (PARTITION BY {key} ORDER BY {bp.sort}, {CONTENT_KEY}, rid) AS INTEGER) AS rn "
             f"FROM {NORMALISED_TABLE} WHERE {not_null}"
         )
         before = con.execute("SELECT count(*) FROM m_cand_raw").fetchall()[0][0]

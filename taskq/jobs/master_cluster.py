@@ -107,6 +107,7 @@ def cluster(
     *,
     support: float = 0.5,
     max_cluster_size: int = 100,
+    rank: np.ndarray | None = None,
 ) -> ClusterResult:
     """Cluster ``n`` rows from candidate pairs (``left``, ``right``, ``prob``).
 
@@ -114,6 +115,9 @@ def cluster(
         score_within: given (rows, component labels) of rows in components of
             three or more, returns (l, r, prob) for every pair inside a component.
         progress: checked between steps.
+        rank: per row, its place in an order set by the row's values; average
+            linkage takes a component's members in it, so its ties between
+            equally good merges do not follow the file's row order. None: row order.
 
     Returns:
         Labels (smallest row of the cluster), the labels of components that were
@@ -158,6 +162,8 @@ def cluster(
             if weakest >= threshold:
                 continue
             members = np.unique(np.r_[pl[s:e], pr[s:e]])
+            if rank is not None:
+                members = members[np.argsort(rank[members], kind="stable")]
             index = {int(m): i for i, m in enumerate(members)}
             mat = np.eye(len(members))
             li = np.fromiter((index[int(x)] for x in pl[s:e]), dtype=np.int64)

@@ -122,8 +122,15 @@ def estimate_model(
     seed: int = 7,
     max_iter: int = 100,
     table: str = NORMALISED_TABLE,
+    order: np.ndarray | None = None,
 ) -> Model:
-    """Start u from random pairs; fit m, u and the prior by EM over ``scored_table``'s codes."""
+    """Start u from random pairs; fit m, u and the prior by EM over ``scored_table``'s codes.
+
+    ``order``: the rows in an order set by their values
+    (:func:`~taskq.jobs.master_normalize.content_order`); random pairs are drawn
+    as positions in it, so they do not depend on the file's row order. None:
+    positions are rows.
+    """
     features = plan_features(comparisons)
     n_fields = len(features)
     top = np.array([exact_level(f.kind) for f in features], dtype=np.int64)
@@ -133,16 +140,20 @@ def estimate_model(
     left = rng.integers(0, n_rows, k, dtype=np.int64)
     right = rng.integers(0, n_rows, k, dtype=np.int64)
     keep = left != right
+    if order is not None:
+        left, right = order[left], order[right]
     con.register(
         "m_rand_arrow", pa.table({"l": left[keep].astype(np.int32), "r": right[keep].astype(np.int32)})
     )
     rand = con.execute(
-        f"SELECT code, count(*) FROM ({pair_sql(comparisons, 'm_rand_arrow', table=table)}) GROUP BY code"
+        f"SELECT code, count(*) FROM ({pair_sql(comparisons, 'm_rand_arrow', table=table)}) GROUP BY code ORDER BY code"
     ).fetchnumpy()
     con.unregister("m_rand_arrow")
     u = _level_freq(decode(rand["code"], n_fields), rand["count_star()"].astype(np.float64), n_fields, 1.0)
 
-    pats = con.execute(f"SELECT code, count(*) AS n FROM {scored_table} GROUP BY code").fetchnumpy()
+    pats = con.execute(
+        f"SELECT code, count(*) AS n FROM {scored_table} GROUP BY code ORDER BY code"
+    ).fetchnumpy()
     levels = decode(pats["code"], n_fields)
     counts = pats["n"].astype(np.float64)
     # Start: matches mostly agree exactly, share of matches modest.

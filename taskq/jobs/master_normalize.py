@@ -23,6 +23,13 @@ two records both saying ``N/A`` do not agree on anything.
   valid date (a typo such as ``19561332``) is kept as ``1956-13-32`` so it still
   compares closely to the right date.
 
+Each row also gets :data:`CONTENT_KEY`, a hash of its normalised values. Rows
+sharing it compare the same way with everyone, so ordering by it (then by row)
+breaks ties on what records hold, not on where they stand in the file:
+blocking, the model's random pairs and clustering use it to give a shuffled
+file the same pairs, model and clusters (up to exchanging rows that hold
+identical values).
+
 Phonetic keys (metaphone, via jellyfish; the value itself where metaphone has
 no code, as for non-Latin scripts) are computed per
 distinct value in Python and joined back; only distinct values cross into Python.
@@ -34,17 +41,28 @@ import logging
 
 import duckdb
 import jellyfish
+import numpy as np
 import pyarrow as pa
 
 from ._placeholders import placeholder_sql
 from .io import quote_ident, sql_literal
 from .master_nicknames import NICKNAMES
 
-__all__ = ["NORMALISED_TABLE", "build_normalised", "normalise_sql", "phonetic_keys"]
+__all__ = [
+    "CONTENT_KEY",
+    "NORMALISED_TABLE",
+    "build_normalised",
+    "content_order",
+    "normalise_sql",
+    "phonetic_keys",
+]
 
 logger = logging.getLogger(__name__)
 
 NORMALISED_TABLE = "m_norm"
+
+CONTENT_KEY = "vkey"
+"""Column of :data:`NORMALISED_TABLE`: a hash of the row's normalised values (fields are ``f0``, ``f1``...)."""
 
 _ABBREVIATIONS = (
     ("street", "st"),
@@ -177,7 +195,8 @@ def build_normalised(
     *,
     nicknames: bool = True,
 ) -> None:
-    """Create :data:`NORMALISED_TABLE` with ``rid`` (the 0-based row) and one column per field.
+    """Create :data:`NORMALISED_TABLE` with ``rid`` (the 0-based row), one column per field
+    and :data:`CONTENT_KEY`.
 
     Args:
         con: connection holding ``view`` (with its ``__row`` column).
@@ -188,6 +207,8 @@ def build_normalised(
     """
     _nickname_table(con)
     selects = ["CAST(__row AS INTEGER) AS rid"]
+    names = [quote_ident(field) for field, _, _ in fields]
+    content = f"hash({', '.join(names)})" if names else "CAST(0 AS UBIGINT)"
     joins = []
     for i, (field, column, role) in enumerate(fields):
         src = quote_ident(column)
@@ -198,10 +219,20 @@ def build_normalised(
         else:
             selects.append(f"{normalise_sql(role, src, nicknames=False)} AS {quote_ident(field)}")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {NORMALISED_TABLE} AS SELECT {', '.join(selects)} "
-        f"FROM {view} {' '.join(joins)} ORDER BY rid"
+        f"CREATE OR REPLACE TEMP TABLE {NORMALISED_TABLE} AS SELECT *, {content} AS {CONTENT_KEY} "
+        f"FROM (SELECT {', '.join(selects)} FROM {view} {' '.join(joins)}) ORDER BY rid"
     )
     logger.debug("normalised %d fields", len(fields))
+
+
+def content_order(con: duckdb.DuckDBPyConnection, table: str = NORMALISED_TABLE) -> np.ndarray:
+    """The rows (``rid``) of ``table`` ordered by :data:`CONTENT_KEY`, then by row.
+
+    Only rows with identical normalised values keep their file order, and those
+    are interchangeable.
+    """
+    res = con.execute(f"SELECT rid FROM {table} ORDER BY {CONTENT_KEY}, rid").fetchnumpy()
+    return np.asarray(res["rid"], dtype=np.int64)
 
 
 def _metaphone(value: str) -> str:

@@ -266,3 +266,39 @@ def test_names_metaphone_cannot_code_block_on_the_whole_value() -> None:
     assert _metaphone("иван") == "иван"
     assert _metaphone("山田") == "山田"
     assert _metaphone("smith") == "SM0"
+
+
+def test_cluster_ties_follow_rank_not_row_order() -> None:
+    # A chain 0~1~2 whose two links score the same: average linkage merged the
+    # first pair in row order, so a shuffled file could split it the other way (QA F6).
+    def run(full: dict[tuple[int, int], float], rank: np.ndarray) -> set[frozenset[int]]:
+        def score_within(rows, labels):
+            keep = [k for k in full if k[0] in rows and k[1] in rows]
+            return (
+                np.array([a for a, _ in keep]),
+                np.array([b for _, b in keep]),
+                np.array([full[k] for k in keep]),
+            )
+
+        strong = [k for k, p in full.items() if p >= 0.9]
+        res = cluster(
+            3,
+            np.array([a for a, _ in strong]),
+            np.array([b for _, b in strong]),
+            np.array([full[k] for k in strong]),
+            0.9,
+            score_within,
+            NullProgress(),
+            rank=rank,
+        )
+        groups: dict[int, set[int]] = {}
+        for row, label in enumerate(res.labels.tolist()):
+            groups.setdefault(label, set()).add(row)
+        return {frozenset(g) for g in groups.values()}
+
+    # Records A, B, C (B in the middle) at rows 0, 1, 2, then at rows 2, 1, 0.
+    first = run({(0, 1): 0.95, (1, 2): 0.95, (0, 2): 0.0}, rank=np.array([0, 1, 2]))
+    second = run({(1, 2): 0.95, (0, 1): 0.95, (0, 2): 0.0}, rank=np.array([2, 1, 0]))
+    back = {0: 2, 1: 1, 2: 0}
+    assert first == {frozenset({0, 1}), frozenset({2})}
+    assert {frozenset(back[r] for r in g) for g in second} == first
