@@ -350,9 +350,9 @@ def _run(
             finding(
                 "warning",
                 f"the match model found almost no duplicates among {candidates} candidate pairs "
-                f"(match share {model.prior:.2g}): only exact copies were merged. With few records "
-                "or nearly all of one entity the model has too little to learn from; check "
-                "stewardship.csv and pairs.csv, or lower threshold",
+                f"(match share {model.prior:.2g}): only exact copies were merged. Right for a file "
+                "without duplicates; if this one has them, it may hold too few records (or nearly "
+                "all of one entity) to learn from: check pairs.csv and stewardship.csv, or lower threshold",
                 code="model_found_no_matches",
             )
         )
