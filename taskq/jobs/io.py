@@ -439,27 +439,41 @@ def _open_json(
 
 
 def json_lines_problem(path: Path) -> tuple[int, str] | None:
-    """``(line, what is wrong)`` for the first record of the JSON-lines file ``path``
-    (UTF-8) that is not a JSON object with non-empty keys, or None.
+    """``(line, what is wrong)`` for the first bad record of the JSON-lines file ``path``
+    (UTF-8), or None.
 
-    Blank lines are skipped. A file that is not one record a line (one JSON
-    array, pretty-printed objects) gives None: DuckDB's message must do.
+    A file whose first line is one complete JSON object is one record a line:
+    then a line that does not parse, that is not an object, or that has an
+    empty key is bad. Blank lines are skipped. A first line that is not an
+    object (a file of plain values, or of arrays) or that does not parse as it
+    stands (``{``, ``[``: one array, pretty-printed objects) gives None:
+    DuckDB's reading or message must do. A first line that is complete and
+    invalid is bad itself.
     """
+    odd = "a JSON {} where each line must hold one object {{...}}"
     with path.open(encoding="utf-8-sig", errors="replace") as fh:
+        head: tuple[int, Any] | None = None  # the first record's line and value
         for n, line in enumerate(fh, 1):
-            if not line.strip():
+            text = line.strip()
+            if not text:
                 continue
             try:
-                record = json.loads(line.strip())
+                record = json.loads(text)
             except ValueError as exc:
-                if n == 1 or line.lstrip().startswith(("[", "]", "}")) or line.strip() in ("{", "},", "["):
-                    return None  # not one record a line
+                if head is None and (text in ("{", "[") or text.endswith(("{", "[", ","))):
+                    return None  # the opening of a multi-line document
+                if head is not None and not isinstance(head[1], dict):
+                    return None  # not records: DuckDB's message must do
                 return n, f"not valid JSON: {getattr(exc, 'msg', exc)} (column {getattr(exc, 'colno', '?')})"
-            if not isinstance(record, dict):
-                if n == 1 and isinstance(record, list):
-                    return None  # one JSON array of records
-                return n, f"a JSON {type(record).__name__} where each line must hold one object {{...}}"
-            if "" in record:
+            if head is None:
+                head = (n, record)
+            elif not isinstance(head[1], dict):
+                if isinstance(record, dict):  # objects after a first line that is none: it is the odd one
+                    return head[0], odd.format(type(head[1]).__name__)
+                continue  # plain values or arrays a line: read as one "json" column
+            if isinstance(head[1], dict) and not isinstance(record, dict):
+                return n, odd.format(type(record).__name__)
+            if isinstance(record, dict) and "" in record:
                 return n, 'an object with an empty key ""; every field needs a name'
     return None
 

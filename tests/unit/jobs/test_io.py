@@ -266,6 +266,9 @@ def test_jsonl_with_a_stray_cp1252_byte_late_keeps_its_utf8(con, write_bytes):
         ),
         ('{"a": 1}\n"text"\n', r"bad\.jsonl: line 2: a JSON str where"),
         ('{"a": 1}\n{"": 2}\n{"a": 3}\n', r'bad\.jsonl: line 2: an object with an empty key ""'),
+        ('{"a": 1, "b": }\n{"a": 2}\n', r"bad\.jsonl: line 1: not valid JSON"),
+        ('{"a": 1}\n{"a": 2}\n}\n', r"bad\.jsonl: line 3: not valid JSON"),
+        ('[1, 2]\n{"a": 1}\n{"a": 2}\n', r"bad\.jsonl: line 1: a JSON list where"),
     ],
 )
 def test_jsonl_errors_name_the_bad_line(con, write_bytes, text, message):
@@ -705,3 +708,10 @@ def test_headers_read_under_another_name_are_reported(con, write_bytes):
     assert "repeated from an earlier column" in said["a_1"]
     assert "a blank header" in said["column2"]
     assert "b" not in said
+
+
+@pytest.mark.parametrize("text", ['"s0"\n"s1"\n"s2"\n', "0\n1\n2\n", '[0, "a"]\n[1, "b"]\n', "{}\n{}\n"])
+def test_jsonl_of_plain_values_or_arrays_is_still_one_json_column(con, write_bytes, text):
+    # Valid JSON lines that are not objects: one "json" column, as before the record checks.
+    table = open_table(con, write_bytes("v.jsonl", text.encode()), all_varchar=True)
+    assert table.rows == len(text.strip().splitlines())
