@@ -154,6 +154,12 @@ def _raise_if_too_long(exc: duckdb.Error, display: Path) -> None:
         raise _too_long(display, None, None) from None
 
 
+def _invalid_unicode(exc: duckdb.Error, src: Path) -> bool:
+    """Whether DuckDB failed on bytes that are not UTF-8 (its message, not the file's path,
+    saying "unicode": a file named data_unicode.csv was refused as "not valid cp1252")."""
+    return "invalid unicode" in str(exc).replace(str(src), "").lower()
+
+
 class _RetryEncoding(Exception):
     """The file claimed UTF-8 but is not: read it again as cp1252."""
 
@@ -179,7 +185,7 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
             f"SELECT Delimiter, Quote, Escape, HasHeader, SkipRows FROM sniff_csv({', '.join(args)})"
         ).fetchall()[0]
     except duckdb.Error as exc:
-        if "unicode" in str(exc).lower():
+        if _invalid_unicode(exc, src):
             raise _RetryEncoding from None
         _raise_if_too_long(exc, display)
         if not opts.get("_ragged"):
@@ -208,7 +214,7 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
                 pass
         raise InputMalformed(
             f"{display.name}: cannot detect the delimited-text layout: {first_line(exc)}; "
-            "set read_options delimiter, quote and header to read it as you describe",
+            "set read_options delimiter, quote, header (and skip) to read it as you describe",
             path=str(display),
         ) from None
     delim, quote, escape, header, skip = row
@@ -299,7 +305,7 @@ def _read(
                     f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM read_csv({', '.join(args)})"
                 )
     except duckdb.Error as exc:
-        if "unicode" in str(exc).lower():
+        if _invalid_unicode(exc, src):
             raise _RetryEncoding from None
         _raise_if_too_long(exc, display)
         raise InputMalformed(f"{display.name}: {first_line(exc)}", path=str(display)) from None
@@ -497,7 +503,7 @@ def load_delimited(
         raise InputMalformed(
             f"{display.name}: {bad:,} of {bad + kept:,} rows do not fit the layout read "
             f"({_layout(dialect)}); the first at line {line}: {kind.lower()}: {message}. "
-            "Set read_options (delimiter, quote, header) if that layout is wrong",
+            "Set read_options (delimiter, quote, header, skip) if that layout is wrong",
             path=str(display),
             line=line,
         )

@@ -162,7 +162,9 @@ def _as_cp1252(err: UnicodeError) -> tuple[str, int]:
         state.lines += 1
         if len(state.listed) < MAX_LINES_LISTED:
             state.listed.append(line)
-    text = bad.decode("cp1252", errors="replace")
+    # The five bytes cp1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) as Latin-1, as
+    # a file of them is read (sniff_encoding), rather than U+FFFD.
+    text = "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in bad)
     state.utf8 -= len(_HIGH.findall(text))  # not UTF-8: taken back off the count below
     return text, err.end
 

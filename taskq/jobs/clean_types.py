@@ -196,7 +196,8 @@ _CONDITIONS = {
     "us_frac": "p_us AND (contains(cur, '.') OR contains(lower(cur), 'e'))",
     "eu_frac": "p_eu AND (contains(cur, ',') OR contains(lower(cur), 'e'))",
     "overflow": "p_int AND TRY_CAST(cur AS BIGINT) IS NULL",
-    "e164": "p_int AND starts_with(cur, '+') AND strlen(cur) BETWEEN 9 AND 16",
+    "e164": "p_int AND starts_with(cur, '+') AND strlen(cur) BETWEEN 10 AND 16",
+    "negative": "(p_us OR p_eu) AND starts_with(cur, '-')",
     "numdate": "p_numdate",
     "day_ev": r"p_numdate AND TRY_CAST(regexp_extract(cur, '^(\d+)', 1) AS INT) > 12",
     "month_ev": r"p_numdate AND TRY_CAST(regexp_extract(cur, '^\d+[/.-](\d+)', 1) AS INT) > 12",
@@ -277,8 +278,8 @@ def decide_type(
         if c["lead0"]
         else "more than 64 bits"
         if whole and c["overflow"]
-        else "a leading + and 8 to 15 digits (phone numbers?)"
-        if c["e164"] and 2 * c["e164"] >= num_count
+        else "a leading + and 9 to 15 digits (phone numbers?)"
+        if c["e164"] and 2 * c["e164"] >= num_count and not c["negative"] and not frac
         else None
     )
     if kept is None or forced in ("integer", "number"):

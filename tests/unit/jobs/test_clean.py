@@ -842,3 +842,11 @@ def test_international_phone_numbers_in_a_column_not_named_phone_keep_their_plus
     assert [r["contact"] for r in cleaned] == ["+442079460958", "+14155552671", "+4930123456"]
     assert report["summary"]["converted_columns"] == {"amount": "BIGINT"}
     assert "phone numbers?" in changes(out, "types", "contact")["decision"]["reason"]
+
+
+def test_signed_numbers_are_numbers_not_phone_numbers(tmp_path: Path) -> None:
+    # A negative value (or a fraction) rules out E.164 phone numbers.
+    rows = [["+12345678"], ["-23456789"], ["+34567890"], ["+45678901"]]
+    report, cleaned, _ = clean(tmp_path, ["delta"], rows)
+    assert report["summary"]["converted_columns"] == {"delta": "BIGINT"}
+    assert [r["delta"] for r in cleaned] == ["12345678", "-23456789", "34567890", "45678901"]

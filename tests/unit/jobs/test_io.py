@@ -715,3 +715,17 @@ def test_jsonl_of_plain_values_or_arrays_is_still_one_json_column(con, write_byt
     # Valid JSON lines that are not objects: one "json" column, as before the record checks.
     table = open_table(con, write_bytes("v.jsonl", text.encode()), all_varchar=True)
     assert table.rows == len(text.strip().splitlines())
+
+
+def test_a_path_saying_unicode_is_no_encoding_error(con, tmp_path):
+    # DuckDB's messages carry the path: "unicode" in a file name made any sniffing failure
+    # (here: mixed line endings) an encoding retry, and the file was refused as not cp1252.
+    path = tmp_path / "data_unicode.csv"
+    path.write_bytes(b"id,name\n" + b"".join(b"%d,n%d\n" % (i, i) for i in range(200)) + b"200,x\r\n")
+    assert open_table(con, path, all_varchar=True).rows == 201
+
+
+def test_bytes_cp1252_leaves_undefined_are_kept_as_latin1(con, write_bytes):
+    data = b"id,name\n" + b"".join(b"%d,plain\n" % i for i in range(8_000)) + b"8000,a\x81b\xe9\n"
+    open_table(con, write_bytes("u.csv", data), all_varchar=True)
+    assert con.execute("SELECT name FROM src WHERE id = '8000'").fetchall() == [("a\x81bé",)]
