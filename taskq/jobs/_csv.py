@@ -368,6 +368,35 @@ def _load(
     return rejects
 
 
+def _swallowed(con: duckdb.DuckDBPyConnection, src: Path, view: str, quote: str) -> dict[int, int]:
+    """Per record rejected for an unterminated quote (DuckDB's ``UNQUOTED VALUE``), the
+    number of lines it spans: from its start to the next quote character after the one
+    it opens, or to the end of the file. A record DuckDB reports as one line is one line."""
+    rows = con.execute(
+        f"SELECT line, line_byte_position, byte_position FROM {view}__rejects "
+        "WHERE error_type = 'UNQUOTED VALUE' ORDER BY line"
+    ).fetchall()
+    if not rows or not quote:
+        return {}
+    out: dict[int, int] = {}
+    mark = quote.encode()
+    with src.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        for line, start, at in rows:
+            opened = mm.rfind(mark, int(start), int(at) + 1)  # the quote the record leaves open
+            if opened < 0:
+                continue
+            line_end = mm.find(b"\n", opened)
+            closed = mm.find(mark, opened + 1)
+            if closed >= 0 and (line_end < 0 or closed < line_end):
+                out[int(line)] = 1  # closed on its own line: a malformed field, not a runaway quote
+                continue
+            if closed < 0:  # to the end of the file (its last line may lack a line break)
+                out[int(line)] = mm[int(start) :].count(b"\n") + (mm[-1:] != b"\n")
+            else:  # to the line holding the next quote
+                out[int(line)] = mm[int(start) : closed].count(b"\n") + 1
+    return out
+
+
 def _count(con: duckdb.DuckDBPyConnection, view: str) -> int:
     return int(con.execute(f"SELECT count(*) FROM {view}__data").fetchall()[0][0])
 
@@ -497,7 +526,10 @@ def load_delimited(
             dialect, rejects, kept = quoted, alt, _count(con, view)
         else:
             rejects = _load(con, src, view, dialect, all_varchar, display, column_types)
-    bad = len({line for line, *_ in rejects})  # a line may be rejected for several reasons
+    swallowed = _swallowed(con, src, view, dialect["quote"])
+    # A line may be rejected for several reasons; a record with an unterminated quote
+    # takes the lines after it with it (to the next quote, or the end of the file).
+    bad = len({line for line, *_ in rejects}) + sum(n - 1 for n in swallowed.values())
     if bad > kept:
         line, kind, _, message = rejects[0]
         raise InputMalformed(
@@ -524,6 +556,16 @@ def load_delimited(
             )
         )
     warnings.extend(_reject_findings(display, rejects))
+    for line, n in swallowed.items():
+        if n > 1:
+            warnings.append(
+                finding(
+                    "warning",
+                    f"{display.name}: line {line} opens a quote that is never closed: the record runs "
+                    f"over {n:,} lines (to line {line + n - 1:,}), and none of them could be read",
+                    code="csv_unterminated_quote",
+                )
+            )
     types = describe(con, f"{view}__data")
     if dialect["header"]:
         warnings.extend(_renamed(display, _raw_header(src, dialect), list(types)))

@@ -649,7 +649,8 @@ def test_an_unterminated_quote_mid_sample_rejects_that_record_only(con, write_by
     rows[51] = '50,"Bad name,City 50'
     table = open_table(con, write_bytes("u.csv", ("\n".join(rows) + "\n").encode()), all_varchar=True)
     assert table.rows == 98  # rows 50 and 51 are one broken record
-    assert table.rejected and "unquoted value" in table.warnings[-1]["message"]
+    said = " ".join(w["message"] for w in table.warnings)
+    assert table.rejected == [52] and "unquoted value" in said and "runs over 2 lines (to line 53)" in said
 
 
 def test_the_layout_given_is_read_when_the_sniffer_gives_up(con, write_bytes):
@@ -729,3 +730,24 @@ def test_bytes_cp1252_leaves_undefined_are_kept_as_latin1(con, write_bytes):
     data = b"id,name\n" + b"".join(b"%d,plain\n" % i for i in range(8_000)) + b"8000,a\x81b\xe9\n"
     open_table(con, write_bytes("u.csv", data), all_varchar=True)
     assert con.execute("SELECT name FROM src WHERE id = '8000'").fetchall() == [("a\x81bé",)]
+
+
+def test_lines_an_unterminated_quote_swallows_are_reported_and_counted(con, write_bytes):
+    # DuckDB rejects everything from an unclosed quote to the next quote (or the end) as one
+    # record: 5,000 good rows were lost while the report said "1 row skipped". (Past the
+    # sniffer's 20,480-row sample, which would otherwise give up on quoting.)
+    rows = ["id,name,city"] + [f"{i},Name {i},City {i}" for i in range(30_000)]
+    rows[5] = '4,"Smith, J",X'  # a quoted field early: the sniffer takes '"' quoting
+    rows[25_001] = '25000,"Bad name,Town'
+    table = open_table(con, write_bytes("late.csv", ("\n".join(rows) + "\n").encode()), all_varchar=True)
+    assert table.rows == 25_000
+    (said,) = [w["message"] for w in table.warnings if w["code"] == "csv_unterminated_quote"]
+    assert (
+        "line 25002 opens a quote that is never closed: the record runs over 5,000 lines (to line 30,001)"
+        in said
+    )
+    rows[25_001] = "25000,Name 25000,City 25000"
+    rows += [f"{i},Name {i},City {i}" for i in range(30_000, 50_000)]
+    rows[21_001] = '21000,"Bad name,Town'  # takes 29,000 of 50,000 lines with it: refused
+    with pytest.raises(InputMalformed, match=r"early\.csv: 29,000 of 50,000 rows do not fit"):
+        open_table(con, write_bytes("early.csv", ("\n".join(rows) + "\n").encode()), all_varchar=True)
