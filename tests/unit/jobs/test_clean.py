@@ -731,8 +731,9 @@ def test_cleaned_table_out_of_input_order_is_written_in_order(tmp_path: Path, mo
     assert {r["quarantine_column"] for r in read_csv(out / "quarantine.csv")} == {"age", "phone"}
 
 
+@pytest.mark.parametrize("forced", [False, True])
 @pytest.mark.parametrize("decimal", [".", ","])
-def test_integer_parse_shortcut_gives_what_the_pattern_gives(decimal: str) -> None:
+def test_integer_parse_shortcut_gives_what_the_pattern_gives(decimal: str, forced: bool) -> None:
     """parse_expr's cast-and-compare shortcut for integers never changes a result."""
     from taskq.jobs.clean_types import _EU_NUM, _US_NUM, TypeDecision, parse_expr
 
@@ -741,13 +742,15 @@ def test_integer_parse_shortcut_gives_what_the_pattern_gives(decimal: str) -> No
               "\uff11\uff12", "", "abc", None]  # fmt: skip
     pattern, cleaned = (_US_NUM, "replace(x, ',', '')") if decimal == "." else (
         _EU_NUM, "replace(replace(x, '.', ''), ',', '.')")  # fmt: skip
-    whole = f"TRY_CAST({cleaned} AS DOUBLE) = TRY_CAST({cleaned} AS BIGINT)"  # 1.234 is no integer
+    # Forced, 1.234 is no integer (detected, a column with fractions is never "integer").
+    whole = f"TRY_CAST({cleaned} AS DOUBLE) = TRY_CAST({cleaned} AS BIGINT)" if forced else "true"
     reference = (
         f"CASE WHEN regexp_full_match(x, '{pattern}') AND {whole} THEN TRY_CAST({cleaned} AS BIGINT) END"
     )
     con = duckdb.connect()
     rows = con.execute(
-        f"SELECT x, {parse_expr(TypeDecision('integer', 1.0, decimal=decimal), 'x')}, {reference} "
+        f"SELECT x, {parse_expr(TypeDecision('integer', 1.0, decimal=decimal, forced=forced), 'x')}, "
+        f"{reference} "
         "FROM (SELECT unnest(?) AS x)",
         [values],
     ).fetchall()
