@@ -226,10 +226,13 @@ def shifted(con: duckdb.DuckDBPyConnection, sql_type: str) -> tuple[str, float]:
     """``(expr, offset)`` for :func:`numeric_stats` of the typed column ``v`` in ``_profile_g``.
 
     A DOUBLE holds integers exactly only up to 2**53: ``2**63 + i`` all became
-    the same number, and their standard deviation 0. When a column's values
-    reach past that, they are taken relative to their minimum, subtracted
-    exactly in their own type (as HUGEINT for integers), so the differences
-    are what becomes DOUBLE. Otherwise ``CAST(v AS DOUBLE)`` and no offset.
+    the same number, and their standard deviation 0; and 17 significant digits
+    at most: a DECIMAL(38,20) of ``0.1 + i * 1e-18`` had its mean below its
+    minimum. When a column's values reach past 2**53, or their spread does not
+    survive the conversion, they are taken relative to their minimum,
+    subtracted exactly in their own type (as HUGEINT for integers), so the
+    differences are what becomes DOUBLE. Otherwise ``CAST(v AS DOUBLE)`` and
+    no offset.
     """
     plain = ("CAST(v AS DOUBLE)", 0.0)
     integer = sql_type in INTEGER_TYPES and sql_type != "UHUGEINT"
@@ -237,7 +240,11 @@ def shifted(con: duckdb.DuckDBPyConnection, sql_type: str) -> tuple[str, float]:
         return plain
     try:
         lo, hi = con.execute(f"SELECT min(v), max(v) FROM {GROUPS}").fetchall()[0]
-        if lo is None or max(abs(lo), abs(hi)) <= EXACT_DOUBLE:
+        if lo is None:
+            return plain
+        spread = float(hi - lo)  # exact in Python (int, Decimal), then rounded once
+        kept = abs((float(hi) - float(lo)) - spread) <= 1e-9 * spread
+        if max(abs(lo), abs(hi)) <= EXACT_DOUBLE and kept:
             return plain
         base = f"CAST('{lo}' AS {'HUGEINT' if integer else sql_type})"
         value = "CAST(v AS HUGEINT)" if integer else "v"

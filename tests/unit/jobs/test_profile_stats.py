@@ -203,3 +203,18 @@ def test_integers_past_2_53_keep_their_spread(tmp_path: Path):
         assert abs(st["std"] - expected) < 1e-6
         assert st["min"] == float(base) and st["quantiles"]["p50"] == float(base) + 499.5
         assert cols[name]["outliers"]["iqr"] == 0
+
+
+def test_decimals_whose_spread_a_double_cannot_hold_keep_it(tmp_path: Path):
+    # 0.1 + i * 1e-18 as DOUBLEs: the mean came out below the minimum, the std 6x too large.
+    src = tmp_path / "tiny.parquet"
+    duckdb.connect().execute(
+        f"COPY (SELECT (0.1::DECIMAL(38,20) + i * 0.000000000000000001::DECIMAL(38,20)) AS t, "
+        f"(i / 100)::DECIMAL(10,2) AS price FROM range(1000) t(i)) TO '{src}'"
+    )
+    execute("profile", src, tmp_path / "o", {})
+    cols = {c["name"]: c for c in json.loads((tmp_path / "o" / "profile.json").read_text())["columns"]}
+    st = cols["t"]["stats"]
+    assert st["min"] <= st["mean"] <= st["max"]
+    assert abs(st["std"] - statistics.stdev(range(1000)) * 1e-18) < 1e-24
+    assert abs(cols["price"]["stats"]["mean"] - 4.995) < 1e-9 and cols["price"]["stats"]["min"] == 0.0
