@@ -187,16 +187,21 @@ def test_values_near_the_double_limits_do_not_overflow(con):
     assert sum(out["histogram"]["counts"]) == 4 and out["outliers"]["iqr"] == 0
 
 
+def _profile_parquet(tmp_path: Path, select: str) -> dict[str, dict]:
+    """Profile the rows of ``select`` written as Parquet (typed columns); columns by name."""
+    src = tmp_path / "in.parquet"
+    duckdb.connect().execute(f"COPY ({select}) TO '{src}'")
+    execute("profile", src, tmp_path / "o", {})
+    return {c["name"]: c for c in json.loads((tmp_path / "o" / "profile.json").read_text())["columns"]}
+
+
 def test_integers_past_2_53_keep_their_spread(tmp_path: Path):
     # As DOUBLEs, 2**63 + i are all one number: std came out 0 (true: 288.8), and DECIMAL(38,0)
     # around 1e30 gave a std of 2e16.
-    src = tmp_path / "big.parquet"
-    duckdb.connect().execute(
-        f"COPY (SELECT (9223372036854775808 + i)::UBIGINT AS u, (1e30::DECIMAL(38,0) + i) AS d "
-        f"FROM range(1000) t(i)) TO '{src}'"
+    cols = _profile_parquet(
+        tmp_path,
+        "SELECT (9223372036854775808 + i)::UBIGINT AS u, (1e30::DECIMAL(38,0) + i) AS d FROM range(1000) t(i)",
     )
-    execute("profile", src, tmp_path / "o", {})
-    cols = {c["name"]: c for c in json.loads((tmp_path / "o" / "profile.json").read_text())["columns"]}
     expected = statistics.stdev(range(1000))
     for name, base in (("u", 2**63), ("d", 10**30)):
         st = cols[name]["stats"]
@@ -207,13 +212,11 @@ def test_integers_past_2_53_keep_their_spread(tmp_path: Path):
 
 def test_decimals_whose_spread_a_double_cannot_hold_keep_it(tmp_path: Path):
     # 0.1 + i * 1e-18 as DOUBLEs: the mean came out below the minimum, the std 6x too large.
-    src = tmp_path / "tiny.parquet"
-    duckdb.connect().execute(
-        f"COPY (SELECT (0.1::DECIMAL(38,20) + i * 0.000000000000000001::DECIMAL(38,20)) AS t, "
-        f"(i / 100)::DECIMAL(10,2) AS price FROM range(1000) t(i)) TO '{src}'"
+    cols = _profile_parquet(
+        tmp_path,
+        "SELECT (0.1::DECIMAL(38,20) + i * 0.000000000000000001::DECIMAL(38,20)) AS t, "
+        "(i / 100)::DECIMAL(10,2) AS price FROM range(1000) t(i)",
     )
-    execute("profile", src, tmp_path / "o", {})
-    cols = {c["name"]: c for c in json.loads((tmp_path / "o" / "profile.json").read_text())["columns"]}
     st = cols["t"]["stats"]
     assert st["min"] <= st["mean"] <= st["max"]
     assert abs(st["std"] - statistics.stdev(range(1000)) * 1e-18) < 1e-24
