@@ -282,9 +282,15 @@ def _read(
     elif as_varchar:
         struct = ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in as_varchar)
         args.append(f"types = {{{struct}}}")
+
+    def load(*extra: str) -> None:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM read_csv({', '.join([*args, *extra])})"
+        )
+
     try:
         try:
-            con.execute(f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM read_csv({', '.join(args)})")
+            load()
         except duckdb.Error as exc:
             if "Error when sniffing file" not in str(exc):
                 raise
@@ -292,18 +298,13 @@ def _read(
             # sample (an unterminated quote) makes it give up. Read the layout as given,
             # every column as text, so that record alone is rejected.
             names = ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in _header(src, dialect))
-            args.append(f"auto_detect = false, columns = {{{names}}}")
+            given = f"auto_detect = false, columns = {{{names}}}"
             try:
-                con.execute(
-                    f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM read_csv({', '.join(args)})"
-                )
+                load(given)
             except duckdb.Error:
                 if dialect.get("lenient"):
                     raise
-                args.append("strict_mode = false")  # mixed line endings (CRLF and LF)
-                con.execute(
-                    f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM read_csv({', '.join(args)})"
-                )
+                load(given, "strict_mode = false")  # mixed line endings (CRLF and LF)
     except duckdb.Error as exc:
         if _invalid_unicode(exc, src):
             raise _RetryEncoding from None
@@ -519,11 +520,12 @@ def load_delimited(
         # which sets aside only the malformed record, and keep the better reading.
         quoted = {**dialect, "quote": '"', "escape": '"'}
         alt = _load(con, src, view, quoted, all_varchar, display, column_types)
-        if _count(con, view) > kept:
+        alt_kept = _count(con, view)
+        if alt_kept > kept:
             logger.info(
                 "%s: reading with '\"' quoting; unquoted, %d rows were rejected", display.name, len(rejects)
             )
-            dialect, rejects, kept = quoted, alt, _count(con, view)
+            dialect, rejects, kept = quoted, alt, alt_kept
         else:
             rejects = _load(con, src, view, dialect, all_varchar, display, column_types)
     swallowed = _swallowed(con, src, view, dialect["quote"])
