@@ -43,7 +43,7 @@ from typing import Any
 import duckdb
 
 from ..errors import InputEmpty, InputMalformed, InputTooLarge
-from ._encoding import SAMPLE_BYTES, Mixed, mixed_finding, sniff_encoding, transcode_mixed, transcode_to_utf8
+from ._encoding import SAMPLE_BYTES, UTF8, decoding_findings, sniff_encoding, utf8_source
 from ._table import Table, describe, finish_view, first_line, quote_ident, row_renamed, sql_literal
 from .findings import finding
 
@@ -60,7 +60,6 @@ _SNIFF_LINES = 20_480 + 100
 """How many lines :func:`_overlong_line` checks: DuckDB's sniffer reads the first
 20,480 rows (``sample_size``), plus room for skipped lines and a header."""
 
-_UTF8 = ("utf-8", "utf-8-sig")
 _EMPTY = "(empty)"
 
 
@@ -486,17 +485,10 @@ def load_delimited(
         raise InputEmpty(f"{display.name}: holds only blank lines", path=str(display))
     encoding = opts.get("encoding") or sniff_encoding(display, sample)
     warnings: list[dict[str, Any]] = []
-    mixed: Mixed | None = None
     for _attempt in range(2):
-        src = path
-        if encoding == "cp1252" and not opts.get("encoding"):
-            # Our guess, not the caller's word: keep what is valid UTF-8 as UTF-8.
-            src = scratch / (path.stem + ".utf8.csv")
-            mixed = transcode_mixed(path, src)
-            if mixed.utf8:
-                encoding = "utf-8"  # UTF-8 with some cp1252 lines, not a cp1252 file
-        elif encoding.lower().replace("_", "-") not in _UTF8:
-            src = transcode_to_utf8(path, scratch / (path.stem + ".utf8.csv"), encoding)
+        src, encoding, mixed = utf8_source(
+            path, scratch / (path.stem + ".utf8.csv"), encoding, not opts.get("encoding")
+        )
         long = _overlong_line(src)  # in the bytes DuckDB reads: UTF-8
         if long is not None:
             raise _too_long(display, *long)
@@ -507,7 +499,7 @@ def load_delimited(
                 raise _RetryEncoding
             break
         except _RetryEncoding:
-            if opts.get("encoding") or encoding not in _UTF8:
+            if opts.get("encoding") or encoding not in UTF8:
                 raise InputMalformed(
                     f"{display.name}: bytes are not valid {encoding}", path=str(display)
                 ) from None
@@ -541,12 +533,7 @@ def load_delimited(
             path=str(display),
             line=line,
         )
-    if mixed is not None and mixed.utf8:
-        warnings.append(mixed_finding(display, mixed))
-    elif encoding not in _UTF8:
-        warnings.append(
-            finding("info", f"{display.name}: read as {encoding} and converted to UTF-8", code="transcoded")
-        )
+    warnings.extend(decoding_findings(display, encoding, mixed))
     if dialect["skip"] and opts.get("skip") is None:
         warnings.append(
             finding(

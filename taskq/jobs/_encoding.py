@@ -32,7 +32,16 @@ from typing import Any
 from ..errors import InputMalformed, InputUnreadable
 from .findings import finding
 
-__all__ = ["SAMPLE_BYTES", "Mixed", "mixed_finding", "sniff_encoding", "transcode_mixed", "transcode_to_utf8"]
+__all__ = [
+    "SAMPLE_BYTES",
+    "UTF8",
+    "Mixed",
+    "decoding_findings",
+    "sniff_encoding",
+    "transcode_mixed",
+    "transcode_to_utf8",
+    "utf8_source",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -199,12 +208,41 @@ def transcode_mixed(src: Path, dest: Path) -> Mixed:
     return state
 
 
-def mixed_finding(display: Path, mixed: Mixed) -> dict[str, Any]:
-    """The warning for a UTF-8 file with lines in cp1252 (see :func:`transcode_mixed`)."""
-    shown = ", ".join(map(str, mixed.listed)) + (" ..." if mixed.lines > len(mixed.listed) else "")
-    return finding(
-        "warning",
-        f"{display.name}: {mixed.lines} line(s) hold bytes that are not UTF-8, read as cp1252 "
-        f"(line(s) {shown}); the rest of the file is UTF-8. Check those lines' accented letters",
-        code="mixed_encoding",
-    )
+UTF8 = ("utf-8", "utf-8-sig")
+"""Encoding names read as they are (no copy)."""
+
+
+def utf8_source(path: Path, dest: Path, encoding: str, guessed: bool) -> tuple[Path, str, Mixed | None]:
+    """The UTF-8 file to read for ``path`` in ``encoding``: ``(file, encoding, mixed)``.
+
+    UTF-8 is read as it is. A cp1252 that was only ``guessed`` (not the caller's
+    word) is read with :func:`transcode_mixed` into ``dest``, keeping what is valid
+    UTF-8 (the encoding is then ``utf-8`` if any was: UTF-8 with some cp1252 lines,
+    not a cp1252 file). Any other encoding is transcoded into ``dest``.
+    """
+    if guessed and encoding == "cp1252":
+        mixed = transcode_mixed(path, dest)
+        return dest, "utf-8" if mixed.utf8 else encoding, mixed
+    if encoding.lower().replace("_", "-") in UTF8:
+        return path, encoding, None
+    return transcode_to_utf8(path, dest, encoding), encoding, None
+
+
+def decoding_findings(display: Path, encoding: str, mixed: Mixed | None) -> list[dict[str, Any]]:
+    """What the report says of how ``display`` was decoded: a warning listing the lines of a
+    UTF-8 file that were read as cp1252, or an info note for a file transcoded whole."""
+    if mixed is not None and mixed.utf8:
+        shown = ", ".join(map(str, mixed.listed)) + (" ..." if mixed.lines > len(mixed.listed) else "")
+        return [
+            finding(
+                "warning",
+                f"{display.name}: {mixed.lines} line(s) hold bytes that are not UTF-8, read as cp1252 "
+                f"(line(s) {shown}); the rest of the file is UTF-8. Check those lines' accented letters",
+                code="mixed_encoding",
+            )
+        ]
+    if encoding not in UTF8:
+        return [
+            finding("info", f"{display.name}: read as {encoding} and converted to UTF-8", code="transcoded")
+        ]
+    return []

@@ -44,7 +44,7 @@ import duckdb
 
 from ..errors import InputEmpty, InputMalformed, InputNotFound, InputUnreadable, InvalidParams
 from ._csv import load_delimited
-from ._encoding import SAMPLE_BYTES, mixed_finding, sniff_encoding, transcode_mixed, transcode_to_utf8
+from ._encoding import SAMPLE_BYTES, decoding_findings, sniff_encoding, utf8_source
 from ._table import (
     ROW_COLUMN,
     Table,
@@ -383,13 +383,10 @@ def _open_json(
     src, mixed = path, None
     sizes = [20480, -1]
     while sizes:
-        if src == path and encoding == "cp1252" and not given:
-            # Our guess, not the caller's word: keep what is valid UTF-8 as UTF-8.
-            src = scratch / (path.stem + ".utf8.json")
-            mixed = transcode_mixed(path, src)
-            encoding = "utf-8" if mixed.utf8 else encoding
-        elif src == path and encoding not in ("utf-8", "utf-8-sig"):
-            src = transcode_to_utf8(path, scratch / (path.stem + ".utf8.json"), encoding)
+        if src == path:
+            src, encoding, mixed = utf8_source(
+                path, scratch / (path.stem + ".utf8.json"), encoding, not given
+            )
         sample_size = sizes[0]
         read = f"read_json({sql_literal(str(src))}, format = 'auto', sample_size = {sample_size}"
         try:
@@ -405,29 +402,15 @@ def _open_json(
             if "invalid utf-8" in message.lower() and src == path and not given:
                 encoding = "cp1252"  # UTF-8 in the sample, other bytes later: read those as cp1252
                 continue
-            bad = json_lines_problem(src)
-            if bad is not None:
-                raise InputMalformed(
-                    f"{path.name}: line {bad[0]}: {bad[1]}", path=str(path), line=bad[0]
-                ) from None
-            message = message.replace(str(src), path.name).split(". Try ")[
-                0
-            ]  # no server paths, no DuckDB hint
+            _raise_json_problem(path, src)
+            message = message.replace(str(src), path.name).split(". Try ")[0]  # no server path, no hint
             raise InputMalformed(f"{path.name}: not valid JSON lines: {message}", path=str(path)) from None
     types = describe(con, f"{view}__data")
     if list(types) == ["json"]:
         # One record that is not an object, or has an empty key, makes DuckDB read every
         # record as a single "json" value: name that record instead.
-        bad = json_lines_problem(src)
-        if bad is not None:
-            raise InputMalformed(f"{path.name}: line {bad[0]}: {bad[1]}", path=str(path), line=bad[0])
-    notes = row_renamed(types)
-    if mixed is not None and mixed.utf8:
-        notes.append(mixed_finding(path, mixed))
-    elif encoding not in ("utf-8", "utf-8-sig"):
-        notes.append(
-            finding("info", f"{path.name}: read as {encoding} and converted to UTF-8", code="transcoded")
-        )
+        _raise_json_problem(path, src)
+    notes = row_renamed(types) + decoding_findings(path, encoding, mixed)
     columns, types, rows, exprs = finish_view(
         con, view, f"{view}__data", "rowid", types, all_varchar, path, keep_types, nested
     )
@@ -436,6 +419,13 @@ def _open_json(
     return Table(
         path, "jsonl", view, rows, columns, types, {"encoding": encoding}, notes, [], f"{view}__data", exprs
     )
+
+
+def _raise_json_problem(path: Path, src: Path) -> None:
+    """Refuse ``path`` naming its first bad record (of ``src``, its UTF-8 copy), if it has one."""
+    bad = json_lines_problem(src)
+    if bad is not None:
+        raise InputMalformed(f"{path.name}: line {bad[0]}: {bad[1]}", path=str(path), line=bad[0])
 
 
 def json_lines_problem(path: Path) -> tuple[int, str] | None:
