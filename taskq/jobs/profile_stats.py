@@ -191,9 +191,10 @@ def _parses(
     return out
 
 
-def _pii_sql(weight: str = "n") -> list[str]:
-    """SQL aggregates over ``_profile_s``: values that look like e-mail, phone, card, national
-    id, then the card candidates (13-19 digits, not all one digit) the Luhn check ran on.
+def _pii_sql(weight: str = "n") -> dict[str, str]:
+    """SQL aggregates over ``_profile_s`` by name: values that look like e-mail, phone, card,
+    national id (:data:`_PII_KINDS`), and ``card_candidates`` (13-19 digits, not all one
+    digit: the values the Luhn check ran on).
     Each value counts ``weight`` (an SQL expression; its row count by default).
 
     Each regular expression sits behind a cheap length test and then a digit
@@ -209,21 +210,21 @@ def _pii_sql(weight: str = "n") -> list[str]:
                       AND strlen(replace({digits}, left({digits}, 1), '')) > 0 THEN {then} ELSE false END
             ELSE false END ELSE false END"""
 
-    return [
-        f"""coalesce(sum({weight}) FILTER (CASE WHEN contains(v, '@') THEN regexp_full_match(trim(v),
+    return {
+        "email": f"""coalesce(sum({weight}) FILTER (CASE WHEN contains(v, '@') THEN regexp_full_match(trim(v),
             '[A-Za-z0-9._%+''-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{{2,}}') ELSE false END), 0)""",
-        f"""coalesce(sum({weight}) FILTER (CASE WHEN strlen(v) BETWEEN 7 AND 25 THEN
+        "phone": f"""coalesce(sum({weight}) FILTER (CASE WHEN strlen(v) BETWEEN 7 AND 25 THEN
             CASE WHEN {_digits("v")} BETWEEN 7 AND 15
             THEN regexp_full_match(trim(v), '\\+?\\(?[0-9][0-9 ().-]{{5,18}}[0-9]')
              AND NOT regexp_full_match(trim(v), '[0-9]{{4}}[/.-][0-9]{{1,2}}[/.-][0-9]{{1,2}}|[0-9]{{1,2}}[/.-][0-9]{{1,2}}[/.-][0-9]{{2,4}}|[0-9]+\\.[0-9]+|[0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}}|[0-9]{{7,9}}')
             ELSE false END ELSE false END), 0)""",
-        f"coalesce(sum({weight}) FILTER ({card(_luhn_sql(digits))}), 0)",
-        f"""coalesce(sum({weight}) FILTER (CASE WHEN strlen(trim(v)) = 11 THEN CASE WHEN {_digits("v")} = 9
+        "card": f"coalesce(sum({weight}) FILTER ({card(_luhn_sql(digits))}), 0)",
+        "national_id": f"""coalesce(sum({weight}) FILTER (CASE WHEN strlen(trim(v)) = 11 THEN CASE WHEN {_digits("v")} = 9
             THEN regexp_full_match(trim(v), '[0-8][0-9]{{2}}-[0-9]{{2}}-[0-9]{{4}}')
              AND NOT starts_with(trim(v), '000') AND NOT starts_with(trim(v), '666')
             ELSE false END ELSE false END), 0)""",
-        f"coalesce(sum({weight}) FILTER ({card('true')}), 0)",
-    ]
+        "card_candidates": f"coalesce(sum({weight}) FILTER ({card('true')}), 0)",
+    }
 
 
 _PII_KINDS = ("email", "phone", "card", "national_id")
@@ -325,11 +326,11 @@ def column_values(con: duckdb.DuckDBPyConnection, values: str, dtype: str, top_k
         # left alone here: epoch seconds and most ids have 10 digits.)
         big = f"v >= {10**12}"
         count, total = _one(con, f"SELECT count(*), coalesce(sum(n), 0) FROM _profile_g WHERE {big}")
-        sampled, weight = _draw(
+        _, weight = _draw(
             con, f"SELECT CAST(v AS VARCHAR) AS v, n FROM _profile_g WHERE {big}", int(count), int(total)
         )
         sums = _pii_sql(weight)
-        card, candidates = _one(con, f"SELECT {sums[2]}, {sums[4]} FROM _profile_s")  # Luhn-valid, tried
+        card, candidates = _one(con, f"SELECT {sums['card']}, {sums['card_candidates']} FROM _profile_s")
         out.update(pii={"card": round(float(card))}, card_candidates=round(float(candidates)))
         return out
     if not text:
@@ -344,13 +345,14 @@ def column_values(con: duckdb.DuckDBPyConnection, values: str, dtype: str, top_k
     sampled, weight = _draw(con, values, out["distinct"], out["present"], present_sql("v"))
     # One pass over the sample: the type screens, the PII hints.
     casts = [f"coalesce(sum({weight}) FILTER ({_parses_as(name, t)}), 0)" for name, t in _CASTS]
-    found = _one(con, f"SELECT {', '.join(casts + _pii_sql(weight))} FROM _profile_s")
+    pii_sql = _pii_sql(weight)
+    found = _one(con, f"SELECT {', '.join(casts + list(pii_sql.values()))} FROM _profile_s")
     screened = {name: round(float(k)) for (name, _), k in zip(_CASTS, found[: len(_CASTS)], strict=True)}
     out["parses"] = _parses(con, screened, out["present"], sampled)
     out["patterns"], out["shape_share"] = _patterns(con, top_k, weight)
-    pii = [round(float(n)) for n in found[len(_CASTS) :]]
-    out["pii"] = dict(zip(_PII_KINDS, pii[: len(_PII_KINDS)], strict=True))
-    out["card_candidates"] = pii[len(_PII_KINDS)]
+    pii = {k: round(float(n)) for k, n in zip(pii_sql, found[len(_CASTS) :], strict=True)}
+    out["pii"] = {k: pii[k] for k in _PII_KINDS}
+    out["card_candidates"] = pii["card_candidates"]
     out["patterns_sampled"] = sampled
     return out
 
