@@ -164,23 +164,36 @@ def _weighted(con: duckdb.DuckDBPyConnection, table: str, exprs: dict[str, str])
 _CANDIDATE = rf"(?i:true|false|yes|no|t|f|y|n)|{_US_NUM}|{_EU_NUM}"
 
 
-def _looks_typed(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
-    """``(rows, non-null rows)`` of ``table`` whose value could count for some type: it
-    matches a boolean or number pattern, or looks like a date (:data:`_MAYBE_DATE`).
+@dataclass(frozen=True)
+class _FirstPass:
+    """One scan of a column's non-null values: what every decision reads first.
 
-    Weighted by ``n`` over every value, so the answer is exact and the same on a
-    value map and on a column stored row by row. No type can reach a share the
-    values that look typed do not reach: a date is only probed when that many look
-    like dates, and every boolean or number matches :data:`_CANDIDATE`.
+    ``looks``: rows whose value could count for some type (it matches a boolean
+    or number pattern, or looks like a date: :data:`_MAYBE_DATE`); no type can
+    reach a share these do not reach (a date is only probed when that many look
+    like dates, and every boolean or number matches :data:`_CANDIDATE`).
+    ``digits``: rows of ASCII digits only, with ``lead0`` of them starting with
+    a 0 and ``overflow`` too long for BIGINT. All weighted by ``n`` over every
+    value, so exact and the same on a value map and on a column stored row by row.
     """
-    looks = (
-        f"CASE WHEN {_DIGITS} THEN true WHEN regexp_full_match(cur, {_lit(_CANDIDATE)}) THEN true "
-        f"ELSE regexp_matches(cur, {_lit(_MAYBE_DATE)}) END"
-    )
+
+    nonnull: int
+    looks: int
+    digits: int
+    lead0: int
+    overflow: int
+
+
+def _first_pass(con: duckdb.DuckDBPyConnection, table: str) -> _FirstPass:
+    looks = f"CASE WHEN d THEN true WHEN regexp_full_match(cur, {_lit(_CANDIDATE)}) THEN true ELSE regexp_matches(cur, {_lit(_MAYBE_DATE)}) END"
+    too_big = sql_and("strlen(cur) > 18", "TRY_CAST(cur AS BIGINT) IS NULL")
     row = con.execute(
-        f"SELECT coalesce(sum(n) FILTER (WHERE {looks}), 0), coalesce(sum(n), 0) FROM {table} WHERE cur IS NOT NULL"
+        f"SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE {looks}), 0), coalesce(sum(n) FILTER (WHERE d), 0), "
+        f"coalesce(sum(n) FILTER (WHERE d AND starts_with(cur, '0') AND strlen(cur) > 1), 0), "
+        f"coalesce(sum(n) FILTER (WHERE d AND {too_big}), 0) "
+        f"FROM (SELECT n, cur, {_DIGITS} AS d FROM {table} WHERE cur IS NOT NULL)"
     ).fetchall()[0]
-    return int(row[0]), int(row[1])
+    return _FirstPass(*(int(x) for x in row))
 
 
 _PATTERNS = {
@@ -219,23 +232,24 @@ are counted with one cheap match, and the patterns run on the other values only.
 _DIGITS = "regexp_full_match(cur, '[0-9]+')"
 
 
-def _candidates(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, int]:
-    """Rows (weighted by ``n``) meeting each of :data:`_CONDITIONS`, over non-null ``cur``."""
-    too_big = sql_and("strlen(cur) > 18", "TRY_CAST(cur AS BIGINT) IS NULL")
-    digits, lead0, overflow = con.execute(
-        f"SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE starts_with(cur, '0') AND strlen(cur) > 1), 0), "
-        f"coalesce(sum(n) FILTER (WHERE {too_big}), 0) FROM {table} WHERE cur IS NOT NULL AND {_DIGITS}"
-    ).fetchall()[0]
-    flags = ", ".join(f"{e} AS p_{k}" for k, e in _PATTERNS.items())
-    sums = ", ".join(f"coalesce(sum(n) FILTER (WHERE {e}), 0)" for e in _CONDITIONS.values())
-    row = con.execute(
-        f"SELECT {sums} FROM (SELECT n, cur, {flags} FROM {table} WHERE cur IS NOT NULL AND NOT {_DIGITS})"
-    ).fetchall()[0]
+def _candidates(con: duckdb.DuckDBPyConnection, table: str, first: _FirstPass) -> dict[str, int]:
+    """Rows (weighted by ``n``) meeting each of :data:`_CONDITIONS`, over non-null ``cur``.
+
+    Values of digits only were counted by ``first``; the patterns run on the
+    others, and not at all when there are none (an id or count column).
+    """
+    row: Any = [0] * len(_CONDITIONS)
+    if first.digits < first.nonnull:
+        flags = ", ".join(f"{e} AS p_{k}" for k, e in _PATTERNS.items())
+        sums = ", ".join(f"coalesce(sum(n) FILTER (WHERE {e}), 0)" for e in _CONDITIONS.values())
+        row = con.execute(
+            f"SELECT {sums} FROM (SELECT n, cur, {flags} FROM {table} WHERE cur IS NOT NULL AND NOT {_DIGITS})"
+        ).fetchall()[0]
     out = {
-        k: int(v) + (int(digits) if k in _DIGITS_ONLY else 0) for k, v in zip(_CONDITIONS, row, strict=True)
+        k: int(v) + (first.digits if k in _DIGITS_ONLY else 0) for k, v in zip(_CONDITIONS, row, strict=True)
     }
-    out["lead0"] += int(lead0)
-    out["overflow"] += int(overflow)
+    out["lead0"] += first.lead0
+    out["overflow"] += first.overflow
     return out
 
 
@@ -259,8 +273,9 @@ def decide_type(
     """
     if forced == "text":
         return TypeDecision("text", 0.0, reason="type forced to text")
-    if forced == "auto":  # a cheap pass rules out most text columns before the patterns run
-        looks, nonnull = _looks_typed(con, table)
+    first = _first_pass(con, table)
+    if forced == "auto":  # the first pass rules out most text columns before the patterns run
+        looks, nonnull = first.looks, first.nonnull
         if nonnull and looks / nonnull < threshold:  # not looks < threshold * nonnull: 0.55 * 100 > 55
             share = looks / nonnull
             return TypeDecision(
@@ -268,7 +283,7 @@ def decide_type(
                 share,
                 reason=f"{share:.1%} of non-null values look like a number, date or boolean, below {threshold:.0%}",
             )
-    c = _candidates(con, table)
+    c = _candidates(con, table, first)
     nonnull = c["nonnull"]
     if nonnull == 0:
         return TypeDecision("text", 0.0, reason="no non-null values")

@@ -217,3 +217,35 @@ def test_input_columns_named_like_the_hidden_ones_are_left_alone(
     assert [(q["quarantine_row"], q["quarantine_value"], q["__clean_fail_0"]) for q in quarantined] == [
         ("7", "oops", "f7")
     ]
+
+
+class _SqlLog:
+    """Wraps a DuckDB connection and records every statement it executes."""
+
+    def __init__(self, con: Any, log: list[str]) -> None:
+        self._con, self._log = con, log
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        self._log.append(str(sql))
+        return self._con.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+def _log_sql(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    from taskq.jobs import io
+
+    log: list[str] = []
+    real = io.connect
+    monkeypatch.setattr(io, "connect", lambda **kw: _SqlLog(real(**kw), log))
+    return log
+
+
+def test_a_column_of_digits_is_typed_in_one_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text("id\n" + "".join(f"{i}\n" for i in range(100)))
+    log = _log_sql(monkeypatch)
+    report = execute("clean", src, tmp_path / "out", {})
+    assert report["summary"]["converted_columns"] == {"id": "BIGINT"}
+    assert [s for s in log if "clean_map_0" in s and "sum(n)" in s and "p_bool" in s] == []
