@@ -133,6 +133,9 @@ CANDIDATES = 2_000
 """How many of a near-unique column's most frequent values are searched for examples first."""
 AFFECTED_ROWS = 50_000
 """Up to this many rows affected by a near-unique column's steps, examples come from their values alone."""
+SHORTCUT_EXCEPTIONS = 16
+"""A value-map column whose cleaned values are a plain cast of the raw ones but for at most this
+many distinct values is built as that cast, with those values listed (:func:`_shortcut`)."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,9 @@ class ColumnMap:
     typed: bool = False
     """The file itself types the column (``sql_type``: a Parquet column that is not a
     string, JSON numbers, lists...): the value steps, which clean text, leave it as it is."""
+    shortcut: BuildStep | None = None
+    """(value map) the cleaned value and failure reason as one step over the raw value,
+    checked against every distinct value by :func:`_run_stages` (see :func:`_shortcut`)."""
 
 
 @dataclass
@@ -226,7 +232,11 @@ def _sub(template: str, value: str) -> str:
 
 
 def _run_stages(
-    con: duckdb.DuckDBPyConnection, cm: ColumnMap, stages: list[_Stage], phone: str | None
+    con: duckdb.DuckDBPyConnection,
+    cm: ColumnMap,
+    stages: list[_Stage],
+    phone: str | None,
+    shortcut: bool = False,
 ) -> list[dict[str, Any]]:
     """Apply ``stages`` to ``cm.table`` in one statement; return each stage's counts.
 
@@ -240,6 +250,8 @@ def _run_stages(
     With ``phone`` set, ``cm.table`` then holds ``v, n, cur, fail`` (and the
     stages' columns that are not copies of another) for the cleaned table's
     lookup; otherwise it is left as it was.
+
+    With ``shortcut``, the same scan also looks for :attr:`ColumnMap.shortcut`.
     """
     lookup = phone is not None
     base = f"SELECT v, n, w, cur AS p FROM {cm.table}"
@@ -307,8 +319,23 @@ def _run_stages(
         "count(*) FILTER (WHERE CAST(cur AS VARCHAR) IS DISTINCT FROM v)",
         "coalesce(sum(n) FILTER (WHERE fail IS NOT NULL), 0)",
     ]
-    row = con.execute(f"SELECT {', '.join(aggs + examples)} FROM {source}").fetchall()[0]
+    cast = _cast(cm.sql_type)
+    extra = []
+    shortcut = shortcut and SHORTCUT_EXCEPTIONS >= 0  # negative: no shortcut (tests compare both ways)
+    if shortcut:
+        # The distinct values the plain cast does not clean as the stages do: how many,
+        # and the first SHORTCUT_EXCEPTIONS + 1 of them (by value: deterministic).
+        miss = f"fail IS NOT NULL OR CAST({_sub(cast, 'v')} AS VARCHAR) IS DISTINCT FROM CAST(cur AS VARCHAR)"
+        extra = [
+            f"count(*) FILTER (WHERE {miss})",
+            f"min_by(struct_pack(v := v, c := CAST(cur AS VARCHAR), f := fail), v, {SHORTCUT_EXCEPTIONS + 1}) "
+            f"FILTER (WHERE {miss})",
+        ]
+    row = con.execute(f"SELECT {', '.join(aggs + examples + extra)} FROM {source}").fetchall()[0]
     assert row is not None
+    if shortcut and row[-2] <= SHORTCUT_EXCEPTIONS:
+        cm.shortcut = _shortcut(cast, cm.sql_type, row[-1] or [])
+    row = row[: len(aggs) + len(examples)]
     counts = [int(x) for x in row[: len(aggs)]]
     total, moved_values, failed_rows = counts[-3:]
     shown: dict[int, list[dict[str, Any]]] = {}
@@ -338,6 +365,35 @@ def _run_stages(
             }
         )
     return out
+
+
+def _cast(sql_type: str) -> str:
+    """The plain cast of a raw value ``{x}`` to ``sql_type`` (none for text)."""
+    return "{x}" if sql_type == "VARCHAR" else f"TRY_CAST({{x}} AS {sql_type})"
+
+
+def _shortcut(cast: str, sql_type: str, exceptions: list[dict[str, Any]]) -> BuildStep:
+    """One step from the raw value ``{x}`` to the cleaned value and failure reason.
+
+    ``exceptions`` are the distinct raw values for which ``cast`` does not give
+    the cleaned value (as text, so of the same type and the same digits) or
+    which failed: each is listed with its cleaned value and reason, every other
+    value is cast. Checked against every distinct value of the column, so the
+    cleaned table gets what the stages give, for the cost of a cast and a few
+    comparisons instead of every stage's patterns (a whitespace or number
+    pattern, a list of placeholder tokens, a dozen date formats).
+    """
+    if not exceptions:
+        return BuildStep(cast)
+
+    def typed(text: str | None) -> str:
+        if text is None:
+            return f"NULL::{sql_type}"
+        return _lit(text) if sql_type == "VARCHAR" else f"CAST({_lit(text)} AS {sql_type})"
+
+    new = " ".join(f"WHEN {_lit(e['v'])} THEN {typed(e['c'])}" for e in exceptions)
+    fails = " ".join(f"WHEN {_lit(e['v'])} THEN {_lit(e['f'])}" for e in exceptions if e["f"] is not None)
+    return BuildStep(f"CASE {{x}} {new} ELSE {cast} END", f"CASE {{x}} {fails} END" if fails else None)
 
 
 def _shares(con: duckdb.DuckDBPyConnection, table: str, conds: list[str]) -> list[float]:
@@ -731,7 +787,10 @@ def clean_values(
             maps[col] = cm
             continue
         expr: list[BuildStep] = []
-        for entry, stats in zip(stages, _run_stages(con, cm, stages, phone), strict=True):
+        lookup = phone is not None
+        for entry, stats in zip(
+            stages, _run_stages(con, cm, stages, phone, shortcut=not lookup), strict=True
+        ):
             changes.append({"step": entry.step, "column": col, **stats, **entry.extra})
             if not (stats["changed"] or stats["nulled"] or stats["failed"] or entry.retype):
                 continue
@@ -739,9 +798,8 @@ def clean_values(
         # The cleaned value straight from the raw one, for the cleaned table to
         # compute without a lookup join. A stage that left every distinct value
         # of this column as it was is the identity here and is left out; phones
-        # need their lookup table.
-        lookup = phone is not None
-        cm.expr = None if lookup else expr
+        # need their lookup table. The shortcut, when there is one, does all stages at once.
+        cm.expr = None if lookup else [cm.shortcut] if cm.shortcut else expr
         if not lookup:  # the cleaned table computes this column itself: free the map
             con.execute(f"DROP TABLE {cm.table}")
         maps[col] = cm

@@ -242,6 +242,80 @@ def _log_sql(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return log
 
 
+def _typed_rows(n: int, seed: int) -> list[list[str]]:
+    """Columns a plain cast reads almost, but not exactly, as the types step does."""
+    rnd = random.Random(seed)
+    rows = []
+    for i in range(n):
+        rows.append(
+            [
+                rnd.choice(
+                    [f"{i}.25", f"{i},000.5", "-0", "-0.0", "1e3", " 12 ", "inf", "NaN", "N/A", "", "x"]
+                ),
+                rnd.choice([str(i), f"+{i}", f"{i:,}", "007", " 5", "-"]),
+                rnd.choice(["yes", "no", "Y", "N", "true", "1", "0", "maybe"]),
+                rnd.choice(
+                    ["2024-03-01", "2024/3/1", "01/02/2024", "1 Mar 2024", "2024-03-01 00:00:00", "soon"]
+                ),
+                rnd.choice(["2024-03-01 10:30:00", "2024-03-01T10:30:00", "2024-03-01 10:30", "later"]),
+                rnd.choice(["Paris", " paris", "PARIS", "Lima ", "null", "Zoë", "Zoe\u0308"]),
+                rnd.choice([f"{i}.5", f"{i}"]),
+            ]
+        )
+    return rows
+
+
+TYPED_HEADER = ["amount", "qty", "flag", "day", "at", "city", "plain"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"steps": [{"step": "types", "decimal": {"amount": ","}, "dayfirst": {"day": True}}]},
+        {
+            "steps": [
+                {"step": "types", "threshold": 0.5, "columns": {"qty": "integer", "flag": "boolean"}},
+                {"step": "standardise", "case": {"city": "title"}},
+                {"step": "nulls", "default": "median"},
+            ]
+        },
+    ],
+    ids=["defaults", "decimal-comma", "forced"],
+)
+def test_the_cast_shortcut_cleans_as_the_stages_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, params: dict[str, Any]
+) -> None:
+    """Value-map columns built as a cast plus listed exceptions give byte-identical outputs."""
+    src = tmp_path / "in.csv"
+    with src.open("w", newline="") as fh:
+        csv.writer(fh).writerows([TYPED_HEADER, *_typed_rows(300, seed=3)])
+    monkeypatch.setattr(clean_values, "SHORTCUT_EXCEPTIONS", -1)  # never: every stage in the build
+    expected = _run(tmp_path, "stages", src, params)
+    for limit in (4, 5000):  # some columns, then every column (300 rows: at most 300 values)
+        monkeypatch.setattr(clean_values, "SHORTCUT_EXCEPTIONS", limit)
+        got = _run(tmp_path, f"shortcut-{limit}", src, params)
+        assert got.keys() == expected.keys()
+        for name in expected:
+            assert got[name] == expected[name], f"{name} differs with shortcut limit {limit}"
+
+
+def test_a_number_column_is_built_by_a_cast_not_by_its_pattern(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "in.csv"
+    src.write_text(
+        "amount,city\n" + "".join(f"{i}.5,{' Lima' if i == 3 else 'Lima'}\n" for i in range(50)) + "N/A,x\n"
+    )
+    log = _log_sql(monkeypatch)
+    report = execute("clean", src, tmp_path / "out", {})
+    assert report["summary"]["converted_columns"] == {"amount": "DOUBLE"}
+    build = next(s for s in log if s.startswith("CREATE OR REPLACE TABLE clean_rows"))
+    assert "regexp" not in build and "TRY_CAST" in build and "WHEN ' Lima' THEN 'Lima'" in build
+    with (tmp_path / "out" / "cleaned.csv").open(newline="") as fh:
+        assert list(csv.DictReader(fh))[3] == {"amount": "3.5", "city": "Lima"}
+
+
 def test_a_column_of_digits_is_typed_in_one_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     src = tmp_path / "in.csv"
     src.write_text("id\n" + "".join(f"{i}\n" for i in range(100)))
