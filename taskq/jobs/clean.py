@@ -339,6 +339,8 @@ def _result(
             code = "case_rule_ignored" if note.startswith("case rule") else "param_ignored"
             recs.append(finding("info", note, column=col, code=code))
         d = m.decision
+        if d is not None and d.note:
+            recs.append(finding("warning", f"{col!r}: {d.note}", column=col, code="decimal_mark_ambiguous"))
         if d is not None and d.type == "text" and 0.5 <= d.share < 1 and "below" in d.reason:
             recs.append(
                 finding(

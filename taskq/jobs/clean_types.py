@@ -13,7 +13,10 @@ Candidates, for non-null text values:
   separators and decimals. The decimal mark is decided per column: a value
   only one convention can read (``1,234.5`` or ``12.5`` vs ``1.234,5`` or
   ``12,5``) is evidence; the convention with more evidence wins, and with no
-  evidence at all (``1,234`` alone) the point is the decimal mark. A column
+  evidence at all (``1,234`` alone) the point is the decimal mark. When the
+  values that decided it are few next to those both marks read (``1,234``:
+  1234 or 1.234), or some point the other way, the decision gets a ``note``
+  and the report a ``decimal_mark_ambiguous`` warning. A column
   where any integer has a leading zero (``007``, ZIP codes), or all are whole
   and some do not fit 64 bits (long ids), stays text. Scientific notation
   (``1e-07``, how DuckDB writes a Parquet DOUBLE as text) reads as a number.
@@ -87,6 +90,8 @@ class TypeDecision:
     dayfirst: bool | None = None
     decimal: str | None = None
     reason: str = ""
+    note: str = ""
+    """A caveat for the report: the decimal mark was decided on thin or conflicting evidence."""
     forced: bool = False
     """The params named the type: values that are not of it (a fraction for an integer, a time
     of day for a date) must fail. A detected type never meets such values, so its parse skips
@@ -98,6 +103,8 @@ class TypeDecision:
             out["dayfirst"] = self.dayfirst
         if self.decimal is not None:
             out["decimal"] = self.decimal
+        if self.note:
+            out["note"] = self.note
         return out
 
 
@@ -215,6 +222,7 @@ _CONDITIONS = {
     "eu": "p_eu",
     "us_only": "p_us AND NOT p_eu",
     "eu_only": "p_eu AND NOT p_us",
+    "both_marks": "p_us AND p_eu AND (contains(cur, ',') OR contains(cur, '.'))",
     "us_frac": "p_us AND (contains(cur, '.') OR contains(lower(cur), 'e'))",
     "eu_frac": "p_eu AND (contains(cur, ',') OR contains(lower(cur), 'e'))",
     "overflow": "p_int AND TRY_CAST(cur AS BIGINT) IS NULL",
@@ -253,6 +261,43 @@ def _candidates(con: duckdb.DuckDBPyConnection, table: str, first: _FirstPass) -
     return out
 
 
+MARK_EVIDENCE = 0.05
+"""Below this many values that only one decimal mark reads, per value both read differently
+(``1,234``: 1234 or 1.234), the detected mark gets a note in the report."""
+
+
+def _mark_note(con: duckdb.DuckDBPyConnection, table: str, c: dict[str, int], decimal: str) -> str:
+    """Why the detected decimal mark may be wrong, or ``""``.
+
+    Values like ``1,234`` or ``1.234`` read 1000 times apart under the two marks.
+    When the mark was decided by values the other mark cannot read (``12,5``,
+    ``1,234.5``) that are few next to those, or when such values point both
+    ways, one typo may have decided how every other value reads: the report
+    says so, with an example of each, and how to set the mark.
+    """
+    both = c["both_marks"]
+    won, lost = (c["eu_only"], c["us_only"]) if decimal == "," else (c["us_only"], c["eu_only"])
+    if not both or not won or (not lost and won >= MARK_EVIDENCE * both):
+        return ""
+    eu_only, us_only = _CONDITIONS["eu_only"], _CONDITIONS["us_only"]
+    flags = ", ".join(f"{_PATTERNS[k]} AS p_{k}" for k in ("us", "eu"))
+    row = con.execute(
+        f"SELECT min(cur) FILTER (WHERE {eu_only}), min(cur) FILTER (WHERE {us_only}), "
+        f"min(cur) FILTER (WHERE {_CONDITIONS['both_marks']}) "
+        f"FROM (SELECT cur, {flags} FROM {table} WHERE cur IS NOT NULL AND NOT {_DIGITS})"
+    ).fetchall()[0]
+    eu_example, us_example, example = row
+    won_example, lost_example = (eu_example, us_example) if decimal == "," else (us_example, eu_example)
+    read = example.replace(".", "").replace(",", ".") if decimal == "," else example.replace(",", "")
+    other = "." if decimal == "," else ","
+    against = f", against {lost} that only {other!r} reads (such as {lost_example!r})" if lost else ""
+    return (
+        f"decimal mark {decimal!r} decided by {won} value(s) only it reads (such as {won_example!r}){against}; "
+        f"{both} value(s) such as {example!r} read as {read}: if {other!r} is the decimal mark here, "
+        f"set the types step's decimal for this column to {other!r}"
+    )
+
+
 def decide_type(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -289,6 +334,7 @@ def decide_type(
         return TypeDecision("text", 0.0, reason="no non-null values")
     if dayfirst is None:
         dayfirst = c["day_ev"] > c["month_ev"]
+    detected = decimal is None
     if decimal is None:
         decimal = "," if c["eu_only"] > c["us_only"] else "."
     num_count = c["eu"] if decimal == "," else c["us"]
@@ -353,5 +399,7 @@ def decide_type(
         decision.dayfirst = dayfirst
     if decision.type in ("integer", "number"):
         decision.decimal = decimal
+        if detected:
+            decision.note = _mark_note(con, table, c, decimal)
     logger.debug("type decision for %s: %s", table, decision)
     return decision

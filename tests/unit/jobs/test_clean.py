@@ -115,6 +115,54 @@ def test_thousands_separators_per_column(tmp_path: Path) -> None:
     assert [float(r["eu"]) for r in cleaned] == [1234.5, 12.5, 1000.0, 7.0]
 
 
+def _mark_notes(report: dict) -> dict[str, str]:
+    return {
+        r["column"]: r["message"] for r in report["recommendations"] if r["code"] == "decimal_mark_ambiguous"
+    }
+
+
+def test_a_decimal_mark_decided_by_one_value_is_reported(tmp_path: Path) -> None:
+    # 59 prices like 1,234 (thousands? three decimals?) and one 12,5: the comma wins, and every
+    # other price reads 1000 times smaller. The output keeps the rule; the report says why.
+    rows = [[f"{i},234"] for i in range(1, 60)] + [["12,5"]]
+    report, cleaned, out = clean(tmp_path, ["price"], rows)
+    assert cleaned[0]["price"] == "1.234"
+    note = _mark_notes(report)["price"]
+    assert (
+        "decided by 1 value(s)" in note
+        and "'12,5'" in note
+        and "59 value(s) such as '1,234' read as 1.234" in note
+    )
+    assert "decimal for this column to '.'" in note
+    decision = json.loads((out / "changes.json").read_text())["decisions"]["price"]["types"]
+    assert decision["note"] == note.removeprefix("'price': ")
+    # Set as the note says: thousands, and the one typo is quarantined, not read as 125.
+    report, cleaned, _ = clean(
+        tmp_path, ["price"], rows, {"steps": [{"step": "types", "decimal": {"price": "."}}]}
+    )
+    assert cleaned[0]["price"] == "1234" and report["summary"]["quarantined"] == 1 and not _mark_notes(report)
+
+
+def test_conflicting_decimal_marks_are_reported(tmp_path: Path) -> None:
+    rows = [["1,234.5"]] * 10 + [["12,5"]] * 11 + [["2,500"]] * 30
+    report, _, _ = clean(tmp_path, ["amount"], rows, {"steps": [{"step": "types", "threshold": 0.5}]})
+    assert "against 10 that only '.' reads (such as '1,234.5')" in _mark_notes(report)["amount"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["1,234", "12,000", "7"],  # no evidence: the point is the decimal mark, as documented
+        ["12,5", "3,25", "1.234,5", "1,234", "0,75"] * 4,  # plenty of evidence for the comma
+        ["1,234.5", "12.5", "1,000"],  # and for the point
+        ["12,5", "3,25"],  # nothing that reads both ways
+    ],
+)
+def test_a_well_supported_decimal_mark_has_no_note(tmp_path: Path, values: list[str]) -> None:
+    report, _, _ = clean(tmp_path, ["x"], [[v] for v in values])
+    assert "x" in report["summary"]["converted_columns"] and _mark_notes(report) == {}
+
+
 def test_leading_zero_codes_stay_text(tmp_path: Path) -> None:
     report, cleaned, _ = clean(tmp_path, ["zip"], [["02134"], ["10001"], ["00501"]])
     assert report["summary"]["converted_columns"] == {}
