@@ -8,6 +8,11 @@ missing values, transposed dates and changed addresses. The entity each record
 belongs to is returned separately (or written to its own column, which the
 master tool must then be told to ignore), so it can be used as ground truth.
 
+With ``households`` some people live with another one: they share its address,
+its landline (a ``phone`` column, added only then) and mostly its surname, but
+keep their own given name, date of birth and id (a few, the juniors, even share
+the given name). They are different entities: a tool that merges them is wrong.
+
 :func:`pairwise_scores` compares a clustering with that truth (pairwise
 precision, recall and F1). Everything is seeded: the same arguments give the
 same records.
@@ -498,6 +503,8 @@ _PHONETIC = (
     ("ou", "ow"),
 )
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_HOUSEHOLD_FIELDS = ("street_number", "address_1", "address_2", "suburb", "postcode", "state", "phone")
+"""What the members of a household share (the surname mostly, too)."""
 
 
 @dataclass
@@ -631,6 +638,46 @@ def _corrupt(
                 )
 
 
+def _phone(rng: np.random.Generator) -> str:
+    digits = str(int(rng.integers(10_000_000, 100_000_000)))
+    return f"0{int(rng.integers(2, 9))} {digits[:4]} {digits[4:]}"
+
+
+def _phone_variant(rng: np.random.Generator, phone: str) -> str:
+    """The phone of a duplicate: mostly the same number, sometimes written or typed
+    otherwise, blank, or a new number (the person changed it)."""
+    x = float(rng.random())
+    digits = phone.replace(" ", "")
+    if x < 0.15:
+        return f"+61 {digits[1]} {digits[2:6]} {digits[6:]}"
+    if x < 0.25:
+        return _phone(rng)
+    if x < 0.30:
+        return _typo(rng, digits)
+    if x < 0.33:
+        return ""
+    return phone
+
+
+def _make_households(rng: np.random.Generator, orig: dict[str, np.ndarray], share: float) -> None:
+    """Move ``share`` of the originals in with another one (in place); add ``phone``."""
+    n = len(orig["surname"])
+    orig["phone"] = np.array([_phone(rng) for _ in range(n)], dtype=object)
+    members = int(round(n * share))
+    if not members:
+        return
+    order = rng.permutation(n)
+    # Heads come from a pool half the members' size: two members per head on average.
+    pool = order[members : members + max(1, members // 2)]
+    moved, heads = order[:members], rng.choice(pool, members)
+    for field in _HOUSEHOLD_FIELDS:
+        orig[field][moved] = orig[field][heads]
+    same_surname = rng.random(members) < 0.85
+    orig["surname"][moved[same_surname]] = orig["surname"][heads[same_surname]]
+    junior = rng.random(members) < 0.1
+    orig["given_name"][moved[junior]] = orig["given_name"][heads[junior]]
+
+
 def generate(
     n_records: int,
     *,
@@ -638,6 +685,7 @@ def generate(
     max_dups: int = 4,
     max_mods: int = 3,
     missing_rate: float = 0.02,
+    households: float = 0.0,
     seed: int = 0,
 ) -> SynthData:
     """Generate about ``n_records`` person records with known duplicates.
@@ -648,6 +696,9 @@ def generate(
         max_dups: most duplicates per original (1..max_dups, skewed to 1).
         max_mods: most corruptions per duplicate (1..max_mods, uniform).
         missing_rate: chance that any field of any record is blank.
+        households: share of the originals (0 to 0.5) that live with another one
+            (see the module docstring); above 0 the records get a ``phone``
+            column. Drawn from a second RNG: 0 gives the records of before.
         seed: RNG seed; same arguments, same output.
 
     Returns:
@@ -655,6 +706,8 @@ def generate(
     """
     if n_records < 1:
         raise ValueError("n_records must be at least 1")
+    if not 0.0 <= households <= 0.5:
+        raise ValueError("households must be in [0, 0.5]")
     rng = np.random.default_rng(seed)
     n_dups_target = int(round(n_records * dup_fraction))
     n_orig = n_records - n_dups_target
@@ -670,21 +723,30 @@ def generate(
     if deficit > 0:
         room = np.flatnonzero(counts < max_dups)
         counts[rng.choice(room, min(deficit, len(room)), replace=False)] += 1
-    cols: dict[str, list[str]] = {c: list(orig[c]) for c in COLUMNS}
+    # Households draw from their own RNG, so households=0 leaves rng's draws alone.
+    hrng = np.random.default_rng([seed, 1]) if households else None
+    if hrng is not None:
+        _make_households(hrng, orig, households)
+    names = COLUMNS + (("phone",) if hrng is not None else ())
+    cols: dict[str, list[str]] = {c: list(orig[c]) for c in names}
     entity = list(range(n_orig))
     for i in np.flatnonzero(counts):
-        base = {c: orig[c][i] for c in COLUMNS}
+        base = {c: orig[c][i] for c in names}
         for _ in range(int(counts[i])):
             rec = dict(base)
             _corrupt(rng, rec, int(rng.integers(1, max_mods + 1)), pools)
-            for c in COLUMNS:
+            if hrng is not None:
+                rec["phone"] = _phone_variant(hrng, rec["phone"])
+            for c in names:
                 cols[c].append(rec[c])
             entity.append(int(i))
     n = len(entity)
     blank = rng.random((n, len(COLUMNS))) < missing_rate
+    if hrng is not None:
+        blank = np.c_[blank, hrng.random(n) < missing_rate]
     order = rng.permutation(n)
     out: dict[str, list[str]] = {}
-    for k, c in enumerate(COLUMNS):
+    for k, c in enumerate(names):
         values = cols[c]
         mask = blank[:, k]
         out[c] = ["" if mask[j] else values[j] for j in order]
@@ -694,11 +756,11 @@ def generate(
 def write_csv(data: SynthData, path: Path, *, truth_column: str | None = None) -> Path:
     """Write ``data`` as a CSV file with a header; optionally add the entity id column."""
     path = Path(path)
-    names = list(COLUMNS) + ([truth_column] if truth_column else [])
+    names = list(data.columns) + ([truth_column] if truth_column else [])
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(names)
-        cols = [data.columns[c] for c in COLUMNS]
+        cols = [data.columns[c] for c in data.columns]
         if truth_column:
             cols.append([str(e) for e in data.entity.tolist()])
         writer.writerows(zip(*cols, strict=True))

@@ -65,3 +65,30 @@ def test_pairwise_scores_counts_pairs() -> None:
     assert s["recall"] == pytest.approx(2 / 4)
     with pytest.raises(ValueError):
         synth.pairwise_scores(np.array([1]), truth)
+
+
+def test_households_share_address_and_phone_but_not_who_they_are() -> None:
+    plain = synth.generate(2000, seed=5)
+    data = synth.generate(2000, seed=5, households=0.3)
+    assert "phone" not in plain.columns and list(data.columns) == [*synth.COLUMNS, "phone"]
+    cols = data.columns
+    by_phone: dict[str, set[int]] = {}
+    for i, phone in enumerate(cols["phone"]):
+        if phone:
+            by_phone.setdefault(phone, set()).add(int(data.entity[i]))
+    shared = [entities for entities in by_phone.values() if len(entities) > 1]
+    assert len(shared) > 100  # households of two or more people
+    # One record per entity (some are corrupted duplicates: most, not all, agree).
+    one = {int(e): i for i, e in enumerate(data.entity)}
+    same_street = different_people = 0
+    for entities in shared:
+        rows = [one[e] for e in entities]
+        same_street += len({cols["address_1"][i] for i in rows}) == 1
+        different_people += len({(cols["given_name"][i], cols["date_of_birth"][i]) for i in rows}) == len(
+            rows
+        )
+    assert same_street > 0.7 * len(shared) and different_people > 0.95 * len(shared)
+    # The second RNG leaves the records without households as they were.
+    assert synth.generate(2000, seed=5, households=0.0).columns == plain.columns
+    with pytest.raises(ValueError):
+        synth.generate(10, households=0.9)
