@@ -10,7 +10,8 @@ normalising        :mod:`.master_normalize` (SQL) + metaphone keys per value
 blocking           :mod:`.master_blocking` (capped passes, linear pair count)
 scoring            :mod:`.master_scoring` (levels in SQL, one statement)
 model              :mod:`.master_model` (u from random pairs, m and prior by
-                   EM over level patterns, match probability per pattern)
+                   EM over level patterns, with a class for housemates: people
+                   sharing an address and phone; match probability per pattern)
 clustering         :mod:`.master_cluster` (components + weak-chain guard)
 golden records     :mod:`.master_golden` (survivorship per column, lineage)
 =================  ===========================================================
@@ -381,6 +382,7 @@ def _run(
         "review_truncated": n_review_all > n_review,
         "model": {
             "prior": round(model.prior, 6),
+            "household_share": round(model.household, 6),
             "em_iterations": model.iterations,
             "fields": model.describe(comps),
         },

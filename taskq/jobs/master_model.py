@@ -5,8 +5,23 @@ which are almost all non-matches; ``m`` (P(level | match)), ``u`` and the share
 of matches among candidates are then re-estimated by EM over the *distinct*
 level patterns of the candidate pairs with their counts (a GROUP BY in DuckDB:
 a few thousand patterns at most, so EM runs in numpy in milliseconds whatever
-the number of pairs). A pair's match probability is
-``sigmoid(log prior odds + sum of log(m/u))``.
+the number of pairs).
+
+Non-matches come in two classes, as in the three-class EM Winkler used for
+census records: *strangers* (``u``) and *housemates* (``h``), two people who
+share an address, a phone, mostly a surname, but are two people. Housemates
+agree on the personal fields (:data:`~taskq.jobs.master_roles.PERSONAL_ROLES`:
+first name, date of birth) no more than strangers do, so their ``h`` there is
+``u``; on every other field EM learns ``h`` from the pairs it takes for
+housemates. A pair's match probability is ``p m / (p m + q h + (1 - p - q) u)``
+with ``m``, ``h``, ``u`` the products over its fields and ``p``, ``q`` the
+shares of matches and housemates among candidates; without housemates (``q`` =
+0) that is ``sigmoid(log prior odds + sum of log(m/u))``. With two classes,
+people sharing an address and a landline fell into one class with duplicates:
+agreement on four correlated fields, each rare among strangers, outweighed a
+different first name and date of birth, and whole families became one golden
+record. The household class needs a personal field and another one to tell it
+apart; a file without either is fitted with two classes.
 
 Each EM step keeps ``m(different) <= MAX_M_DIFFERENT`` and ``u(different) >=
 m(different)``: duplicates disagree outright on a field at most half the time,
@@ -24,6 +39,7 @@ import numpy as np
 import pyarrow as pa
 
 from .master_normalize import NORMALISED_TABLE
+from .master_roles import PERSONAL_ROLES
 from .master_scoring import BITS, LEVELS, NULL_LEVEL, Comparison, exact_level, pair_sql, plan_features
 
 __all__ = ["Model", "decode", "estimate_model"]
@@ -36,6 +52,9 @@ MAX_M_DIFFERENT = 0.5
 
 SURE_LOG_ODDS = 30.0
 """Log-odds given to a pair identical on every field (a probability of 1 - 1e-13)."""
+
+_PSEUDO = 1e-3
+"""Pseudo-count per level in each EM step, so no level's probability is 0."""
 
 
 def decode(codes: np.ndarray, n_fields: int) -> np.ndarray:
@@ -50,9 +69,10 @@ class Model:
     """A fitted Fellegi-Sunter model.
 
     Attributes:
-        m, u: (fields, LEVELS) probabilities of each level among matches / non-matches,
+        m, u: (fields, LEVELS) probabilities of each level among matches / strangers,
             with ``m(different) <= MAX_M_DIFFERENT`` and ``u(different) >=
-            m(different)`` (so a row may not sum to 1): a disagreement weighs at most 0.
+            m(different)`` (so a row may not sum to 1): a disagreement weighs at most 0
+            against strangers.
         prior: share of matches among candidate pairs.
         iterations: EM iterations run.
     """
@@ -71,18 +91,20 @@ class Model:
     identifying: np.ndarray | None = None
     """Per field, whether an exact agreement on it counts for the rule above (all but
     ``location``: a shared city or postcode alone identifies nobody). None: all do."""
-
-    @property
-    def weights(self) -> np.ndarray:
-        """Natural-log Bayes factors per field and level; a null level weighs 0."""
-        w = np.zeros((self.m.shape[0], NULL_LEVEL + 1))
-        w[:, :LEVELS] = np.log(self.m / self.u)
-        return w
+    h: np.ndarray | None = None
+    """(fields, LEVELS) probabilities of each level among housemates (equal to ``u``
+    on the personal fields); None: no household class."""
+    household: float = 0.0
+    """Share of housemates among candidate pairs (strangers are the rest)."""
 
     def log_odds(self, codes: np.ndarray) -> np.ndarray:
+        """Log-odds of a match against either kind of non-match, per level code."""
         levels = decode(codes, self.m.shape[0])
-        w = self.weights
-        total = w[np.arange(w.shape[0])[None, :], levels].sum(axis=1) + np.log(self.prior / (1 - self.prior))
+        stranger = max(1.0 - self.prior - self.household, 1e-12)
+        non_match = np.log(stranger) + _log_likelihood(self.u, levels)
+        if self.h is not None and self.household > 0:
+            non_match = np.logaddexp(non_match, np.log(self.household) + _log_likelihood(self.h, levels))
+        total = np.log(self.prior) + _log_likelihood(self.m, levels) - non_match
         if self.top is not None:
             agree = levels == self.top[None, :]
             ident = np.ones(len(self.top), dtype=bool) if self.identifying is None else self.identifying
@@ -94,13 +116,25 @@ class Model:
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(self.log_odds(codes), -700, 700))), dtype=np.float64)
 
     def describe(self, comparisons: list[Comparison]) -> dict[str, dict[str, list[float]]]:
-        return {
-            f.name: {
+        """Per feature, ``m`` and ``u`` by level (different, somewhat, close, exact), and
+        ``h`` when there is a household class."""
+        out = {}
+        for i, f in enumerate(plan_features(comparisons)):
+            out[f.name] = {
                 "m": [round(float(x), 4) for x in self.m[i]],
                 "u": [round(float(x), 6) for x in self.u[i]],
             }
-            for i, f in enumerate(plan_features(comparisons))
-        }
+            if self.h is not None and self.household > 0:
+                out[f.name]["h"] = [round(float(x), 4) for x in self.h[i]]
+        return out
+
+
+def _log_likelihood(p: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Sum over fields of log ``p[field, level]`` per row of ``levels``; a null level adds 0."""
+    valid = levels < LEVELS
+    safe = np.where(valid, levels, 0)
+    fidx = np.arange(p.shape[0])[None, :]
+    return np.asarray(np.where(valid, np.log(p)[fidx, safe], 0.0).sum(axis=1), dtype=np.float64)
 
 
 def _level_freq(levels: np.ndarray, counts: np.ndarray, n_fields: int, pseudo: float) -> np.ndarray:
@@ -156,33 +190,44 @@ def estimate_model(
     ).fetchnumpy()
     levels = decode(pats["code"], n_fields)
     counts = pats["n"].astype(np.float64)
-    # Start: matches mostly agree exactly, share of matches modest.
+    # Start: matches mostly agree exactly, share of matches modest; housemates agree
+    # like matches on what they share and like strangers on personal fields.
     m = np.tile(np.array([0.05, 0.05, 0.1, 0.8]), (n_fields, 1))
     for f, c in enumerate(features):
         if c.kind in ("short", "code"):
             m[f] = [0.05, 0.15, 0.8, 1e-6]
     m = m / m.sum(axis=1, keepdims=True)
-    prior = 0.1
+    personal = np.array([any(p.role in PERSONAL_ROLES for p in c.parts) for c in features], dtype=bool)
+    households = bool(personal.any() and not personal.all())
+    h = np.where(personal[:, None], u, m)
+    prior, household = 0.1, (0.05 if households else 0.0)
     it = 0
     if len(counts) == 0:
         return Model(m, u, 1e-6, 0, top, ident)
-    fidx = np.arange(n_fields)[None, :]
-    valid = levels < LEVELS
-    safe = np.where(valid, levels, 0)
+    total = counts.sum()
     for step in range(1, max_iter + 1):
         it = step
-        lm = np.where(valid, np.log(m)[fidx, safe], 0.0).sum(axis=1)
-        lu = np.where(valid, np.log(u)[fidx, safe], 0.0).sum(axis=1)
-        z = np.log(prior) + lm - np.log1p(-prior) - lu
-        post = 1.0 / (1.0 + np.exp(-np.clip(z, -700, 700)))
-        wpost = counts * post
-        new_prior = float(np.clip(wpost.sum() / counts.sum(), 1e-9, 1 - 1e-9))
-        new_m = np.full((n_fields, LEVELS), 1e-3)
-        for f in range(n_fields):
-            ok = valid[:, f]
-            np.add.at(new_m[f], levels[ok, f], wpost[ok])
-        new_m /= new_m.sum(axis=1, keepdims=True)
-        new_u = _level_freq(levels, counts - wpost, n_fields, 1e-3)
+        # Posterior of each class per pattern (match, stranger, housemate), in log space.
+        z = np.stack(
+            [
+                np.log(prior) + _log_likelihood(m, levels),
+                np.log(max(1.0 - prior - household, 1e-12)) + _log_likelihood(u, levels),
+                np.log(household) + _log_likelihood(h, levels)
+                if households
+                else np.full(len(counts), -np.inf),
+            ]
+        )
+        post = np.exp(z - z.max(axis=0, keepdims=True))
+        w = counts * post / post.sum(axis=0, keepdims=True)
+        new_prior = float(np.clip(w[0].sum() / total, 1e-9, 1 - 1e-9))
+        new_household = float(np.clip(w[2].sum() / total, 1e-9, 1 - 1e-9)) if households else 0.0
+        new_m = _level_freq(levels, w[0], n_fields, _PSEUDO)
+        # Strangers and housemates share the personal fields' levels.
+        new_u = np.where(
+            personal[:, None],
+            _level_freq(levels, w[1] + w[2], n_fields, _PSEUDO),
+            _level_freq(levels, w[1], n_fields, _PSEUDO),
+        )
         # Without duplicates to learn from, EM adopts any look-alike group as the
         # match class: among pairs blocked on surnames, "same first name and dob,
         # different surname, phone and address" became one, and its differences
@@ -192,9 +237,20 @@ def estimate_model(
         # (the rows of m and u then need not sum to 1).
         new_m[:, 0] = np.minimum(new_m[:, 0], MAX_M_DIFFERENT)
         new_u[:, 0] = np.maximum(new_u[:, 0], new_m[:, 0])
-        delta = float(np.abs(new_m - m).max()) + float(np.abs(new_u - u).max()) + abs(new_prior - prior)
-        m, u, prior = new_m, new_u, new_prior
+        new_h = (
+            np.where(personal[:, None], new_u, _level_freq(levels, w[2], n_fields, _PSEUDO))
+            if households
+            else h
+        )
+        delta = (
+            float(np.abs(new_m - m).max())
+            + float(np.abs(new_u - u).max())
+            + float(np.abs(new_h - h).max())
+            + abs(new_prior - prior)
+            + abs(new_household - household)
+        )
+        m, u, h, prior, household = new_m, new_u, new_h, new_prior, new_household
         if delta < 1e-6:
             break
-    logger.debug("EM converged after %d iterations; prior %.4f", it, prior)
-    return Model(m, u, prior, it, top, ident)
+    logger.debug("EM converged after %d iterations; match share %.4f, housemates %.4f", it, prior, household)
+    return Model(m, u, prior, it, top, ident, h if households else None, household)

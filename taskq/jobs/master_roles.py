@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 
-__all__ = ["COMPARED_ROLES", "ROLES", "detect_roles", "role_from_name", "role_from_values"]
+__all__ = ["COMPARED_ROLES", "PERSONAL_ROLES", "ROLES", "detect_roles", "role_from_name", "role_from_values"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,15 @@ ROLES = (
 """Every role a column may have. ``ignore`` keeps a column out of matching."""
 
 COMPARED_ROLES = frozenset(ROLES) - {"ignore"}
+
+PERSONAL_ROLES = frozenset({"first_name", "dob"})
+"""Roles whose values belong to one person, not to the people they live with.
+
+A household (or a shared house) shares an address, a phone, often a surname and
+sometimes an email, but hardly ever a first name or a date of birth: the match
+model's household class (:mod:`.master_model`) agrees on these no more than
+strangers do. A full ``name`` is not one of them (it holds the shared surname),
+nor is an ``id`` (an account number may be the household's)."""
 
 # Checked in order; the first pattern that matches the normalised name wins.
 _NAME_PATTERNS: tuple[tuple[str, str], ...] = (

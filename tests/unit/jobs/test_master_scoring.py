@@ -6,6 +6,7 @@ import random
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from taskq.jobs.master_model import decode, estimate_model
 from taskq.jobs.master_scoring import NULL_LEVEL, Comparison, pair_sql, plan_features
@@ -218,3 +219,31 @@ def test_swapped_names_level_the_same_both_ways(con) -> None:  # noqa: ANN001
     assert got[(0, 1)] == got[(1, 0)]
     assert got[(0, 1)][:2] == [3, 1]  # the better crosswise pair is the first name's
     assert got[(2, 3)] == got[(3, 2)]
+
+
+def test_housemates_are_a_non_match_class_of_their_own() -> None:
+    from taskq.jobs.master_model import Model
+    from taskq.jobs.master_scoring import BITS
+
+    # Fields: first name (personal), surname, address, phone. Strangers rarely share
+    # the last three; housemates share them and differ on the first name.
+    m = np.array([[0.01, 0.05, 0.14, 0.8]] + [[0.05, 0.05, 0.1, 0.8]] * 3)
+    u = np.array(
+        [[0.95, 0.02, 0.01, 0.02], [0.5, 0.2, 0.1, 0.2], [0.99, 0.01, 1e-4, 1e-5], [0.99, 0.01, 1e-6, 1e-6]]
+    )
+    h = np.vstack([u[0], [[0.01, 0.01, 0.03, 0.95]] * 3])
+
+    def code(*levels: int) -> int:
+        return sum(lv << (BITS * i) for i, lv in enumerate(levels))
+
+    codes = np.array([code(0, 3, 3, 3), code(3, 3, 3, 3), code(2, 3, 3, 0)])
+    two = Model(m, u, 0.1, 0)
+    three = Model(m, u, 0.1, 0, h=h, household=0.1)
+    # Against strangers alone, three rare agreements outweigh a different first name.
+    assert two.probability(codes)[0] > 0.99
+    assert three.probability(codes)[0] < 0.01
+    assert (three.probability(codes)[1:] > 0.9).all()  # a copy; a typo with a new phone
+    # Without housemates the odds are the two-class ones: log prior odds + sum of log(m/u).
+    want = np.log(0.1 / 0.9) + np.log(m[[0, 1, 2, 3], [0, 3, 3, 3]] / u[[0, 1, 2, 3], [0, 3, 3, 3]]).sum()
+    assert two.log_odds(codes[:1])[0] == pytest.approx(want)
+    assert Model(m, u, 0.1, 0, h=h, household=0.0).log_odds(codes) == pytest.approx(two.log_odds(codes))
