@@ -7,7 +7,9 @@ Steps, in pipeline order (parameters and defaults in :mod:`taskq.jobs.clean_para
 3. ``rename_columns`` (off by default): snake_case, de-duplicated output names.
 4. ``types``: numbers (thousands separators, decimal comma), dates (to ISO,
    day-first detected per column) and booleans, where at least ``threshold`` of
-   non-null values parse (:mod:`taskq.jobs.clean_types`).
+   non-null values parse (:mod:`taskq.jobs.clean_types`). No number changes:
+   a column with more significant digits than a DOUBLE holds becomes the
+   DECIMAL(p, s) that holds them all, or stays text past 38 digits.
 5. ``standardise``: emails (syntax checked, domain lower-cased), phones (E.164
    for ``default_region``) and per-column case rules. With ``auto``, a column
    holds e-mails when 90% of its values are addresses (50% if its name says

@@ -20,6 +20,15 @@ Candidates, for non-null text values:
   where any integer has a leading zero (``007``, ZIP codes), or all are whole
   and some do not fit 64 bits (long ids), stays text. Scientific notation
   (``1e-07``, how DuckDB writes a Parquet DOUBLE as text) reads as a number.
+  A number column is DOUBLE when a DOUBLE holds every value exactly (any value
+  of up to 15 significant digits, and longer ones that are a DOUBLE's own
+  shortest form, such as ``0.30000000000000004``). Otherwise it is the
+  DECIMAL(p, s) that holds every value (``1234567890.123456789`` is
+  DECIMAL(19,9): no digit is lost, shorter values are written with the
+  column's scale, ``0.5`` as ``0.500000000``); when none does (more than 38
+  digits), the column stays text. Forced to ``number``, such a column keeps
+  DOUBLE and the values a DOUBLE would change fail (quarantined), as any
+  value that is not of a forced type does.
 * **date**: ISO (``2024-03-01``, with optional ``T``/space time and fractional seconds), numeric
   ``a/b/yyyy`` with ``/``, ``-`` or ``.``, and month names (``1 Mar 2024``,
   ``March 1, 2024``, ``01-Mar-2024``). Day-first vs month-first is decided per
@@ -44,7 +53,7 @@ import duckdb
 from ._table import sql_and
 from ._table import sql_literal as _lit
 
-__all__ = ["TypeDecision", "decide_type", "parse_expr"]
+__all__ = ["TypeDecision", "decide_type", "failure_reason", "parse_expr"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +69,12 @@ _MAYBE_DATE = (
     r"^\d{4}[-/]\d{1,2}[-/]\d|^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}$"
     r"|^(\d{1,2}[ -])?(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-zA-Z]*\.?[ -]"
 )
+_SHAPE = r"^[+-]?(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?$"
+DOUBLE_DIGITS = 15
+"""A DOUBLE holds any number of up to this many significant digits (within its range) so
+that it is written back as the same number (C's ``DBL_DIG``); longer ones, only some."""
+MAX_DECIMAL = 38
+"""DuckDB's widest DECIMAL."""
 _ISO_FORMATS = [
     "%Y-%m-%d",
     "%Y/%m/%d",
@@ -96,6 +111,25 @@ class TypeDecision:
     """The params named the type: values that are not of it (a fraction for an integer, a time
     of day for a date) must fail. A detected type never meets such values, so its parse skips
     the test (it costs a second parse of every value)."""
+    precision: int | None = None
+    """For a number that a DOUBLE does not hold exactly: the DECIMAL's precision and ``scale``."""
+    scale: int | None = None
+    exact: bool = False
+    """For a number forced on values a DOUBLE does not hold and no DECIMAL does either: the
+    values a DOUBLE would change fail."""
+
+    @property
+    def sql_type(self) -> str:
+        """The DuckDB type of the parsed values (``VARCHAR`` for text)."""
+        if self.type == "number" and self.precision is not None:
+            return f"DECIMAL({self.precision},{self.scale})"
+        return {
+            "integer": "BIGINT",
+            "number": "DOUBLE",
+            "date": "DATE",
+            "timestamp": "TIMESTAMP",
+            "boolean": "BOOLEAN",
+        }.get(self.type, "VARCHAR")
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type, "share": round(self.share, 6), "reason": self.reason}
@@ -103,6 +137,8 @@ class TypeDecision:
             out["dayfirst"] = self.dayfirst
         if self.decimal is not None:
             out["decimal"] = self.decimal
+        if self.precision is not None:
+            out["precision"], out["scale"] = self.precision, self.scale
         if self.note:
             out["note"] = self.note
         return out
@@ -119,8 +155,73 @@ def _date_parse(value: str, dayfirst: bool) -> str:
     return f"try_strptime({value}, {formats})"
 
 
+def _number_text(decision: TypeDecision, value: str) -> tuple[str, str]:
+    """``(pattern, cleaned)``: the regex a number of ``decision``'s decimal mark matches, and
+    SQL for ``value`` without thousands separators and with ``.`` as its decimal mark."""
+    if decision.decimal == ",":
+        return _EU_NUM, f"replace(replace({value}, '.', ''), ',', '.')"
+    return _US_NUM, f"replace({value}, ',', '')"
+
+
+def _shape(text: str) -> str:
+    """SQL: the number written as ``text`` (sign, digits, ``.``, exponent; no separators) as
+    ``{s, p}``: ``s`` its significant digits (no leading or trailing zeros; empty for zero),
+    ``p`` how many digits stand before the decimal point (``0.000123``: ``123``, -3;
+    ``1.5e3``: ``15``, 4). Two texts are the same number (sign aside) when their shapes are
+    equal; ``s`` has ``length(s) - p`` digits after the point (none when negative)."""
+    return (
+        f"list_transform([regexp_extract({text}, {_lit(_SHAPE)}, ['i', 'f', 'e'])], lambda m: "
+        "list_transform([m.i || m.f], lambda d: struct_pack(s := trim(d, '0'), p := CASE WHEN trim(d, '0') = '' "
+        "THEN 0 ELSE length(m.i) + coalesce(TRY_CAST(nullif(m.e, '') AS INTEGER), 0) "
+        "- (length(d) - length(ltrim(d, '0'))) END))[1])[1]"
+    )
+
+
+def _plain(text: str) -> str:
+    """SQL: the number ``text`` without an exponent (``-1.5e-3``: ``-0.0015``). DuckDB's cast
+    of an exponent to DECIMAL wants a digit more than the value has (``1.25e-1`` does not
+    fit a DECIMAL(3,3)); of the plain digits it is exact."""
+    digits = (
+        f"list_transform([{_shape(text)}], lambda h: CASE WHEN h.s = '' THEN '0' "
+        "WHEN h.p <= 0 THEN '0.' || repeat('0', -h.p) || h.s "
+        "WHEN h.p >= length(h.s) THEN h.s || repeat('0', h.p - length(h.s)) "
+        "ELSE left(h.s, h.p) || '.' || substr(h.s, h.p + 1) END)[1]"
+    )
+    sign = f"CASE WHEN starts_with({text}, '-') THEN '-' ELSE '' END"
+    return f"CASE WHEN contains(lower({text}), 'e') THEN {sign} || {digits} ELSE {text} END"
+
+
+def _same_number(text: str, written: str) -> str:
+    """SQL: ``written``, a DOUBLE cast to VARCHAR (from the number ``text``), is the number
+    ``text`` writes, every digit. DuckDB writes a DOUBLE in its shortest form, which has
+    the digits of ``text`` exactly when the DOUBLE holds ``text`` exactly. Most long values
+    are a DOUBLE's shortest form already (a DOUBLE written out): one string comparison."""
+    return f"(CASE WHEN {text} = {written} THEN true ELSE {_shape(text)} = {_shape(written)} END)"
+
+
+def _beyond_double(value: str) -> str:
+    """SQL: the text ``value`` may have more significant digits than a DOUBLE holds (more
+    than :data:`DOUBLE_DIGITS` characters), or an exponent past its range. Most values
+    do not: the costly exactness test runs on these alone."""
+    return f"(strlen({value}) > {DOUBLE_DIGITS} OR contains({value}, 'e') OR contains({value}, 'E'))"
+
+
+def failure_reason(decision: TypeDecision, value: str = "{x}", parsed: str = "{new}") -> str:
+    """SQL: why the text ``value`` failed to parse as ``decision``'s type (``parsed`` is
+    its parse), NULL when it did not fail."""
+    reason = _lit("not a valid " + decision.type)
+    if decision.exact:  # a number a DOUBLE would change, not a broken one: say so
+        pattern, cleaned = _number_text(decision, value)
+        double = f"TRY_CAST({cleaned} AS DOUBLE)"
+        reason = (
+            f"CASE WHEN regexp_full_match({value}, {_lit(pattern)}) AND isfinite({double}) THEN "
+            f"{_lit('number with more significant digits than a DOUBLE holds')} ELSE {reason} END"
+        )
+    return f"CASE WHEN {value} IS NOT NULL AND {parsed} IS NULL THEN {reason} END"
+
+
 def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
-    """SQL turning the text ``value`` into ``decision.type`` (NULL when it does not parse)."""
+    """SQL turning the text ``value`` into ``decision.sql_type`` (NULL when it does not parse)."""
     t = decision.type
     if t == "boolean":  # 1 and 0 too: they do not make a column boolean, but read as one in it
         return (
@@ -128,13 +229,17 @@ def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
             f"WHEN lower({value}) IN ({', '.join(map(_lit, (*_FALSE, '0')))}) THEN false END"
         )
     if t in ("integer", "number"):
-        if decision.decimal == ",":
-            pattern, cleaned = _EU_NUM, f"replace(replace({value}, '.', ''), ',', '.')"
-        else:
-            pattern, cleaned = _US_NUM, f"replace({value}, ',', '')"
+        pattern, cleaned = _number_text(decision, value)
+        if decision.precision is not None:
+            # The DECIMAL holds every value the decision saw: the cast is exact.
+            cast = f"TRY_CAST({_plain(cleaned)} AS {decision.sql_type})"
+            return f"CASE WHEN regexp_full_match({value}, {_lit(pattern)}) THEN {cast} END"
         target = "BIGINT" if t == "integer" else "DOUBLE"
         cast = f"TRY_CAST({cleaned} AS {target})"
-        if t == "number":  # 1e309 casts to infinity: out of range, so it does not parse
+        if t == "number" and decision.exact:  # a value the DOUBLE would change does not parse
+            test = f"isfinite({cast}) AND {_same_number(cleaned, f'CAST({cast} AS VARCHAR)')}"
+            cast = f"CASE WHEN {_beyond_double(value)} THEN CASE WHEN {test} THEN {cast} END ELSE {cast} END"
+        elif t == "number":  # 1e309 casts to infinity: out of range, so it does not parse
             # Only an exponent or a long run of digits can overflow: the check (a second
             # cast) runs on those alone.
             long = f"strlen({value}) > 20 OR contains({value}, 'e') OR contains({value}, 'E')"
@@ -401,5 +506,50 @@ def decide_type(
         decision.decimal = decimal
         if detected:
             decision.note = _mark_note(con, table, c, decimal)
+    if decision.type == "number":
+        decision = _exact_number(con, table, decision)
     logger.debug("type decision for %s: %s", table, decision)
+    return decision
+
+
+def _exact_number(con: duckdb.DuckDBPyConnection, table: str, decision: TypeDecision) -> TypeDecision:
+    """``decision`` (a number column of ``table``) as a type that keeps every value exactly.
+
+    DOUBLE when it holds each value that parses; else the narrowest DECIMAL(p, s)
+    holding them all; else (more than :data:`MAX_DECIMAL` digits) text, or for a
+    forced number, DOUBLE with the values it would change failing.
+    """
+    _, cleaned = _number_text(decision, "cur")
+    # First, cheaply, among the values long enough to hold more digits than a DOUBLE: any
+    # it changes? The bare cast (no number pattern, no test for infinity: each doubled the
+    # cost) may count a value that does not parse as a number (1,2345678901234567, 1e999):
+    # the second query counts parsed values only.
+    long = f"SELECT {cleaned} AS c FROM {table} WHERE cur IS NOT NULL AND {_beyond_double('cur')}"
+    written = f"SELECT c, CAST(TRY_CAST(c AS DOUBLE) AS VARCHAR) AS w FROM ({long})"
+    maybe = con.execute(
+        f"SELECT count(*) FILTER (WHERE NOT {_same_number('c', 'w')}) FROM ({written}) WHERE w IS NOT NULL"
+    ).fetchall()[0][0]
+    if not maybe:
+        return decision
+    parsed = f"SELECT n, {cleaned} AS c, CAST({parse_expr(decision)} AS VARCHAR) AS w FROM {table} WHERE cur IS NOT NULL"
+    row = con.execute(
+        f"SELECT coalesce(sum(n) FILTER (WHERE NOT {_same_number('c', 'w')}), 0), "
+        "coalesce(max(greatest(h.p, 0)), 0), coalesce(max(greatest(length(h.s) - h.p, 0)), 0) "
+        f"FROM (SELECT n, c, w, {_shape('c')} AS h FROM ({parsed}) WHERE w IS NOT NULL)"
+    ).fetchall()[0]
+    inexact = int(row[0])
+    if not inexact:
+        return decision
+    # At least one digit before the point: DuckDB writes a DECIMAL(s, s) as .5, not 0.5.
+    whole, scale = max(int(row[1]), 1), int(row[2])
+    many = f"{inexact} row(s) have more significant digits than a DOUBLE holds"
+    if whole + scale <= MAX_DECIMAL:
+        decision.precision, decision.scale = whole + scale, scale
+        decision.reason += f"; {many}: DECIMAL({whole + scale},{scale}) holds every value exactly"
+        return decision
+    wide = f"no DECIMAL holds every value ({whole} digits before the point and {scale} after, over {MAX_DECIMAL})"
+    if not decision.forced:
+        return TypeDecision("text", decision.share, reason=f"numbers, but {many} and {wide}: kept as text")
+    decision.exact = True
+    decision.reason += f"; {many} and {wide}: those fail"
     return decision

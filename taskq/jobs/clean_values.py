@@ -43,7 +43,7 @@ from ._table import Table, sql_and
 from ._table import quote_ident as _q
 from ._table import sql_literal as _lit
 from .clean_phones import e164, phone_helpers, phone_query
-from .clean_types import TypeDecision, decide_type, parse_expr
+from .clean_types import TypeDecision, decide_type, failure_reason, parse_expr
 
 __all__ = ["BuildStep", "ColumnMap", "EMAIL_PATTERN", "clean_values", "e164", "finish_rowwise"]
 
@@ -766,17 +766,11 @@ def clean_values(
             else:
                 parsed = parse_expr(decision, "{x}")
                 # {new} is the parsed value: the failure test does not parse again.
-                fail = f"CASE WHEN {{x}} IS NOT NULL AND {{new}} IS NULL THEN {_lit('not a valid ' + decision.type)} END"
+                fail = failure_reason(decision)
                 stages.append(
                     _Stage("types", parsed, fail, extra={"decision": decision.as_dict()}, retype=True)
                 )
-                cm.sql_type = {
-                    "integer": "BIGINT",
-                    "number": "DOUBLE",
-                    "date": "DATE",
-                    "timestamp": "TIMESTAMP",
-                    "boolean": "BOOLEAN",
-                }[decision.type]
+                cm.sql_type = decision.sql_type  # DOUBLE, or a DECIMAL when a DOUBLE would round
         progress.check()
         phone = None
         if st["enabled"]:

@@ -670,6 +670,161 @@ def test_a_number_too_large_for_a_double_is_a_parse_failure_not_infinity(tmp_pat
     assert "inf" not in (out / "cleaned.csv").read_text()
 
 
+def test_numbers_with_more_digits_than_a_double_holds_come_back_exactly(tmp_path: Path) -> None:
+    # 1234567890.123456789 was decided "number", cast to DOUBLE and written 1234567890.1234567.
+    rows = [
+        [
+            str(i),
+            f"{1234567890 + i}.123456789",
+            f"0.1234567890123456{i:02d}",
+            f"{i}.25",
+            str(1234567890123456789 + i),
+        ]
+        for i in range(50)
+    ]
+    header = ["id", "amount", "ratio", "plain", "big"]
+    report, cleaned, out = clean(tmp_path, header, rows)
+    assert report["summary"]["converted_columns"] == {
+        "id": "BIGINT",
+        "amount": "DECIMAL(19,9)",
+        "ratio": "DECIMAL(19,18)",  # a digit before the point: DuckDB writes DECIMAL(18,18) as .12...
+        "plain": "DOUBLE",
+        "big": "BIGINT",
+    }
+    assert [[r[c] for c in ("amount", "ratio", "big")] for r in cleaned] == [[r[1], r[2], r[4]] for r in rows]
+    assert cleaned[3]["plain"] == "3.25"
+    decision = json.loads((out / "changes.json").read_text())["decisions"]["amount"]["types"]
+    assert (decision["type"], decision["precision"], decision["scale"]) == ("number", 19, 9)
+    assert "50 row(s) have more significant digits than a DOUBLE holds" in decision["reason"]
+    assert changes(out, "types", "amount")["failed"] == 0 and report["summary"]["quarantined"] == 0
+
+
+@pytest.mark.parametrize(
+    ("values", "sql_type", "written"),
+    [
+        # a DOUBLE written out (pandas): its shortest form, which the DOUBLE holds
+        (["0.30000000000000004", "1.5", "2"], "DOUBLE", ["0.30000000000000004", "1.5", "2.0"]),
+        (["1,234,567,890.123456789", "-2.5", "3"], "DECIMAL(19,9)",
+         ["1234567890.123456789", "-2.500000000", "3.000000000"]),
+        (["1.234.567.890,123456789", "-2,5", "3"], "DECIMAL(19,9)",
+         ["1234567890.123456789", "-2.500000000", "3.000000000"]),
+        # integers past 2**53 among fractions; exponents, written out exactly
+        (["12345678901234567", "9223372036854775807", "1.5"], "DECIMAL(20,1)",
+         ["12345678901234567.0", "9223372036854775807.0", "1.5"]),
+        (["1.234567890123456789e5", "1.25e-1", "-3E+2"], "DECIMAL(19,13)",
+         ["123456.7890123456789", "0.1250000000000", "-300.0000000000000"]),
+    ],
+)  # fmt: skip
+def test_a_number_column_is_the_type_that_holds_every_value(
+    tmp_path: Path, values: list[str], sql_type: str, written: list[str]
+) -> None:
+    report, cleaned, _ = clean(tmp_path, ["v"], [[v] for v in values * 10])
+    assert report["summary"]["converted_columns"] == {"v": sql_type}
+    assert [r["v"] for r in cleaned[:3]] == written and report["summary"]["quarantined"] == 0
+
+
+def test_integers_of_up_to_64_bits_stay_exact(tmp_path: Path) -> None:
+    values = ["12345678901234567", "9223372036854775807", "-9223372036854775808", "9007199254740993"]
+    report, cleaned, _ = clean(tmp_path, ["v"], [[v] for v in values])
+    assert report["summary"]["converted_columns"] == {"v": "BIGINT"}
+    assert [r["v"] for r in cleaned] == values
+
+
+def test_numbers_no_decimal_holds_stay_text_or_fail_when_forced(tmp_path: Path) -> None:
+    wide = "1234567890123456789012345678901234567890.5"  # 41 digits: no DECIMAL holds it
+    rows = [[wide], ["1e-400"], *([f"{i}.5"] for i in range(20))]
+    report, cleaned, out = clean(tmp_path, ["v"], rows)
+    decision = json.loads((out / "changes.json").read_text())["decisions"]["v"]
+    assert decision["type"] == "VARCHAR" and "no DECIMAL holds every value" in decision["types"]["reason"]
+    assert [r["v"] for r in cleaned[:2]] == [wide, "1e-400"]  # 1e-400 was a DOUBLE 0.0
+    report, cleaned, out = clean(tmp_path, ["v"], rows, {"columns": {"v": {"type": "number"}}})
+    assert report["summary"]["converted_columns"] == {"v": "DOUBLE"}
+    assert [r["v"] for r in cleaned[:2]] == ["0.5", "1.5"]
+    assert {(r["quarantine_value"], r["quarantine_reason"]) for r in read_csv(out / "quarantine.csv")} == {
+        (wide, "number with more significant digits than a DOUBLE holds"),
+        ("1e-400", "number with more significant digits than a DOUBLE holds"),
+    }
+    # Forced to number, integers past 64 bits are a DECIMAL (detected, they stay text: long ids).
+    report, cleaned, _ = clean(
+        tmp_path, ["v"], [["123456789012345678901234"], ["5"]], {"columns": {"v": {"type": "number"}}}
+    )
+    assert report["summary"]["converted_columns"] == {"v": "DECIMAL(24,0)"}
+    assert [r["v"] for r in cleaned] == ["123456789012345678901234", "5"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "fill"),
+    [
+        ({"nulls": "mean"}, "5.623456789012345678"),
+        ({"nulls": "median"}, "5.623456789012345678"),
+        ({"nulls": "mode"}, "1.123456789012345678"),
+        ({"nulls": "constant", "fill_value": "0.5"}, "0.500000000000000000"),
+    ],
+)
+def test_null_fills_of_a_decimal_column_are_exact(tmp_path: Path, rule: dict[str, Any], fill: str) -> None:
+    rows = [[f"{i}.123456789012345678"] for i in range(1, 11)] + [[""]]
+    _, cleaned, out = clean(tmp_path, ["v"], rows, {"columns": {"v": rule}})
+    entry = next(c for c in json.loads((out / "changes.json").read_text())["changes"] if c["step"] == "nulls")
+    assert entry["fill_value"] == fill and cleaned[-1]["v"] == fill
+    assert [r["v"] for r in cleaned[:10]] == [r[0] for r in rows[:10]]
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "xlsx"])
+def test_decimal_columns_are_written_exactly_and_replay(tmp_path: Path, fmt: str) -> None:
+    values = [f"{1234567890 + i}.123456789" for i in range(20)] + ["1234567899.5", None, "oops", "1e400"]
+    src = tmp_path / f"in.{fmt}"
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        ws.append(["id", "amount"])
+        for i, v in enumerate(values):
+            ws.append([i, v])
+        wb.save(src)
+    elif fmt == "jsonl":
+        src.write_text("".join(json.dumps({"id": i, "amount": v}) + "\n" for i, v in enumerate(values)))
+    else:
+        query = "SELECT unnest(range(24)) AS id, unnest(?) AS amount"
+        duckdb.connect().execute(f"COPY ({query}) TO '{src}' (FORMAT parquet)", [values])
+    params = {"steps": [{"step": "outliers", "remove": True}]}
+    report = execute("clean", src, tmp_path / "out", params)
+    assert report["summary"]["converted_columns"] == {"amount": "DECIMAL(19,9)"}
+    assert report["summary"]["quarantined"] == 2  # oops, and 1e400 (no DOUBLE either)
+    out = tmp_path / "out" / f"cleaned.{fmt}"
+    if fmt == "xlsx":
+        from openpyxl import load_workbook
+
+        got = [str(r[1]) for r in load_workbook(out).active.iter_rows(min_row=2, values_only=True)]
+    elif fmt == "jsonl":
+        got = [str(json.loads(line, parse_float=str)["amount"]) for line in out.read_text().splitlines()]
+    else:
+        got = [str(r[0]) for r in duckdb.connect().execute(f"SELECT amount FROM '{out}'").fetchall()]
+    assert got[:22] == [*values[:20], "1234567899.500000000", "None"]
+    steps = json.loads((tmp_path / "out" / "changes.json").read_text())["steps"]
+    execute("clean", src, tmp_path / "replay", {"steps": steps})
+    assert _frame(tmp_path / "replay" / f"cleaned.{fmt}") == _frame(out)
+
+
+def test_number_shapes_are_what_python_decimals_say() -> None:
+    from decimal import Decimal
+
+    from taskq.jobs.clean_types import _plain, _shape
+
+    values = ["0", "-0.000", "007", "100", "1.50", "0.000123", "1.5e3", "-12.340e-5", "1E+21", "2e-3",
+              "1234567890.123456789", "9.9e-400", "000.0001e4", ".5"]  # fmt: skip
+    rows = (
+        duckdb.connect()
+        .execute(f"SELECT x, {_shape('x')}, {_plain('x')} FROM (SELECT unnest(?) AS x)", [values])
+        .fetchall()
+    )
+    for x, shape, plain in rows:
+        sign, digits, exp = Decimal(x).normalize().as_tuple()
+        s = "".join(map(str, digits)).strip("0")
+        assert shape == {"s": s, "p": len(digits) + int(exp) if s else 0}, x
+        assert Decimal(plain) == Decimal(x) and "e" not in plain.lower(), x
+
+
 def test_xlsx_cell_types_come_back_as_cell_types(tmp_path: Path) -> None:
     # The sheet was read through CSV as text: every number, date and boolean came back a text cell.
     import datetime as dt

@@ -323,3 +323,29 @@ def test_a_column_of_digits_is_typed_in_one_scan(tmp_path: Path, monkeypatch: py
     report = execute("clean", src, tmp_path / "out", {})
     assert report["summary"]["converted_columns"] == {"id": "BIGINT"}
     assert [s for s in log if "clean_map_0" in s and "sum(n)" in s and "p_bool" in s] == []
+
+
+def test_rowwise_path_matches_value_maps_on_numbers_past_a_double(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Near-unique columns that need a DECIMAL, or (forced) fail where a DOUBLE would round."""
+    rnd = random.Random(5)
+    wide = "1234567890123456789012345678901234567890.5"
+    rows = [
+        [
+            f"{rnd.randint(0, 10**12)}.{rnd.randint(0, 10**9):09d}" if i % 17 else rnd.choice(["", "x"]),
+            f"{rnd.randint(0, 10**6)}.25" if i % 13 else rnd.choice([wide, "1e-400", "y"]),
+        ]
+        for i in range(300)
+    ]
+    src = tmp_path / "in.csv"
+    with src.open("w", newline="") as fh:
+        csv.writer(fh).writerows([["amount", "forced"], *rows])
+    params = {"columns": {"amount": {"nulls": "median"}, "forced": {"type": "number"}}}
+    expected = _run(tmp_path, "maps", src, params)
+    summary = json.loads(expected["summary"])
+    assert summary["converted_columns"] == {"amount": "DECIMAL(21,9)", "forced": "DOUBLE"}
+    _force_rowwise(monkeypatch, 20)
+    got = _run(tmp_path, "rows", src, params)
+    for name in expected:
+        assert got[name] == expected[name], f"{name} differs between the two paths"
