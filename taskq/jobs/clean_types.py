@@ -245,7 +245,11 @@ def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
             long = f"strlen({value}) > 20 OR contains({value}, 'e') OR contains({value}, 'E')"
             cast = f"CASE WHEN {long} THEN CASE WHEN isfinite({cast}) THEN {cast} END ELSE {cast} END"
         elif decision.forced:  # the cast rounds 1.5 to 2: a fraction is not an integer (2.0 is)
-            cast = f"CASE WHEN TRY_CAST({cleaned} AS DOUBLE) = {cast} THEN {cast} END"
+            # A DOUBLE tells a fraction apart only within its 15 digits (12345678901234567.5
+            # is the DOUBLE 12345678901234568): longer values are read digit by digit.
+            whole = f"list_transform([{_shape(cleaned)}], lambda h: length(h.s) <= h.p)[1]"
+            test = f"CASE WHEN {_beyond_double(value)} THEN {whole} ELSE TRY_CAST({cleaned} AS DOUBLE) = {cast} END"
+            cast = f"CASE WHEN {test} THEN {cast} END"
         parsed = f"WHEN regexp_full_match({value}, {_lit(pattern)}) THEN {cast}"
         if t == "integer":
             # Shortcut, same result: a value that is exactly how DuckDB writes the integer it

@@ -1017,6 +1017,18 @@ def test_a_forced_type_is_the_type_and_what_does_not_fit_it_is_quarantined(tmp_p
     assert reasons == {("q", "1.5", "not a valid integer"), ("d", "2024-01-31 10:00", "not a valid date")}
 
 
+def test_a_fraction_forced_to_integer_fails_however_many_digits_it_has(tmp_path: Path) -> None:
+    # The whole-number test went through a DOUBLE, whose nearest value to 12345678901234567.5
+    # is 12345678901234568: the fraction passed as an integer, rounded.
+    rows = [["12345678901234567.5"], ["12345678901234567.0"], ["-1.5e3"], ["9223372036854775807"], ["2"]]
+    report, cleaned, out = clean(tmp_path, ["q"], rows, {"columns": {"q": {"type": "integer"}}})
+    assert report["summary"]["converted_columns"] == {"q": "BIGINT"}
+    assert [r["q"] for r in cleaned] == ["12345678901234567", "-1500", "9223372036854775807", "2"]
+    assert [(r["quarantine_value"], r["quarantine_reason"]) for r in read_csv(out / "quarantine.csv")] == [
+        ("12345678901234567.5", "not a valid integer")
+    ]
+
+
 def test_a_share_exactly_at_the_threshold_converts(tmp_path: Path) -> None:
     # 0.55 * 100 is 55.00000000000001 in floating point: 55 integers of 100 stayed text.
     rows = [[str(i)] for i in range(55)] + [[f"x{i}"] for i in range(45)]
