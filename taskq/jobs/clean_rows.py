@@ -502,26 +502,71 @@ def _exact_fill(con: duckdb.DuckDBPyConnection, col: str, sql_type: str, strateg
     """SQL literal of the exact mean or median of ``col``'s kept values, rounded half away
     from zero to the column's scale (integers: to a whole number), as ``sql_type``; NULL
     when there are no values."""
+    scale = int(sql_type.split(",")[1].rstrip(") ")) if sql_type.startswith("DECIMAL") else 0
     if strategy == "mean":
-        total, n = con.execute(f"SELECT sum({q(col)}), count({q(col)}) FROM {TABLE} WHERE __keep").fetchall()[
-            0
-        ]
-        exact = None if not n else (decimal.Decimal(total), n)
+        exact = _exact_sum(con, col, scale)
+    elif sql_type.startswith("DECIMAL"):
+        exact = _decimal_median(con, col)
     else:
         # The two middle values' midpoint, exactly: a DECIMAL with one more digit holds it.
-        wide = "DECIMAL(38, 1)" if is_integer(sql_type) else sql_type
         mid = con.execute(
-            f"SELECT quantile_cont(CAST({q(col)} AS {wide}), 0.5) FROM {TABLE} WHERE __keep"
+            f"SELECT quantile_cont(CAST({q(col)} AS DECIMAL(38, 1)), 0.5) FROM {TABLE} WHERE __keep"
         ).fetchall()[0][0]
         exact = None if mid is None else (decimal.Decimal(mid), 1)
     if exact is None:
         return f"CAST(NULL AS {sql_type})"
-    scale = int(sql_type.split(",")[1].rstrip(") ")) if sql_type.startswith("DECIMAL") else 0
     with decimal.localcontext() as ctx:
         ctx.prec = 100  # 39-digit sums and their quotients, exactly enough
         value = exact[0] / exact[1]
         rounded = value.quantize(decimal.Decimal(1).scaleb(-scale), rounding=decimal.ROUND_HALF_UP)
     return f"CAST({_lit(str(rounded))} AS {sql_type})"
+
+
+def _exact_sum(con: duckdb.DuckDBPyConnection, col: str, scale: int) -> tuple[decimal.Decimal, int] | None:
+    """``(sum, count)`` of ``col``'s kept values (a DECIMAL of ``scale`` or an integer),
+    exactly; None when there are none.
+
+    DuckDB's sum of a DECIMAL(38, s) or a HUGEINT stops with an overflow error past 38
+    digits (40 values of 29 digits and 9 decimals do it). Then the unscaled digits are
+    summed in two parts, the last 18 and the rest, each a HUGEINT sum far from overflow.
+    """
+    where = f"FROM {TABLE} WHERE __keep AND {q(col)} IS NOT NULL"
+    try:
+        total, n = con.execute(f"SELECT sum({q(col)}), count(*) {where}").fetchall()[0]
+        return None if not n else (decimal.Decimal(total), int(n))
+    except duckdb.OutOfRangeException:
+        pass
+    # abs(x) as text has every digit of the column's scale: without its point, the unscaled integer.
+    digits = f"replace(CAST(abs({q(col)}) AS VARCHAR), '.', '')"
+    high = "CASE WHEN length(d) > 18 THEN CAST(left(d, length(d) - 18) AS HUGEINT) ELSE 0 END"
+    high_sum, low_sum, n = con.execute(
+        f"SELECT sum(sg * {high}), sum(sg * CAST(right(d, 18) AS HUGEINT)), count(*) "
+        f"FROM (SELECT sign({q(col)}) AS sg, {digits} AS d {where})"
+    ).fetchall()[0]
+    if not n:
+        return None
+    unscaled = int(high_sum) * 10**18 + int(low_sum)
+    return decimal.Decimal(f"{unscaled}E-{scale}"), int(n)  # exact: no context rounds a constructor
+
+
+def _decimal_median(con: duckdb.DuckDBPyConnection, col: str) -> tuple[decimal.Decimal, int] | None:
+    """``(sum of the two middle values, 2)`` of ``col``'s kept values (the middle one twice
+    for an odd count), exactly; None when there are none. DuckDB's quantile_cont of a
+    DECIMAL cuts the midpoint to the column's scale (-1 and -2 give -1, not -1.5)."""
+    where = f"FROM {TABLE} WHERE __keep AND {q(col)} IS NOT NULL"
+    low, n = con.execute(f"SELECT quantile_disc({q(col)}, 0.5), count(*) {where}").fetchall()[0]
+    if not n:
+        return None
+    high = low  # quantile_disc gives the lower middle value (0-based (n - 1) // 2)
+    if n % 2 == 0:
+        # The upper middle (0-based n // 2): the lower one again if it fills that place too.
+        upto, above = con.execute(
+            f"SELECT count(*) FILTER (WHERE {q(col)} <= $1), min({q(col)}) FILTER (WHERE {q(col)} > $1) {where}",
+            [low],
+        ).fetchall()[0]
+        high = low if upto > n // 2 else above
+    both = decimal.Context(prec=100).add(decimal.Decimal(low), decimal.Decimal(high))  # not 28 digits
+    return both, 2
 
 
 def _same_number(given: str, stored: str) -> bool:

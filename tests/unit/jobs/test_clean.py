@@ -482,6 +482,42 @@ def test_mean_and_median_of_wide_numbers_are_exact(tmp_path: Path, strategy: str
     assert _nulls_entry(out, "b")["fill_value"] == "9007199254740995"
 
 
+def test_the_mean_of_38_digit_numbers_is_exact_where_their_sum_has_more(tmp_path: Path) -> None:
+    # DuckDB's sum of a DECIMAL(38, 9) stops with an overflow error past 38 digits: the job failed.
+    from decimal import ROUND_HALF_UP, Context, Decimal
+
+    values = [f"999999999999999999999999999{i:02d}.12345678{i % 10}" for i in range(40)] + ["-1"]
+    rows = [[v] for v in values] + [[""]]
+    _, cleaned, out = clean(tmp_path, ["v"], rows, {"columns": {"v": {"nulls": "mean"}}})
+    ctx = Context(prec=100)
+    total = Decimal(0)
+    for v in values:
+        total = ctx.add(total, Decimal(v))
+    mean = str(ctx.divide(total, len(values)).quantize(Decimal("1e-9"), ROUND_HALF_UP, ctx))
+    assert _nulls_entry(out, "v")["fill_value"] == cleaned[-1]["v"] == mean
+
+
+@pytest.mark.parametrize(
+    ("values", "fill"),
+    [
+        ("(0.10::DECIMAL(5, 2)), (0.15), (NULL)", "0.13"),  # 0.125, half away from zero
+        ("(-1::DECIMAL(5, 0)), (-2), (NULL)", "-2"),
+        ("(-1::DECIMAL(5, 0)), (-2), (-2), (7), (NULL)", "-2"),  # the lower middle fills the upper place too
+        ("(1::DECIMAL(5, 0)), (2), (9), (NULL)", "2"),
+        ("(99999999999999999999999999999.123456789::DECIMAL(38, 9)), (99999999999999999999999999999.123456788), "
+         "(NULL)", "99999999999999999999999999999.123456789"),
+    ],
+)  # fmt: skip
+def test_the_median_of_decimals_is_the_exact_midpoint_rounded(tmp_path: Path, values: str, fill: str) -> None:
+    # DuckDB's quantile_cont of a DECIMAL cuts the midpoint to the column's scale: -1 and -2 gave -1.
+    src = _parquet(
+        tmp_path / "d.parquet", f"SELECT row_number() OVER () AS id, d FROM (VALUES {values}) v(d)"
+    )
+    out = tmp_path / "out"
+    execute("clean", src, out, {"columns": {"d": {"nulls": "median"}}})
+    assert _nulls_entry(out, "d")["fill_value"] == fill
+
+
 @pytest.mark.parametrize(("value", "fill"), [("0.125", None), ("0.5", "0.50"), ("nan", None), ("inf", None)])
 def test_a_constant_fills_only_if_the_column_holds_it_exactly(
     tmp_path: Path, value: str, fill: str | None
