@@ -8,6 +8,12 @@ written in ISO 8601 so DuckDB infers DATE/TIMESTAMP columns. The cells' own
 types are recorded per column, so a reader that keeps the file's types (clean)
 reads a column of numbers as numbers, not text that looks like them.
 
+Cells are read as the values the workbook stores. A formula's value is stored
+only once a spreadsheet program has calculated it: a workbook written by a
+library (openpyxl, say) and never opened in Excel or LibreOffice has formulas
+and no values. Such cells read as empty, and the reading says so
+(:func:`uncomputed_formulas`): a warning names the sheet and the cells.
+
 Writing streams query results in batches into a ``write_only`` workbook.
 """
 
@@ -16,14 +22,26 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import logging
+import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from xml.etree.ElementTree import iterparse
 
 from ..errors import InputEmpty, InputUnreadable, InvalidParams
+from .findings import finding
 
-__all__ = ["MAX_XLSX_ROWS", "is_zip", "write_xlsx", "xlsx_to_csv"]
+__all__ = [
+    "MAX_XLSX_ROWS",
+    "Uncomputed",
+    "is_zip",
+    "uncomputed_finding",
+    "uncomputed_formulas",
+    "write_xlsx",
+    "xlsx_to_csv",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +102,107 @@ def _column_type(kinds: set[str]) -> str:
     return {frozenset({"time"}): "TIME", frozenset({"bool"}): "BOOLEAN"}.get(frozenset(kinds), "VARCHAR")
 
 
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s/>]")
+"""A formula element in a sheet's XML, with or without a namespace prefix (``<f>``, ``<x:f>``)."""
+_CHUNK = 1 << 20
+LISTED_CELLS = 5
+"""How many uncomputed formula cells a warning names."""
+
+
+@dataclass
+class Uncomputed:
+    """The formula cells of a sheet that have no calculated value stored.
+
+    Attributes:
+        cells: how many.
+        listed: the first :data:`LISTED_CELLS` of them, as ``B2``.
+        columns: the 1-based column numbers they are in.
+    """
+
+    cells: int = 0
+    listed: list[str] = field(default_factory=list)
+    columns: set[int] = field(default_factory=set)
+
+
+def uncomputed_formulas(open_source: Callable[[], IO[bytes]]) -> Uncomputed:
+    """The formula cells of a worksheet's XML (``open_source()`` opens it) with no value stored.
+
+    A calculated formula is stored with its value (``<c><f>B2*C2</f><v>5</v></c>``);
+    one nobody calculated has none (``<v/>``, or no ``<v>``). A formula whose text
+    result is empty has a typed, empty value (``t="str"``): it is calculated.
+
+    The sheet is first scanned for a formula tag at all (a few per cent of what
+    reading it costs); only a sheet with formulas is parsed again.
+    """
+    found = Uncomputed()
+    with open_source() as source:
+        tail = b""
+        while True:
+            chunk = source.read(_CHUNK)
+            if not chunk:
+                return found
+            if _FORMULA_TAG.search(tail + chunk):
+                break
+            tail = chunk[-64:]
+    from openpyxl.utils.cell import column_index_from_string as column_index
+    from openpyxl.utils.cell import coordinate_from_string, get_column_letter
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+
+    tag_c, tag_f, tag_v = (f"{{{SHEET_MAIN_NS}}}{t}" for t in ("c", "f", "v"))
+    tag_row, tag_data = f"{{{SHEET_MAIN_NS}}}row", f"{{{SHEET_MAIN_NS}}}sheetData"
+    # Cells and rows are numbered as openpyxl numbers them: by their "r", else the next one.
+    # A cell's "r" is read only for a formula cell: others count from the last one seen.
+    row, last, since = 0, "", 0
+    pending: list[tuple[int, int | None]] = []  # this row's cells found: (column, row if its "r" says)
+    rows: Any = None  # <sheetData>: each row read is dropped from it, memory stays one row's
+    with open_source() as source:
+        for event, element in iterparse(source, events=("start", "end")):
+            tag = element.tag
+            if event == "start":
+                if tag == tag_data:
+                    rows = element
+            elif tag == tag_c:
+                ref = element.get("r")
+                if ref:
+                    last, since = ref, 0
+                else:
+                    since += 1
+                if element.find(tag_f) is None:  # most cells: no formula
+                    continue
+                value = element.find(tag_v)
+                if value is None or (not value.text and element.get("t", "n") == "n"):
+                    letters, at = coordinate_from_string(last) if last else ("", None)
+                    pending.append(((column_index(letters) if letters else 0) + since, at))
+            elif tag == tag_row:
+                row, last, since = int(element.get("r") or row + 1), "", 0
+                for col, at in pending:
+                    found.cells += 1
+                    found.columns.add(col)
+                    if len(found.listed) < LISTED_CELLS:
+                        found.listed.append(f"{get_column_letter(col)}{at or row}")
+                pending.clear()
+                if rows is not None:
+                    rows.clear()
+    return found
+
+
+def uncomputed_finding(sheet: str, found: Uncomputed, header: Sequence[str]) -> dict[str, Any]:
+    """The warning for ``found`` on ``sheet``, naming its cells and (``header``: the names
+    of the table's columns) the columns they are in."""
+    more = f" and {found.cells - len(found.listed)} more" if found.cells > len(found.listed) else ""
+    names = [header[c - 1] for c in sorted(found.columns) if c <= len(header)]
+    where = f" in column(s) {', '.join(map(repr, names))}" if names else ""
+    return finding(
+        "warning",
+        f"sheet {sheet!r}: {found.cells} formula cell(s){where} have no computed value "
+        f"({', '.join(found.listed)}{more}) and are read as empty: the workbook was saved by a "
+        "program that does not calculate formulas. Open and save it in Excel or LibreOffice to "
+        "compute them, then run again",
+        column=names[0] if len(names) == 1 and len(found.columns) == 1 else None,
+        code="formulas_not_computed",
+    )
+
+
 def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, Any]:
     """Write worksheet ``sheet`` (default: the first) of ``path`` to ``dest`` as CSV.
 
@@ -93,9 +212,10 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, A
     width (longer rows are cut, shorter rows padded).
 
     Returns:
-        ``{"sheet": name, "sheets": [all names], "skipped_rows": n, "cell_types": [...]}``
-        (empty rows skipped; per column, the DuckDB type every non-empty cell of
-        it has in the sheet, or ``VARCHAR``: see :func:`_column_type`).
+        ``{"sheet": name, "sheets": [all names], "skipped_rows": n, "cell_types": [...],
+        "warnings": [...]}`` (empty rows skipped; per column, the DuckDB type every
+        non-empty cell of it has in the sheet, or ``VARCHAR``: see :func:`_column_type`;
+        findings about the reading: formulas with no computed value, which read as empty).
 
     Raises:
         InputUnreadable: not a zip/Excel workbook, or a corrupt one.
@@ -123,6 +243,7 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, A
             raise InvalidParams(f"{path.name}: no sheet {sheet!r}; sheets: {', '.join(names)}")
         skipped = 0
         width = 0
+        header: list[str] = []
         kinds: list[set[str]] = []
         with dest.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
@@ -155,7 +276,15 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, A
             raise InputEmpty(f"{path.name}: sheet {ws.title!r} is empty", path=str(path))
         kinds.extend(set() for _ in range(width - len(kinds)))
         cell_types = [_column_type(k) for k in kinds[:width]]
-        return {"sheet": ws.title, "sheets": names, "skipped_rows": skipped, "cell_types": cell_types}
+        found = uncomputed_formulas(ws._get_source)  # the sheet's XML, as openpyxl opens it
+        warnings = [uncomputed_finding(ws.title, found, header)] if found.cells else []
+        return {
+            "sheet": ws.title,
+            "sheets": names,
+            "skipped_rows": skipped,
+            "cell_types": cell_types,
+            "warnings": warnings,
+        }
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
         raise InputUnreadable(f"{path.name}: corrupt Excel workbook: {exc}", path=str(path)) from None
     finally:

@@ -8,8 +8,9 @@ Every tool opens its input the same way::
     write_table(con, "SELECT * EXCLUDE (__row) FROM src", out_dir / "clean.csv", "csv")
 
 Formats: CSV and TSV (delimiter, quoting, header and encoding detected),
-Parquet, Excel ``.xlsx`` (first sheet unless ``options["sheet"]``) and JSON
-lines (a ``.json`` file holding one array is read too).
+Parquet, Excel ``.xlsx`` (first sheet unless ``options["sheet"]``; cell values
+as stored, so a formula nobody calculated reads as empty, with a warning) and
+JSON lines (a ``.json`` file holding one array is read too).
 
 **Row numbers.** The view always has an extra ``__row`` column (BIGINT,
 0-based, input order: the first data row is 0). It is not in
@@ -298,6 +299,7 @@ def open_table(
             csv_copy = scratch / (path.stem + ".csv")
             sheet_info = xlsx_to_csv(path, csv_copy, opts.pop("sheet", None))
             cell_types = sheet_info.pop("cell_types")
+            sheet_warnings = sheet_info.pop("warnings")
             dialect = {"delimiter": ",", "quote": '"', "escape": '"', "header": True, "encoding": "utf-8"}
             table = load_delimited(
                 con,
@@ -311,6 +313,7 @@ def open_table(
                 column_types=cell_types if all_varchar and keep_types else None,
             )
             table.options.update(sheet_info)
+            table.warnings.extend(sheet_warnings)
         elif fmt == "jsonl":
             table = _open_json(con, path, view, all_varchar, opts, scratch, keep_types)
         else:

@@ -883,6 +883,26 @@ def test_xlsx_cell_types_come_back_as_cell_types(tmp_path: Path) -> None:
         assert [r[6] for r in rows] == ["10.5", "call us"]  # text and numbers mixed: a text column
 
 
+def test_xlsx_formulas_nobody_calculated_are_an_alert_and_written_back_empty(tmp_path: Path) -> None:
+    # They read as empty: the report said nothing, and cleaned.xlsx had empty cells where they were.
+    from openpyxl import Workbook, load_workbook
+
+    src = tmp_path / "in.xlsx"
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["qty", "total"])
+    for i in range(2, 5):
+        ws.append([i, f"=A{i}*2"])
+    wb.save(src)
+    report = execute("clean", src, tmp_path / "out", {})
+    [alert] = [a for a in report["alerts"] if a["code"] == "formulas_not_computed"]
+    assert alert["column"] == "total" and "(B2, B3, B4)" in alert["message"]
+    rows = list(
+        load_workbook(tmp_path / "out" / "cleaned.xlsx").active.iter_rows(min_row=2, values_only=True)
+    )
+    assert rows == [(2, None), (3, None), (4, None)]  # values, never formulas: there was none
+
+
 class CancelAfter:
     def __init__(self, n: int) -> None:
         self.calls = 0

@@ -408,6 +408,84 @@ def test_xlsx_empty_rows_are_skipped_like_blank_csv_lines(con, tmp_path):
     assert table.rows == 3 and table.options["skipped_rows"] == 6
 
 
+def _with_sheet_xml(path: Path, edit) -> None:
+    """Rewrite the first worksheet's XML of the workbook at ``path`` with ``edit(bytes) -> bytes``."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        parts = {name: z.read(name) for name in z.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = edit(parts["xl/worksheets/sheet1.xml"])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+def test_xlsx_formulas_nobody_calculated_are_reported_not_silently_empty(con, tmp_path):
+    # A workbook written by openpyxl has formulas and no values: they read as empty, and the
+    # report said nothing (profile called the column empty, clean wrote it back empty).
+    path = tmp_path / "book.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Orders"
+    ws.append(["item", "qty", "total"])
+    for i in range(2, 10):
+        ws.append([f"item{i}", i, f"=B{i}*2"])
+    wb.save(path)
+    table = open_table(con, path, all_varchar=True)
+    assert rows(con)[0] == (0, "item2", "2", None)
+    [warning] = [w for w in table.warnings if w["code"] == "formulas_not_computed"]
+    assert warning["severity"] == "warning" and warning["column"] == "total"
+    assert warning["message"].startswith(
+        "sheet 'Orders': 8 formula cell(s) in column(s) 'total' have no computed value "
+        "(C2, C3, C4, C5, C6 and 3 more) and are read as empty"
+    )
+    assert "Open and save it in Excel or LibreOffice" in warning["message"]
+
+
+def test_xlsx_formulas_with_their_values_stored_read_as_values(con, tmp_path):
+    path = tmp_path / "book.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["a", "b", "c"])
+    ws.append([1, "=A2*2", '=IF(A2>0,"","x")'])
+    wb.save(path)
+    # As Excel saves it: each formula with its value; an empty text result typed t="str".
+    _with_sheet_xml(
+        path,
+        lambda xml: xml.replace(
+            b'<c r="B2"><f>A2*2</f><v /></c>', b'<c r="B2"><f>A2*2</f><v>2</v></c>'
+        ).replace(
+            b'<c r="C2"><f>IF(A2&gt;0,"","x")</f><v /></c>',
+            b'<c r="C2" t="str"><f>IF(A2&gt;0,"","x")</f><v></v></c>',
+        ),
+    )
+    table = open_table(con, path)
+    assert rows(con) == [(0, 1, 2, None)]
+    assert table.warnings == []
+
+
+def test_uncomputed_formula_cells_are_found_as_openpyxl_numbers_them():
+    import io
+
+    from taskq.jobs._xlsx import uncomputed_formulas
+
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    xml = (
+        f'<x:worksheet xmlns:x="{ns}"><x:sheetData>'
+        '<x:row r="1"><x:c r="A1" t="s"><x:v>0</x:v></x:c></x:row>'
+        # no "r" on row 2's cells: the 2nd and 3rd cells are B2 and C2
+        "<x:row><x:c><x:v>1</x:v></x:c><x:c><x:f>A2*2</x:f><x:v/></x:c><x:c><x:f>A2</x:f></x:c></x:row>"
+        '<x:row r="5"><x:c r="B5"><x:f t="shared" ref="B5:B6" si="0">A5</x:f><x:v>0</x:v></x:c>'
+        '<x:c r="C5" t="str"><x:f>""</x:f><x:v></x:v></x:c><x:c r="D5" t="e"><x:f>1/0</x:f><x:v>#DIV/0!</x:v></x:c>'
+        '<x:c r="E5"><x:f t="shared" si="0"/></x:c></x:row>'
+        "</x:sheetData></x:worksheet>"
+    ).encode()
+    found = uncomputed_formulas(lambda: io.BytesIO(xml))
+    assert (found.cells, found.listed, found.columns) == (3, ["B2", "C2", "E5"], {2, 3, 5})
+    plain = b'<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData></worksheet>'
+    assert uncomputed_formulas(lambda: io.BytesIO(plain)).cells == 0
+
+
 def test_jsonl(con, write_bytes):
     lines = [{"id": 1, "tag": "a"}, {"id": 2, "tag": None}, {"id": 3, "tag": "c", "extra": True}]
     data = "\n".join(json.dumps(x) for x in lines).encode()
