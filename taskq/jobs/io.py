@@ -394,7 +394,7 @@ def _open_json(
         read = f"read_json({sql_literal(str(src))}, format = 'auto', sample_size = {sample_size}"
         try:
             con.execute(f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM {read})")
-            nested = _as_written(con, view, read) if all_varchar else []
+            nested, wide = _as_written(con, view, read, all_varchar)
             break
         except duckdb.Error as exc:
             message = first_line(exc)
@@ -413,7 +413,7 @@ def _open_json(
         # One record that is not an object, or has an empty key, makes DuckDB read every
         # record as a single "json" value: name that record instead.
         _raise_json_problem(path, src)
-    notes = row_renamed(types) + decoding_findings(path, encoding, mixed)
+    notes = row_renamed(types) + decoding_findings(path, encoding, mixed) + wide
     columns, types, rows, exprs = finish_view(
         con, view, f"{view}__data", "rowid", types, all_varchar, path, keep_types, nested
     )
@@ -475,24 +475,91 @@ _FROM_STRINGS = re.compile(r"(DATE|TIME|TIMESTAMP|UUID)\b[^\[(]*")
 """Scalar types DuckDB's JSON reader infers from strings (ISO dates, timestamps, times, UUIDs)."""
 
 
-def _as_written(con: duckdb.DuckDBPyConnection, view: str, read: str) -> list[str]:
-    """Re-read ``<view>__data`` so that every value is what the JSON says, not what
-    DuckDB inferred from it; return the columns now of type JSON (lists and objects).
+def _as_written(
+    con: duckdb.DuckDBPyConnection, view: str, read: str, all_varchar: bool
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """Re-read ``<view>__data`` so that its values are what the JSON says, not what DuckDB
+    inferred from them; return the columns now of type JSON (lists and objects, and numbers
+    no DuckDB number type holds: see :func:`_wide_integers`) and info findings about them.
 
-    A field DuckDB typed from strings (``"2024-01-01T10:00:00Z"`` as a timestamp)
-    is read as those strings; a list or object field as JSON, verbatim (a struct
+    Always: a field of integers past 64 bits is HUGEINT, not DOUBLE (:func:`_wide_integers`).
+    With ``all_varchar``: a field DuckDB typed from strings (``"2024-01-01T10:00:00Z"`` as a
+    timestamp) is read as those strings; a list or object field as JSON, verbatim (a struct
     would give every object the keys of all the others, and rewrite dates inside).
     ``read`` is the ``read_json(...`` call without its closing parenthesis.
     """
     types = describe(con, f"{view}__data")
-    wanted = {
-        c: "VARCHAR" if _FROM_STRINGS.fullmatch(t) else "JSON" if is_nested(t) else t
-        for c, t in types.items()
-    }
+    wanted = dict(types)
+    if all_varchar:
+        wanted = {
+            c: "VARCHAR" if _FROM_STRINGS.fullmatch(t) else "JSON" if is_nested(t) else t
+            for c, t in types.items()
+        }
+    wide = _wide_integers(con, view, read, types)
+    wanted.update(wide)
     if wanted != types:
         struct = ", ".join(f"{sql_literal(c)}: {sql_literal(t)}" for c, t in wanted.items())
         con.execute(f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM {read}, columns = {{{struct}}})")
-    return [c for c, t in wanted.items() if is_nested(types[c])]
+    kept = [c for c, t in wanted.items() if t == "JSON" and (is_nested(types[c]) or c in wide)]
+    notes = [
+        finding(
+            "info",
+            f"field {c!r} mixes integers a DOUBLE would round (past 2**53, or of 39 digits and more) "
+            "with other numbers: it is read as the numbers' JSON text, so no digit is lost",
+            column=c,
+            code="json_wide_numbers",
+        )
+        for c, t in wide.items()
+        if t == "JSON"
+    ]
+    return kept, notes
+
+
+_DOUBLE_INTEGERS = 2**53
+"""A DOUBLE holds every integer up to this magnitude exactly; past it, only some."""
+
+
+def _wide_integers(
+    con: duckdb.DuckDBPyConnection, view: str, read: str, types: dict[str, str]
+) -> dict[str, str]:
+    """The type to read each DOUBLE field of ``<view>__data`` as, when the JSON holds integers
+    a DOUBLE does not hold exactly (past 2**53 among fractions, or past 64 bits at all:
+    DuckDB infers DOUBLE for both, and 123456789012345678901234 came back 1.2345678901234568e+23).
+
+    A field of integers alone that fit a HUGEINT is HUGEINT; any other is JSON, the
+    numbers' text. DuckDB reads an integer's JSON text as written (a fraction's, as its
+    DOUBLE). Fields with no value past 2**53 (the DOUBLEs tell) are not read again.
+    """
+    doubles = [c for c, t in types.items() if t == "DOUBLE"]
+    if not doubles:
+        return {}
+    counts = ", ".join(
+        f"count(*) FILTER (WHERE abs({quote_ident(c)}) >= {_DOUBLE_INTEGERS})" for c in doubles
+    )
+    row = con.execute(f"SELECT {counts} FROM {view}__data").fetchall()[0]
+    maybe = [c for c, n in zip(doubles, row, strict=True) if n]
+    if not maybe:
+        return {}
+    struct = ", ".join(
+        f"{sql_literal(c)}: {sql_literal('VARCHAR' if c in maybe else t)}" for c, t in types.items()
+    )
+    aggs = []
+    for c in maybe:
+        text = quote_ident(c)
+        integer, value = f"regexp_full_match({text}, '-?[0-9]+')", f"TRY_CAST({text} AS HUGEINT)"
+        limit = _DOUBLE_INTEGERS
+        aggs += [  # integers a DOUBLE may not hold; fractions and integers past a HUGEINT
+            f"count(*) FILTER (WHERE {integer} AND coalesce({value} NOT BETWEEN -{limit} AND {limit}, true))",
+            f"count({text}) FILTER (WHERE NOT {integer} OR {value} IS NULL)",
+        ]
+    texts = f"SELECT {', '.join(map(quote_ident, maybe))} FROM {read}, columns = {{{struct}}})"
+    row = con.execute(f"SELECT {', '.join(aggs)} FROM ({texts})").fetchall()[0]
+    out = {}
+    for i, c in enumerate(maybe):
+        wide, other = row[2 * i], row[2 * i + 1]
+        if wide:
+            out[c] = "JSON" if other else "HUGEINT"
+    return out
 
 
 def free_reserved(

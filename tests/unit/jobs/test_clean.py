@@ -551,6 +551,20 @@ def test_json_lines_keep_nested_values_and_the_strings_as_written(tmp_path: Path
     }
 
 
+def test_json_integers_past_64_bits_are_written_back_exactly(tmp_path: Path) -> None:
+    # They were read as DOUBLE: {"id": 123456789012345678901234} came back 1.2345678901234568e+23.
+    src = tmp_path / "in.jsonl"
+    lines = [
+        '{"id":123456789012345678901234,"m":9007199254740993,"x":1.5}',
+        '{"id":5,"m":1.5,"x":2.5}',
+        '{"id":18446744073709551616,"m":2,"x":3.5}',
+    ]
+    src.write_text("\n".join(lines) + "\n")
+    report = execute("clean", src, tmp_path / "out", {})
+    assert (tmp_path / "out" / "cleaned.jsonl").read_text().splitlines() == lines
+    assert [a["code"] for a in report["alerts"]] == ["json_wide_numbers"]
+
+
 def test_json_objects_and_lists_are_written_back_as_they_were(tmp_path: Path) -> None:
     # DuckDB would read these as structs (every object gaining the others' keys as null,
     # dates inside rewritten as UTC timestamps) and a list of dates as text.

@@ -495,6 +495,32 @@ def test_jsonl(con, write_bytes):
     assert con.execute("SELECT __row, id FROM src ORDER BY __row").fetchall() == [(0, 1), (1, 2), (2, 3)]
 
 
+WIDE_JSON = (
+    b'{"id": 123456789012345678901234, "m": 9007199254740993, "x": 1.5}\n'
+    b'{"id": 5, "m": 1.5, "x": 2}\n'
+    b'{"id": null, "m": null, "x": 1e300}\n'
+    b'{"id": -18446744073709551617, "m": 2, "x": 9007199254740993.0}\n'
+)
+
+
+@pytest.mark.parametrize("keep_types", [False, True], ids=["typed", "keep-types"])
+def test_jsonl_integers_a_double_would_round_come_back_exactly(con, write_bytes, keep_types):
+    # DuckDB infers DOUBLE for integers past 64 bits, and for integers among fractions:
+    # 123456789012345678901234 came back 1.2345678901234568e+23, 9007199254740993 as ...992.
+    table = open_table(con, write_bytes("w.jsonl", WIDE_JSON), all_varchar=keep_types, keep_types=keep_types)
+    assert table.types == {"id": "HUGEINT", "m": "JSON" if keep_types else "VARCHAR", "x": "DOUBLE"}
+    assert rows(con) == [
+        (0, 123456789012345678901234, "9007199254740993", 1.5),
+        (1, 5, "1.5", 2.0),
+        (2, None, None, 1e300),
+        (3, -18446744073709551617, "2", 9007199254740992.0),  # a fraction: DuckDB reads it as a DOUBLE
+    ]
+    [note] = table.warnings
+    assert (note["code"], note["column"]) == ("json_wide_numbers", "m")
+    open_table(con, write_bytes("w.jsonl", WIDE_JSON), all_varchar=True)
+    assert rows(con)[0] == (0, "123456789012345678901234", "9007199254740993", "1.5")
+
+
 def test_jsonl_fields_mixing_strings_and_numbers_read_unquoted(con, write_bytes):
     lines = [
         '{"id": 1, "city": "Paris", "v": 1.5, "o": {"a": 1}}',

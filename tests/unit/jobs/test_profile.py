@@ -422,3 +422,17 @@ def test_an_unreadable_baseline_is_named_as_the_baseline(tmp_path):
     (tmp_path / "base.csv").write_text("")
     with pytest.raises(InputEmpty, match=r"^baseline base\.csv: the file is empty"):
         execute("profile", cur, tmp_path / "o", {"baseline": str(tmp_path / "base.csv")})
+
+
+def test_json_integers_past_64_bits_profile_as_integers(tmp_path: Path) -> None:
+    # They were read as DOUBLE: type DOUBLE, inferred float, top value 1.2345678901234569e+23.
+    src = tmp_path / "ids.jsonl"
+    src.write_text('{"id": 123456789012345678901234}\n{"id": 5}\n{"id": 18446744073709551616}\n')
+    execute("profile", src, tmp_path / "out", {})
+    [col] = json.loads((tmp_path / "out" / "profile.json").read_text())["columns"]
+    assert (col["type"], col["inferred_type"]) == ("HUGEINT", "integer")
+    assert {v["value"] for v in col["top_values"]} == {
+        "123456789012345678901234",
+        "5",
+        "18446744073709551616",
+    }
