@@ -227,6 +227,20 @@ class _Stage:
         return dataclasses.replace(self.row or BuildStep(self.new, self.fail), slot=slot)
 
 
+def _template_lit(text: str) -> str:
+    """``text`` as a SQL string literal that is safe inside a step template.
+
+    Templates are filled in by replacing ``{x}``, ``{new}`` and helper names in
+    braces: data in a literal (``{x} `` in a cell, a placeholder token) would
+    be replaced too. Each ``{`` ends a piece of the literal, so no token can form
+    (``'{' || 'x} '``).
+    """
+    if "{" not in text:
+        return _lit(text)
+    *heads, tail = text.split("{")
+    return "(" + " || ".join([_lit(h + "{") for h in heads] + [_lit(tail)]) + ")"
+
+
 def _sub(template: str, value: str) -> str:
     return template.replace("{x}", value)
 
@@ -389,10 +403,12 @@ def _shortcut(cast: str, sql_type: str, exceptions: list[dict[str, Any]]) -> Bui
     def typed(text: str | None) -> str:
         if text is None:
             return f"NULL::{sql_type}"
-        return _lit(text) if sql_type == "VARCHAR" else f"CAST({_lit(text)} AS {sql_type})"
+        return _template_lit(text) if sql_type == "VARCHAR" else f"CAST({_template_lit(text)} AS {sql_type})"
 
-    new = " ".join(f"WHEN {_lit(e['v'])} THEN {typed(e['c'])}" for e in exceptions)
-    fails = " ".join(f"WHEN {_lit(e['v'])} THEN {_lit(e['f'])}" for e in exceptions if e["f"] is not None)
+    new = " ".join(f"WHEN {_template_lit(e['v'])} THEN {typed(e['c'])}" for e in exceptions)
+    fails = " ".join(
+        f"WHEN {_template_lit(e['v'])} THEN {_template_lit(e['f'])}" for e in exceptions if e["f"] is not None
+    )
     return BuildStep(f"CASE {{x}} {new} ELSE {cast} END", f"CASE {{x}} {fails} END" if fails else None)
 
 
@@ -472,7 +488,7 @@ def _prefix_stages(ws: dict[str, Any], ph: dict[str, Any]) -> tuple[list[_Stage]
         )
         w = _sub(stages[-1].new, "v")
     if ph["enabled"]:
-        tokens = ", ".join(_lit(t) for t in ph["tokens"]) or "NULL"
+        tokens = ", ".join(_template_lit(t) for t in ph["tokens"]) or "NULL"
         stages.append(
             _Stage("placeholders", f"CASE WHEN {{x}} IN ({tokens}) THEN NULL ELSE {{x}} END", pre="p")
         )

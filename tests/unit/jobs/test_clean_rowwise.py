@@ -349,3 +349,38 @@ def test_rowwise_path_matches_value_maps_on_numbers_past_a_double(
     got = _run(tmp_path, "rows", src, params)
     for name in expected:
         assert got[name] == expected[name], f"{name} differs between the two paths"
+
+
+@pytest.mark.parametrize("limit", [-1, 16], ids=["stages", "shortcut"])
+@pytest.mark.parametrize("rowwise", [False, True], ids=["maps", "row-wise"])
+def test_cells_that_look_like_template_tokens_are_cleaned_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int, rowwise: bool
+) -> None:
+    # The build's SQL is made from templates whose {x} and {new} are replaced: a cell (or a
+    # placeholder token) holding "{x} " became the column's own name inside a literal, so
+    # "{x} " was never trimmed although changes.json said it was.
+    monkeypatch.setattr(clean_values, "SHORTCUT_EXCEPTIONS", limit)
+    if rowwise:
+        _force_rowwise(monkeypatch, 20)
+    src = tmp_path / "in.csv"
+    cells = ["{x} ", "{new}", " {x}{x} ", "{{x}}", "{c0}", "{null}"] + ["ok"] * 20
+    src.write_text("a,i\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells)))
+    params = {"steps": [{"step": "placeholders", "tokens": ["{null}", "N/A"]}]}
+    execute("clean", src, tmp_path / "out", params)
+    with (tmp_path / "out" / "cleaned.csv").open(newline="") as fh:
+        got = [r["a"] for r in csv.DictReader(fh)]
+    assert got[:6] == ["{x}", "{new}", "{x}{x}", "{{x}}", "{c0}", ""]
+
+
+@pytest.mark.parametrize("rowwise", [False, True], ids=["maps", "row-wise"])
+def test_a_placeholder_token_that_looks_like_a_template_token_nulls_itself_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rowwise: bool
+) -> None:
+    if rowwise:
+        _force_rowwise(monkeypatch, 20)
+    src = tmp_path / "in.csv"
+    cells = ["{x}", "x", "c0", "{new}"] + [f"v{i}" for i in range(20)]
+    src.write_text("a,i\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells)))
+    execute("clean", src, tmp_path / "out", {"steps": [{"step": "placeholders", "tokens": ["{x}", "{new}"]}]})
+    with (tmp_path / "out" / "cleaned.csv").open(newline="") as fh:
+        assert [r["a"] for r in csv.DictReader(fh)][:4] == ["", "x", "c0", ""]
