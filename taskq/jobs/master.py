@@ -27,6 +27,12 @@ or could not check; at most ``max_review_rows`` of them, and then a
 ``review_truncated`` warning and ``summary.review_items_total`` say how many
 there were). Parameters are described in :mod:`.master_params`.
 
+``summary.model`` shows the fitted model: ``prior`` (share of candidate pairs
+that match), ``household_share`` (share in the second non-match class, which
+the model reserves for housemates; on a file without households it holds the
+largest group of look-alike strangers instead, so it is not a count of
+households) and per field ``m``, ``u`` (and ``h``) by level.
+
 Rows are the 0-based input rows (``__row`` of :mod:`taskq.jobs.io`). All pair
 work happens in DuckDB; Python only sees distinct values, level patterns and
 the edges above the review band, as numpy arrays.
