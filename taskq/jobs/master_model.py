@@ -23,9 +23,10 @@ different first name and date of birth, and whole families became one golden
 record. The household class needs a personal field and another one to tell it
 apart; a file without either is fitted with two classes.
 
-Each EM step keeps ``m(different) <= MAX_M_DIFFERENT`` and ``u(different) >=
-m(different)``: duplicates disagree outright on a field at most half the time,
-and a disagreement never counts for a match. On a file without duplicates EM
+Each EM step keeps ``m(different) <= MAX_M_DIFFERENT`` and ``u(different)``,
+``h(different) >= m(different)``: duplicates disagree outright on a field at
+most half the time, and a disagreement never counts for a match, against
+either kind of non-match (so it never raises a pair's probability). On a file without duplicates EM
 otherwise makes a group of look-alike strangers its match class.
 """
 
@@ -72,7 +73,7 @@ class Model:
         m, u: (fields, LEVELS) probabilities of each level among matches / strangers,
             with ``m(different) <= MAX_M_DIFFERENT`` and ``u(different) >=
             m(different)`` (so a row may not sum to 1): a disagreement weighs at most 0
-            against strangers.
+            against strangers (and against housemates: ``h(different) >= m(different)``).
         prior: share of matches among candidate pairs.
         iterations: EM iterations run.
     """
@@ -242,6 +243,11 @@ def estimate_model(
             if households
             else h
         )
+        # Against housemates too a disagreement weighs at most 0: housemates share the
+        # location, so h(location different) fell to 0.005 while m was 0.1, and a suburb
+        # that differed made a father and son at one address and phone a match (p 0.40
+        # with the suburb shared, 0.998 without).
+        new_h[:, 0] = np.maximum(new_h[:, 0], new_m[:, 0])
         delta = (
             float(np.abs(new_m - m).max())
             + float(np.abs(new_u - u).max())

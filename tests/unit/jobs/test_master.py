@@ -534,3 +534,39 @@ def test_a_shuffled_file_gets_the_same_model_and_clusters(tmp_path) -> None:
     assert runs[0][0] == runs[1][0]
     assert runs[0][1] == runs[1][1]
     assert runs[0][2] == runs[1][2]
+
+
+def test_a_disagreement_never_makes_housemates_a_match(tmp_path) -> None:
+    # Housemates share the suburb, so the housemate class learnt h(location different)
+    # 0.005 while m(location different) was 0.1: a father and son of one name, street,
+    # number and phone were kept apart (p 0.40) when the suburb matched and merged
+    # (p 0.998) when it did not (QA). A disagreement now never raises a probability.
+    data = synth.generate(3000, seed=1, households=0.2)
+    cols = [c for c in data.columns if c != "soc_sec_id"]
+    rows = [[data.columns[c][i] for c in cols] + [f"e{data.entity[i]}"] for i in range(len(data))]
+    rnd = random.Random(8)
+    first = ["olivia", "liam", "ava", "noah", "isla", "jack", "mia", "leo", "grace", "oscar"]
+    suburbs = [("bondi", "2026", "nsw"), ("fitzroy", "3065", "vic"), ("toowong", "4066", "qld")]
+    for k in range(10):
+        here, there = rnd.sample(suburbs, 2)
+        home = {
+            "given_name": first[k],
+            "surname": f"tremaine{k}",
+            "street_number": str(rnd.randint(1, 300)),
+            "address_1": "river terrace",
+            "phone": f"03 {rnd.randint(1000, 9999)} {rnd.randint(1000, 9999)}",
+        }
+        father = home | dict(
+            zip(("suburb", "postcode", "state"), here, strict=True), date_of_birth="19620314"
+        )
+        son = home | dict(zip(("suburb", "postcode", "state"), there, strict=True), date_of_birth="19930722")
+        rows += [[p.get(c, "") for c in cols] + [f"f{k}{who}"] for p, who in ((father, "a"), (son, "b"))]
+    path = tmp_path / "people.csv"
+    with path.open("w", newline="") as fh:
+        csv.writer(fh).writerows([cols + ["truth"], *rows])
+    report = execute("master", path, tmp_path / "out", {"ignore_columns": ["truth"]})
+    for name, levels in report["summary"]["model"]["fields"].items():
+        assert levels["u"][0] >= levels["m"][0] and levels.get("h", [1.0])[0] >= levels["m"][0], name
+    labels = [r["cluster_id"] for r in _read(tmp_path / "out" / "clusters.csv")][len(data) :]
+    assert [labels[2 * k] == labels[2 * k + 1] for k in range(10)] == [False] * 10
+
