@@ -61,7 +61,7 @@ from .master_model import Model, estimate_model
 from .master_normalize import NORMALISED_TABLE, build_normalised, content_order, phonetic_keys
 from .master_params import check_columns
 from .master_params import validate_params as _validate
-from .master_roles import detect_roles
+from .master_roles import detect_roles, second_line
 from .master_scoring import MAX_FIELDS, Comparison, pair_sql
 
 __all__ = ["run", "validate_params"]
@@ -233,8 +233,8 @@ def _run(
                     )
                 )
     first: dict[str, str] = {}
-    for c in comps:
-        first.setdefault(c.role, c.field)
+    for c in sorted(comps, key=lambda c: c.role == "address" and second_line(c.column)):
+        first.setdefault(c.role, c.field)  # the street line, not address_2, blocks on addresses
     phon: dict[str, str] = {}
     for role in ("first_name", "last_name", "name"):
         if role in first:

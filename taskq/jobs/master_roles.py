@@ -14,7 +14,15 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 
-__all__ = ["COMPARED_ROLES", "PERSONAL_ROLES", "ROLES", "detect_roles", "role_from_name", "role_from_values"]
+__all__ = [
+    "COMPARED_ROLES",
+    "PERSONAL_ROLES",
+    "ROLES",
+    "detect_roles",
+    "role_from_name",
+    "role_from_values",
+    "second_line",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +70,20 @@ _NAME_PATTERNS: tuple[tuple[str, str], ...] = (
     ("id", r"ssn|soc_?sec|social|national_?id|passport|tax_?id|nin$|licen[cs]e|_id$|^id_|_no$|number$"),
     ("name", r"(^|_)(full_?)?name$|^customer$|^person$|^company$|organisation|organization"),
 )
+
+_SECOND_LINE = re.compile(
+    r"(?i)(addr(ess)?|line|street)[ _.-]*(2|3|two|three|ii)\b"
+    r"|(^|[^a-z])(suite|apt|apartment|unit|building|care_?of)([^a-z]|$)"
+)
+"""Names of address columns that hold a second line (``address_2``, ``line 2``, ``suite``)."""
+
+
+def second_line(column: str) -> bool:
+    """Whether address column ``column`` holds a second address line (``address_2``,
+    ``Address Line 2``, ``suite``, ``apt``): the street number and blocking go with the
+    street line, wherever the columns stand."""
+    return bool(_SECOND_LINE.search(column))
+
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.I)
 _PHONE_RE = re.compile(r"^\+?[\d\s().\-/]{7,20}$")

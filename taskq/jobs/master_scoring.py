@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from .io import quote_ident
 from .master_normalize import NORMALISED_TABLE
+from .master_roles import second_line
 
 __all__ = [
     "BITS",
@@ -97,7 +98,8 @@ class Feature:
 
     A street number and its street are one address line written in two columns:
     a person who moves changes both, and two people at one address share both.
-    The first ``street_number`` joins the first ``address`` as one ``street``
+    The first ``street_number`` joins the first ``address`` that is not a
+    second line (``address_2``, ``suite``: :func:`~taskq.jobs.master_roles.second_line`) as one ``street``
     feature (named ``<address column>+<number column>``), judged on the street
     with the number as a check: 3 both equal, 2 one typo (the street close, or
     the number one edit off), 1 the street somewhat close, its number equal or
@@ -119,7 +121,9 @@ def plan_features(comparisons: list[Comparison]) -> list[Feature]:
     loc: dict[str, Comparison] = {}
     features: list[Feature] = []
     number = next((c for c in comparisons if c.role == "street_number"), None)
-    street = next((c for c in comparisons if c.role == "address"), None)
+    streets = [c for c in comparisons if c.role == "address"]
+    # The number belongs with the street line, not a second line (suite, unit) wherever it is.
+    street = next((c for c in streets if not second_line(c.column)), streets[0] if streets else None)
     if number is None or street is None:
         number = street = None
     for c in comparisons:

@@ -570,3 +570,23 @@ def test_a_disagreement_never_makes_housemates_a_match(tmp_path) -> None:
     labels = [r["cluster_id"] for r in _read(tmp_path / "out" / "clusters.csv")][len(data) :]
     assert [labels[2 * k] == labels[2 * k + 1] for k in range(10)] == [False] * 10
 
+
+def test_the_street_number_goes_with_the_street_line_wherever_the_columns_stand(tmp_path) -> None:
+    # With address_2 (a second line, mostly blank) first, the street number was paired with it
+    # and blocking keyed on it: the housemate share of a file without households went from
+    # 0.06 to 0.48 and 13 more duplicate pairs were missed (QA).
+    data = synth.generate(3000, seed=1)
+    cols = [c for c in data.columns if c != "soc_sec_id"]
+    moved = ["address_2"] + [c for c in cols if c != "address_2"]
+    labels = []
+    for order in (cols, moved):
+        path = tmp_path / f"{order[0]}.csv"
+        with path.open("w", newline="") as fh:
+            csv.writer(fh).writerows(
+                [order, *([data.columns[c][i] for c in order] for i in range(len(data)))]
+            )
+        report = execute("master", path, tmp_path / order[0], {})
+        assert "address_1+street_number" in report["summary"]["model"]["fields"]
+        labels.append([r["cluster_id"] for r in _read(tmp_path / order[0] / "clusters.csv")])
+    same = synth.pairwise_scores(np.array(labels[1], dtype=object), np.array(labels[0], dtype=object))
+    assert (same["precision"], same["recall"]) == (1.0, 1.0)
