@@ -503,16 +503,9 @@ def _exact_fill(con: duckdb.DuckDBPyConnection, col: str, sql_type: str, strateg
     from zero to the column's scale (integers: to a whole number), as ``sql_type``; NULL
     when there are no values."""
     scale = int(sql_type.split(",")[1].rstrip(") ")) if sql_type.startswith("DECIMAL") else 0
-    if strategy == "mean":
-        exact = _exact_sum(con, col, scale)
-    elif sql_type.startswith("DECIMAL"):
-        exact = _decimal_median(con, col)
-    else:
-        # The two middle values' midpoint, exactly: a DECIMAL with one more digit holds it.
-        mid = con.execute(
-            f"SELECT quantile_cont(CAST({q(col)} AS DECIMAL(38, 1)), 0.5) FROM {TABLE} WHERE __keep"
-        ).fetchall()[0][0]
-        exact = None if mid is None else (decimal.Decimal(mid), 1)
+    # The median from the two middle values themselves: a cast to DECIMAL(38, 1) for their
+    # midpoint failed on HUGEINTs of 38 digits (JSON integers past 64 bits).
+    exact = _exact_sum(con, col, scale) if strategy == "mean" else _middle_sum(con, col)
     if exact is None:
         return f"CAST(NULL AS {sql_type})"
     with decimal.localcontext() as ctx:
@@ -549,10 +542,11 @@ def _exact_sum(con: duckdb.DuckDBPyConnection, col: str, scale: int) -> tuple[de
     return decimal.Decimal(f"{unscaled}E-{scale}"), int(n)  # exact: no context rounds a constructor
 
 
-def _decimal_median(con: duckdb.DuckDBPyConnection, col: str) -> tuple[decimal.Decimal, int] | None:
+def _middle_sum(con: duckdb.DuckDBPyConnection, col: str) -> tuple[decimal.Decimal, int] | None:
     """``(sum of the two middle values, 2)`` of ``col``'s kept values (the middle one twice
     for an odd count), exactly; None when there are none. DuckDB's quantile_cont of a
-    DECIMAL cuts the midpoint to the column's scale (-1 and -2 give -1, not -1.5)."""
+    DECIMAL cuts the midpoint to the column's scale (-1 and -2 give -1, not -1.5); of an
+    integer, it is a DOUBLE."""
     where = f"FROM {TABLE} WHERE __keep AND {q(col)} IS NOT NULL"
     low, n = con.execute(f"SELECT quantile_disc({q(col)}, 0.5), count(*) {where}").fetchall()[0]
     if not n:
@@ -610,6 +604,13 @@ def _finite(col: str, sql_type: str) -> str:
     return f"isfinite({q(col)})" if sql_type in _FLOATS else f"{q(col)} IS NOT NULL"
 
 
+def _quantile_input(col: str, sql_type: str) -> str:
+    """``col`` as quantile_cont should read it: a DECIMAL as DOUBLE, since DuckDB cuts an
+    interpolated quartile of a DECIMAL to the column's scale (10.225 became 10.2, and the
+    fences flagged a value inside them)."""
+    return f"CAST({q(col)} AS DOUBLE)" if sql_type.startswith("DECIMAL") else q(col)
+
+
 def quartiles(con: duckdb.DuckDBPyConnection, types: dict[str, str]) -> dict[str, tuple[int, Any]]:
     """Per column of ``types`` (name -> SQL type), ``(count, [Q1, Q3])`` of its kept finite
     values (one scan per :data:`AGGREGATES_PER_QUERY` columns)."""
@@ -619,7 +620,7 @@ def quartiles(con: duckdb.DuckDBPyConnection, types: dict[str, str]) -> dict[str
             "SELECT "
             + ", ".join(
                 f"count(*) FILTER ({_finite(c, types[c])}), "
-                f"quantile_cont({q(c)}, [0.25, 0.75]) FILTER ({_finite(c, types[c])})"
+                f"quantile_cont({_quantile_input(c, types[c])}, [0.25, 0.75]) FILTER ({_finite(c, types[c])})"
                 for c in part
             )
             + f" FROM {TABLE} WHERE __keep"

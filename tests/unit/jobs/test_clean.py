@@ -819,6 +819,28 @@ def test_null_fills_of_a_decimal_column_are_exact(tmp_path: Path, rule: dict[str
     assert [r["v"] for r in cleaned[:10]] == [r[0] for r in rows[:10]]
 
 
+def test_outlier_fences_of_a_decimal_column_come_from_uncut_quartiles(tmp_path: Path) -> None:
+    # quantile_cont of a DECIMAL(18,1) cut Q1 10.225 to 10.2 and Q3 10.675 to 10.6: the upper
+    # fence fell from 11.35 to 11.2 and 11.3, inside the fences, was flagged (QA).
+    values = [f"10.{i}" for i in range(8)] + ["11.3", "12345678901234567.5"]
+    _, _, out = clean(tmp_path, ["x"], [[v] for v in values])
+    doc = json.loads((out / "changes.json").read_text())
+    assert doc["decisions"]["x"]["type"] == "DECIMAL(18,1)"
+    entry = next(c for c in doc["changes"] if c["step"] == "outliers" and c["column"] == "x")
+    assert entry["flagged"] == 1 and [e["row"] for e in entry["examples"]] == [9]
+    assert entry["lower_fence"] == pytest.approx(9.55) and entry["upper_fence"] == pytest.approx(11.35)
+
+
+def test_the_median_fill_of_38_digit_json_integers_is_exact(tmp_path: Path) -> None:
+    # The midpoint went through DECIMAL(38, 1), which holds 37 whole digits: the job failed.
+    src = tmp_path / "in.jsonl"
+    big = 10**37
+    src.write_text(f'{{"k":0,"h":{big}}}\n{{"k":1,"h":{big + 7}}}\n{{"k":2,"h":null}}\n')
+    execute("clean", src, tmp_path / "out", {"columns": {"h": {"nulls": "median"}}})
+    lines = (tmp_path / "out" / "cleaned.jsonl").read_text().splitlines()
+    assert lines[2] == f'{{"k":2,"h":{big + 4}}}'  # 10**37 + 3.5, half away from zero
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl", "xlsx"])
 def test_decimal_columns_are_written_exactly_and_replay(tmp_path: Path, fmt: str) -> None:
     values = [f"{1234567890 + i}.123456789" for i in range(20)] + ["1234567899.5", None, "oops", "1e400"]
