@@ -13,9 +13,9 @@ Candidates, for non-null text values:
   separators and decimals. The decimal mark is decided per column: a value
   only one convention can read (``1,234.5`` or ``12.5`` vs ``1.234,5`` or
   ``12,5``) is evidence; the convention with more evidence wins, and with no
-  evidence at all (``1,234`` alone) the point is the decimal mark. When the
-  values that decided it are few next to those both marks read (``1,234``:
-  1234 or 1.234), or some point the other way, the decision gets a ``note``
+  evidence at all (``1,234`` alone) the point is the decimal mark. When a comma
+  was decided by values that are few next to those both marks read (``1,234``:
+  1234 or 1.234), or some values point the other way, the decision gets a ``note``
   and the report a ``decimal_mark_ambiguous`` warning. A column
   where any integer has a leading zero (``007``, ZIP codes), or all are whole
   and some do not fit 64 bits (long ids), stays text. Scientific notation
@@ -62,8 +62,9 @@ _FALSE = ("false", "no", "f", "n")
 _INT = r"[+-]?\d+"
 _EXP = r"([eE][+-]?\d{1,3})?"
 """Scientific notation: how DuckDB writes a DOUBLE read from Parquet or JSON as text (``1e-07``)."""
-_US_NUM = rf"[+-]?(\d{{1,3}}(,\d{{3}})+|\d+)(\.\d+)?{_EXP}"
-_EU_NUM = rf"[+-]?(\d{{1,3}}(\.\d{{3}})+|\d+)(,\d+)?{_EXP}"
+_US_NUM = rf"[+-]?([1-9]\d{{0,2}}(,\d{{3}})+|\d+)(\.\d+)?{_EXP}"
+_EU_NUM = rf"[+-]?([1-9]\d{{0,2}}(\.\d{{3}})+|\d+)(,\d+)?{_EXP}"
+"""A thousands group never leads with 0: ``0.125`` is a fraction under either mark, never 125."""
 _NUMERIC_DATE = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}"
 _MAYBE_DATE = (
     r"^\d{4}[-/]\d{1,2}[-/]\d|^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}$"
@@ -371,22 +372,24 @@ def _candidates(con: duckdb.DuckDBPyConnection, table: str, first: _FirstPass) -
 
 
 MARK_EVIDENCE = 0.05
-"""Below this many values that only one decimal mark reads, per value both read differently
-(``1,234``: 1234 or 1.234), the detected mark gets a note in the report."""
+"""Below this many values that only a decimal comma reads, per value both marks read
+differently (``1,234``: 1234 or 1.234), a detected comma gets a note in the report."""
 
 
 def _mark_note(con: duckdb.DuckDBPyConnection, table: str, c: dict[str, int], decimal: str) -> str:
     """Why the detected decimal mark may be wrong, or ``""``.
 
     Values like ``1,234`` or ``1.234`` read 1000 times apart under the two marks.
-    When the mark was decided by values the other mark cannot read (``12,5``,
-    ``1,234.5``) that are few next to those, or when such values point both
-    ways, one typo may have decided how every other value reads: the report
-    says so, with an example of each, and how to set the mark.
+    When a comma was decided by values only it reads (``12,5``) that are few
+    next to those, or when such values point both ways, one typo may have
+    decided how every other value reads: the report says so, with an example of
+    each, and how to set the mark. A point backed by values only it reads
+    (``1,234.5``) and none against is what no evidence would give: no note.
     """
     both = c["both_marks"]
     won, lost = (c["eu_only"], c["us_only"]) if decimal == "," else (c["us_only"], c["eu_only"])
-    if not both or not won or (not lost and won >= MARK_EVIDENCE * both):
+    # With no value for the other mark, '.' is what no evidence at all would give too.
+    if not both or not won or (not lost and (decimal == "." or won >= MARK_EVIDENCE * both)):
         return ""
     eu_only, us_only = _CONDITIONS["eu_only"], _CONDITIONS["us_only"]
     flags = ", ".join(f"{_PATTERNS[k]} AS p_{k}" for k in ("us", "eu"))

@@ -149,12 +149,24 @@ def test_conflicting_decimal_marks_are_reported(tmp_path: Path) -> None:
     assert "against 10 that only '.' reads (such as '1,234.5')" in _mark_notes(report)["amount"]
 
 
+def test_a_leading_zero_is_never_a_thousands_group(tmp_path: Path) -> None:
+    # 0.125 matched the decimal comma's thousands pattern (0 then .125): with four 1,5 values
+    # the comma won and 0.125 was written as 125.0 (QA).
+    rows = [[f"0.{k:03d}"] for k in range(125, 1000, 9)] + [[f"{k},5"] for k in range(1, 5)]
+    report, cleaned, _ = clean(tmp_path, ["w"], rows, {"steps": [{"step": "types", "threshold": 0.9}]})
+    assert report["summary"]["converted_columns"] == {"w": "DOUBLE"}
+    assert cleaned[0]["w"] == "0.125" and report["summary"]["quarantined"] == 4
+    assert _mark_notes(report) == {}
+
+
 @pytest.mark.parametrize(
     "values",
     [
         ["1,234", "12,000", "7"],  # no evidence: the point is the decimal mark, as documented
         ["12,5", "3,25", "1.234,5", "1,234", "0,75"] * 4,  # plenty of evidence for the comma
         ["1,234.5", "12.5", "1,000"],  # and for the point
+        ["102,582", "98,000", "75,250"] * 40 + ["122,921.50"],  # salaries, a few with cents
+        [f"0.{k:03d}" for k in range(100, 1000, 7)] + ["1.5"],  # weights: 0.125 is no thousands
         ["12,5", "3,25"],  # nothing that reads both ways
     ],
 )
