@@ -133,6 +133,10 @@ CANDIDATES = 2_000
 """How many of a near-unique column's most frequent values are searched for examples first."""
 AFFECTED_ROWS = 50_000
 """Up to this many rows affected by a near-unique column's steps, examples come from their values alone."""
+EMAIL_SHARE = 0.9
+"""Share of non-null values that must be addresses for a column to hold e-mails..."""
+EMAIL_NAMED_SHARE = 0.5
+"""...or, when its name says e-mail, this share."""
 SHORTCUT_EXCEPTIONS = 16
 """A value-map column whose cleaned values are a plain cast of the raw ones but for at most this
 many distinct values is built as that cast, with those values listed (:func:`_shortcut`)."""
@@ -439,7 +443,10 @@ def _kind_conds(column: str, cfg: dict[str, Any]) -> tuple[str | None, dict[str,
 
 
 def _pick_kind(column: str, share: dict[str, float]) -> str | None:
-    if "email" in share and (share["email"] >= 0.9 or (_EMAIL_NAME.search(column) and share["email"] >= 0.5)):
+    email = share.get("email", 0.0)
+    if "email" in share and (
+        email >= EMAIL_SHARE or (_EMAIL_NAME.search(column) and email >= EMAIL_NAMED_SHARE)
+    ):
         return "email"
     if "phone" in share and share["phone"] >= 0.5:
         return "phone"
@@ -449,6 +456,11 @@ def _pick_kind(column: str, share: dict[str, float]) -> str | None:
 def _kind(con: duckdb.DuckDBPyConnection, table: str, column: str, cfg: dict[str, Any]) -> str | None:
     """``email``, ``phone`` or None: how the standardise step treats ``column``."""
     forced, conds = _kind_conds(column, cfg)
+    # Compiling the address patterns costs ~20 ms a query, more than matching a whole value
+    # map: when too few values hold an @ for any share of addresses to reach the lowest
+    # threshold, they are not run (the share of valid addresses is at most that of @s).
+    if "email" in conds and _shares(con, table, ["contains(cur, '@')"])[0] < EMAIL_NAMED_SHARE:
+        del conds["email"]
     if not conds:
         return forced
     return _pick_kind(column, dict(zip(conds, _shares(con, table, list(conds.values())), strict=True)))
