@@ -605,9 +605,9 @@ def _finite(col: str, sql_type: str) -> str:
 
 
 def _quantile_input(col: str, sql_type: str) -> str:
-    """``col`` as quantile_cont should read it: a DECIMAL as DOUBLE, since DuckDB cuts an
+    """``col`` as the outlier step reads it: a DECIMAL as DOUBLE, since DuckDB cuts an
     interpolated quartile of a DECIMAL to the column's scale (10.225 became 10.2, and the
-    fences flagged a value inside them)."""
+    fences flagged a value inside them); the fences are DOUBLEs, compared with the same."""
     return f"CAST({q(col)} AS DOUBLE)" if sql_type.startswith("DECIMAL") else q(col)
 
 
@@ -662,7 +662,12 @@ def outliers(
     lo, hi = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
     if not (math.isfinite(lo) and math.isfinite(hi)):  # quartiles near the double range's ends
         return None
-    where = f"{_finite(col, sql_type)} AND ({q(col)} < {lo!r} OR {q(col)} > {hi!r})"
+    # The fences are DOUBLEs and compared as such: written as plain literals, DuckDB read
+    # -0.25000000000000006 as a DECIMAL(17, 17) and cast a DECIMAL(38, 2) column to its scale,
+    # which failed on large values; and a DECIMAL finer than a DOUBLE compared against a
+    # fence its quartiles had been rounded to was all outliers.
+    value = _quantile_input(col, sql_type)
+    where = f"{_finite(col, sql_type)} AND ({value} < CAST('{lo!r}' AS DOUBLE) OR {value} > CAST('{hi!r}' AS DOUBLE))"
     total, listed = _rows(con, where)
     shown = q(col) if is_integer(sql_type) else f"CAST({q(col)} AS DOUBLE)"  # DECIMAL: a JSON number
     examples = con.execute(

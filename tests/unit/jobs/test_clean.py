@@ -843,6 +843,17 @@ def test_outlier_fences_of_a_decimal_column_come_from_uncut_quartiles(tmp_path: 
     assert entry["lower_fence"] == pytest.approx(9.55) and entry["upper_fence"] == pytest.approx(11.35)
 
 
+def test_outliers_of_a_38_digit_decimal_column_are_flagged_not_a_crash(tmp_path: Path) -> None:
+    # The fences went into the SQL as plain literals: DuckDB read -0.25000000000000006 as a
+    # DECIMAL(17, 17) and cast the DECIMAL(38, 2) column to that scale, which failed (QA).
+    values = [f"0.{i}0" for i in range(1, 8)] + ["999999999999999999999999999999999999.99"]
+    _, _, out = clean(tmp_path, ["amount"], [[v] for v in values])
+    doc = json.loads((out / "changes.json").read_text())
+    assert doc["decisions"]["amount"]["type"] == "DECIMAL(38,2)"
+    entry = next(c for c in doc["changes"] if c["step"] == "outliers")
+    assert entry["flagged"] == 1 and [e["row"] for e in entry["examples"]] == [7]
+
+
 def test_the_median_fill_of_38_digit_json_integers_is_exact(tmp_path: Path) -> None:
     # The midpoint went through DECIMAL(38, 1), which holds 37 whole digits: the job failed.
     src = tmp_path / "in.jsonl"
