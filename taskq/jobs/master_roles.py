@@ -72,7 +72,7 @@ _NAME_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 _SECOND_LINE = re.compile(
-    r"(?i)(addr(ess)?|line|street)[ _.-]*(2|3|two|three|ii)\b"
+    r"(?i)(addr(ess)?|line|street)[ _.-]*(2|3|two|three|ii)(?![0-9])"
     r"|(^|[^a-z])(suite|apt|apartment|unit|building|care_?of)([^a-z]|$)"
 )
 """Names of address columns that hold a second line (``address_2``, ``line 2``, ``suite``)."""

@@ -276,3 +276,34 @@ def test_a_street_number_and_its_street_are_one_feature(con) -> None:  # noqa: A
     res = con.execute(pair_sql(comps, "t_pairs", table="t_st")).fetchnumpy()
     got = dict(zip(res["r"].tolist(), res["code"].tolist(), strict=True))
     assert got == {1: 3, 2: 2, 3: 2, 4: 0, 5: 3, 6: NULL_LEVEL, 7: 0, 8: 1}
+
+
+@pytest.mark.parametrize(
+    ("column", "second"),
+    [
+        ("address_2", True),
+        ("Address Line 2", True),
+        ("address2_line", True),
+        ("address_2_text", True),
+        ("Address_2_Street", True),
+        ("address_2nd_line", True),
+        ("suite", True),
+        ("address_1", False),
+        ("address_line_1", False),
+        ("street", False),
+        ("billing_address", False),
+        ("community", False),
+    ],
+)
+def test_second_address_lines_are_known_by_name(column: str, second: bool) -> None:
+    from taskq.jobs.master_roles import second_line
+
+    assert second_line(column) is second
+    # and the street number goes with the other line, whichever comes first
+    comps = [
+        Comparison("b", column if second else "address_2", "address"),
+        Comparison("a", "address_1" if second else column, "address"),
+        Comparison("n", "street_number", "street_number"),
+    ]
+    street = next(f for f in plan_features(comps) if f.kind == "street")
+    assert street.parts[0].field == "a"
