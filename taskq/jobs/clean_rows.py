@@ -604,11 +604,53 @@ def _finite(col: str, sql_type: str) -> str:
     return f"isfinite({q(col)})" if sql_type in _FLOATS else f"{q(col)} IS NOT NULL"
 
 
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+
+
+def _exact_decimal(sql_type: str) -> str | None:
+    """For a DECIMAL(p, s) with p < 38, the DECIMAL(38, s + 38 - p) its quartiles are taken
+    in: DuckDB cuts an interpolated quartile of a DECIMAL to the column's scale (10.225
+    became 10.2, and the fences flagged a value inside them), and the spare digits keep
+    it. None for other types (and a DECIMAL(38, s), which has none to spare)."""
+    m = _DECIMAL.fullmatch(sql_type)
+    if m is None or int(m.group(1)) >= 38:
+        return None
+    return f"DECIMAL(38, {int(m.group(2)) + 38 - int(m.group(1))})"
+
+
 def _quantile_input(col: str, sql_type: str) -> str:
-    """``col`` as the outlier step reads it: a DECIMAL as DOUBLE, since DuckDB cuts an
-    interpolated quartile of a DECIMAL to the column's scale (10.225 became 10.2, and the
-    fences flagged a value inside them); the fences are DOUBLEs, compared with the same."""
+    """``col`` as the outlier step reads it: a DECIMAL exactly, widened (:func:`_exact_decimal`),
+    or, when it cannot be, as DOUBLE, like the fences it is compared with."""
+    wide = _exact_decimal(sql_type)
+    if wide is not None:
+        return f"CAST({q(col)} AS {wide})"
     return f"CAST({q(col)} AS DOUBLE)" if sql_type.startswith("DECIMAL") else q(col)
+
+
+def _fence_conditions(value: str, sql_type: str, q1: Any, q3: Any, k: float) -> tuple[float, float, str]:
+    """``(lower fence, upper fence, SQL: value outside them)``.
+
+    Quartiles of a widened DECIMAL come back as Decimals: the fences are then exact,
+    compared as that DECIMAL (a value below the lower fence is below its ceiling at
+    that scale, as values are multiples of it; a fence past the type's range excludes
+    nothing). Otherwise DOUBLEs, compared as DOUBLEs: as plain literals, DuckDB read
+    -0.25000000000000006 as a DECIMAL(17, 17) and cast a DECIMAL(38, 2) column to that
+    scale, which failed on large values.
+    """
+    wide = _exact_decimal(sql_type)
+    if wide is not None and isinstance(q1, decimal.Decimal) and isinstance(q3, decimal.Decimal):
+        scale = int(wide.split(",")[1].rstrip(") "))
+        step, limit = decimal.Decimal(1).scaleb(-scale), decimal.Decimal(10) ** (38 - scale)
+        with decimal.localcontext() as ctx:
+            ctx.prec = 100
+            spread = decimal.Decimal(repr(k)) * (q3 - q1)
+            lo = (q1 - spread).quantize(step, rounding=decimal.ROUND_CEILING)
+            hi = (q3 + spread).quantize(step, rounding=decimal.ROUND_FLOOR)
+        below = f"{value} < CAST('{lo}' AS {wide})" if lo > -limit else "false"
+        above = f"{value} > CAST('{hi}' AS {wide})" if hi < limit else "false"
+        return float(lo), float(hi), f"({below} OR {above})"
+    lo_f, hi_f = float(q1) - k * (float(q3) - float(q1)), float(q3) + k * (float(q3) - float(q1))
+    return lo_f, hi_f, f"({value} < CAST('{lo_f!r}' AS DOUBLE) OR {value} > CAST('{hi_f!r}' AS DOUBLE))"
 
 
 def quartiles(con: duckdb.DuckDBPyConnection, types: dict[str, str]) -> dict[str, tuple[int, Any]]:
@@ -659,15 +701,10 @@ def outliers(
     if count < 4:
         return None
     q1, q3 = float(fences[0]), float(fences[1])
-    lo, hi = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
+    lo, hi, outside = _fence_conditions(_quantile_input(col, sql_type), sql_type, fences[0], fences[1], k)
     if not (math.isfinite(lo) and math.isfinite(hi)):  # quartiles near the double range's ends
         return None
-    # The fences are DOUBLEs and compared as such: written as plain literals, DuckDB read
-    # -0.25000000000000006 as a DECIMAL(17, 17) and cast a DECIMAL(38, 2) column to its scale,
-    # which failed on large values; and a DECIMAL finer than a DOUBLE compared against a
-    # fence its quartiles had been rounded to was all outliers.
-    value = _quantile_input(col, sql_type)
-    where = f"{_finite(col, sql_type)} AND ({value} < CAST('{lo!r}' AS DOUBLE) OR {value} > CAST('{hi!r}' AS DOUBLE))"
+    where = f"{_finite(col, sql_type)} AND {outside}"
     total, listed = _rows(con, where)
     shown = q(col) if is_integer(sql_type) else f"CAST({q(col)} AS DOUBLE)"  # DECIMAL: a JSON number
     examples = con.execute(

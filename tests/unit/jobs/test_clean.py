@@ -854,6 +854,33 @@ def test_outliers_of_a_38_digit_decimal_column_are_flagged_not_a_crash(tmp_path:
     assert entry["flagged"] == 1 and [e["row"] for e in entry["examples"]] == [7]
 
 
+def test_outlier_fences_of_a_decimal_finer_than_a_double_are_exact(tmp_path: Path) -> None:
+    # 100000000000000.001 ... .008: as DOUBLEs the quartiles were both 1e14, and every value
+    # (or, compared as DOUBLEs, the one that rounds up) fell outside fences of width 0 (QA).
+    values = [f"100000000000000.00{i}" for i in range(1, 9)] + ["100000000000000.100"]
+    _, _, out = clean(tmp_path, ["x"], [[v] for v in values])
+    doc = json.loads((out / "changes.json").read_text())
+    assert doc["decisions"]["x"]["type"] == "DECIMAL(18,3)"
+    entry = next(c for c in doc["changes"] if c["step"] == "outliers")
+    assert entry["flagged"] == 1 and [e["row"] for e in entry["examples"]] == [8]  # .100 alone
+    # A fence past the type's range (here above 10**17) bounds nothing, and does not fail.
+    values = [
+        "99999999999999999.5",
+        "-99999999999999999.5",
+        "0.5",
+        "1.5",
+        "2.5",
+        "-3.5",
+        "99999999999999998.5",
+    ]
+    (tmp_path / "range").mkdir()
+    _, _, out = clean(tmp_path / "range", ["x"], [[v] for v in values])
+    entry = next(
+        c for c in json.loads((out / "changes.json").read_text())["changes"] if c["step"] == "outliers"
+    )
+    assert entry["flagged"] == 1 and [e["row"] for e in entry["examples"]] == [1]
+
+
 def test_the_median_fill_of_38_digit_json_integers_is_exact(tmp_path: Path) -> None:
     # The midpoint went through DECIMAL(38, 1), which holds 37 whole digits: the job failed.
     src = tmp_path / "in.jsonl"
