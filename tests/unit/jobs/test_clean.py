@@ -831,14 +831,19 @@ def test_null_fills_of_a_decimal_column_are_exact(tmp_path: Path, rule: dict[str
     assert [r["v"] for r in cleaned[:10]] == [r[0] for r in rows[:10]]
 
 
+def _outliers_of(tmp_path: Path, values: list[str]) -> tuple[str, dict[str, Any]]:
+    """The decided type of column x holding ``values``, and its outliers entry."""
+    _, _, out = clean(tmp_path, ["x"], [[v] for v in values])
+    doc = json.loads((out / "changes.json").read_text())
+    return doc["decisions"]["x"]["type"], next(c for c in doc["changes"] if c["step"] == "outliers")
+
+
 def test_outlier_fences_of_a_decimal_column_come_from_uncut_quartiles(tmp_path: Path) -> None:
     # quantile_cont of a DECIMAL(18,1) cut Q1 10.225 to 10.2 and Q3 10.675 to 10.6: the upper
     # fence fell from 11.35 to 11.2 and 11.3, inside the fences, was flagged (QA).
     values = [f"10.{i}" for i in range(8)] + ["11.3", "12345678901234567.5"]
-    _, _, out = clean(tmp_path, ["x"], [[v] for v in values])
-    doc = json.loads((out / "changes.json").read_text())
-    assert doc["decisions"]["x"]["type"] == "DECIMAL(18,1)"
-    entry = next(c for c in doc["changes"] if c["step"] == "outliers" and c["column"] == "x")
+    sql_type, entry = _outliers_of(tmp_path, values)
+    assert sql_type == "DECIMAL(18,1)"
     assert entry["flagged"] == 1 and [e["row"] for e in entry["examples"]] == [9]
     assert entry["lower_fence"] == pytest.approx(9.55) and entry["upper_fence"] == pytest.approx(11.35)
 
@@ -847,10 +852,8 @@ def test_outliers_of_a_38_digit_decimal_column_are_flagged_not_a_crash(tmp_path:
     # The fences went into the SQL as plain literals: DuckDB read -0.25000000000000006 as a
     # DECIMAL(17, 17) and cast the DECIMAL(38, 2) column to that scale, which failed (QA).
     values = [f"0.{i}0" for i in range(1, 8)] + ["999999999999999999999999999999999999.99"]
-    _, _, out = clean(tmp_path, ["amount"], [[v] for v in values])
-    doc = json.loads((out / "changes.json").read_text())
-    assert doc["decisions"]["amount"]["type"] == "DECIMAL(38,2)"
-    entry = next(c for c in doc["changes"] if c["step"] == "outliers")
+    sql_type, entry = _outliers_of(tmp_path, values)
+    assert sql_type == "DECIMAL(38,2)"
     assert entry["flagged"] == 1 and [e["row"] for e in entry["examples"]] == [7]
 
 
@@ -858,10 +861,8 @@ def test_outlier_fences_of_a_decimal_finer_than_a_double_are_exact(tmp_path: Pat
     # 100000000000000.001 ... .008: as DOUBLEs the quartiles were both 1e14, and every value
     # (or, compared as DOUBLEs, the one that rounds up) fell outside fences of width 0 (QA).
     values = [f"100000000000000.00{i}" for i in range(1, 9)] + ["100000000000000.100"]
-    _, _, out = clean(tmp_path, ["x"], [[v] for v in values])
-    doc = json.loads((out / "changes.json").read_text())
-    assert doc["decisions"]["x"]["type"] == "DECIMAL(18,3)"
-    entry = next(c for c in doc["changes"] if c["step"] == "outliers")
+    sql_type, entry = _outliers_of(tmp_path, values)
+    assert sql_type == "DECIMAL(18,3)"
     assert entry["flagged"] == 1 and [e["row"] for e in entry["examples"]] == [8]  # .100 alone
     # A fence past the type's range (here above 10**17) bounds nothing, and does not fail.
     values = [
@@ -874,10 +875,7 @@ def test_outlier_fences_of_a_decimal_finer_than_a_double_are_exact(tmp_path: Pat
         "99999999999999998.5",
     ]
     (tmp_path / "range").mkdir()
-    _, _, out = clean(tmp_path / "range", ["x"], [[v] for v in values])
-    entry = next(
-        c for c in json.loads((out / "changes.json").read_text())["changes"] if c["step"] == "outliers"
-    )
+    _, entry = _outliers_of(tmp_path / "range", values)
     assert entry["flagged"] == 1 and [e["row"] for e in entry["examples"]] == [1]
 
 
