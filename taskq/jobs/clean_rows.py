@@ -473,22 +473,24 @@ def fill_nulls(
     # Computed once: the value written is the value reported.
     con.execute(f"CREATE OR REPLACE TEMP TABLE clean_fill AS SELECT {fill} AS v")
     fill = "(SELECT v FROM clean_fill)"
-    value = con.execute(f"SELECT CAST({fill} AS VARCHAR)").fetchall()[0]
-    if value is None or value[0] is None:
+    row = con.execute(f"SELECT CAST({fill} AS VARCHAR)").fetchall()[0]
+    value = None if row is None else row[0]
+    why = None
+    if value is None:
         why = (
             f"constant {rule['value']!r} is not a valid {sql_type} for {col}"
             if strategy == "constant"
             else f"no {strategy} value for {col} (all null or not castable)"
         )
-        entry.update(changed=0, left_null=nulls, skipped=why)
-        return entry
-    if strategy == "constant" and is_numeric(sql_type) and not _same_number(str(rule["value"]), value[0]):
-        why = f"constant {rule['value']!r} does not fit {sql_type} exactly (it would be {value[0]}) for {col}"
-        entry.update(changed=0, left_null=nulls, skipped=why)
-        return entry
-    con.execute(f"UPDATE {TABLE} SET {q(col)} = {fill} WHERE __keep AND {q(col)} IS NULL")
+    elif strategy == "constant" and is_numeric(sql_type) and not _same_number(str(rule["value"]), value):
+        why = f"constant {rule['value']!r} does not fit {sql_type} exactly (it would be {value}) for {col}"
+    else:
+        con.execute(f"UPDATE {TABLE} SET {q(col)} = {fill} WHERE __keep AND {q(col)} IS NULL")
     con.execute("DROP TABLE clean_fill")
-    entry.update(changed=nulls, fill_value=value[0])
+    if why is not None:
+        entry.update(changed=0, left_null=nulls, skipped=why)
+    else:
+        entry.update(changed=nulls, fill_value=value)
     return entry
 
 
@@ -498,11 +500,16 @@ def _exact(sql_type: str) -> bool:
     return sql_type.startswith("DECIMAL") or sql_type in ("BIGINT", "UBIGINT", "HUGEINT", "UHUGEINT")
 
 
+_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
+"""A DECIMAL type as DuckDB names it: precision and scale."""
+
+
 def _exact_fill(con: duckdb.DuckDBPyConnection, col: str, sql_type: str, strategy: str) -> str:
     """SQL literal of the exact mean or median of ``col``'s kept values, rounded half away
     from zero to the column's scale (integers: to a whole number), as ``sql_type``; NULL
     when there are no values."""
-    scale = int(sql_type.split(",")[1].rstrip(") ")) if sql_type.startswith("DECIMAL") else 0
+    m = _DECIMAL.fullmatch(sql_type)
+    scale = int(m.group(2)) if m else 0
     # The median from the two middle values themselves: a cast to DECIMAL(38, 1) for their
     # midpoint failed on HUGEINTs of 38 digits (JSON integers past 64 bits).
     exact = _exact_sum(con, col, scale) if strategy == "mean" else _middle_sum(con, col)
@@ -604,26 +611,23 @@ def _finite(col: str, sql_type: str) -> str:
     return f"isfinite({q(col)})" if sql_type in _FLOATS else f"{q(col)} IS NOT NULL"
 
 
-_DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
-
-
-def _exact_decimal(sql_type: str) -> str | None:
-    """For a DECIMAL(p, s) with p < 38, the DECIMAL(38, s + 38 - p) its quartiles are taken
-    in: DuckDB cuts an interpolated quartile of a DECIMAL to the column's scale (10.225
-    became 10.2, and the fences flagged a value inside them), and the spare digits keep
-    it. None for other types (and a DECIMAL(38, s), which has none to spare)."""
+def _wide_scale(sql_type: str) -> int | None:
+    """For a DECIMAL(p, s) with p < 38, the scale of the DECIMAL(38, s + 38 - p) its quartiles
+    are taken in: DuckDB cuts an interpolated quartile of a DECIMAL to the column's scale
+    (10.225 became 10.2, and the fences flagged a value inside them), and the spare digits
+    keep it. None for other types (and a DECIMAL(38, s), which has none to spare)."""
     m = _DECIMAL.fullmatch(sql_type)
     if m is None or int(m.group(1)) >= 38:
         return None
-    return f"DECIMAL(38, {int(m.group(2)) + 38 - int(m.group(1))})"
+    return int(m.group(2)) + 38 - int(m.group(1))
 
 
 def _quantile_input(col: str, sql_type: str) -> str:
-    """``col`` as the outlier step reads it: a DECIMAL exactly, widened (:func:`_exact_decimal`),
+    """``col`` as the outlier step reads it: a DECIMAL exactly, widened (:func:`_wide_scale`),
     or, when it cannot be, as DOUBLE, like the fences it is compared with."""
-    wide = _exact_decimal(sql_type)
-    if wide is not None:
-        return f"CAST({q(col)} AS {wide})"
+    scale = _wide_scale(sql_type)
+    if scale is not None:
+        return f"CAST({q(col)} AS DECIMAL(38, {scale}))"
     return f"CAST({q(col)} AS DOUBLE)" if sql_type.startswith("DECIMAL") else q(col)
 
 
@@ -637,9 +641,9 @@ def _fence_conditions(value: str, sql_type: str, q1: Any, q3: Any, k: float) -> 
     -0.25000000000000006 as a DECIMAL(17, 17) and cast a DECIMAL(38, 2) column to that
     scale, which failed on large values.
     """
-    wide = _exact_decimal(sql_type)
-    if wide is not None and isinstance(q1, decimal.Decimal) and isinstance(q3, decimal.Decimal):
-        scale = int(wide.split(",")[1].rstrip(") "))
+    scale = _wide_scale(sql_type)
+    if scale is not None and isinstance(q1, decimal.Decimal) and isinstance(q3, decimal.Decimal):
+        wide = f"DECIMAL(38, {scale})"
         step, limit = decimal.Decimal(1).scaleb(-scale), decimal.Decimal(10) ** (38 - scale)
         with decimal.localcontext() as ctx:
             ctx.prec = 100
