@@ -61,8 +61,8 @@ from .master_model import Model, estimate_model
 from .master_normalize import NORMALISED_TABLE, build_normalised, content_order, phonetic_keys
 from .master_params import check_columns
 from .master_params import validate_params as _validate
-from .master_roles import detect_roles, second_line
-from .master_scoring import MAX_FIELDS, Comparison, pair_sql
+from .master_roles import detect_roles
+from .master_scoring import MAX_FIELDS, Comparison, pair_sql, street_line
 
 __all__ = ["run", "validate_params"]
 
@@ -233,8 +233,11 @@ def _run(
                     )
                 )
     first: dict[str, str] = {}
-    for c in sorted(comps, key=lambda c: c.role == "address" and second_line(c.column)):
-        first.setdefault(c.role, c.field)  # the street line, not address_2, blocks on addresses
+    for c in comps:
+        first.setdefault(c.role, c.field)
+    line = street_line(comps)
+    if line is not None:  # the street line, not address_2, blocks on addresses
+        first["address"] = line.field
     phon: dict[str, str] = {}
     for role in ("first_name", "last_name", "name"):
         if role in first:

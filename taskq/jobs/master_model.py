@@ -238,16 +238,14 @@ def estimate_model(
         # (the rows of m and u then need not sum to 1).
         new_m[:, 0] = np.minimum(new_m[:, 0], MAX_M_DIFFERENT)
         new_u[:, 0] = np.maximum(new_u[:, 0], new_m[:, 0])
-        new_h = (
-            np.where(personal[:, None], new_u, _level_freq(levels, w[2], n_fields, _PSEUDO))
-            if households
-            else h
-        )
-        # Against housemates too a disagreement weighs at most 0: housemates share the
-        # location, so h(location different) fell to 0.005 while m was 0.1, and a suburb
-        # that differed made a father and son at one address and phone a match (p 0.40
-        # with the suburb shared, 0.998 without).
-        new_h[:, 0] = np.maximum(new_h[:, 0], new_m[:, 0])
+        new_h = h
+        if households:
+            new_h = np.where(personal[:, None], new_u, _level_freq(levels, w[2], n_fields, _PSEUDO))
+            # Against housemates too a disagreement weighs at most 0: housemates share the
+            # location, so h(location different) fell to 0.005 while m was 0.1, and a suburb
+            # that differed made a father and son at one address and phone a match (p 0.40
+            # with the suburb shared, 0.998 without).
+            new_h[:, 0] = np.maximum(new_h[:, 0], new_m[:, 0])
         delta = (
             float(np.abs(new_m - m).max())
             + float(np.abs(new_u - u).max())

@@ -48,6 +48,7 @@ __all__ = [
     "Feature",
     "pair_sql",
     "plan_features",
+    "street_line",
 ]
 
 logger = logging.getLogger(__name__)
@@ -115,15 +116,21 @@ class Feature:
     parts: tuple[Comparison, ...]
 
 
+def street_line(comparisons: list[Comparison]) -> Comparison | None:
+    """The address comparison holding the street line: the first address column that is
+    not a second line (``address_2``, ``suite``: :func:`~taskq.jobs.master_roles.second_line`),
+    wherever it stands, else the first address column; None without one."""
+    streets = [c for c in comparisons if c.role == "address"]
+    return next((c for c in streets if not second_line(c.column)), streets[0] if streets else None)
+
+
 def plan_features(comparisons: list[Comparison]) -> list[Feature]:
     """Group ``comparisons`` into model features (first postcode/city/state -> location,
-    first address and street number -> street)."""
+    the street line and first street number -> street)."""
     loc: dict[str, Comparison] = {}
     features: list[Feature] = []
     number = next((c for c in comparisons if c.role == "street_number"), None)
-    streets = [c for c in comparisons if c.role == "address"]
-    # The number belongs with the street line, not a second line (suite, unit) wherever it is.
-    street = next((c for c in streets if not second_line(c.column)), streets[0] if streets else None)
+    street = street_line(comparisons)  # the number belongs with it, not with a second line
     if number is None or street is None:
         number = street = None
     for c in comparisons:
