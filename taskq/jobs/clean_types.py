@@ -200,11 +200,11 @@ def _same_number(text: str, written: str) -> str:
     return f"(CASE WHEN {text} = {written} THEN true ELSE {_shape(text)} = {_shape(written)} END)"
 
 
-def _beyond_double(value: str) -> str:
+def _beyond_double(value: str, chars: int = DOUBLE_DIGITS) -> str:
     """SQL: the text ``value`` may have more significant digits than a DOUBLE holds (more
-    than :data:`DOUBLE_DIGITS` characters), or an exponent past its range. Most values
-    do not: the costly exactness test runs on these alone."""
-    return f"(strlen({value}) > {DOUBLE_DIGITS} OR contains({value}, 'e') OR contains({value}, 'E'))"
+    than ``chars`` characters: :data:`DOUBLE_DIGITS`), or an exponent past its range. Most
+    values do not: the costly test runs on these alone."""
+    return f"(strlen({value}) > {chars} OR contains({value}, 'e') OR contains({value}, 'E'))"
 
 
 def failure_reason(decision: TypeDecision, value: str = "{x}", parsed: str = "{new}") -> str:
@@ -243,8 +243,7 @@ def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
         elif t == "number":  # 1e309 casts to infinity: out of range, so it does not parse
             # Only an exponent or a long run of digits can overflow: the check (a second
             # cast) runs on those alone.
-            long = f"strlen({value}) > 20 OR contains({value}, 'e') OR contains({value}, 'E')"
-            cast = f"CASE WHEN {long} THEN CASE WHEN isfinite({cast}) THEN {cast} END ELSE {cast} END"
+            cast = f"CASE WHEN {_beyond_double(value, 20)} THEN CASE WHEN isfinite({cast}) THEN {cast} END ELSE {cast} END"
         elif decision.forced:  # the cast rounds 1.5 to 2: a fraction is not an integer (2.0 is)
             # A DOUBLE tells a fraction apart only within its 15 digits (12345678901234567.5
             # is the DOUBLE 12345678901234568): longer values are read digit by digit.

@@ -443,10 +443,8 @@ def _kind_conds(column: str, cfg: dict[str, Any]) -> tuple[str | None, dict[str,
 
 
 def _pick_kind(column: str, share: dict[str, float]) -> str | None:
-    email = share.get("email", 0.0)
-    if "email" in share and (
-        email >= EMAIL_SHARE or (_EMAIL_NAME.search(column) and email >= EMAIL_NAMED_SHARE)
-    ):
+    email = share.get("email", 0.0)  # absent: not detected, and 0 reaches no threshold
+    if email >= EMAIL_SHARE or (_EMAIL_NAME.search(column) and email >= EMAIL_NAMED_SHARE):
         return "email"
     if "phone" in share and share["phone"] >= 0.5:
         return "phone"
