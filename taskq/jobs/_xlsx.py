@@ -22,13 +22,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import logging
+import posixpath
 import re
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from xml.etree.ElementTree import iterparse
+from xml.etree.ElementTree import ParseError, fromstring, iterparse
 
 from ..errors import InputEmpty, InputUnreadable, InvalidParams
 from .findings import finding
@@ -186,6 +187,56 @@ def uncomputed_formulas(open_source: Callable[[], IO[bytes]]) -> Uncomputed:
     return found
 
 
+_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _rels(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    """The relationships of ``part`` (a zip member name; "" for the package): Id ->
+    (type, target member name). Missing rels: none."""
+    folder, name = posixpath.split(part)
+    try:
+        xml = archive.read(posixpath.join(folder, "_rels", f"{name}.rels"))
+    except KeyError:
+        return {}
+    out = {}
+    for rel in fromstring(xml).iter(f"{{{_REL_NS}}}Relationship"):
+        target = rel.get("Target", "")
+        # A target is relative to the part's folder, or absolute from the package root.
+        member = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
+        out[rel.get("Id", "")] = (rel.get("Type", ""), posixpath.normpath(member))
+    return out
+
+
+def sheet_member(archive: zipfile.ZipFile, title: str) -> str | None:
+    """The zip member holding worksheet ``title``'s XML, found as the format defines it:
+    the package's office-document relationship names the workbook part, whose
+    ``<sheet name r:id>`` and relationships name the sheet's part. None if not found."""
+    workbook = next(
+        (target for kind, target in _rels(archive, "").values() if kind.endswith("/officeDocument")), None
+    )
+    if workbook is None:
+        return None
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+
+    rels = _rels(archive, workbook)
+    for sheet in fromstring(archive.read(workbook)).iter(f"{{{SHEET_MAIN_NS}}}sheet"):
+        if sheet.get("name") == title:
+            kind_target = rels.get(sheet.get(f"{{{_DOC_REL}}}id", ""))
+            return kind_target[1] if kind_target else None
+    return None
+
+
+def _sheet_uncomputed(path: Path, title: str) -> Uncomputed:
+    """:func:`uncomputed_formulas` of worksheet ``title`` in the workbook at ``path``."""
+    with zipfile.ZipFile(path) as archive:
+        member = sheet_member(archive, title)
+        if member is None:  # openpyxl read the sheet, so this is not expected: say so, skip the check
+            logger.warning("%s: no part found for sheet %r; formulas not checked", path.name, title)
+            return Uncomputed()
+        return uncomputed_formulas(lambda: archive.open(member))
+
+
 def uncomputed_finding(sheet: str, found: Uncomputed, header: Sequence[str]) -> dict[str, Any]:
     """The warning for ``found`` on ``sheet``, naming its cells and (``header``: the names
     of the table's columns) the columns they are in."""
@@ -276,7 +327,7 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, A
             raise InputEmpty(f"{path.name}: sheet {ws.title!r} is empty", path=str(path))
         kinds.extend(set() for _ in range(width - len(kinds)))
         cell_types = [_column_type(k) for k in kinds[:width]]
-        found = uncomputed_formulas(ws._get_source)  # the sheet's XML, as openpyxl opens it
+        found = _sheet_uncomputed(path, ws.title)
         warnings = [uncomputed_finding(ws.title, found, header)] if found.cells else []
         return {
             "sheet": ws.title,
@@ -285,7 +336,7 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, A
             "cell_types": cell_types,
             "warnings": warnings,
         }
-    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+    except (zipfile.BadZipFile, KeyError, OSError, ParseError) as exc:
         raise InputUnreadable(f"{path.name}: corrupt Excel workbook: {exc}", path=str(path)) from None
     finally:
         wb.close()

@@ -464,6 +464,37 @@ def test_xlsx_formulas_with_their_values_stored_read_as_values(con, tmp_path):
     assert table.warnings == []
 
 
+def test_xlsx_formulas_are_checked_in_the_sheet_read_wherever_its_part_lies(con, tmp_path):
+    # The sheet's XML is found as the format defines it (package rels -> workbook -> sheet
+    # rels), not by file name: generators name parts freely and may write absolute targets.
+    import zipfile
+
+    path = tmp_path / "book.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["plain"])
+    wb.active.append([1])
+    ws = wb.create_sheet("Totals")
+    ws.append(["qty", "total"])
+    ws.append([2, "=A2*2"])
+    wb.save(path)
+    with zipfile.ZipFile(path) as z:
+        parts = {name: z.read(name) for name in z.namelist()}
+    parts["xl/sheets/data.xml"] = parts.pop("xl/worksheets/sheet2.xml")
+    rels = "xl/_rels/workbook.xml.rels"
+    parts[rels] = parts[rels].replace(b'"/xl/worksheets/sheet2.xml"', b'"/xl/sheets/data.xml"')
+    parts[rels] = parts[rels].replace(b'"worksheets/sheet2.xml"', b'"/xl/sheets/data.xml"')
+    assert b"/xl/sheets/data.xml" in parts[rels]
+    for ctype in ("[Content_Types].xml",):
+        parts[ctype] = parts[ctype].replace(b"/xl/worksheets/sheet2.xml", b"/xl/sheets/data.xml")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    table = open_table(con, path, all_varchar=True, options={"sheet": "Totals"})
+    [warning] = [w for w in table.warnings if w["code"] == "formulas_not_computed"]
+    assert warning["message"].startswith("sheet 'Totals': 1 formula cell(s) in column(s) 'total'")
+    assert open_table(con, path, all_varchar=True).warnings == []  # the first sheet has none
+
+
 def test_uncomputed_formula_cells_are_found_as_openpyxl_numbers_them():
     import io
 
