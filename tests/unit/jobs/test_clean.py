@@ -175,6 +175,53 @@ def test_a_well_supported_decimal_mark_has_no_note(tmp_path: Path, values: list[
     assert "x" in report["summary"]["converted_columns"] and _mark_notes(report) == {}
 
 
+@pytest.mark.parametrize(
+    ("values", "types", "written"),
+    [
+        # Excel, R and JavaScript write 0.5 as .5; some tools write 5.0 as 5. (the column stayed text)
+        ([".5", "-.25", "+.5", "5.", "1.5"], {}, ["0.5", "-0.25", "0.5", "5.0", "1.5"]),
+        (["0.5", ".5", "12", "-3.", ".75e1"], {}, ["0.5", "0.5", "12.0", "-3.0", "7.5"]),
+        # under a decimal comma: ,5 and 5, (the comma decided by 12,5 and 3,25)
+        (["12,5", "3,25", ",5", "-,75", "7,", "1.234,"], {}, ["12.5", "3.25", "0.5", "-0.75", "7.0", "1234.0"]),
+        ([",5", "5,", "1,5"], {"step": "types", "decimal": {"v": ","}}, ["0.5", "5.0", "1.5"]),
+    ],
+)  # fmt: skip
+def test_numbers_with_a_bare_decimal_mark_are_numbers(
+    tmp_path: Path, values: list[str], types: dict, written: list[str]
+) -> None:
+    params = {"steps": [*([types] if types else []), {"step": "dedupe", "enabled": False}]}
+    report, cleaned, out = clean(tmp_path, ["v"], [[v] for v in values], params)
+    assert report["summary"]["converted_columns"] == {"v": "DOUBLE"}
+    assert [r["v"] for r in cleaned] == written and report["summary"]["quarantined"] == 0
+    assert _mark_notes(report) == {}
+    # Replayed from changes.json, the same output.
+    steps = json.loads((out / "changes.json").read_text())["steps"]
+    execute("clean", tmp_path / "in.csv", tmp_path / "replay", {"steps": steps})
+    assert read_csv(tmp_path / "replay" / "cleaned.csv") == cleaned
+
+
+@pytest.mark.parametrize(
+    ("values", "decimal", "converted", "failed"),
+    [
+        # 1,234 is thousands (no evidence for the comma): a stray ,5 or 5, must not make it 1.234
+        (["1,234", "2,500", "12,000"] * 10 + [",5", "5,"], ".", "BIGINT", {",5", "5,"}),
+        (["1,234", "2,500", "12,000"] * 10 + [",5", ".5"], ".", "DOUBLE", {",5"}),
+        # nor does a bare point count against a comma that 12,5 decided (a conflicting-marks note)
+        (["12,5", "3,25", "7,75"] * 10 + ["1.234"] * 5 + [".5", "5."], ",", "DOUBLE", {".5", "5."}),
+    ],
+)
+def test_a_bare_decimal_mark_is_no_evidence_for_the_mark(
+    tmp_path: Path, values: list[str], decimal: str, converted: str, failed: set[str]
+) -> None:
+    params = {"threshold": 0.9, "steps": [{"step": "dedupe", "enabled": False}]}
+    report, cleaned, out = clean(tmp_path, ["v"], [[v] for v in values], params)
+    decision = json.loads((out / "changes.json").read_text())["decisions"]["v"]["types"]
+    assert report["summary"]["converted_columns"] == {"v": converted} and decision["decimal"] == decimal
+    assert _mark_notes(report) == {} and "note" not in decision
+    assert cleaned[0]["v"] == ("1234" if converted == "BIGINT" else "1234.0" if decimal == "." else "12.5")
+    assert {r["quarantine_value"] for r in read_csv(out / "quarantine.csv")} == failed
+
+
 def test_leading_zero_codes_stay_text(tmp_path: Path) -> None:
     report, cleaned, _ = clean(tmp_path, ["zip"], [["02134"], ["10001"], ["00501"]])
     assert report["summary"]["converted_columns"] == {}
@@ -775,6 +822,13 @@ def test_numbers_with_more_digits_than_a_double_holds_come_back_exactly(tmp_path
          ["12345678901234567.0", "9223372036854775807.0", "1.5"]),
         (["1.234567890123456789e5", "1.25e-1", "-3E+2"], "DECIMAL(19,13)",
          ["123456.7890123456789", "0.1250000000000", "-300.0000000000000"]),
+        # a bare mark: .5 has one significant digit and scale 1, 5. scale 0
+        ([".123456789012345678", "5.", "-.5"], "DECIMAL(19,18)",
+         ["0.123456789012345678", "5.000000000000000000", "-0.500000000000000000"]),
+        ([",123456789012345678", "5,", "1,5"], "DECIMAL(19,18)",
+         ["0.123456789012345678", "5.000000000000000000", "1.500000000000000000"]),
+        (["12345678901234567.", "1.", "-2."], "DECIMAL(17,0)", ["12345678901234567", "1", "-2"]),
+        (["12345678901234567.", ".5", "-2."], "DECIMAL(18,1)", ["12345678901234567.0", "0.5", "-2.0"]),
     ],
 )  # fmt: skip
 def test_a_number_column_is_the_type_that_holds_every_value(
@@ -1167,6 +1221,24 @@ def test_a_fraction_forced_to_integer_fails_however_many_digits_it_has(tmp_path:
     assert [(r["quarantine_value"], r["quarantine_reason"]) for r in read_csv(out / "quarantine.csv")] == [
         ("12345678901234567.5", "not a valid integer")
     ]
+
+
+def test_a_bare_decimal_mark_forced_to_integer_or_number(tmp_path: Path) -> None:
+    # 5. is the integer 5 (as 5.0 is); .5 is no integer (as 0.5 is not). Both were quarantined.
+    rows = [["5.", "5."], [".5", ".5"], ["-7.", "-.25"], ["1,234.", "+.5e1"], [",5", "6,"]]
+    params = {"columns": {"q": {"type": "integer"}, "x": {"type": "number"}}}
+    report, cleaned, out = clean(tmp_path, ["q", "x"], rows, params)
+    assert report["summary"]["converted_columns"] == {"q": "BIGINT", "x": "DOUBLE"}
+    assert [(r["q"], r["x"]) for r in cleaned] == [("5", "5.0"), ("-7", "-0.25"), ("1234", "5.0")]
+    reasons = {
+        (r["quarantine_column"], r["quarantine_value"], r["quarantine_reason"])
+        for r in read_csv(out / "quarantine.csv")
+    }
+    assert reasons == {
+        ("q", ".5", "not a valid integer"),
+        ("q", ",5", "not a valid integer"),  # the decimal mark is the point: ,5 and 6, are no numbers
+        ("x", "6,", "not a valid number"),
+    }
 
 
 def test_a_share_exactly_at_the_threshold_converts(tmp_path: Path) -> None:
