@@ -986,7 +986,7 @@ def test_number_shapes_are_what_python_decimals_say() -> None:
     from taskq.jobs.clean_types import _plain, _shape
 
     values = ["0", "-0.000", "007", "100", "1.50", "0.000123", "1.5e3", "-12.340e-5", "1E+21", "2e-3",
-              "1234567890.123456789", "9.9e-400", "000.0001e4", ".5"]  # fmt: skip
+              "1234567890.123456789", "9.9e-400", "000.0001e4", ".5", "-.25", "+.5", "5.", "-5.e2"]  # fmt: skip
     rows = (
         duckdb.connect()
         .execute(f"SELECT x, {_shape('x')}, {_plain('x')} FROM (SELECT unnest(?) AS x)", [values])
@@ -1136,7 +1136,8 @@ def test_integer_parse_shortcut_gives_what_the_pattern_gives(decimal: str, force
 
     values = ["12", "-5", "+12", "0", "-0", "0012", " 7", "7 ", "1,234", "1.234", "1_000", "0x1F", "1e3",
               "12.0", "12,5", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
-              "\uff11\uff12", "", "abc", None]  # fmt: skip
+              "\uff11\uff12", "", "abc", ".5", "-.5", "5.", "+5.", "1,234.", "5,", ",5", "1.234,", ".", "-,",
+              None]  # fmt: skip
     pattern, cleaned = (_US_NUM, "replace(x, ',', '')") if decimal == "." else (
         _EU_NUM, "replace(replace(x, '.', ''), ',', '.')")  # fmt: skip
     # Forced, 1.234 is no integer (detected, a column with fractions is never "integer").
