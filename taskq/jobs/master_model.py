@@ -32,7 +32,7 @@ one address and phone (Anna and Lena Weber) were one golden record (p 0.99999).
 Against ``h >= 0.05`` it weighs about +2.7: one personal field for, one against,
 and the pair stays apart, or goes to ``stewardship.csv`` when near the threshold
 (likewise a father and son of one name, on files with few households). The cost is
-the duplicate whose first name is wholly different (not a typo or a nickname)
+the duplicate whose first name is wholly different (no typo, nickname or initial)
 while everything else is shared: it reads as twins too. The synthetic generator
 writes many (its typos of short names): recall 0.973 -> 0.954 on a 3,000-row
 household file without ids; 0.9957 -> 0.9948 on the 100k benchmark with households.

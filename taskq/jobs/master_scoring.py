@@ -6,7 +6,8 @@ no evidence either way). The measure fits the role: Jaro-Winkler for names and
 text, Damerau-Levenshtein for ids, codes and phone numbers, day/month
 transposition for dates; emails are close when their local parts are equal,
 or when the addresses are similar and their local parts hold the same digits
-(``linda.gray462`` and ``linda.gray587`` are different). First and last names
+(``linda.gray462`` and ``linda.gray587`` are different); a name of one letter is
+somewhat close to the names it is the initial of. First and last names
 are compared crosswise when that fits better, so swapped names still agree; the
 first-name feature then takes the more similar of the two crosswise pairs, so a
 pair's levels do not depend on which of its records comes first in the file.
@@ -183,7 +184,10 @@ def exact_level(kind: str) -> int:
 def _level_sql(kind: str, x: str, y: str, s: str, lev: str) -> str:
     """Level of one field from its values ``x``/``y``, similarity ``s`` and Levenshtein ``lev``."""
     if kind == "name":
-        body = f"WHEN {s} >= 0.92 THEN 2 WHEN {s} >= 0.8 THEN 1"
+        # An initial is somewhat close to the names it starts (JW of a~anna is 0.775):
+        # "different" is kept for other names, which tell twins apart (:mod:`.master_model`).
+        initial = f"((length({x}) = 1 OR length({y}) = 1) AND left({x}, 1) = left({y}, 1))"
+        body = f"WHEN {s} >= 0.92 THEN 2 WHEN {s} >= 0.8 OR {initial} THEN 1"
     elif kind == "address":
         body = f"WHEN {s} >= 0.9 THEN 2 WHEN {s} >= 0.75 THEN 1"
     elif kind == "short":

@@ -414,6 +414,8 @@ TWINS = [
         "paul|dorsey|3|lilly pilly court||salford|3042|vic|19850719||03 9311 4409|-4",
         "robert|jones|40|hume road||dalby|4405|qld|19550303||07 4662 1020|-5",
         "bob|jones|40|hume rd||dalby|4405|qld|19550303||+61 7 4662 1020|-5",
+        "claire|hollis|77|banksia road||tarwin|3956|vic|20010112||03 5663 5550|-6",
+        "c.|hollis|77|banksia road||tarwin|3956|vic|20010112||03 5663 5550|-6",
     )
 ]
 
@@ -437,10 +439,12 @@ def test_twins_at_one_address_are_two_people(tmp_path) -> None:
     # weighed +8 against housemates and outweighed a wholly different first name
     # (-3.5), so Anna and Lena Weber, twins with one address and phone, were one
     # golden record (p 0.99999). Housemates now share a personal field often enough
-    # (twins) for a shared birthday not to decide. Bob is still Robert.
+    # (twins) for a shared birthday not to decide. Bob is still Robert, and C. is
+    # Claire: an initial is no other name.
     _, named = _with_people(tmp_path, 0.2, TWINS)
     assert named[0] != named[1] and named[2] != named[3]
     assert named[4] == named[5]
+    assert named[6] == named[7]
 
 
 def test_a_junior_at_his_fathers_address_is_his_own_person(tmp_path) -> None:

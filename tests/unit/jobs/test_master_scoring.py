@@ -62,6 +62,22 @@ def test_levels_of_known_pairs(con) -> None:  # noqa: ANN001
     assert got[(0, 4)] == [0, 0, 0, 0, 0, 0]
 
 
+def test_an_initial_is_somewhat_close_to_the_name_it_starts(con) -> None:  # noqa: ANN001
+    # JW(a, anna) is 0.775: an initial was a wholly different first name, the level that
+    # tells twins apart, so "A. Weber" read as Anna Weber's twin sister.
+    rows = [
+        ("anna", "weber", "5417", "kooringa", "1990-04-02", None, "14"),
+        ("a", "weber", "5417", "kooringa", "1990-04-02", None, "14"),
+        ("l", "weber", "5417", "kooringa", "1990-04-02", None, "14"),
+        ("anna", "w", "5417", "kooringa", "1990-04-02", None, "14"),
+    ]
+    _load(con, rows)
+    got = _levels(con, [(0, 1), (0, 2), (0, 3)])
+    assert got[(0, 1)][:2] == [1, 3]
+    assert got[(0, 2)][:2] == [0, 3]  # another initial is another name
+    assert got[(0, 3)][:2] == [3, 1]
+
+
 def test_report_similarities(con) -> None:  # noqa: ANN001
     _load(con)
     con.register("t_pairs", pa.table({"l": [0, 0], "r": [2, 3]}))
