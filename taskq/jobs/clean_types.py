@@ -10,12 +10,14 @@ Candidates, for non-null text values:
   make a column boolean (a 0/1 column stays numbers unless forced to boolean),
   but in a boolean column they read as false/true.
 * **integer / number**: optional sign, digits with optional thousands
-  separators and decimals. The decimal mark may stand bare, with no digit
-  before or after it (``.5``, ``-.25``, ``5.``; ``,5`` and ``5,`` under a
-  decimal comma), as Excel, R and JavaScript exports write numbers and every
-  mainstream parser reads them. The decimal mark is decided per column: a value
+  separators and decimals. The decimal mark may lead, with no digit before
+  it (``.5``, ``-.25``; ``,5`` under a decimal comma), as Excel, R and
+  JavaScript exports write numbers and every mainstream parser reads them. A
+  trailing mark with no digit after it (``5.``) is no number: ``1.`` is as
+  often a list ordinal, and ``+15551234567.`` or ``01.`` a phone or code
+  with a full stop, which must stay text. The decimal mark is decided per column: a value
   only one convention can read (``1,234.5`` or ``12.5`` vs ``1.234,5`` or
-  ``12,5``) is evidence, unless its mark is bare (a stray ``,5`` or ``5,`` must
+  ``12,5``) is evidence, unless its mark leads (a stray ``,5`` must
   not make ``1,234`` read as 1.234); the convention with more evidence wins, and with no
   evidence at all (``1,234`` alone) the point is the decimal mark. When a comma
   was decided by values that are few next to those both marks read (``1,234``:
@@ -66,11 +68,11 @@ _FALSE = ("false", "no", "f", "n")
 _INT = r"[+-]?\d+"
 _EXP = r"([eE][+-]?\d{1,3})?"
 """Scientific notation: how DuckDB writes a DOUBLE read from Parquet or JSON as text (``1e-07``)."""
-_US_NUM = rf"[+-]?(([1-9]\d{{0,2}}(,\d{{3}})+|\d+)(\.\d*)?|\.\d+){_EXP}"
-_EU_NUM = rf"[+-]?(([1-9]\d{{0,2}}(\.\d{{3}})+|\d+)(,\d*)?|,\d+){_EXP}"
+_US_NUM = rf"[+-]?(([1-9]\d{{0,2}}(,\d{{3}})+|\d+)(\.\d+)?|\.\d+){_EXP}"
+_EU_NUM = rf"[+-]?(([1-9]\d{{0,2}}(\.\d{{3}})+|\d+)(,\d+)?|,\d+){_EXP}"
 """A thousands group never leads with 0: ``0.125`` is a fraction under either mark, never 125.
-The decimal mark may stand bare, with no digit before it (``.5``, as Excel, R and JavaScript
-write 0.5) or after it (``5.``), as every mainstream parser reads it."""
+The decimal mark may lead, with no digit before it (``.5``, as Excel, R and JavaScript write
+0.5); a trailing one (``5.``) is no number (see the module docstring)."""
 _NUMERIC_DATE = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}"
 _MAYBE_DATE = (
     r"^\d{4}[-/]\d{1,2}[-/]\d|^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}$"
@@ -332,13 +334,8 @@ _PATTERNS = {
 
 def _bare(mark: str) -> str:
     """SQL: the number ``cur`` (a value the pattern of the decimal ``mark`` matched) has its
-    mark bare, with no digit before or after it (``.5``, ``-.5``, ``5.``, ``5.e3``). That
-    pattern puts the mark between two digits unless it leads (after a sign), ends the value
-    or precedes the exponent: string tests find those, no second regex runs."""
-    return (
-        f"(starts_with(ltrim(cur, '+-'), '{mark}') OR ends_with(cur, '{mark}') "
-        f"OR contains(cur, '{mark}e') OR contains(cur, '{mark}E'))"
-    )
+    mark leading, with no digit before it (``.5``, ``-.5``): a string test, no second regex."""
+    return f"starts_with(ltrim(cur, '+-'), '{mark}')"
 
 
 _CONDITIONS = {
@@ -348,7 +345,7 @@ _CONDITIONS = {
     "lead0": "p_lead0",
     "us": "p_us",
     "eu": "p_eu",
-    # A bare mark is no evidence for it: a stray ,5 or 5, must not make 1,234 read as 1.234.
+    # A leading mark is no evidence for it: a stray ,5 must not make 1,234 read as 1.234.
     "us_only": f"p_us AND NOT p_eu AND NOT {_bare('.')}",
     "eu_only": f"p_eu AND NOT p_us AND NOT {_bare(',')}",
     "both_marks": "p_us AND p_eu AND (contains(cur, ',') OR contains(cur, '.'))",

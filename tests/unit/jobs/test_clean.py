@@ -178,12 +178,12 @@ def test_a_well_supported_decimal_mark_has_no_note(tmp_path: Path, values: list[
 @pytest.mark.parametrize(
     ("values", "types", "written"),
     [
-        # Excel, R and JavaScript write 0.5 as .5; some tools write 5.0 as 5. (the column stayed text)
-        ([".5", "-.25", "+.5", "5.", "1.5"], {}, ["0.5", "-0.25", "0.5", "5.0", "1.5"]),
-        (["0.5", ".5", "12", "-3.", ".75e1"], {}, ["0.5", "0.5", "12.0", "-3.0", "7.5"]),
-        # under a decimal comma: ,5 and 5, (the comma decided by 12,5 and 3,25)
-        (["12,5", "3,25", ",5", "-,75", "7,", "1.234,"], {}, ["12.5", "3.25", "0.5", "-0.75", "7.0", "1234.0"]),
-        ([",5", "5,", "1,5"], {"step": "types", "decimal": {"v": ","}}, ["0.5", "5.0", "1.5"]),
+        # Excel, R and JavaScript write 0.5 as .5 (the column stayed text)
+        ([".5", "-.25", "+.5", "1.5"], {}, ["0.5", "-0.25", "0.5", "1.5"]),
+        (["0.5", ".5", "12", "-3", ".75e1"], {}, ["0.5", "0.5", "12.0", "-3.0", "7.5"]),
+        # under a decimal comma: ,5 (the comma decided by 12,5 and 3,25)
+        (["12,5", "3,25", ",5", "-,75", "1.234,5"], {}, ["12.5", "3.25", "0.5", "-0.75", "1234.5"]),
+        ([",5", "1,5"], {"step": "types", "decimal": {"v": ","}}, ["0.5", "1.5"]),
     ],
 )  # fmt: skip
 def test_numbers_with_a_bare_decimal_mark_are_numbers(
@@ -203,11 +203,11 @@ def test_numbers_with_a_bare_decimal_mark_are_numbers(
 @pytest.mark.parametrize(
     ("values", "decimal", "converted", "failed"),
     [
-        # 1,234 is thousands (no evidence for the comma): a stray ,5 or 5, must not make it 1.234
-        (["1,234", "2,500", "12,000"] * 10 + [",5", "5,"], ".", "BIGINT", {",5", "5,"}),
+        # 1,234 is thousands (no evidence for the comma): a stray ,5 must not make it 1.234
+        (["1,234", "2,500", "12,000"] * 10 + [",5", ",25"], ".", "BIGINT", {",5", ",25"}),
         (["1,234", "2,500", "12,000"] * 10 + [",5", ".5"], ".", "DOUBLE", {",5"}),
-        # nor does a bare point count against a comma that 12,5 decided (a conflicting-marks note)
-        (["12,5", "3,25", "7,75"] * 10 + ["1.234"] * 5 + [".5", "5."], ",", "DOUBLE", {".5", "5."}),
+        # nor does a leading point count against a comma that 12,5 decided (a conflicting-marks note)
+        (["12,5", "3,25", "7,75"] * 10 + ["1.234"] * 5 + [".5", "-.5"], ",", "DOUBLE", {".5", "-.5"}),
     ],
 )
 def test_a_bare_decimal_mark_is_no_evidence_for_the_mark(
@@ -822,13 +822,12 @@ def test_numbers_with_more_digits_than_a_double_holds_come_back_exactly(tmp_path
          ["12345678901234567.0", "9223372036854775807.0", "1.5"]),
         (["1.234567890123456789e5", "1.25e-1", "-3E+2"], "DECIMAL(19,13)",
          ["123456.7890123456789", "0.1250000000000", "-300.0000000000000"]),
-        # a bare mark: .5 has one significant digit and scale 1, 5. scale 0
-        ([".123456789012345678", "5.", "-.5"], "DECIMAL(19,18)",
+        # a leading mark: .5 has one significant digit and scale 1
+        ([".123456789012345678", "5", "-.5"], "DECIMAL(19,18)",
          ["0.123456789012345678", "5.000000000000000000", "-0.500000000000000000"]),
-        ([",123456789012345678", "5,", "1,5"], "DECIMAL(19,18)",
+        ([",123456789012345678", "5", "1,5"], "DECIMAL(19,18)",
          ["0.123456789012345678", "5.000000000000000000", "1.500000000000000000"]),
-        (["12345678901234567.", "1.", "-2."], "DECIMAL(17,0)", ["12345678901234567", "1", "-2"]),
-        (["12345678901234567.", ".5", "-2."], "DECIMAL(18,1)", ["12345678901234567.0", "0.5", "-2.0"]),
+        (["12345678901234567", ".5", "-2"], "DECIMAL(18,1)", ["12345678901234567.0", "0.5", "-2.0"]),
     ],
 )  # fmt: skip
 def test_a_number_column_is_the_type_that_holds_every_value(
@@ -1225,21 +1224,38 @@ def test_a_fraction_forced_to_integer_fails_however_many_digits_it_has(tmp_path:
 
 
 def test_a_bare_decimal_mark_forced_to_integer_or_number(tmp_path: Path) -> None:
-    # 5. is the integer 5 (as 5.0 is); .5 is no integer (as 0.5 is not). Both were quarantined.
-    rows = [["5.", "5."], [".5", ".5"], ["-7.", "-.25"], ["1,234.", "+.5e1"], [",5", "6,"]]
+    # .5 is no integer (as 0.5 is not); as a number it is 0.5. A trailing mark is no number.
+    rows = [["5", ".5"], [".5", "-.25"], ["-7", "+.5e1"], ["5.", "5."], [",5", ",5"]]
     params = {"columns": {"q": {"type": "integer"}, "x": {"type": "number"}}}
     report, cleaned, out = clean(tmp_path, ["q", "x"], rows, params)
     assert report["summary"]["converted_columns"] == {"q": "BIGINT", "x": "DOUBLE"}
-    assert [(r["q"], r["x"]) for r in cleaned] == [("5", "5.0"), ("-7", "-0.25"), ("1234", "5.0")]
+    assert [(r["q"], r["x"]) for r in cleaned] == [("5", "0.5"), ("-7", "5.0")]
     reasons = {
         (r["quarantine_column"], r["quarantine_value"], r["quarantine_reason"])
         for r in read_csv(out / "quarantine.csv")
     }
     assert reasons == {
         ("q", ".5", "not a valid integer"),
-        ("q", ",5", "not a valid integer"),  # the decimal mark is the point: ,5 and 6, are no numbers
-        ("x", "6,", "not a valid number"),
+        ("q", "5.", "not a valid integer"),
+        ("x", "5.", "not a valid number"),
+        ("q", ",5", "not a valid integer"),  # the decimal mark is the point: ,5 is no number
+        ("x", ",5", "not a valid number"),
     }
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["1.", "2.", "3.", "10."],  # list ordinals
+        ["+15551234567.", "+442079460958.", "+33142685300."],  # phones before a full stop
+        ["01.", "02.", "03.", "10."],  # codes with leading zeros
+        ["12345678901234567890123.", "22345678901234567890123."],  # long ids
+    ],
+)
+def test_a_trailing_decimal_mark_leaves_text_as_it_is(tmp_path: Path, values: list[str]) -> None:
+    report, cleaned, _ = clean(tmp_path, ["v"], [[v] for v in values])
+    assert report["summary"]["converted_columns"] == {}
+    assert [r["v"] for r in cleaned] == values
 
 
 def test_a_share_exactly_at_the_threshold_converts(tmp_path: Path) -> None:
