@@ -189,6 +189,7 @@ def uncomputed_formulas(open_source: Callable[[], IO[bytes]]) -> Uncomputed:
 
 _REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_TYPES_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 
 
 def _rels(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
@@ -208,33 +209,74 @@ def _rels(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
     return out
 
 
-def sheet_member(archive: zipfile.ZipFile, title: str) -> str | None:
-    """The zip member holding worksheet ``title``'s XML, found as the format defines it:
-    the package's office-document relationship names the workbook part, whose
-    ``<sheet name r:id>`` and relationships name the sheet's part. None if not found."""
-    workbook = next(
-        (target for kind, target in _rels(archive, "").values() if kind.endswith("/officeDocument")), None
+def _workbook_part(archive: zipfile.ZipFile) -> str | None:
+    """The workbook part's member name, found as openpyxl finds it (the content type of a
+    workbook, template or macro workbook; a default of that type means the usual
+    ``xl/workbook.xml``), else through the package's office-document relationship."""
+    from openpyxl.xml.constants import ARC_WORKBOOK, XLSM, XLSX, XLTM, XLTX
+
+    names = set(archive.namelist())
+    try:
+        types = fromstring(archive.read("[Content_Types].xml"))
+    except KeyError:
+        types = None
+    if types is not None:
+        overrides = {
+            o.get("ContentType"): o.get("PartName", "").lstrip("/")
+            for o in reversed(list(types.iter(f"{{{_TYPES_NS}}}Override")))  # the first one wins
+        }
+        defaults = {d.get("ContentType") for d in types.iter(f"{{{_TYPES_NS}}}Default")}
+        for kind in (XLTM, XLTX, XLSM, XLSX):
+            if overrides.get(kind) in names:
+                return overrides[kind]
+        if defaults & {XLTM, XLTX, XLSM, XLSX} and ARC_WORKBOOK in names:
+            return str(ARC_WORKBOOK)
+    return next(
+        (
+            target
+            for kind, target in _rels(archive, "").values()
+            if kind.endswith("/officeDocument") and target in names
+        ),
+        None,
     )
+
+
+def sheet_member(archive: zipfile.ZipFile, title: str) -> str | None:
+    """The zip member holding worksheet ``title``'s XML, or None if not found: the first
+    ``<sheet>`` of that name in the workbook part whose relationship names a member the
+    archive has (openpyxl skips the others, as this does)."""
+    workbook = _workbook_part(archive)
     if workbook is None:
         return None
     from openpyxl.xml.constants import SHEET_MAIN_NS
 
-    rels = _rels(archive, workbook)
+    rels, names = _rels(archive, workbook), set(archive.namelist())
     for sheet in fromstring(archive.read(workbook)).iter(f"{{{SHEET_MAIN_NS}}}sheet"):
-        if sheet.get("name") == title:
-            kind_target = rels.get(sheet.get(f"{{{_DOC_REL}}}id", ""))
-            return kind_target[1] if kind_target else None
+        kind_target = rels.get(sheet.get(f"{{{_DOC_REL}}}id", ""))
+        if sheet.get("name") == title and kind_target and kind_target[1] in names:
+            return kind_target[1]
     return None
 
 
-def _sheet_uncomputed(path: Path, title: str) -> Uncomputed:
-    """:func:`uncomputed_formulas` of worksheet ``title`` in the workbook at ``path``."""
-    with zipfile.ZipFile(path) as archive:
-        member = sheet_member(archive, title)
-        if member is None:  # openpyxl read the sheet, so this is not expected: say so, skip the check
-            logger.warning("%s: no part found for sheet %r; formulas not checked", path.name, title)
-            return Uncomputed()
-        return uncomputed_formulas(lambda: archive.open(member))
+def _sheet_uncomputed(path: Path, title: str) -> Uncomputed | None:
+    """:func:`uncomputed_formulas` of worksheet ``title`` in the workbook at ``path``;
+    None when its XML cannot be found or read (openpyxl read it, so that is unexpected)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = sheet_member(archive, title)
+            return None if member is None else uncomputed_formulas(lambda: archive.open(member))
+    except (KeyError, ParseError, zipfile.BadZipFile) as exc:
+        logger.warning("%s: sheet %r: formulas not checked: %s", path.name, title, exc)
+        return None
+
+
+def _unchecked_finding(sheet: str) -> dict[str, Any]:
+    return finding(
+        "info",
+        f"sheet {sheet!r}: its XML part could not be located, so formula cells without a "
+        "computed value (read as empty) were not looked for",
+        code="formulas_not_checked",
+    )
 
 
 def uncomputed_finding(sheet: str, found: Uncomputed, header: Sequence[str]) -> dict[str, Any]:
@@ -255,7 +297,7 @@ def uncomputed_finding(sheet: str, found: Uncomputed, header: Sequence[str]) -> 
 
 
 def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, Any]:
-    """Write worksheet ``sheet`` (default: the first) of ``path`` to ``dest`` as CSV.
+    """Write worksheet ``sheet`` (default: the first worksheet; chartsheets hold no cells) of ``path`` to ``dest`` as CSV.
 
     Empty rows are skipped (before the header, between rows, and the formatted
     but empty rows workbooks often carry below the data), as a CSV reader skips
@@ -286,10 +328,17 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, A
         ) from None
     try:
         names = list(wb.sheetnames)
+        tables = [w.title for w in wb.worksheets]  # not the chartsheets: they hold no cells
         if sheet is None:
-            ws = wb[names[0]]
-        elif sheet in names:
+            if not tables:
+                raise InputEmpty(f"{path.name}: the workbook has no worksheet, only charts", path=str(path))
+            ws = wb[tables[0]]
+        elif sheet in tables:
             ws = wb[sheet]
+        elif sheet in names:
+            raise InvalidParams(
+                f"{path.name}: sheet {sheet!r} is a chart, not a table; worksheets: {', '.join(tables)}"
+            )
         else:
             raise InvalidParams(f"{path.name}: no sheet {sheet!r}; sheets: {', '.join(names)}")
         skipped = 0
@@ -328,7 +377,10 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, A
         kinds.extend(set() for _ in range(width - len(kinds)))
         cell_types = [_column_type(k) for k in kinds[:width]]
         found = _sheet_uncomputed(path, ws.title)
-        warnings = [uncomputed_finding(ws.title, found, header)] if found.cells else []
+        if found is None:
+            warnings = [_unchecked_finding(ws.title)]
+        else:
+            warnings = [uncomputed_finding(ws.title, found, header)] if found.cells else []
         return {
             "sheet": ws.title,
             "sheets": names,

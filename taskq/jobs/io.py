@@ -8,7 +8,7 @@ Every tool opens its input the same way::
     write_table(con, "SELECT * EXCLUDE (__row) FROM src", out_dir / "clean.csv", "csv")
 
 Formats: CSV and TSV (delimiter, quoting, header and encoding detected),
-Parquet, Excel ``.xlsx`` (first sheet unless ``options["sheet"]``; cell values
+Parquet, Excel ``.xlsx`` (first worksheet unless ``options["sheet"]``; cell values
 as stored, so a formula nobody calculated reads as empty, with a warning) and
 JSON lines (a ``.json`` file holding one array is read too).
 

@@ -495,6 +495,86 @@ def test_xlsx_formulas_are_checked_in_the_sheet_read_wherever_its_part_lies(con,
     assert open_table(con, path, all_varchar=True).warnings == []  # the first sheet has none
 
 
+def _formula_book(path: Path) -> dict[str, bytes]:
+    """A workbook with one sheet "Form" holding two uncomputed formulas (B2, B3), as zip parts."""
+    import zipfile
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Form"
+    for row in (["a", "f"], [1, "=A2*2"], [2, "=A3*2"]):
+        ws.append(row)
+    wb.save(path)
+    with zipfile.ZipFile(path) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def _rezip(path: Path, parts: dict[str, bytes]) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # openpyxl finds the workbook by its content type: a stale or missing package rel is no matter
+        lambda p: p.update({"_rels/.rels": p["_rels/.rels"].replace(b"xl/workbook.xml", b"xl/nothere.xml")}),
+        lambda p: p.pop("_rels/.rels"),
+        # a <sheet> whose part is missing is skipped by openpyxl, and so by the check
+        lambda p: p.update({
+            "xl/workbook.xml": p["xl/workbook.xml"].replace(
+                b"<sheets>", b'<sheets><sheet name="Form" sheetId="9" r:id="rIdGone"/>'),
+            "xl/_rels/workbook.xml.rels": p["xl/_rels/workbook.xml.rels"].replace(
+                b"</Relationships>", b'<Relationship Id="rIdGone" Target="worksheets/gone.xml" Type='
+                b'"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"/>'
+                b"</Relationships>"),
+        }),
+    ],
+    ids=["stale-package-rel", "no-package-rels", "dead-sheet-entry"],
+)  # fmt: skip
+def test_xlsx_formula_check_finds_the_sheet_openpyxl_reads(con, tmp_path, edit):
+    path = tmp_path / "book.xlsx"
+    parts = _formula_book(path)
+    edit(parts)
+    _rezip(path, parts)
+    table = open_table(con, path, all_varchar=True)
+    [warning] = [w for w in table.warnings if w["code"] == "formulas_not_computed"]
+    assert "(B2, B3)" in warning["message"]
+
+
+def test_xlsx_formula_check_that_cannot_run_says_so(con, tmp_path, monkeypatch):
+    from taskq.jobs import _xlsx
+
+    path = tmp_path / "book.xlsx"
+    _formula_book(path)
+    # No workbook openpyxl reads was found that hides its sheet's part from the check: a stand-in.
+    monkeypatch.setattr(_xlsx, "sheet_member", lambda archive, title: None)
+    table = open_table(con, path, all_varchar=True)
+    assert [w["code"] for w in table.warnings] == ["formulas_not_checked"]
+
+
+def test_xlsx_chartsheets_are_passed_over_and_refused_by_name(con, tmp_path):
+    from openpyxl.chart import BarChart, Reference
+
+    path = tmp_path / "book.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    for row in (["k", "v"], ["a", 1], ["b", 2]):
+        ws.append(row)
+    chart = BarChart()
+    chart.add_data(Reference(ws, min_col=2, min_row=1, max_row=3), titles_from_data=True)
+    wb.create_chartsheet("Chart", 0).add_chart(chart)
+    wb.save(path)
+    table = open_table(con, path, all_varchar=True)
+    assert table.columns == ["k", "v"] and table.rows == 2
+    with pytest.raises(InvalidParams, match="sheet 'Chart' is a chart, not a table; worksheets: Data"):
+        open_table(con, path, all_varchar=True, options={"sheet": "Chart"})
+
+
 def test_uncomputed_formula_cells_are_found_as_openpyxl_numbers_them():
     import io
 
