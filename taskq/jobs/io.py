@@ -10,7 +10,10 @@ Every tool opens its input the same way::
 Formats: CSV and TSV (delimiter, quoting, header and encoding detected),
 Parquet, Excel ``.xlsx`` (first worksheet unless ``options["sheet"]``; cell values
 as stored, so a formula nobody calculated reads as empty, with a warning) and
-JSON lines (a ``.json`` file holding one array is read too).
+JSON lines (a ``.json`` file holding one array is read too). A JSON number field is
+DOUBLE unless a DOUBLE would change one of its values: then HUGEINT (integers past 64
+bits), the narrowest DECIMAL(p, s) holding every value, or the numbers' JSON text, with a
+``json_wide_numbers`` finding (:func:`_wide_integers`, :func:`_exact_numbers`).
 
 **Row numbers.** The view always has an extra ``__row`` column (BIGINT,
 0-based, input order: the first data row is 0). It is not in
@@ -33,11 +36,13 @@ import codecs
 import dataclasses
 import json
 import logging
+import math
 import re
 import shutil
 import tempfile
 import weakref
 from collections.abc import Collection
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +64,7 @@ from ._table import (
     sql_literal,
 )
 from ._xlsx import write_xlsx, xlsx_to_csv
+from .clean_types import MAX_DECIMAL, _plain, _same_number, _shape
 from .findings import finding
 
 __all__ = [
@@ -394,7 +400,7 @@ def _open_json(
         read = f"read_json({sql_literal(str(src))}, format = 'auto', sample_size = {sample_size}"
         try:
             con.execute(f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM {read})")
-            nested, wide = _as_written(con, view, read, all_varchar)
+            nested, wide = _as_written(con, view, read, src, all_varchar)
             break
         except duckdb.Error as exc:
             message = first_line(exc)
@@ -476,17 +482,20 @@ _FROM_STRINGS = re.compile(r"(DATE|TIME|TIMESTAMP|UUID)\b[^\[(]*")
 
 
 def _as_written(
-    con: duckdb.DuckDBPyConnection, view: str, read: str, all_varchar: bool
+    con: duckdb.DuckDBPyConnection, view: str, read: str, src: Path, all_varchar: bool
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """Re-read ``<view>__data`` so that its values are what the JSON says, not what DuckDB
     inferred from them; return the columns now of type JSON (lists and objects, and numbers
-    no DuckDB number type holds: see :func:`_wide_integers`) and info findings about them.
+    no DuckDB number type holds: see :func:`_wide_integers` and :func:`_exact_numbers`) and
+    info findings about them.
 
-    Always: a field of integers past 64 bits is HUGEINT, not DOUBLE (:func:`_wide_integers`).
-    With ``all_varchar``: a field DuckDB typed from strings (``"2024-01-01T10:00:00Z"`` as a
-    timestamp) is read as those strings; a list or object field as JSON, verbatim (a struct
-    would give every object the keys of all the others, and rewrite dates inside).
-    ``read`` is the ``read_json(...`` call without its closing parenthesis.
+    Always: a field of integers past 64 bits is HUGEINT, not DOUBLE (:func:`_wide_integers`),
+    and a field with numbers a DOUBLE does not hold exactly is DECIMAL or their JSON text
+    (:func:`_exact_numbers`). With ``all_varchar``: a field DuckDB typed from strings
+    (``"2024-01-01T10:00:00Z"`` as a timestamp) is read as those strings; a list or object
+    field as JSON, verbatim (a struct would give every object the keys of all the others, and
+    rewrite dates inside). ``read`` is the ``read_json(...`` call without its closing
+    parenthesis; ``src`` the file it reads.
     """
     types = describe(con, f"{view}__data")
     wanted = dict(types)
@@ -497,11 +506,15 @@ def _as_written(
         }
     wide = _wide_integers(con, view, read, types)
     wanted.update(wide)
+    exact, notes = _exact_numbers(con, view, src, types, wide)
+    wanted.update({c: "JSON" for c, t in exact.items() if t == "JSON"})  # integers come back as written
     if wanted != types:
         struct = ", ".join(f"{sql_literal(c)}: {sql_literal(t)}" for c, t in wanted.items())
         con.execute(f"CREATE OR REPLACE TABLE {view}__data AS SELECT * FROM {read}, columns = {{{struct}}})")
-    kept = [c for c, t in wanted.items() if t == "JSON" and (is_nested(types[c]) or c in wide)]
-    notes = [
+    if exact:
+        _keep_digits(con, view, exact)
+    kept = [c for c, t in wanted.items() if t == "JSON" and (is_nested(types[c]) or c in wide or c in exact)]
+    notes += [
         finding(
             "info",
             f"field {c!r} mixes integers a DOUBLE would round (past 2**53, or of 39 digits and more) "
@@ -560,6 +573,164 @@ def _wide_integers(
         if wide:
             out[c] = "JSON" if other else "HUGEINT"
     return out
+
+
+_LONG_NUMBER = r"[0-9][0-9.]{15}|[0-9][eE]"
+"""A record that may hold a number a DOUBLE does not (16 digits and more, or an exponent)."""
+_LONG_TOKEN = r"-?[0-9][0-9.]{15,}(?:[eE][-+]?[0-9]+)?|-?[0-9][0-9.]*[eE][-+]?[0-9]+"
+"""Such a number in a record's text (or digits in a string: the record's parse tells)."""
+
+
+class _Number(str):
+    """A JSON number's text, as written (what :func:`json.loads` gives for one, here)."""
+
+
+def _double_holds(text: str) -> bool:
+    """A DOUBLE holds the JSON number ``text`` exactly: it is written back as the same number
+    (Python's ``repr`` of a float, like DuckDB, writes its shortest form)."""
+    value = float(text)
+    return math.isfinite(value) and Decimal(repr(value)) == Decimal(text)
+
+
+def _inexact_texts(
+    con: duckdb.DuckDBPyConnection, view: str, src: Path, fields: list[str]
+) -> dict[str, dict[int, str]]:
+    """For each of the DOUBLE ``fields`` of ``<view>__data`` that has values a DOUBLE does not
+    hold exactly (``1234567890.123456789`` read as 1234567890.1234567, ``1e400`` as infinity,
+    ``1e-400`` as 0): those values' JSON text, by row id.
+
+    DuckDB reads a fraction's text as its DOUBLE (as VARCHAR or JSON too): the text comes from
+    the records as written (``read_json_objects``), one pass for all fields. Only records with
+    a long number or an exponent are looked at, and only those with a number whose DOUBLE is
+    written back otherwise (a DOUBLE's own shortest form, such as 0.30000000000000004, is not)
+    are parsed, in Python, to tell which field it is in.
+    """
+    objects = f"read_json_objects({sql_literal(str(src))}, format = 'auto')"
+    written = "CAST(TRY_CAST(t AS DOUBLE) AS VARCHAR)"
+    # The lambdas of _same_number name m, d and h: no column of the file is in scope there.
+    values = ", ".join(f"any_value(v{i})" for i in range(len(fields)))
+    tokens = (
+        f"SELECT d.rowid AS r, o.json AS j, {', '.join(f'd.{quote_ident(c)} AS v{i}' for i, c in enumerate(fields))}, "
+        f"unnest(regexp_extract_all(o.json, {sql_literal(_LONG_TOKEN)})) AS t "
+        f"FROM {view}__data d POSITIONAL JOIN {objects} o WHERE regexp_matches(o.json, {sql_literal(_LONG_NUMBER)})"
+    )
+    rows = con.execute(
+        f"SELECT r, any_value(j), {values} FROM ({tokens}) "
+        f"WHERE {written} IS NOT NULL AND NOT {_same_number('t', written)} GROUP BY r ORDER BY r"
+    ).fetchall()
+    fixes: dict[str, dict[int, str]] = {}
+    for row, text, *doubles in rows:
+        try:
+            record = json.loads(text, parse_float=_Number, parse_int=_Number)
+        except ValueError:  # JSON that DuckDB reads and Python does not (a trailing comma)
+            logger.warning("%s: record %d: cannot tell which numbers a DOUBLE rounds", src.name, row)
+            continue
+        if not isinstance(record, dict):
+            continue
+        for c, double in zip(fields, doubles, strict=True):
+            value = record.get(c)
+            if not isinstance(value, _Number) or _double_holds(value):
+                continue
+            if double is None or float(value) != double:  # not the same record: leave it
+                logger.warning("%s: record %d: field %r is not the number read", src.name, row, c)
+                continue
+            fixes.setdefault(c, {})[row] = str(value)
+    return fixes
+
+
+def _exact_numbers(
+    con: duckdb.DuckDBPyConnection, view: str, src: Path, types: dict[str, str], wide: dict[str, str]
+) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The type to read each DOUBLE field of ``<view>__data`` as, when the JSON holds numbers
+    a DOUBLE does not hold exactly (more significant digits than it keeps, or past its range),
+    and info findings saying so. DuckDB infers DOUBLE for any fraction, and
+    1234567890.123456789 came back 1234567890.1234567, 1e400 as null.
+
+    A field is the narrowest DECIMAL(p, s) that holds every value (as in clean's types step),
+    else (more than 38 digits, or ``NaN`` among them) JSON, the numbers' text. A field
+    :func:`_wide_integers` reads as JSON stays JSON. The values' text waits in the table
+    ``<view>__exact`` for :func:`_keep_digits` (none when no field needs it). Fields whose
+    every value a DOUBLE holds (0.1, 0.30000000000000004) stay DOUBLE.
+    """
+    fields = [c for c, t in types.items() if t == "DOUBLE" and wide.get(c) != "HUGEINT"]
+    fixes = _inexact_texts(con, view, src, fields) if fields else {}
+    if not fixes:
+        return {}, []
+    rows = sorted({r for texts in fixes.values() for r in texts})
+    columns = [[texts.get(r) for r in rows] for texts in fixes.values()]
+    unnest = ", ".join(f"unnest(?::VARCHAR[]) AS f{i}" for i in range(len(columns)))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {view}__exact AS SELECT unnest(?::BIGINT[]) AS r, {unnest}",
+        [rows, *columns],
+    )
+    # Each value's text: as written where a DOUBLE would change it, else its DOUBLE's (the same
+    # number). In a scope of these texts alone, as the lambdas of _shape name m, d and h.
+    texts, aggs = [], []
+    for i, c in enumerate(fixes):
+        texts.append(f"coalesce(x.f{i}, CAST(d.{quote_ident(c)} AS VARCHAR)) AS t{i}")
+        texts.append(f"(NOT isfinite(d.{quote_ident(c)}) AND x.f{i} IS NULL) AS odd{i}")
+        aggs += [
+            f"coalesce(max(greatest({_shape(f't{i}')}.p, 0)), 0)",
+            f"coalesce(max(greatest(length({_shape(f't{i}')}.s) - {_shape(f't{i}')}.p, 0)), 0)",
+            f"count(*) FILTER (WHERE odd{i})",
+        ]
+    got = con.execute(
+        f"SELECT {', '.join(aggs)} FROM (SELECT {', '.join(texts)} FROM {view}__data d "
+        f"LEFT JOIN {view}__exact x ON x.r = d.rowid)"
+    ).fetchall()[0]
+    out: dict[str, str] = {}
+    notes = []
+    for i, (c, found) in enumerate(fixes.items()):
+        if c in wide:  # already the numbers' JSON text: its fractions get theirs too
+            out[c] = "JSON"
+            continue
+        # At least one digit before the point: DuckDB writes a DECIMAL(s, s) as .5, not 0.5.
+        whole, scale, odd = max(int(got[3 * i]), 1), int(got[3 * i + 1]), got[3 * i + 2]
+        many = f"{len(found)} number(s) a DOUBLE would change (more significant digits than it holds, or past its range)"
+        if whole + scale <= MAX_DECIMAL and not odd:
+            out[c] = f"DECIMAL({whole + scale},{scale})"
+            severity, done = (
+                "info",
+                f"it is read as {out[c]}, which holds every value exactly: no digit is lost",
+            )
+        else:
+            # DuckDB's JSON writer reads a JSON value's numbers as DOUBLEs again (all but
+            # integers and numbers past a DOUBLE's range): say so, not "nothing lost".
+            out[c] = "JSON"
+            severity, done = (
+                "warning",
+                "no DECIMAL holds them all, so it is read as the numbers' JSON text; a .jsonl "
+                "output writes its fractions through a DOUBLE (17 significant digits, 1e-400 as 0.0)",
+            )
+        notes.append(finding(severity, f"field {c!r} has {many}: {done}", column=c, code="json_wide_numbers"))
+    return out, notes
+
+
+def _keep_digits(con: duckdb.DuckDBPyConnection, view: str, exact: dict[str, str]) -> None:
+    """Give the fields of :func:`_exact_numbers` their type and each value its number as
+    written: ``<view>__data`` is rebuilt in row order (its row ids stay the rows')."""
+    swaps, texts, values = [], [], []
+    for i, (c, t) in enumerate(exact.items()):
+        col = f"d.{quote_ident(c)}"
+        if t == "JSON":  # NaN and infinities, not JSON numbers, are null as in a DOUBLE's output
+            texts.append(
+                f"CASE WHEN x.f{i} IS NOT NULL THEN CAST(x.f{i} AS JSON) "
+                f"WHEN isfinite(TRY_CAST({col} AS DOUBLE)) IS NOT FALSE THEN {col} END AS t{i}"
+            )
+            values.append(f"t{i} AS v{i}")
+        else:  # DuckDB's cast of an exponent to DECIMAL wants a digit to spare: of plain digits, exact
+            texts.append(f"coalesce(x.f{i}, CAST({col} AS VARCHAR)) AS t{i}")
+            values.append(f"TRY_CAST({_plain(f't{i}')} AS {t}) AS v{i}")  # no file column in scope
+        swaps.append(f"y.v{i} AS {quote_ident(c)}")
+    exact_values = (
+        f"SELECT r, {', '.join(values)} FROM (SELECT d.rowid AS r, {', '.join(texts)} "
+        f"FROM {view}__data d LEFT JOIN {view}__exact x ON x.r = d.rowid)"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TABLE {view}__data AS SELECT d.* REPLACE ({', '.join(swaps)}) "
+        f"FROM {view}__data d JOIN ({exact_values}) y ON y.r = d.rowid ORDER BY d.rowid"
+    )
+    con.execute(f"DROP TABLE {view}__exact")
 
 
 def free_reserved(

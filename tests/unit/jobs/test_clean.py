@@ -624,6 +624,27 @@ def test_json_integers_past_64_bits_are_written_back_exactly(tmp_path: Path) -> 
     assert [a["code"] for a in report["alerts"]] == ["json_wide_numbers"]
 
 
+def test_json_fractions_a_double_would_change_are_written_back_exactly(tmp_path: Path) -> None:
+    # They were read as DOUBLE: 1234567890.123456789 came back 1234567890.1234567, 1e400 as null.
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        '{"x": 1234567890.123456789, "y": 0.1, "z": 0.1, "s": "1234567890.123456789"}\n'
+        '{"x": 2.5, "y": 0.30000000000000004, "z": 0.30000000000000004, "s": "a"}\n'
+        '{"x": 3, "y": 1e400, "z": 3, "s": "b"}\n'
+    )
+    report = execute("clean", src, tmp_path / "out", {})
+    assert (tmp_path / "out" / "cleaned.jsonl").read_text().splitlines() == [
+        '{"x":1234567890.123456789,"y":0.1,"z":0.1,"s":"1234567890.123456789"}',
+        '{"x":2.500000000,"y":0.30000000000000004,"z":0.30000000000000004,"s":"a"}',
+        '{"x":3.000000000,"y":1e400,"z":3.0,"s":"b"}',  # z: every value a DOUBLE's, as before
+    ]
+    alerts = {a["column"]: a for a in report["alerts"]}
+    assert sorted(alerts) == ["x", "y"]
+    assert alerts["x"]["code"] == alerts["y"]["code"] == "json_wide_numbers"
+    assert (alerts["x"]["severity"], alerts["y"]["severity"]) == ("info", "warning")
+    assert "DECIMAL(19,9)" in alerts["x"]["message"]
+
+
 def test_json_objects_and_lists_are_written_back_as_they_were(tmp_path: Path) -> None:
     # DuckDB would read these as structs (every object gaining the others' keys as null,
     # dates inside rewritten as UTC timestamps) and a list of dates as text.

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import random
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -619,17 +620,54 @@ def test_jsonl_integers_a_double_would_round_come_back_exactly(con, write_bytes,
     # DuckDB infers DOUBLE for integers past 64 bits, and for integers among fractions:
     # 123456789012345678901234 came back 1.2345678901234568e+23, 9007199254740993 as ...992.
     table = open_table(con, write_bytes("w.jsonl", WIDE_JSON), all_varchar=keep_types, keep_types=keep_types)
-    assert table.types == {"id": "HUGEINT", "m": "JSON" if keep_types else "VARCHAR", "x": "DOUBLE"}
+    text = "JSON" if keep_types else "VARCHAR"
+    assert table.types == {"id": "HUGEINT", "m": text, "x": text}
     assert rows(con) == [
-        (0, 123456789012345678901234, "9007199254740993", 1.5),
-        (1, 5, "1.5", 2.0),
-        (2, None, None, 1e300),
-        (3, -18446744073709551617, "2", 9007199254740992.0),  # a fraction: DuckDB reads it as a DOUBLE
+        (0, 123456789012345678901234, "9007199254740993", "1.5"),
+        (1, 5, "1.5", "2"),
+        (2, None, None, "1e300"),
+        # x: a fraction a DOUBLE rounds, next to 1e300 (no DECIMAL holds both): its JSON text.
+        # As VARCHAR, the view's text of a JSON number is what json_extract_string reads.
+        (3, -18446744073709551617, "2", "9007199254740993.0" if keep_types else "9007199254740992.0"),
     ]
-    [note] = table.warnings
-    assert (note["code"], note["column"]) == ("json_wide_numbers", "m")
+    assert [(n["code"], n["column"]) for n in table.warnings] == [
+        ("json_wide_numbers", "x"),
+        ("json_wide_numbers", "m"),
+    ]
     open_table(con, write_bytes("w.jsonl", WIDE_JSON), all_varchar=True)
     assert rows(con)[0] == (0, "123456789012345678901234", "9007199254740993", "1.5")
+
+
+LONG_FRACTIONS = (
+    # m, d and h: the names the lambdas of the exactness test use.
+    b'[\n {"m": 1234567890.123456789, "d": 0.10000000000000000001, "h": "12345678901234567890.5",'
+    b' "f": 0.30000000000000004, "o": {"a": 1.5}},\n'
+    b' {"m": -5e-1, "d": 1e-400, "h": "x", "f": 2.5, "o": null},\n'
+    b' {"m": 3, "d": 2, "h": "y", "f": 3, "o": {"a": 1}}\n]\n'
+)
+
+
+def test_json_numbers_a_double_would_change_keep_every_digit(con, write_bytes):
+    # A pretty-printed array too: the records' text is matched to their rows.
+    table = open_table(con, write_bytes("f.json", LONG_FRACTIONS), all_varchar=True, keep_types=True)
+    assert table.types == {"m": "DECIMAL(19,9)", "d": "JSON", "h": "VARCHAR", "f": "DOUBLE", "o": "JSON"}
+    assert [r[1:4] for r in rows(con)] == [
+        (Decimal("1234567890.123456789"), "0.10000000000000000001", "12345678901234567890.5"),
+        (Decimal("-0.5"), "1e-400", "x"),
+        (Decimal("3"), "2", "y"),
+    ]
+    assert [r[4] for r in rows(con)] == [0.30000000000000004, 2.5, 3.0]
+    assert [(n["code"], n["column"], n["severity"]) for n in table.warnings] == [
+        ("json_wide_numbers", "m", "info"),
+        ("json_wide_numbers", "d", "warning"),
+    ]
+
+
+def test_json_fractions_a_double_holds_stay_double(con, write_bytes):
+    lines = b'{"x": 0.1, "y": 0.30000000000000004, "z": 1e-07, "w": 123456789012.5}\n{"x": 2, "y": 1, "z": 3, "w": 4}\n'
+    table = open_table(con, write_bytes("o.jsonl", lines), all_varchar=True, keep_types=True)
+    assert set(table.types.values()) == {"DOUBLE"} and table.warnings == []
+    assert rows(con) == [(0, 0.1, 0.30000000000000004, 1e-07, 123456789012.5), (1, 2.0, 1.0, 3.0, 4.0)]
 
 
 def test_jsonl_fields_mixing_strings_and_numbers_read_unquoted(con, write_bytes):
