@@ -56,6 +56,7 @@ from typing import Any
 
 import duckdb
 
+from ._numbers import MAX_DECIMAL, beyond_double, number_shape, plain_number, same_number
 from ._table import sql_and
 from ._table import sql_literal as _lit
 
@@ -78,12 +79,6 @@ _MAYBE_DATE = (
     r"^\d{4}[-/]\d{1,2}[-/]\d|^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}$"
     r"|^(\d{1,2}[ -])?(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-zA-Z]*\.?[ -]"
 )
-_SHAPE = r"^[+-]?(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?$"
-DOUBLE_DIGITS = 15
-"""A DOUBLE holds any number of up to this many significant digits (within its range) so
-that it is written back as the same number (C's ``DBL_DIG``); longer ones, only some."""
-MAX_DECIMAL = 38
-"""DuckDB's widest DECIMAL."""
 _ISO_FORMATS = [
     "%Y-%m-%d",
     "%Y/%m/%d",
@@ -172,49 +167,6 @@ def _number_text(decision: TypeDecision, value: str) -> tuple[str, str]:
     return _US_NUM, f"replace({value}, ',', '')"
 
 
-def _shape(text: str) -> str:
-    """SQL: the number written as ``text`` (sign, digits, ``.``, exponent; no separators) as
-    ``{s, p}``: ``s`` its significant digits (no leading or trailing zeros; empty for zero),
-    ``p`` how many digits stand before the decimal point (``0.000123``: ``123``, -3;
-    ``1.5e3``: ``15``, 4). Two texts are the same number (sign aside) when their shapes are
-    equal; ``s`` has ``length(s) - p`` digits after the point (none when negative)."""
-    return (
-        f"list_transform([regexp_extract({text}, {_lit(_SHAPE)}, ['i', 'f', 'e'])], lambda m: "
-        "list_transform([m.i || m.f], lambda d: struct_pack(s := trim(d, '0'), p := CASE WHEN trim(d, '0') = '' "
-        "THEN 0 ELSE length(m.i) + coalesce(TRY_CAST(nullif(m.e, '') AS INTEGER), 0) "
-        "- (length(d) - length(ltrim(d, '0'))) END))[1])[1]"
-    )
-
-
-def _plain(text: str) -> str:
-    """SQL: the number ``text`` without an exponent (``-1.5e-3``: ``-0.0015``). DuckDB's cast
-    of an exponent to DECIMAL wants a digit more than the value has (``1.25e-1`` does not
-    fit a DECIMAL(3,3)); of the plain digits it is exact."""
-    digits = (
-        f"list_transform([{_shape(text)}], lambda h: CASE WHEN h.s = '' THEN '0' "
-        "WHEN h.p <= 0 THEN '0.' || repeat('0', -h.p) || h.s "
-        "WHEN h.p >= length(h.s) THEN h.s || repeat('0', h.p - length(h.s)) "
-        "ELSE left(h.s, h.p) || '.' || substr(h.s, h.p + 1) END)[1]"
-    )
-    sign = f"CASE WHEN starts_with({text}, '-') THEN '-' ELSE '' END"
-    return f"CASE WHEN contains(lower({text}), 'e') THEN {sign} || {digits} ELSE {text} END"
-
-
-def _same_number(text: str, written: str) -> str:
-    """SQL: ``written``, a DOUBLE cast to VARCHAR (from the number ``text``), is the number
-    ``text`` writes, every digit. DuckDB writes a DOUBLE in its shortest form, which has
-    the digits of ``text`` exactly when the DOUBLE holds ``text`` exactly. Most long values
-    are a DOUBLE's shortest form already (a DOUBLE written out): one string comparison."""
-    return f"(CASE WHEN {text} = {written} THEN true ELSE {_shape(text)} = {_shape(written)} END)"
-
-
-def _beyond_double(value: str, chars: int = DOUBLE_DIGITS) -> str:
-    """SQL: the text ``value`` may have more significant digits than a DOUBLE holds (more
-    than ``chars`` characters: :data:`DOUBLE_DIGITS`), or an exponent past its range. Most
-    values do not: the costly test runs on these alone."""
-    return f"(strlen({value}) > {chars} OR contains({value}, 'e') OR contains({value}, 'E'))"
-
-
 def failure_reason(decision: TypeDecision, value: str = "{x}", parsed: str = "{new}") -> str:
     """SQL: why the text ``value`` failed to parse as ``decision``'s type (``parsed`` is
     its parse), NULL when it did not fail."""
@@ -241,22 +193,22 @@ def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
         pattern, cleaned = _number_text(decision, value)
         if decision.precision is not None:
             # The DECIMAL holds every value the decision saw: the cast is exact.
-            cast = f"TRY_CAST({_plain(cleaned)} AS {decision.sql_type})"
+            cast = f"TRY_CAST({plain_number(cleaned)} AS {decision.sql_type})"
             return f"CASE WHEN regexp_full_match({value}, {_lit(pattern)}) THEN {cast} END"
         target = "BIGINT" if t == "integer" else "DOUBLE"
         cast = f"TRY_CAST({cleaned} AS {target})"
         if t == "number" and decision.exact:  # a value the DOUBLE would change does not parse
-            test = f"isfinite({cast}) AND {_same_number(cleaned, f'CAST({cast} AS VARCHAR)')}"
-            cast = f"CASE WHEN {_beyond_double(value)} THEN CASE WHEN {test} THEN {cast} END ELSE {cast} END"
+            test = f"isfinite({cast}) AND {same_number(cleaned, f'CAST({cast} AS VARCHAR)')}"
+            cast = f"CASE WHEN {beyond_double(value)} THEN CASE WHEN {test} THEN {cast} END ELSE {cast} END"
         elif t == "number":  # 1e309 casts to infinity: out of range, so it does not parse
             # Only an exponent or a long run of digits can overflow: the check (a second
             # cast) runs on those alone.
-            cast = f"CASE WHEN {_beyond_double(value, 20)} THEN CASE WHEN isfinite({cast}) THEN {cast} END ELSE {cast} END"
+            cast = f"CASE WHEN {beyond_double(value, 20)} THEN CASE WHEN isfinite({cast}) THEN {cast} END ELSE {cast} END"
         elif decision.forced:  # the cast rounds 1.5 to 2: a fraction is not an integer (2.0 is)
             # A DOUBLE tells a fraction apart only within its 15 digits (12345678901234567.5
             # is the DOUBLE 12345678901234568): longer values are read digit by digit.
-            whole = f"list_transform([{_shape(cleaned)}], lambda h: length(h.s) <= h.p)[1]"
-            test = f"CASE WHEN {_beyond_double(value)} THEN {whole} ELSE TRY_CAST({cleaned} AS DOUBLE) = {cast} END"
+            whole = f"list_transform([{number_shape(cleaned)}], lambda h: length(h.s) <= h.p)[1]"
+            test = f"CASE WHEN {beyond_double(value)} THEN {whole} ELSE TRY_CAST({cleaned} AS DOUBLE) = {cast} END"
             cast = f"CASE WHEN {test} THEN {cast} END"
         parsed = f"WHEN regexp_full_match({value}, {_lit(pattern)}) THEN {cast}"
         if t == "integer":
@@ -539,7 +491,7 @@ def _exact_number(con: duckdb.DuckDBPyConnection, table: str, decision: TypeDeci
     """``decision`` (a number column of ``table``) as a type that keeps every value exactly.
 
     DOUBLE when it holds each value that parses; else the narrowest DECIMAL(p, s)
-    holding them all; else (more than :data:`MAX_DECIMAL` digits) text, or for a
+    holding them all; else (more than :data:`~taskq.jobs._numbers.MAX_DECIMAL` digits) text, or for a
     forced number, DOUBLE with the values it would change failing.
     """
     _, cleaned = _number_text(decision, "cur")
@@ -547,18 +499,18 @@ def _exact_number(con: duckdb.DuckDBPyConnection, table: str, decision: TypeDeci
     # it changes? The bare cast (no number pattern, no test for infinity: each doubled the
     # cost) may count a value that does not parse as a number (1,2345678901234567, 1e999):
     # the second query counts parsed values only.
-    long = f"SELECT {cleaned} AS c FROM {table} WHERE cur IS NOT NULL AND {_beyond_double('cur')}"
+    long = f"SELECT {cleaned} AS c FROM {table} WHERE cur IS NOT NULL AND {beyond_double('cur')}"
     written = f"SELECT c, CAST(TRY_CAST(c AS DOUBLE) AS VARCHAR) AS w FROM ({long})"
     maybe = con.execute(
-        f"SELECT count(*) FILTER (WHERE NOT {_same_number('c', 'w')}) FROM ({written}) WHERE w IS NOT NULL"
+        f"SELECT count(*) FILTER (WHERE NOT {same_number('c', 'w')}) FROM ({written}) WHERE w IS NOT NULL"
     ).fetchall()[0][0]
     if not maybe:
         return decision
     parsed = f"SELECT n, {cleaned} AS c, CAST({parse_expr(decision)} AS VARCHAR) AS w FROM {table} WHERE cur IS NOT NULL"
     row = con.execute(
-        f"SELECT coalesce(sum(n) FILTER (WHERE NOT {_same_number('c', 'w')}), 0), "
+        f"SELECT coalesce(sum(n) FILTER (WHERE NOT {same_number('c', 'w')}), 0), "
         "coalesce(max(greatest(h.p, 0)), 0), coalesce(max(greatest(length(h.s) - h.p, 0)), 0) "
-        f"FROM (SELECT n, c, w, {_shape('c')} AS h FROM ({parsed}) WHERE w IS NOT NULL)"
+        f"FROM (SELECT n, c, w, {number_shape('c')} AS h FROM ({parsed}) WHERE w IS NOT NULL)"
     ).fetchall()[0]
     inexact = int(row[0])
     if not inexact:

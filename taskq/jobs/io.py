@@ -51,6 +51,7 @@ import duckdb
 from ..errors import InputEmpty, InputMalformed, InputNotFound, InputUnreadable, InvalidParams
 from ._csv import load_delimited
 from ._encoding import SAMPLE_BYTES, decoding_findings, sniff_encoding, utf8_source
+from ._numbers import MAX_DECIMAL, number_shape, plain_number, same_number
 from ._table import (
     ROW_COLUMN,
     Table,
@@ -64,7 +65,6 @@ from ._table import (
     sql_literal,
 )
 from ._xlsx import write_xlsx, xlsx_to_csv
-from .clean_types import MAX_DECIMAL, _plain, _same_number, _shape
 from .findings import finding
 
 __all__ = [
@@ -607,7 +607,7 @@ def _inexact_texts(
     """
     objects = f"read_json_objects({sql_literal(str(src))}, format = 'auto')"
     written = "CAST(TRY_CAST(t AS DOUBLE) AS VARCHAR)"
-    # The lambdas of _same_number name m, d and h: no column of the file is in scope there.
+    # The lambdas of same_number name m, d and h: no column of the file is in scope there.
     values = ", ".join(f"any_value(v{i})" for i in range(len(fields)))
     tokens = (
         f"SELECT d.rowid AS r, o.json AS j, {', '.join(f'd.{quote_ident(c)} AS v{i}' for i, c in enumerate(fields))}, "
@@ -616,7 +616,7 @@ def _inexact_texts(
     )
     rows = con.execute(
         f"SELECT r, any_value(j), {values} FROM ({tokens}) "
-        f"WHERE {written} IS NOT NULL AND NOT {_same_number('t', written)} GROUP BY r ORDER BY r"
+        f"WHERE {written} IS NOT NULL AND NOT {same_number('t', written)} GROUP BY r ORDER BY r"
     ).fetchall()
     fixes: dict[str, dict[int, str]] = {}
     for row, text, *doubles in rows:
@@ -664,14 +664,14 @@ def _exact_numbers(
         [rows, *columns],
     )
     # Each value's text: as written where a DOUBLE would change it, else its DOUBLE's (the same
-    # number). In a scope of these texts alone, as the lambdas of _shape name m, d and h.
+    # number). In a scope of these texts alone, as the lambdas of number_shape name m, d and h.
     texts, aggs = [], []
     for i, c in enumerate(fixes):
         texts.append(f"coalesce(x.f{i}, CAST(d.{quote_ident(c)} AS VARCHAR)) AS t{i}")
         texts.append(f"(NOT isfinite(d.{quote_ident(c)}) AND x.f{i} IS NULL) AS odd{i}")
         aggs += [
-            f"coalesce(max(greatest({_shape(f't{i}')}.p, 0)), 0)",
-            f"coalesce(max(greatest(length({_shape(f't{i}')}.s) - {_shape(f't{i}')}.p, 0)), 0)",
+            f"coalesce(max(greatest({number_shape(f't{i}')}.p, 0)), 0)",
+            f"coalesce(max(greatest(length({number_shape(f't{i}')}.s) - {number_shape(f't{i}')}.p, 0)), 0)",
             f"count(*) FILTER (WHERE odd{i})",
         ]
     got = con.execute(
@@ -720,7 +720,7 @@ def _keep_digits(con: duckdb.DuckDBPyConnection, view: str, exact: dict[str, str
             values.append(f"t{i} AS v{i}")
         else:  # DuckDB's cast of an exponent to DECIMAL wants a digit to spare: of plain digits, exact
             texts.append(f"coalesce(x.f{i}, CAST({col} AS VARCHAR)) AS t{i}")
-            values.append(f"TRY_CAST({_plain(f't{i}')} AS {t}) AS v{i}")  # no file column in scope
+            values.append(f"TRY_CAST({plain_number(f't{i}')} AS {t}) AS v{i}")  # no file column in scope
         swaps.append(f"y.v{i} AS {quote_ident(c)}")
     exact_values = (
         f"SELECT r, {', '.join(values)} FROM (SELECT d.rowid AS r, {', '.join(texts)} "

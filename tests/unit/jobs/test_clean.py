@@ -1003,13 +1003,13 @@ def test_decimal_columns_are_written_exactly_and_replay(tmp_path: Path, fmt: str
 def test_number_shapes_are_what_python_decimals_say() -> None:
     from decimal import Decimal
 
-    from taskq.jobs.clean_types import _plain, _shape
+    from taskq.jobs._numbers import number_shape, plain_number
 
     values = ["0", "-0.000", "007", "100", "1.50", "0.000123", "1.5e3", "-12.340e-5", "1E+21", "2e-3",
               "1234567890.123456789", "9.9e-400", "000.0001e4", ".5", "-.25", "+.5", "5.", "-5.e2"]  # fmt: skip
     rows = (
         duckdb.connect()
-        .execute(f"SELECT x, {_shape('x')}, {_plain('x')} FROM (SELECT unnest(?) AS x)", [values])
+        .execute(f"SELECT x, {number_shape('x')}, {plain_number('x')} FROM (SELECT unnest(?) AS x)", [values])
         .fetchall()
     )
     for x, shape, plain in rows:
