@@ -364,21 +364,23 @@ def test_a_file_without_duplicates_reports_none(tmp_path) -> None:
         assert model["m"][0] <= model["u"][0], name
 
 
-HOUSEMATES = [
-    tuple(int(v) if i == 11 else v for i, v in enumerate(line.split("|")))
-    for line in (
-        # given|surname|no|street|line 2|suburb|postcode|state|dob|ssn|phone|entity
-        "john|smith|12|wattle street||kooringa|5417|sa|19610412|1111111|08 8841 2233|-1",
-        "mary|smith|12|wattle street||kooringa|5417|sa|19630930|2222222|08 8841 2233|-2",
-        "john|smith|12|wattle street||kooringa|5417|sa|19900217|3333333|08 8841 2233|-3",
-        "ann|lee|7|banksia court||salford|3042|vic|19720601|4444444|03 9311 8765|-4",
-        "tom|lee|7|banksia court||salford|3042|vic|19701123|5555555|03 9311 8765|-5",
-        "robert|jones|40|hume road||dalby|4405|qld|19550303|6666666|07 4662 1020|-6",
-        "bob|jones|40|hume rd||dalby|4405|qld|19550303||+61 7 4662 1020|-6",
-        "sarah|park|9|mill lane||tarwin|3956|vic|19880815|7777777|03 5663 2001|-7",
-        "sara|park|9|mill lane||tarwin|3956|vic|19880815|7777777|04 1234 5678|-7",
-    )
-]
+def _people(*lines: str) -> list[tuple]:
+    """Rows of ``given|surname|no|street|line 2|suburb|postcode|state|dob|ssn|phone|entity``
+    (the synthetic file's columns; entity an int)."""
+    return [tuple(int(v) if i == 11 else v for i, v in enumerate(line.split("|"))) for line in lines]
+
+
+HOUSEMATES = _people(
+    "john|smith|12|wattle street||kooringa|5417|sa|19610412|1111111|08 8841 2233|-1",
+    "mary|smith|12|wattle street||kooringa|5417|sa|19630930|2222222|08 8841 2233|-2",
+    "john|smith|12|wattle street||kooringa|5417|sa|19900217|3333333|08 8841 2233|-3",
+    "ann|lee|7|banksia court||salford|3042|vic|19720601|4444444|03 9311 8765|-4",
+    "tom|lee|7|banksia court||salford|3042|vic|19701123|5555555|03 9311 8765|-5",
+    "robert|jones|40|hume road||dalby|4405|qld|19550303|6666666|07 4662 1020|-6",
+    "bob|jones|40|hume rd||dalby|4405|qld|19550303||+61 7 4662 1020|-6",
+    "sarah|park|9|mill lane||tarwin|3956|vic|19880815|7777777|03 5663 2001|-7",
+    "sara|park|9|mill lane||tarwin|3956|vic|19880815|7777777|04 1234 5678|-7",
+)
 
 
 def test_people_of_one_household_are_not_merged(tmp_path) -> None:
@@ -404,20 +406,16 @@ def test_people_of_one_household_are_not_merged(tmp_path) -> None:
     assert named[7] == named[8]  # Sarah with a new phone is still Sarah
 
 
-TWINS = [
-    tuple(int(v) if i == 11 else v for i, v in enumerate(line.split("|")))
-    for line in (
-        # given|surname|no|street|line 2|suburb|postcode|state|dob|ssn|phone|entity
-        "anna|weber|14|acacia street||kooringa|5417|sa|19900402||08 8841 7711|-1",
-        "lena|weber|14|acacia street||kooringa|5417|sa|19900402||08 8841 7711|-2",
-        "mark|dorsey|3|lilly pilly court||salford|3042|vic|19850719||03 9311 4409|-3",
-        "paul|dorsey|3|lilly pilly court||salford|3042|vic|19850719||03 9311 4409|-4",
-        "robert|jones|40|hume road||dalby|4405|qld|19550303||07 4662 1020|-5",
-        "bob|jones|40|hume rd||dalby|4405|qld|19550303||+61 7 4662 1020|-5",
-        "claire|hollis|77|banksia road||tarwin|3956|vic|20010112||03 5663 5550|-6",
-        "c.|hollis|77|banksia road||tarwin|3956|vic|20010112||03 5663 5550|-6",
-    )
-]
+TWINS = _people(
+    "anna|weber|14|acacia street||kooringa|5417|sa|19900402||08 8841 7711|-1",
+    "lena|weber|14|acacia street||kooringa|5417|sa|19900402||08 8841 7711|-2",
+    "mark|dorsey|3|lilly pilly court||salford|3042|vic|19850719||03 9311 4409|-3",
+    "paul|dorsey|3|lilly pilly court||salford|3042|vic|19850719||03 9311 4409|-4",
+    "robert|jones|40|hume road||dalby|4405|qld|19550303||07 4662 1020|-5",
+    "bob|jones|40|hume rd||dalby|4405|qld|19550303||+61 7 4662 1020|-5",
+    "claire|hollis|77|banksia road||tarwin|3956|vic|20010112||03 5663 5550|-6",
+    "c.|hollis|77|banksia road||tarwin|3956|vic|20010112||03 5663 5550|-6",
+)
 
 
 def _with_people(tmp_path: Path, households: float, people: list[tuple]) -> tuple[np.ndarray, list[int]]:
