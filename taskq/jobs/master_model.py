@@ -31,7 +31,12 @@ against housemates and outweighed a wholly different first name (-3.5): twins at
 one address and phone (Anna and Lena Weber) were one golden record (p 0.99999).
 Against ``h >= 0.05`` it weighs about +2.7: one personal field for, one against,
 and the pair stays apart, or goes to ``stewardship.csv`` when near the threshold
-(likewise a father and son of one name, on files with few households). The cost is
+(likewise a father and son of one name, on files with few households). The floor
+is for one shared personal field: a pair agreeing exactly on first name *and* date
+of birth is scored against housemates with the fitted ``h`` (two people of one
+household sharing both are not twins nor juniors). With the floor on each field
+alone, such a pair counted as housemates at 0.05 x 0.05, and a true duplicate with
+one other field wrong (a mistyped ssn, a married name) was split (QA). The cost is
 the duplicate whose first name is wholly different (no typo, nickname or initial)
 while everything else is shared: it reads as twins too. The synthetic generator
 writes many (its typos of short names): recall 0.973 -> 0.954 on a 3,000-row
@@ -124,6 +129,12 @@ class Model:
     :data:`HOUSEMATE_AGREEMENT`); None: no household class."""
     household: float = 0.0
     """Share of housemates among candidate pairs (strangers are the rest)."""
+    h_fitted: np.ndarray | None = None
+    """``h`` as EM fitted it (``u`` on the personal fields): the housemate likelihood of a
+    pair agreeing exactly on more than one personal field. Twins share a date of birth, a
+    junior his father's name; two people sharing both are not a thing the floor is for."""
+    personal: np.ndarray | None = None
+    """Per field, whether it is personal (first name, date of birth)."""
 
     def log_odds(self, codes: np.ndarray) -> np.ndarray:
         """Log-odds of a match against either kind of non-match, per level code."""
@@ -131,7 +142,11 @@ class Model:
         stranger = max(1.0 - self.prior - self.household, 1e-12)
         non_match = np.log(stranger) + _log_likelihood(self.u, levels)
         if self.h is not None and self.household > 0:
-            non_match = np.logaddexp(non_match, np.log(self.household) + _log_likelihood(self.h, levels))
+            housemates = _log_likelihood(self.h, levels)
+            if self.h_fitted is not None and self.personal is not None and self.top is not None:
+                shared = ((levels == self.top[None, :]) & self.personal[None, :]).sum(axis=1)
+                housemates = np.where(shared > 1, _log_likelihood(self.h_fitted, levels), housemates)
+            non_match = np.logaddexp(non_match, np.log(self.household) + housemates)
         total = np.log(self.prior) + _log_likelihood(self.m, levels) - non_match
         if self.top is not None:
             agree = levels == self.top[None, :]
@@ -288,6 +303,6 @@ def estimate_model(
         return Model(m, u, prior, it, top, ident, None, household)
     # Housemates are no strangers on the personal fields: twins, juniors (module docstring).
     rows = np.flatnonzero(personal)
-    h = h.copy()
-    h[rows, top[rows]] = np.maximum(h[rows, top[rows]], HOUSEMATE_AGREEMENT)
-    return Model(m, u, prior, it, top, ident, h, household)
+    floored = h.copy()
+    floored[rows, top[rows]] = np.maximum(h[rows, top[rows]], HOUSEMATE_AGREEMENT)
+    return Model(m, u, prior, it, top, ident, floored, household, h, personal)
