@@ -138,6 +138,24 @@ def free_name(name: str, taken: Collection[str]) -> str:
     return candidate
 
 
+HIDDEN_ROWID = "__taskq_rowid"
+"""What a loaded table's column named ``rowid`` is renamed to (see :func:`hide_rowid`)."""
+
+
+def hide_rowid(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """Rename ``table``'s column named ``rowid`` (any case), if it has one, to
+    :data:`HIDDEN_ROWID`; return ``{HIDDEN_ROWID: its name}`` for :func:`finish_view`,
+    which gives the name back (else ``{}``).
+
+    Such a column hides DuckDB's row id, which is ``__row``: the file's own values became
+    the row numbers (quarantine rows, the order clean-my-data writes its output in)."""
+    for c in describe(con, table):
+        if c.lower() == "rowid":
+            con.execute(f"ALTER TABLE {table} RENAME COLUMN {quote_ident(c)} TO {HIDDEN_ROWID}")
+            return {HIDDEN_ROWID: c}
+    return {}
+
+
 def row_renamed(types: dict[str, str]) -> list[dict[str, Any]]:
     """The alert for an input column named ``__row`` (read as ``__row_input``: see
     :func:`finish_view`), as :func:`taskq.jobs.io.free_reserved` gives for a tool's own
@@ -165,6 +183,7 @@ def finish_view(
     path: Path,
     keep_types: bool = False,
     json_kept: Collection[str] = (),
+    renamed: dict[str, str] | None = None,
 ) -> tuple[list[str], dict[str, str], int, dict[str, str]]:
     """Create ``view`` as ``SELECT <row_expr> AS __row, <columns> FROM <source>``.
 
@@ -184,14 +203,16 @@ def finish_view(
         ``source``: :attr:`Table.exprs`).
 
     An input column that is itself named ``__row`` (say, a file written from
-    a view without ``EXCLUDE (__row)``) is exposed as ``__row_input``.
+    a view without ``EXCLUDE (__row)``) is exposed as ``__row_input``. ``renamed``:
+    columns of ``source`` to expose under another name (:func:`hide_rowid`).
 
     Raises:
         InputEmpty: no columns.
     """
     if not types:
         raise InputEmpty(f"{path.name}: no columns", path=str(path))
-    names = {c: (free_name(c, types) if c == ROW_COLUMN else c) for c in types}
+    back = renamed or {}
+    names = {c: (free_name(c, types) if c == ROW_COLUMN else back.get(c, c)) for c in types}
 
     as_text = all_varchar and not keep_types
 
@@ -201,7 +222,13 @@ def finish_view(
         if t == "JSON" and c in kept:
             return quote_ident(c)
         if t == "JSON":  # JSON lines mixing strings and numbers in a field: the values as text, unquoted
-            return f"json_extract_string({quote_ident(c)}, '$')"
+            # A number as its stored text: json_extract_string reads it through a DOUBLE, and the
+            # text a DOUBLE would change (io._keep_digits) came back rounded.
+            q = quote_ident(c)
+            return (
+                f"CASE WHEN json_type({q}) IN ('DOUBLE', 'BIGINT', 'UBIGINT') THEN CAST({q} AS VARCHAR) "
+                f"ELSE json_extract_string({q}, '$') END"
+            )
         if as_text and is_nested(t):
             return f"CAST(to_json({quote_ident(c)}) AS VARCHAR)"  # lists and objects as JSON, not [a]
         return f"CAST({quote_ident(c)} AS VARCHAR)" if as_text and t != "VARCHAR" else quote_ident(c)

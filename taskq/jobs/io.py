@@ -12,8 +12,10 @@ Parquet, Excel ``.xlsx`` (first worksheet unless ``options["sheet"]``; cell valu
 as stored, so a formula nobody calculated reads as empty, with a warning) and
 JSON lines (a ``.json`` file holding one array is read too). A JSON number field is
 DOUBLE unless a DOUBLE would change one of its values: then HUGEINT (integers past 64
-bits), the narrowest DECIMAL(p, s) holding every value, or the numbers' JSON text, with a
-``json_wide_numbers`` finding (:func:`_wide_integers`, :func:`_exact_numbers`).
+bits), or, read with ``all_varchar`` (values as written), the narrowest DECIMAL(p, s)
+holding every value or the numbers' JSON text, with a ``json_wide_numbers`` finding
+(:func:`_wide_integers`, :func:`_exact_numbers`). Typed reading (profile-my-data) keeps
+such fractions as DOUBLEs: its statistics need no more.
 
 **Row numbers.** The view always has an extra ``__row`` column (BIGINT,
 0-based, input order: the first data row is 0). It is not in
@@ -53,12 +55,14 @@ from ._csv import load_delimited
 from ._encoding import SAMPLE_BYTES, decoding_findings, sniff_encoding, utf8_source
 from ._numbers import MAX_DECIMAL, number_shape, plain_number, same_number
 from ._table import (
+    HIDDEN_ROWID,
     ROW_COLUMN,
     Table,
     describe,
     finish_view,
     first_line,
     free_name,
+    hide_rowid,
     is_nested,
     quote_ident,
     row_renamed,
@@ -420,8 +424,12 @@ def _open_json(
         # record as a single "json" value: name that record instead.
         _raise_json_problem(path, src)
     notes = row_renamed(types) + decoding_findings(path, encoding, mixed) + wide
+    hidden = hide_rowid(con, f"{view}__data")
+    if hidden:
+        types = describe(con, f"{view}__data")
+        nested = [HIDDEN_ROWID if c in hidden.values() else c for c in nested]
     columns, types, rows, exprs = finish_view(
-        con, view, f"{view}__data", "rowid", types, all_varchar, path, keep_types, nested
+        con, view, f"{view}__data", "rowid", types, all_varchar, path, keep_types, nested, hidden
     )
     if rows == 0:
         raise InputEmpty(f"{path.name}: no JSON records", path=str(path))
@@ -489,9 +497,9 @@ def _as_written(
     no DuckDB number type holds: see :func:`_wide_integers` and :func:`_exact_numbers`) and
     info findings about them.
 
-    Always: a field of integers past 64 bits is HUGEINT, not DOUBLE (:func:`_wide_integers`),
-    and a field with numbers a DOUBLE does not hold exactly is DECIMAL or their JSON text
-    (:func:`_exact_numbers`). With ``all_varchar``: a field DuckDB typed from strings
+    Always: a field of integers past 64 bits is HUGEINT, not DOUBLE (:func:`_wide_integers`).
+    With ``all_varchar``: a field with numbers a DOUBLE does not hold exactly is DECIMAL or
+    their JSON text (:func:`_exact_numbers`); a field DuckDB typed from strings
     (``"2024-01-01T10:00:00Z"`` as a timestamp) is read as those strings; a list or object
     field as JSON, verbatim (a struct would give every object the keys of all the others, and
     rewrite dates inside). ``read`` is the ``read_json(...`` call without its closing
@@ -506,7 +514,9 @@ def _as_written(
         }
     wide = _wide_integers(con, view, read, types)
     wanted.update(wide)
-    exact, notes = _exact_numbers(con, view, src, types, wide)
+    # Values as written are what all_varchar asks for (clean, master); typed reading (profile)
+    # takes DOUBLEs for its statistics and skips the second pass over the records.
+    exact, notes = _exact_numbers(con, view, src, types, wide) if all_varchar else ({}, [])
     wanted.update({c: "JSON" for c, t in exact.items() if t == "JSON"})  # integers come back as written
     if wanted != types:
         struct = ", ".join(f"{sql_literal(c)}: {sql_literal(t)}" for c, t in wanted.items())
@@ -514,6 +524,7 @@ def _as_written(
     if exact:
         _keep_digits(con, view, exact)
     kept = [c for c, t in wanted.items() if t == "JSON" and (is_nested(types[c]) or c in wide or c in exact)]
+    warned = {n["column"] for n in notes}  # fractions a DOUBLE changes too: "no digit lost" is untrue
     notes += [
         finding(
             "info",
@@ -523,7 +534,7 @@ def _as_written(
             code="json_wide_numbers",
         )
         for c, t in wide.items()
-        if t == "JSON"
+        if t == "JSON" and c not in warned
     ]
     return kept, notes
 
@@ -575,6 +586,18 @@ def _wide_integers(
     return out
 
 
+_INTEGER = re.compile(r"-?[0-9]+")
+_INDEX = "__taskq_index"
+"""The row index :func:`_indexed` adds (not ``rowid``: a field of that name hides it)."""
+
+
+def _indexed(con: duckdb.DuckDBPyConnection, view: str) -> str:
+    """``<view>__data`` with its 0-based row index as :data:`_INDEX`, by position: DuckDB's
+    ``rowid`` is the file's own field when the file has one named ``rowid``."""
+    rows = con.execute(f"SELECT count(*) FROM {view}__data").fetchall()[0][0]
+    return f"(SELECT i.range AS {_INDEX}, d.* FROM {view}__data d POSITIONAL JOIN range({int(rows)}) i)"
+
+
 _LONG_NUMBER = r"[0-9][0-9.]{15}|[0-9][eE]"
 """A record that may hold a number a DOUBLE does not (16 digits and more, or an exponent)."""
 _LONG_TOKEN = r"-?[0-9][0-9.]{15,}(?:[eE][-+]?[0-9]+)?|-?[0-9][0-9.]*[eE][-+]?[0-9]+"
@@ -593,7 +616,7 @@ def _double_holds(text: str) -> bool:
 
 
 def _inexact_texts(
-    con: duckdb.DuckDBPyConnection, view: str, src: Path, fields: list[str]
+    con: duckdb.DuckDBPyConnection, view: str, src: Path, fields: list[str], columns: Collection[str]
 ) -> dict[str, dict[int, str]]:
     """For each of the DOUBLE ``fields`` of ``<view>__data`` that has values a DOUBLE does not
     hold exactly (``1234567890.123456789`` read as 1234567890.1234567, ``1e400`` as infinity,
@@ -603,38 +626,49 @@ def _inexact_texts(
     the records as written (``read_json_objects``), one pass for all fields. Only records with
     a long number or an exponent are looked at, and only those with a number whose DOUBLE is
     written back otherwise (a DOUBLE's own shortest form, such as 0.30000000000000004, is not)
-    are parsed, in Python, to tell which field it is in.
+    are parsed, in Python, to tell which field it is in. The records where that cannot be
+    told (JSON only DuckDB reads, a key DuckDB renamed) are listed under the key ``""``.
+    ``columns``: every column of the table.
     """
     objects = f"read_json_objects({sql_literal(str(src))}, format = 'auto')"
     written = "CAST(TRY_CAST(t AS DOUBLE) AS VARCHAR)"
     # The lambdas of same_number name m, d and h: no column of the file is in scope there.
     values = ", ".join(f"any_value(v{i})" for i in range(len(fields)))
     tokens = (
-        f"SELECT d.rowid AS r, o.json AS j, {', '.join(f'd.{quote_ident(c)} AS v{i}' for i, c in enumerate(fields))}, "
+        f"SELECT d.{_INDEX} AS r, o.json AS j, {', '.join(f'd.{quote_ident(c)} AS v{i}' for i, c in enumerate(fields))}, "
         f"unnest(regexp_extract_all(o.json, {sql_literal(_LONG_TOKEN)})) AS t "
-        f"FROM {view}__data d POSITIONAL JOIN {objects} o WHERE regexp_matches(o.json, {sql_literal(_LONG_NUMBER)})"
+        f"FROM {_indexed(con, view)} d POSITIONAL JOIN {objects} o "
+        f"WHERE regexp_matches(o.json, {sql_literal(_LONG_NUMBER)})"
     )
     rows = con.execute(
         f"SELECT r, any_value(j), {values} FROM ({tokens}) "
         f"WHERE {written} IS NOT NULL AND NOT {same_number('t', written)} GROUP BY r ORDER BY r"
     ).fetchall()
     fixes: dict[str, dict[int, str]] = {}
+    unknown: list[int] = []
     for row, text, *doubles in rows:
         try:
             record = json.loads(text, parse_float=_Number, parse_int=_Number)
-        except ValueError:  # JSON that DuckDB reads and Python does not (a trailing comma)
-            logger.warning("%s: record %d: cannot tell which numbers a DOUBLE rounds", src.name, row)
+        except ValueError:  # JSON that DuckDB reads and Python does not (a trailing comma, nan)
+            unknown.append(row)
             continue
         if not isinstance(record, dict):
             continue
+        lost = False
         for c, double in zip(fields, doubles, strict=True):
             value = record.get(c)
             if not isinstance(value, _Number) or _double_holds(value):
                 continue
-            if double is None or float(value) != double:  # not the same record: leave it
-                logger.warning("%s: record %d: field %r is not the number read", src.name, row, c)
+            if double is None or float(value) != double:  # not the number read: leave it, say so
+                lost = True
                 continue
             fixes.setdefault(c, {})[row] = str(value)
+        # A key that is no column: DuckDB renamed it (Amount beside amount became amount_1).
+        strays = (v for k, v in record.items() if k not in columns)
+        if lost or any(isinstance(v, _Number) and not _double_holds(v) for v in strays):
+            unknown.append(row)
+    if unknown:
+        fixes[""] = {r: "" for r in unknown}
     return fixes
 
 
@@ -653,9 +687,22 @@ def _exact_numbers(
     every value a DOUBLE holds (0.1, 0.30000000000000004) stay DOUBLE.
     """
     fields = [c for c, t in types.items() if t == "DOUBLE" and wide.get(c) != "HUGEINT"]
-    fixes = _inexact_texts(con, view, src, fields) if fields else {}
+    fixes = _inexact_texts(con, view, src, fields, types) if fields else {}
+    notes = []
+    unknown = sorted(fixes.pop("", {}))
+    if unknown:
+        lines = ", ".join(str(r + 1) for r in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        notes.append(
+            finding(
+                "warning",
+                f"{len(unknown)} record(s) (record {lines}, counted from 1) hold a number a DOUBLE would change, in a field "
+                "that could not be told (a key differing only in case from another, or JSON that only "
+                "DuckDB reads, such as a trailing comma or nan): such numbers may have lost digits",
+                code="json_numbers_unchecked",
+            )
+        )
     if not fixes:
-        return {}, []
+        return {}, notes
     rows = sorted({r for texts in fixes.values() for r in texts})
     columns = [[texts.get(r) for r in rows] for texts in fixes.values()]
     unnest = ", ".join(f"unnest(?::VARCHAR[]) AS f{i}" for i in range(len(columns)))
@@ -675,14 +722,20 @@ def _exact_numbers(
             f"count(*) FILTER (WHERE odd{i})",
         ]
     got = con.execute(
-        f"SELECT {', '.join(aggs)} FROM (SELECT {', '.join(texts)} FROM {view}__data d "
-        f"LEFT JOIN {view}__exact x ON x.r = d.rowid)"
+        f"SELECT {', '.join(aggs)} FROM (SELECT {', '.join(texts)} FROM {_indexed(con, view)} d "
+        f"LEFT JOIN {view}__exact x ON x.r = d.{_INDEX})"
     ).fetchall()[0]
     out: dict[str, str] = {}
-    notes = []
     for i, (c, found) in enumerate(fixes.items()):
         if c in wide:  # already the numbers' JSON text: its fractions get theirs too
             out[c] = "JSON"
+            fractions = sum(1 for t in found.values() if not _INTEGER.fullmatch(t))
+            if fractions:  # the integers alone are written as they are (_wide_integers says so)
+                notes.append(
+                    _text_finding(
+                        c, f"integers a DOUBLE would round and {fractions} fraction(s) it would change"
+                    )
+                )
             continue
         # At least one digit before the point: DuckDB writes a DECIMAL(s, s) as .5, not 0.5.
         whole, scale, odd = max(int(got[3 * i]), 1), int(got[3 * i + 1]), got[3 * i + 2]
@@ -694,16 +747,26 @@ def _exact_numbers(
                 f"it is read as {out[c]}, which holds every value exactly: no digit is lost",
             )
         else:
-            # DuckDB's JSON writer reads a JSON value's numbers as DOUBLEs again (all but
-            # integers and numbers past a DOUBLE's range): say so, not "nothing lost".
             out[c] = "JSON"
-            severity, done = (
-                "warning",
-                "no DECIMAL holds them all, so it is read as the numbers' JSON text; a .jsonl "
-                "output writes its fractions through a DOUBLE (17 significant digits, 1e-400 as 0.0)",
-            )
+            notes.append(_text_finding(c, many))
+            continue
         notes.append(finding(severity, f"field {c!r} has {many}: {done}", column=c, code="json_wide_numbers"))
     return out, notes
+
+
+def _text_finding(column: str, what: str) -> dict[str, Any]:
+    """The warning for a number field read as the numbers' JSON text because of ``what``.
+
+    DuckDB's JSON writer reads a JSON value's numbers as DOUBLEs again (all but integers and
+    numbers past a DOUBLE's range): it says so, not "nothing lost"."""
+    return finding(
+        "warning",
+        f"field {column!r} has {what}: no DECIMAL holds them all, so it is read as the numbers' "
+        "JSON text; a .jsonl output writes its fractions through a DOUBLE (17 significant digits, "
+        "1e-400 as 0.0)",
+        column=column,
+        code="json_wide_numbers",
+    )
 
 
 def _keep_digits(con: duckdb.DuckDBPyConnection, view: str, exact: dict[str, str]) -> None:
@@ -722,13 +785,14 @@ def _keep_digits(con: duckdb.DuckDBPyConnection, view: str, exact: dict[str, str
             texts.append(f"coalesce(x.f{i}, CAST({col} AS VARCHAR)) AS t{i}")
             values.append(f"TRY_CAST({plain_number(f't{i}')} AS {t}) AS v{i}")  # no file column in scope
         swaps.append(f"y.v{i} AS {quote_ident(c)}")
+    data = _indexed(con, view)
     exact_values = (
-        f"SELECT r, {', '.join(values)} FROM (SELECT d.rowid AS r, {', '.join(texts)} "
-        f"FROM {view}__data d LEFT JOIN {view}__exact x ON x.r = d.rowid)"
+        f"SELECT r, {', '.join(values)} FROM (SELECT d.{_INDEX} AS r, {', '.join(texts)} "
+        f"FROM {data} d LEFT JOIN {view}__exact x ON x.r = d.{_INDEX})"
     )
     con.execute(
-        f"CREATE OR REPLACE TABLE {view}__data AS SELECT d.* REPLACE ({', '.join(swaps)}) "
-        f"FROM {view}__data d JOIN ({exact_values}) y ON y.r = d.rowid ORDER BY d.rowid"
+        f"CREATE OR REPLACE TABLE {view}__data AS SELECT d.* EXCLUDE ({_INDEX}) REPLACE ({', '.join(swaps)}) "
+        f"FROM {data} d JOIN ({exact_values}) y ON y.r = d.{_INDEX} ORDER BY d.{_INDEX}"
     )
     con.execute(f"DROP TABLE {view}__exact")
 

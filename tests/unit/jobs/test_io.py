@@ -621,21 +621,76 @@ def test_jsonl_integers_a_double_would_round_come_back_exactly(con, write_bytes,
     # 123456789012345678901234 came back 1.2345678901234568e+23, 9007199254740993 as ...992.
     table = open_table(con, write_bytes("w.jsonl", WIDE_JSON), all_varchar=keep_types, keep_types=keep_types)
     text = "JSON" if keep_types else "VARCHAR"
-    assert table.types == {"id": "HUGEINT", "m": text, "x": text}
+    # x: a fraction a DOUBLE rounds, next to 1e300 (no DECIMAL holds both): read as written,
+    # its JSON text; typed (profile), a DOUBLE will do.
+    assert table.types == {"id": "HUGEINT", "m": text, "x": text if keep_types else "DOUBLE"}
+    x = ["1.5", "2", "1e300", "9007199254740993.0"] if keep_types else [1.5, 2.0, 1e300, 9007199254740992.0]
     assert rows(con) == [
-        (0, 123456789012345678901234, "9007199254740993", "1.5"),
-        (1, 5, "1.5", "2"),
-        (2, None, None, "1e300"),
-        # x: a fraction a DOUBLE rounds, next to 1e300 (no DECIMAL holds both): its JSON text.
-        # As VARCHAR, the view's text of a JSON number is what json_extract_string reads.
-        (3, -18446744073709551617, "2", "9007199254740993.0" if keep_types else "9007199254740992.0"),
+        (0, 123456789012345678901234, "9007199254740993", x[0]),
+        (1, 5, "1.5", x[1]),
+        (2, None, None, x[2]),
+        (3, -18446744073709551617, "2", x[3]),
     ]
     assert [(n["code"], n["column"]) for n in table.warnings] == [
-        ("json_wide_numbers", "x"),
+        *([("json_wide_numbers", "x")] if keep_types else []),
         ("json_wide_numbers", "m"),
     ]
     open_table(con, write_bytes("w.jsonl", WIDE_JSON), all_varchar=True)
     assert rows(con)[0] == (0, "123456789012345678901234", "9007199254740993", "1.5")
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("r.csv", b"RowId,k\n5,a\n3,b\n"),
+        ("r.jsonl", b'{"rowid": 5, "k": "a"}\n{"rowid": 3, "k": "b"}\n'),
+    ],
+)
+def test_a_column_named_rowid_keeps_its_name_and_is_no_row_number(con, write_bytes, name, data):
+    # It hid DuckDB's row id, which __row is: the file's values were the row numbers.
+    table = open_table(con, write_bytes(name, data), all_varchar=True)
+    assert table.columns[0].lower() == "rowid"
+    assert rows(con) == [(0, "5", "a"), (1, "3", "b")]
+
+
+def test_json_exact_numbers_beside_a_rowid_field_stay_in_their_rows(con, write_bytes):
+    # The fix-up of long numbers joined rows on DuckDB's rowid, which was the file's field:
+    # rows were doubled, dropped and given each other's values (QA).
+    data = (
+        b'{"rowid": 1, "k": "a", "v": 1.5}\n{"rowid": 1, "k": "b", "v": 1234567890.123456789}\n'
+        b'{"rowid": null, "k": "c", "v": 3.5}\n'
+    )
+    open_table(con, write_bytes("r.jsonl", data), all_varchar=True, keep_types=True)
+    assert [(r[0], r[1], r[2], str(r[3])) for r in rows(con)] == [
+        (0, 1, "a", "1.500000000"),
+        (1, 1, "b", "1234567890.123456789"),
+        (2, None, "c", "3.500000000"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # Amount beside amount: DuckDB reads the second as amount_1, a key no record has
+        b'{"Amount": 1.5}\n{"amount": 1234567890.123456789}\n',
+        # JSON DuckDB reads and Python does not
+        b'{"a": 1.5}\n{"a": 1234567890.123456789, "b": [1,]}\n',
+    ],
+    ids=["renamed-key", "trailing-comma"],
+)
+def test_json_numbers_that_cannot_be_checked_say_so(con, write_bytes, data):
+    # Their digits were lost with a log line only.
+    table = open_table(con, write_bytes("u.jsonl", data), all_varchar=True, keep_types=True)
+    [warning] = [w for w in table.warnings if w["code"] == "json_numbers_unchecked"]
+    assert warning["severity"] == "warning" and "1 record(s) (record 2, counted from 1)" in warning["message"]
+
+
+def test_json_wide_integers_with_long_fractions_are_not_called_lossless(con, write_bytes):
+    # The field's info said "no digit is lost" while 0.10000000000000000001 was written as 0.1.
+    data = b'{"a": 9223372036854775809}\n{"a": 0.10000000000000000001}\n'
+    table = open_table(con, write_bytes("w.jsonl", data), all_varchar=True, keep_types=True)
+    assert [(w["severity"], w["code"]) for w in table.warnings] == [("warning", "json_wide_numbers")]
+    assert "1 fraction(s) it would change" in table.warnings[0]["message"]
 
 
 LONG_FRACTIONS = (
