@@ -41,7 +41,9 @@ Candidates, for non-null text values:
   column: a first number above 12 is evidence for day-first, a second number
   above 12 for month-first; the side with more evidence wins, month-first on a
   tie. A column whose parsed values all fall at midnight becomes DATE, else
-  TIMESTAMP.
+  TIMESTAMP. A year is written with four digits: strptime's ``%Y`` reads one
+  to three as well, so a parsed year below 1000 counts only when the text has
+  it with four (``0001-01-01``); ``124-01-15`` and ``1/15/124`` fail.
 
 The candidate parsing the most rows wins; the column is converted only when
 that share of non-null values reaches the threshold. Values that then fail to
@@ -156,7 +158,13 @@ def _date_formats(dayfirst: bool) -> list[str]:
 
 def _date_parse(value: str, dayfirst: bool) -> str:
     formats = "[" + ", ".join(_lit(f) for f in _date_formats(dayfirst)) + "]"
-    return f"try_strptime({value}, {formats})"
+    parsed = f"try_strptime({value}, {formats})"
+    # %Y reads a year of one to three digits too (24-01-15 as 0024-01-15, 1/15/124 as 0124):
+    # a year below 1000 is one only when the text writes it with four digits (0001-01-01).
+    # Years after 999 skip the test (a CASE evaluates its next branch on the rest alone).
+    year = f"year({parsed})"
+    four = f"contains({value}, lpad(CAST({year} AS VARCHAR), 4, '0'))"
+    return f"CASE WHEN {year} >= 1000 THEN {parsed} WHEN {four} THEN {parsed} END"
 
 
 def _number_text(decision: TypeDecision, value: str) -> tuple[str, str]:

@@ -241,6 +241,22 @@ def test_dates_day_first_detected(tmp_path: Path) -> None:
     assert cleaned[0]["d"] == "2024-01-03"
 
 
+def test_a_year_of_fewer_than_four_digits_is_no_year(tmp_path: Path) -> None:
+    # strptime's %Y reads 1 to 3 digits too: 124-01-15 came out as 0124-01-15, and 1/15/124 as
+    # 0124-01-15 in a month-first column. A year the text writes with four digits stays one.
+    rows = [[f"2024-01-{i % 28 + 1:02d}", f"1/{i % 28 + 1}/2024"] for i in range(40)]
+    rows += [["124-01-15", "1/15/124"], ["0001-01-01", "1/15/0001"]]
+    params = {"steps": [{"step": "dedupe", "enabled": False}]}
+    report, cleaned, out = clean(tmp_path, ["iso", "mdy"], rows, params)
+    assert report["summary"]["converted_columns"] == {"iso": "DATE", "mdy": "DATE"}
+    assert (cleaned[-1]["iso"], cleaned[-1]["mdy"]) == ("0001-01-01", "0001-01-15")
+    reasons = {
+        (r["quarantine_column"], r["quarantine_value"], r["quarantine_reason"])
+        for r in read_csv(out / "quarantine.csv")
+    }
+    assert reasons == {("iso", "124-01-15", "not a valid date"), ("mdy", "1/15/124", "not a valid date")}
+
+
 def test_booleans(tmp_path: Path) -> None:
     params = {"steps": [{"step": "dedupe", "enabled": False}]}
     report, cleaned, _ = clean(tmp_path, ["b"], [["Yes"], ["no"], ["TRUE"], ["f"]], params)
