@@ -37,7 +37,12 @@ Candidates, for non-null text values:
   value that is not of a forced type does.
 * **date**: ISO (``2024-03-01``, with optional ``T``/space time and fractional seconds), numeric
   ``a/b/yyyy`` with ``/``, ``-`` or ``.``, and month names (``1 Mar 2024``,
-  ``March 1, 2024``, ``01-Mar-2024``). Day-first vs month-first is decided per
+  ``March 1, 2024``, ``01-Mar-2024``). A numeric date may have a time of day
+  after a space, 24-hour (``1/15/2024 14:30``, ``15.01.2024 14:30:05``) or
+  12-hour with AM/PM in any case (``1/15/2024 2:30 PM``, ``01/15/2024 02:30:00
+  pm``; ``12:30 AM`` is 00:30, ``12:30 PM`` 12:30, ``13:30 PM`` no time). The
+  formats for these are tried only in a column that has such values (the
+  detection scan counts them). Day-first vs month-first is decided per
   column: a first number above 12 is evidence for day-first, a second number
   above 12 for month-first; the side with more evidence wins, month-first on a
   tie. A column whose parsed values all fall at midnight becomes DATE, else
@@ -53,7 +58,7 @@ parse are reported as failures (and quarantined), never silently nulled.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import duckdb
@@ -76,9 +81,11 @@ _EU_NUM = rf"[+-]?(([1-9]\d{{0,2}}(\.\d{{3}})+|\d+)(,\d+)?|,\d+){_EXP}"
 """A thousands group never leads with 0: ``0.125`` is a fraction under either mark, never 125.
 The decimal mark may lead, with no digit before it (``.5``, as Excel, R and JavaScript write
 0.5); a trailing one (``5.``) is no number (see the module docstring)."""
-_NUMERIC_DATE = r"\d{1,2}[/.-]\d{1,2}[/.-]\d{4}"
+_CLOCK = r"( \d{1,2}:\d{2}(:\d{2})?( [AaPp][Mm])?)?"
+"""A time of day after a numeric date: 24-hour (``14:30``, ``14:30:05``) or 12-hour (``2:30 PM``)."""
+_NUMERIC_DATE = rf"\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{4}}{_CLOCK}"
 _MAYBE_DATE = (
-    r"^\d{4}[-/]\d{1,2}[-/]\d|^\d{1,2}[/.-]\d{1,2}[/.-]\d{4}$"
+    rf"^\d{{4}}[-/]\d{{1,2}}[-/]\d|^{_NUMERIC_DATE}$"
     r"|^(\d{1,2}[ -])?(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-zA-Z]*\.?[ -]"
 )
 _ISO_FORMATS = [
@@ -123,6 +130,11 @@ class TypeDecision:
     exact: bool = False
     """For a number forced on values a DOUBLE does not hold and no DECIMAL does either: the
     values a DOUBLE would change fail."""
+    clock: bool = False
+    """For dates: some numeric dates have a 24-hour time (``1/15/2024 14:30``); their formats
+    are tried. Without such values the list stays short."""
+    ampm: bool = False
+    """For dates: some numeric dates have a 12-hour time (``1/15/2024 2:30 PM``)."""
 
     @property
     def sql_type(self) -> str:
@@ -150,14 +162,21 @@ class TypeDecision:
         return out
 
 
-def _date_formats(dayfirst: bool) -> list[str]:
-    order = ["%d{s}%m{s}%Y"] if dayfirst else ["%m{s}%d{s}%Y"]
-    numeric = [f.format(s=s) for f in order for s in ("/", "-", ".")]
+def _date_formats(decision: TypeDecision) -> list[str]:
+    """The strptime formats of ``decision``'s dates, in the order they are tried (the first
+    that reads a value wins): numeric dates with a time only when the column has some."""
+    order = "%d{s}%m{s}%Y" if decision.dayfirst else "%m{s}%d{s}%Y"
+    clocks = [""]
+    if decision.clock:
+        clocks += [" %H:%M", " %H:%M:%S"]
+    if decision.ampm:  # %I is 1 to 12: 12:30 AM is 00:30, 12:30 PM 12:30, 13:30 PM no time
+        clocks += [" %I:%M %p", " %I:%M:%S %p"]
+    numeric = [order.format(s=s) + clock for s in ("/", "-", ".") for clock in clocks]
     return _ISO_FORMATS + numeric + _NAME_FORMATS
 
 
-def _date_parse(value: str, dayfirst: bool) -> str:
-    formats = "[" + ", ".join(_lit(f) for f in _date_formats(dayfirst)) + "]"
+def _date_parse(value: str, decision: TypeDecision) -> str:
+    formats = "[" + ", ".join(_lit(f) for f in _date_formats(decision)) + "]"
     parsed = f"try_strptime({value}, {formats})"
     # %Y reads a year of one to three digits too (24-01-15 as 0024-01-15, 1/15/124 as 0124):
     # a year below 1000 is one only when the text writes it with four digits (0001-01-01).
@@ -227,7 +246,7 @@ def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
             return f"CASE WHEN CAST({cast} AS VARCHAR) = {value} THEN {cast} {parsed} END"
         return f"CASE {parsed} END"
     if t in ("date", "timestamp"):
-        parsed = _date_parse(value, bool(decision.dayfirst))
+        parsed = _date_parse(value, decision)
         if t == "timestamp":
             return parsed
         if not decision.forced:
@@ -315,6 +334,9 @@ _CONDITIONS = {
     "e164": "p_int AND starts_with(cur, '+') AND strlen(cur) BETWEEN 10 AND 16",
     "negative": "(p_us OR p_eu) AND starts_with(cur, '-')",
     "numdate": "p_numdate",
+    # A numeric date that ends in m has a 12-hour time (AM or PM), one with : a 24-hour one.
+    "ampm": "p_numdate AND suffix(lower(cur), 'm')",
+    "clock": "p_numdate AND contains(cur, ':') AND NOT suffix(lower(cur), 'm')",
     "day_ev": r"p_numdate AND TRY_CAST(regexp_extract(cur, '^(\d+)', 1) AS INT) > 12",
     "month_ev": r"p_numdate AND TRY_CAST(regexp_extract(cur, '^\d+[/.-](\d+)', 1) AS INT) > 12",
     "maybe_date": "p_maybe_date",
@@ -422,6 +444,8 @@ def decide_type(
         return TypeDecision("text", 0.0, reason="no non-null values")
     if dayfirst is None:
         dayfirst = c["day_ev"] > c["month_ev"]
+    # How dates read, with the formats the column needs (a short list when no value needs more).
+    dates = TypeDecision("timestamp", 0.0, dayfirst=dayfirst, clock=c["clock"] > 0, ampm=c["ampm"] > 0)
     detected = decimal is None
     if decimal is None:
         decimal = "," if c["eu_only"] > c["us_only"] else "."
@@ -448,13 +472,12 @@ def decide_type(
         )
     # Date parsing is the costly probe: only when enough values even look like dates.
     if c["maybe_date"] / nonnull >= threshold or (forced == "date" and c["maybe_date"]):
-        probe = TypeDecision("timestamp", 0.0, dayfirst=dayfirst)
         d = _weighted(
             con,
             table,
             {
-                "ok": f"{parse_expr(probe)} IS NOT NULL",
-                "timed": f"{parse_expr(probe)} <> date_trunc('day', {parse_expr(probe)})",
+                "ok": f"{parse_expr(dates)} IS NOT NULL",
+                "timed": f"{parse_expr(dates)} <> date_trunc('day', {parse_expr(dates)})",
             },
         )
         candidates["timestamp" if d["timed"] else "date"] = d["ok"]
@@ -463,7 +486,7 @@ def decide_type(
         # A forced type is the type: values that are not of it (a time of day for a date,
         # a fraction for an integer) fail and are quarantined, nothing is widened.
         if forced == "date" and "timestamp" in candidates:
-            date = TypeDecision("date", 0.0, dayfirst=dayfirst, forced=True)
+            date = replace(dates, type="date", forced=True)
             candidates["date"] = _weighted(con, table, {"ok": f"{parse_expr(date)} IS NOT NULL"})["ok"]
         elif forced == "integer" and frac:
             integer = TypeDecision("integer", 0.0, decimal=decimal, forced=True)
@@ -484,7 +507,7 @@ def decide_type(
             )
         decision = TypeDecision(name, share, reason=f"{share:.1%} of non-null values parse as {name}")
     if decision.type in ("date", "timestamp"):
-        decision.dayfirst = dayfirst
+        decision.dayfirst, decision.clock, decision.ampm = dayfirst, dates.clock, dates.ampm
     if decision.type in ("integer", "number"):
         decision.decimal = decimal
         if detected:

@@ -257,6 +257,88 @@ def test_a_year_of_fewer_than_four_digits_is_no_year(tmp_path: Path) -> None:
     assert reasons == {("iso", "124-01-15", "not a valid date"), ("mdy", "1/15/124", "not a valid date")}
 
 
+def test_numeric_dates_with_a_time_of_day_convert(tmp_path: Path) -> None:
+    # Excel and US systems export 1/15/2024 14:30 or 1/15/2024 2:30 PM: such columns stayed text.
+    header = ["us", "de", "ampm", "dmy_ampm", "mixed"]
+    rows = [
+        ["1/15/2024 14:30", "15.01.2024 14:30:05", "1/15/2024 2:30 PM", "13/01/2024 2:30 PM", "1/15/2024"],
+        [
+            "12/31/2023 09:05",
+            "01.02.2024 08:00:00",
+            "01/15/2024 02:30:00 PM",
+            "01/02/2024 11:00 AM",
+            "2/1/2024 10:00",
+        ],
+        [
+            "2/1/2024 0:00",
+            "31.12.2023 23:59:59",
+            "1/16/2024 9:05:30 am",
+            "1/3/2024 9:05:30 pm",
+            "3/1/2024 0:00:01",
+        ],
+    ]
+    report, cleaned, out = clean(tmp_path, header, rows)
+    assert report["summary"]["converted_columns"] == dict.fromkeys(header, "TIMESTAMP")
+    assert report["summary"]["quarantined"] == 0
+    assert [r["us"] for r in cleaned] == ["2024-01-15 14:30:00", "2023-12-31 09:05:00", "2024-02-01 00:00:00"]
+    assert [r["de"] for r in cleaned] == ["2024-01-15 14:30:05", "2024-02-01 08:00:00", "2023-12-31 23:59:59"]
+    assert [r["ampm"] for r in cleaned] == [
+        "2024-01-15 14:30:00",
+        "2024-01-15 14:30:00",
+        "2024-01-16 09:05:30",
+    ]
+    assert [r["dmy_ampm"] for r in cleaned] == [
+        "2024-01-13 14:30:00",
+        "2024-02-01 11:00:00",
+        "2024-03-01 21:05:30",
+    ]
+    assert [r["mixed"] for r in cleaned] == [
+        "2024-01-15 00:00:00",
+        "2024-02-01 10:00:00",
+        "2024-03-01 00:00:01",
+    ]
+    dayfirst = {c: changes(out, "types", c)["decision"]["dayfirst"] for c in header}
+    assert dayfirst == {"us": False, "de": True, "ampm": False, "dmy_ampm": True, "mixed": False}
+
+
+def test_twelve_hour_times_read_12_am_as_midnight_and_12_pm_as_noon(tmp_path: Path) -> None:
+    values = {
+        "1/15/2024 12:00 AM": "2024-01-15 00:00:00",
+        "1/15/2024 12:30 AM": "2024-01-15 00:30:00",
+        "1/15/2024 1:00 AM": "2024-01-15 01:00:00",
+        "1/15/2024 11:59:59 AM": "2024-01-15 11:59:59",
+        "1/15/2024 12:00 PM": "2024-01-15 12:00:00",
+        "1/15/2024 12:59 pm": "2024-01-15 12:59:00",
+        "1/15/2024 1:00 PM": "2024-01-15 13:00:00",
+        "1/15/2024 11:59 PM": "2024-01-15 23:59:00",
+    }
+    bad = ["1/15/2024 13:30 PM", "1/15/2024 0:30 AM"]  # no 12-hour time: they fail, never guessed
+    rows = [[v] for v in [*values, *bad]]
+    report, cleaned, out = clean(tmp_path, ["t"], rows, {"threshold": 0.5})
+    assert report["summary"]["converted_columns"] == {"t": "TIMESTAMP"}
+    assert [r["t"] for r in cleaned] == list(values.values())
+    failed = {(r["quarantine_value"], r["quarantine_reason"]) for r in read_csv(out / "quarantine.csv")}
+    assert failed == {(v, "not a valid timestamp") for v in bad}
+
+
+def test_numeric_dates_all_at_midnight_are_dates_and_a_forced_date_fails_a_time(tmp_path: Path) -> None:
+    rows = [
+        ["1/15/2024 00:00", "1/15/2024 14:30"],
+        ["1/16/2024 12:00 AM", "1/16/2024 12:00 AM"],
+        ["1/17/2024 00:00:00", "1/17/2024 00:00"],
+    ]
+    report, cleaned, out = clean(
+        tmp_path, ["midnight", "forced"], rows, {"columns": {"forced": {"type": "date"}}}
+    )
+    assert report["summary"]["converted_columns"] == {"midnight": "DATE", "forced": "DATE"}
+    assert [(r["midnight"], r["forced"]) for r in cleaned] == [
+        ("2024-01-16", "2024-01-16"),
+        ("2024-01-17", "2024-01-17"),
+    ]
+    failed = {(r["quarantine_value"], r["quarantine_reason"]) for r in read_csv(out / "quarantine.csv")}
+    assert failed == {("1/15/2024 14:30", "not a valid date")}
+
+
 def test_booleans(tmp_path: Path) -> None:
     params = {"steps": [{"step": "dedupe", "enabled": False}]}
     report, cleaned, _ = clean(tmp_path, ["b"], [["Yes"], ["no"], ["TRUE"], ["f"]], params)
