@@ -6,7 +6,8 @@ Steps, in pipeline order (parameters and defaults in :mod:`taskq.jobs.clean_para
 2. ``placeholders``: tokens such as ``N/A``, ``null``, ``-``, ``""`` become NULL.
 3. ``rename_columns`` (off by default): snake_case, de-duplicated output names.
 4. ``types``: numbers (thousands separators, decimal comma), dates (to ISO,
-   day-first detected per column) and booleans, where at least ``threshold`` of
+   day-first detected per column; a two-digit year gets a ``two_digit_years``
+   finding) and booleans, where at least ``threshold`` of
    non-null values parse (:mod:`taskq.jobs.clean_types`). No number changes:
    a column with more significant digits than a DOUBLE holds becomes the
    DECIMAL(p, s) that holds them all, or stays text past 38 digits.
@@ -341,7 +342,9 @@ def _result(
             code = "case_rule_ignored" if note.startswith("case rule") else "param_ignored"
             recs.append(finding("info", note, column=col, code=code))
         d = m.decision
-        if d is not None and d.note:
+        if d is not None and d.note and d.type in ("date", "timestamp"):
+            recs.append(finding("info", f"{col!r}: {d.note}", column=col, code="two_digit_years"))
+        elif d is not None and d.note:
             recs.append(finding("warning", f"{col!r}: {d.note}", column=col, code="decimal_mark_ambiguous"))
         if d is not None and d.type == "text" and 0.5 <= d.share < 1 and "below" in d.reason:
             recs.append(

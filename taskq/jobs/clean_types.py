@@ -49,6 +49,21 @@ Candidates, for non-null text values:
   TIMESTAMP. A year is written with four digits: strptime's ``%Y`` reads one
   to three as well, so a parsed year below 1000 counts only when the text has
   it with four (``0001-01-01``); ``124-01-15`` and ``1/15/124`` fail.
+* **two-digit years**: a numeric date may end its date in a two-digit year
+  (``1/15/24``, ``15-01-24``, ``1/15/24 14:30``; with dots, day and month
+  have two digits too, ``15.01.24``, since ``1.2.10`` is a version). The
+  century rule is strptime's ``%y``, the same in DuckDB, Python and POSIX:
+  00-68 are 2000-2068, 69-99 are 1969-1999. It is fixed, not a window around
+  today, so a replay reads the same dates in any year. The year is last:
+  ``yy/mm/dd`` is not a format (it cannot be told from ``dd/mm/yy``), and
+  ``24/01/15`` is 24 January 2015 in a day-first column, no date in a
+  month-first one. Four- and two-digit years mix in a column. A two-digit year is no
+  evidence by itself: its value must still be a valid date under the column's
+  day/month order, so ids like ``12-34-56`` (few fit both ranges) stay text.
+  The decision counts the rows read so (``two_digit_years``) and its ``note``
+  gives the rule with the earliest and latest such date: the report has it as
+  a ``two_digit_years`` info finding, so that a birth date ``05/03/52`` read
+  as 2052 is seen.
 
 The candidate parsing the most rows wins; the column is converted only when
 that share of non-null values reaches the threshold. Values that then fail to
@@ -83,7 +98,9 @@ The decimal mark may lead, with no digit before it (``.5``, as Excel, R and Java
 0.5); a trailing one (``5.``) is no number (see the module docstring)."""
 _CLOCK = r"( \d{1,2}:\d{2}(:\d{2})?( [AaPp][Mm])?)?"
 """A time of day after a numeric date: 24-hour (``14:30``, ``14:30:05``) or 12-hour (``2:30 PM``)."""
-_NUMERIC_DATE = rf"\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{4}}{_CLOCK}"
+_NUMERIC_DATE = r"(\d{1,2}[/.-]\d{1,2}[/.-]\d{4}|\d{1,2}[/-]\d{1,2}[/-]\d{2}|\d{2}\.\d{2}\.\d{2})" + _CLOCK
+"""``a/b/yyyy`` or ``a/b/yy`` (``/``, ``-`` or ``.``), with an optional time. With a two-digit
+year and dots, day and month have two digits (``01.02.24``): ``1.2.10`` is a version."""
 _MAYBE_DATE = (
     rf"^\d{{4}}[-/]\d{{1,2}}[-/]\d|^{_NUMERIC_DATE}$"
     r"|^(\d{1,2}[ -])?(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-zA-Z]*\.?[ -]"
@@ -119,7 +136,8 @@ class TypeDecision:
     decimal: str | None = None
     reason: str = ""
     note: str = ""
-    """A caveat for the report: the decimal mark was decided on thin or conflicting evidence."""
+    """A caveat for the report: the decimal mark was decided on thin or conflicting evidence, or
+    dates have two-digit years (which century?)."""
     forced: bool = False
     """The params named the type: values that are not of it (a fraction for an integer, a time
     of day for a date) must fail. A detected type never meets such values, so its parse skips
@@ -135,6 +153,11 @@ class TypeDecision:
     are tried. Without such values the list stays short."""
     ampm: bool = False
     """For dates: some numeric dates have a 12-hour time (``1/15/2024 2:30 PM``)."""
+    short_year: bool = False
+    """For dates: some numeric dates have a two-digit year (``1/15/24``); their formats are
+    tried first (see :func:`_date_formats`)."""
+    two_digit_years: int = 0
+    """For dates: rows read with a two-digit year (by the century rule: see the module docstring)."""
 
     @property
     def sql_type(self) -> str:
@@ -157,6 +180,8 @@ class TypeDecision:
             out["decimal"] = self.decimal
         if self.precision is not None:
             out["precision"], out["scale"] = self.precision, self.scale
+        if self.two_digit_years:
+            out["two_digit_years"] = self.two_digit_years
         if self.note:
             out["note"] = self.note
         return out
@@ -164,15 +189,25 @@ class TypeDecision:
 
 def _date_formats(decision: TypeDecision) -> list[str]:
     """The strptime formats of ``decision``'s dates, in the order they are tried (the first
-    that reads a value wins): numeric dates with a time only when the column has some."""
-    order = "%d{s}%m{s}%Y" if decision.dayfirst else "%m{s}%d{s}%Y"
+    that reads a value wins): numeric dates with a time, or a two-digit year, only when the
+    column has some.
+
+    Two-digit years come first: ``%Y`` reads 15/01/24 as the year 15 (which
+    :func:`_date_parse` then refuses), and ``%y`` fails at once on a four-digit
+    year (``%d`` and ``%m`` read at most two digits of ``2024-01-15``).
+    """
+    order = "%d{s}%m{s}" if decision.dayfirst else "%m{s}%d{s}"
     clocks = [""]
     if decision.clock:
         clocks += [" %H:%M", " %H:%M:%S"]
     if decision.ampm:  # %I is 1 to 12: 12:30 AM is 00:30, 12:30 PM 12:30, 13:30 PM no time
         clocks += [" %I:%M %p", " %I:%M:%S %p"]
-    numeric = [order.format(s=s) + clock for s in ("/", "-", ".") for clock in clocks]
-    return _ISO_FORMATS + numeric + _NAME_FORMATS
+
+    def numeric(year: str) -> list[str]:
+        return [order.format(s=s) + year + clock for s in ("/", "-", ".") for clock in clocks]
+
+    short = numeric("%y") if decision.short_year else []
+    return short + _ISO_FORMATS + numeric("%Y") + _NAME_FORMATS
 
 
 def _date_parse(value: str, decision: TypeDecision) -> str:
@@ -337,6 +372,8 @@ _CONDITIONS = {
     # A numeric date that ends in m has a 12-hour time (AM or PM), one with : a 24-hour one.
     "ampm": "p_numdate AND suffix(lower(cur), 'm')",
     "clock": "p_numdate AND contains(cur, ':') AND NOT suffix(lower(cur), 'm')",
+    # The year is the date's last two characters after a separator (1/15/24, 1/15/24 14:30).
+    "short_year": "p_numdate AND left(right(split_part(cur, ' ', 1), 3), 1) IN ('/', '-', '.')",
     "day_ev": r"p_numdate AND TRY_CAST(regexp_extract(cur, '^(\d+)', 1) AS INT) > 12",
     "month_ev": r"p_numdate AND TRY_CAST(regexp_extract(cur, '^\d+[/.-](\d+)', 1) AS INT) > 12",
     "maybe_date": "p_maybe_date",
@@ -445,7 +482,14 @@ def decide_type(
     if dayfirst is None:
         dayfirst = c["day_ev"] > c["month_ev"]
     # How dates read, with the formats the column needs (a short list when no value needs more).
-    dates = TypeDecision("timestamp", 0.0, dayfirst=dayfirst, clock=c["clock"] > 0, ampm=c["ampm"] > 0)
+    dates = TypeDecision(
+        "timestamp",
+        0.0,
+        dayfirst=dayfirst,
+        clock=c["clock"] > 0,
+        ampm=c["ampm"] > 0,
+        short_year=c["short_year"] > 0,
+    )
     detected = decimal is None
     if decimal is None:
         decimal = "," if c["eu_only"] > c["us_only"] else "."
@@ -472,15 +516,8 @@ def decide_type(
         )
     # Date parsing is the costly probe: only when enough values even look like dates.
     if c["maybe_date"] / nonnull >= threshold or (forced == "date" and c["maybe_date"]):
-        d = _weighted(
-            con,
-            table,
-            {
-                "ok": f"{parse_expr(dates)} IS NOT NULL",
-                "timed": f"{parse_expr(dates)} <> date_trunc('day', {parse_expr(dates)})",
-            },
-        )
-        candidates["timestamp" if d["timed"] else "date"] = d["ok"]
+        ok, timed = _probe_dates(con, table, dates)
+        candidates["timestamp" if timed else "date"] = ok
     if forced != "auto":
         name = forced
         # A forced type is the type: values that are not of it (a time of day for a date,
@@ -508,6 +545,8 @@ def decide_type(
         decision = TypeDecision(name, share, reason=f"{share:.1%} of non-null values parse as {name}")
     if decision.type in ("date", "timestamp"):
         decision.dayfirst, decision.clock, decision.ampm = dayfirst, dates.clock, dates.ampm
+        decision.short_year, decision.two_digit_years = dates.short_year, dates.two_digit_years
+        decision.note = dates.note
     if decision.type in ("integer", "number"):
         decision.decimal = decimal
         if detected:
@@ -516,6 +555,40 @@ def decide_type(
         decision = _exact_number(con, table, decision)
     logger.debug("type decision for %s: %s", table, decision)
     return decision
+
+
+CENTURY_RULE = "00-68 as 2000-2068, 69-99 as 1969-1999"
+"""How a two-digit year reads: strptime's ``%y`` in DuckDB, as in Python and POSIX."""
+
+
+def _probe_dates(con: duckdb.DuckDBPyConnection, table: str, dates: TypeDecision) -> tuple[int, int]:
+    """Rows of ``table`` that parse as ``dates`` (a timestamp decision), and rows of them
+    with a time of day: one scan, which also counts the rows read with a two-digit year
+    into ``dates.two_digit_years`` and says which dates they became in ``dates.note``."""
+    aggs = [
+        "coalesce(sum(n) FILTER (WHERE p IS NOT NULL), 0)",
+        "coalesce(sum(n) FILTER (WHERE p <> date_trunc('day', p)), 0)",
+    ]
+    if dates.short_year:
+        # A year read from four digits is in the text (2024, 0001); one read from two is not.
+        short = "p IS NOT NULL AND NOT contains(cur, CAST(year(p) AS VARCHAR))"
+        aggs += [f"coalesce(sum(n) FILTER (WHERE {short}), 0)"]
+        # The earliest and latest, each with its text (ties on a date go by the text: one example).
+        aggs += [f"{f}((p, cur)) FILTER (WHERE {short})" for f in ("min", "max")]
+    sql = f"SELECT {', '.join(aggs)} FROM (SELECT n, cur, {parse_expr(dates)} AS p FROM {table} WHERE cur IS NOT NULL)"
+    row = con.execute(sql).fetchall()[0]
+    if dates.short_year and row[2]:
+        dates.two_digit_years = n = int(row[2])
+        (first, first_text), (last, last_text) = row[3], row[4]
+        read = f"{first_text!r} as {first:%Y-%m-%d}"
+        if last_text != first_text:
+            read = f"from {read} to {last_text!r} as {last:%Y-%m-%d}"
+        dates.note = (
+            f"{n} row(s) have a two-digit year, read {CENTURY_RULE} ({read}); if some are earlier "
+            "(a birth date 05/03/52 may be 1952), write their years with four digits in the input, "
+            "or set the column's type to text"
+        )
+    return int(row[0]), int(row[1])
 
 
 def _exact_number(con: duckdb.DuckDBPyConnection, table: str, decision: TypeDecision) -> TypeDecision:

@@ -339,6 +339,127 @@ def test_numeric_dates_all_at_midnight_are_dates_and_a_forced_date_fails_a_time(
     assert failed == {("1/15/2024 14:30", "not a valid date")}
 
 
+def test_two_digit_years_convert_by_the_century_rule_with_a_finding(tmp_path: Path) -> None:
+    # 00-68 are 2000-2068, 69-99 are 1969-1999: strptime's %y in DuckDB and Python alike.
+    header = ["us", "de", "dash", "timed", "born"]
+    rows = [
+        ["1/15/24", "15.01.24", "15-01-24", "1/15/24 14:30", "05/03/52"],
+        ["12/31/99", "31.12.69", "01-02-00", "12/31/68 2:30 PM", "11/30/69"],
+        ["2/29/00", "29.02.68", "28-02-99", "2/1/00 0:00", "7/4/01"],
+    ]
+    report, cleaned, out = clean(tmp_path, header, rows)
+    assert report["summary"]["converted_columns"] == {
+        "us": "DATE",
+        "de": "DATE",
+        "dash": "DATE",
+        "timed": "TIMESTAMP",
+        "born": "DATE",
+    }
+    assert [r["us"] for r in cleaned] == ["2024-01-15", "1999-12-31", "2000-02-29"]
+    assert [r["de"] for r in cleaned] == ["2024-01-15", "1969-12-31", "2068-02-29"]
+    assert [r["dash"] for r in cleaned] == ["2024-01-15", "2000-02-01", "1999-02-28"]
+    assert [r["timed"] for r in cleaned] == [
+        "2024-01-15 14:30:00",
+        "2068-12-31 14:30:00",
+        "2000-02-01 00:00:00",
+    ]
+    assert [r["born"] for r in cleaned] == ["2052-05-03", "1969-11-30", "2001-07-04"]
+    decisions = {c: changes(out, "types", c)["decision"] for c in header}
+    assert {c: d["dayfirst"] for c, d in decisions.items()} == {
+        "us": False,
+        "de": True,
+        "dash": True,
+        "timed": False,
+        "born": False,
+    }
+    assert {d["two_digit_years"] for d in decisions.values()} == {3}
+    findings = {f["column"]: f for f in report["recommendations"] if f["code"] == "two_digit_years"}
+    assert set(findings) == set(header) and {f["severity"] for f in findings.values()} == {"info"}
+    born = findings["born"]["message"]
+    assert "00-68 as 2000-2068, 69-99 as 1969-1999" in born
+    assert "from '11/30/69' as 1969-11-30 to '05/03/52' as 2052-05-03" in born
+    assert born.removeprefix("'born': ") == decisions["born"]["note"]
+
+
+def test_four_and_two_digit_years_mix_in_one_column(tmp_path: Path) -> None:
+    rows = [["1/15/2024"], ["1/16/24"], ["12/31/1999"], ["2/1/2024 14:30"], ["2/2/24 9:00 AM"]]
+    report, cleaned, out = clean(tmp_path, ["d"], rows)
+    assert report["summary"]["converted_columns"] == {"d": "TIMESTAMP"}
+    assert [r["d"] for r in cleaned] == [
+        "2024-01-15 00:00:00",
+        "2024-01-16 00:00:00",
+        "1999-12-31 00:00:00",
+        "2024-02-01 14:30:00",
+        "2024-02-02 09:00:00",
+    ]
+    decision = changes(out, "types", "d")["decision"]
+    assert decision["two_digit_years"] == 2
+    assert "from '1/16/24' as 2024-01-16 to '2/2/24 9:00 AM' as 2024-02-02" in decision["note"]
+    # Four-digit years alone: no finding, and the decision says nothing of two-digit years.
+    report, _, out = clean(tmp_path, ["d"], [["1/15/2024"], ["12/31/1999"]])
+    assert "two_digit_years" not in changes(out, "types", "d")["decision"]
+    assert not [f for f in report["recommendations"] if f["code"] == "two_digit_years"]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["1.2.3", "1.2.10", "2.0.13", "10.4.1", "1.10.12"],  # versions
+        ["1.2.10", "1.10.12", "2.1.13", "3.1.15", "1.4.22"],  # each one a date if dots were slashes
+        ["1/2", "3/4", "1/3", "2/3", "7/8"],  # fractions
+        ["3-1", "2-2", "0-0", "4-10", "1-3"],  # scores
+        ["192.168.1.10", "10.0.0.1", "8.8.8.8", "1.1.1.1", "172.16.0.12"],  # IPs
+        ["14:30", "2:30 PM", "9:05", "12:00 AM", "23:59:59"],  # times alone
+        ["13/13/13", "31/31/24", "00/00/00", "99.99.99", "45-67-89"],  # dates of no calendar
+    ],
+)
+def test_things_that_are_not_dates_stay_text(tmp_path: Path, values: list[str]) -> None:
+    report, cleaned, _ = clean(tmp_path, ["v"], [[v] for v in values])
+    assert report["summary"]["converted_columns"] == {}
+    assert [r["v"] for r in cleaned] == values
+
+
+def test_ids_shaped_like_two_digit_year_dates_stay_text(tmp_path: Path) -> None:
+    # 12-34-56: a few such ids are valid dates (05-11-20), most are not under either order.
+    rng = random.Random(7)
+    ids = [f"{rng.randint(10, 99)}-{rng.randint(10, 99)}-{rng.randint(10, 99)}" for _ in range(200)]
+    report, cleaned, out = clean(tmp_path, ["part"], [[i] for i in ids])
+    assert report["summary"]["converted_columns"] == {}
+    assert "below 95%" in changes(out, "types", "part")["decision"]["reason"]
+    assert [r["part"] for r in cleaned] == list(dict.fromkeys(ids))
+
+
+def test_two_digit_years_forced_to_date_and_replayed(tmp_path: Path) -> None:
+    rows = [
+        ["1/15/24", "15.01.24 14:30", "a"],
+        ["1/16/24 14:30", "16.01.24 00:00", "b"],
+        ["1/17/24 12:00 AM", "oops", "c"],
+        ["1/18/2024", "18.01.2024 2:30 PM", "d"],
+    ]
+    params = {"columns": {"forced": {"type": "date"}}}
+    report, first, out = clean(tmp_path, ["forced", "auto", "k"], rows, params)
+    assert report["summary"]["converted_columns"] == {"forced": "DATE"}  # auto: 3 in 4 parse
+    assert [(r["forced"], r["k"]) for r in first] == [
+        ("2024-01-15", "a"),
+        ("2024-01-17", "c"),
+        ("2024-01-18", "d"),
+    ]
+    failed = {(r["quarantine_value"], r["quarantine_reason"]) for r in read_csv(out / "quarantine.csv")}
+    assert failed == {("1/16/24 14:30", "not a valid date")}
+    assert changes(out, "types", "forced")["decision"]["two_digit_years"] == 3
+    params = {"threshold": 0.75, "columns": {"forced": {"type": "date"}}}
+    report, first, out = clean(tmp_path, ["forced", "auto", "k"], rows, params)
+    assert report["summary"]["converted_columns"] == {"forced": "DATE", "auto": "TIMESTAMP"}
+    assert [r["auto"] for r in first] == ["2024-01-15 14:30:00", "2024-01-18 14:30:00"]
+    steps = json.loads((out / "changes.json").read_text())["steps"]
+    replay = execute("clean", tmp_path / "in.csv", tmp_path / "replay", {"steps": steps})
+    assert read_csv(tmp_path / "replay" / "cleaned.csv") == first
+    assert (tmp_path / "replay" / "quarantine.csv").read_text() == (out / "quarantine.csv").read_text()
+    again = json.loads((tmp_path / "replay" / "changes.json").read_text())["decisions"]
+    assert again == json.loads((out / "changes.json").read_text())["decisions"]
+    assert replay["recommendations"] == report["recommendations"]
+
+
 def test_booleans(tmp_path: Path) -> None:
     params = {"steps": [{"step": "dedupe", "enabled": False}]}
     report, cleaned, _ = clean(tmp_path, ["b"], [["Yes"], ["no"], ["TRUE"], ["f"]], params)
