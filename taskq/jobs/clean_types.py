@@ -44,11 +44,13 @@ Candidates, for non-null text values:
   formats for these are tried only in a column that has such values (the
   detection scan counts them). Day-first vs month-first is decided per
   column: a first number above 12 is evidence for day-first, a second number
-  above 12 for month-first; the side with more evidence wins, month-first on a
-  tie. A column whose parsed values all fall at midnight becomes DATE, else
+  above 12 for month-first; the side with more evidence wins. On a tie (or
+  none), day-first when most numeric dates are written with dots
+  (``15.01.2024``, as Europe writes them), else month-first. A column whose parsed values all fall at midnight becomes DATE, else
   TIMESTAMP. A year is written with four digits: strptime's ``%Y`` reads one
-  to three as well, so a parsed year below 1000 counts only when the text has
-  it with four (``0001-01-01``); ``124-01-15`` and ``1/15/124`` fail.
+  to three as well, so a parsed year counts only when the text has it with
+  four (``0001-01-01``) or, below, with two; ``124-01-15``, ``1/15/124`` and
+  ``1/2/3`` (``%y`` reads one digit) fail.
 * **two-digit years**: a numeric date may end its date in a two-digit year
   (``1/15/24``, ``15-01-24``, ``1/15/24 14:30``; with dots, day and month
   have two digits too, ``15.01.24``, since ``1.2.10`` is a version). The
@@ -213,12 +215,15 @@ def _date_formats(decision: TypeDecision) -> list[str]:
 def _date_parse(value: str, decision: TypeDecision) -> str:
     formats = "[" + ", ".join(_lit(f) for f in _date_formats(decision)) + "]"
     parsed = f"try_strptime({value}, {formats})"
-    # %Y reads a year of one to three digits too (24-01-15 as 0024-01-15, 1/15/124 as 0124):
-    # a year below 1000 is one only when the text writes it with four digits (0001-01-01).
-    # Years after 999 skip the test (a CASE evaluates its next branch on the rest alone).
+    # %Y reads a year of one to three digits too (24-01-15 as 0024-01-15, 1/15/124 as 0124),
+    # and %y one digit (1/2/3 as 2003): a year is one when the text has it with four digits
+    # (0001-01-01, 2024), or two that end the date after its separator (1/15/24; with dots,
+    # day and month of two digits too: 1.2.10 is a version).
     year = f"year({parsed})"
     four = f"contains({value}, lpad(CAST({year} AS VARCHAR), 4, '0'))"
-    return f"CASE WHEN {year} >= 1000 THEN {parsed} WHEN {four} THEN {parsed} END"
+    day = f"split_part({value}, ' ', 1)"
+    two = f"(left(right({day}, 3), 1) IN ('/', '-') OR regexp_full_match({day}, '[0-9]{{2}}\\.[0-9]{{2}}\\.[0-9]{{2}}'))"
+    return f"CASE WHEN {four} THEN {parsed} WHEN {year} >= 1000 AND {two} THEN {parsed} END"
 
 
 def _number_text(decision: TypeDecision, value: str) -> tuple[str, str]:
@@ -369,6 +374,7 @@ _CONDITIONS = {
     "e164": "p_int AND starts_with(cur, '+') AND strlen(cur) BETWEEN 10 AND 16",
     "negative": "(p_us OR p_eu) AND starts_with(cur, '-')",
     "numdate": "p_numdate",
+    "dotted": "p_numdate AND contains(split_part(cur, ' ', 1), '.')",
     # A numeric date that ends in m has a 12-hour time (AM or PM), one with : a 24-hour one.
     "ampm": "p_numdate AND suffix(lower(cur), 'm')",
     "clock": "p_numdate AND contains(cur, ':') AND NOT suffix(lower(cur), 'm')",
@@ -480,7 +486,10 @@ def decide_type(
     if nonnull == 0:
         return TypeDecision("text", 0.0, reason="no non-null values")
     if dayfirst is None:
-        dayfirst = c["day_ev"] > c["month_ev"]
+        # No evidence either way: dots are written day first (15.01.2024, Europe), slashes and
+        # dashes month first (the US).
+        tie = c["day_ev"] == c["month_ev"]
+        dayfirst = c["day_ev"] > c["month_ev"] or (tie and 2 * c["dotted"] > c["numdate"])
     # How dates read, with the formats the column needs (a short list when no value needs more).
     dates = TypeDecision(
         "timestamp",
@@ -523,8 +532,9 @@ def decide_type(
         # A forced type is the type: values that are not of it (a time of day for a date,
         # a fraction for an integer) fail and are quarantined, nothing is widened.
         if forced == "date" and "timestamp" in candidates:
-            date = replace(dates, type="date", forced=True)
-            candidates["date"] = _weighted(con, table, {"ok": f"{parse_expr(date)} IS NOT NULL"})["ok"]
+            # Its own probe: the two-digit years counted are those of values that stay.
+            dates = replace(dates, type="date", forced=True, note="", two_digit_years=0)
+            candidates["date"], _ = _probe_dates(con, table, dates)
         elif forced == "integer" and frac:
             integer = TypeDecision("integer", 0.0, decimal=decimal, forced=True)
             candidates["integer"] = _weighted(con, table, {"ok": f"{parse_expr(integer)} IS NOT NULL"})["ok"]

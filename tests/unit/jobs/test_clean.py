@@ -429,6 +429,33 @@ def test_ids_shaped_like_two_digit_year_dates_stay_text(tmp_path: Path) -> None:
     assert [r["part"] for r in cleaned] == list(dict.fromkeys(ids))
 
 
+@pytest.mark.parametrize(
+    ("dates", "odd"),
+    [
+        # %y reads one digit too: 1/2/3 was 2003-01-02 beside m/d/yy dates (QA)
+        ([f"{m}/{d}/24" for m in range(1, 13) for d in (3, 14, 25)], ["1/2/3", "1/15/1"]),
+        # with dots and a two-digit year, day and month have two digits: 1.2.10 is a version
+        ([f"{d:02}.{m:02}.24" for m in range(1, 13) for d in (3, 14, 25)], ["1.2.10", "1.2.3"]),
+    ],
+)
+def test_a_date_column_quarantines_years_it_cannot_read(
+    tmp_path: Path, dates: list[str], odd: list[str]
+) -> None:
+    params = {"threshold": 0.9, "steps": [{"step": "dedupe", "enabled": False}]}
+    report, cleaned, out = clean(tmp_path, ["d"], [[v] for v in dates + odd], params)
+    assert report["summary"]["converted_columns"] == {"d": "DATE"}
+    assert {r["quarantine_value"] for r in read_csv(out / "quarantine.csv")} == set(odd)
+    assert changes(out, "types", "d")["decision"]["two_digit_years"] == len(dates)
+
+
+def test_dotted_dates_read_day_first_without_evidence(tmp_path: Path) -> None:
+    # 01.02.2024 is 1 February where dates are written with dots; month-first was the tie rule.
+    report, cleaned, _ = clean(tmp_path, ["d"], [["01.02.2024"], ["03.04.2024"], ["05.06.24"]])
+    assert [r["d"] for r in cleaned] == ["2024-02-01", "2024-04-03", "2024-06-05"]
+    _, cleaned, _ = clean(tmp_path, ["d"], [["01/02/2024"], ["03/04/2024"]])
+    assert [r["d"] for r in cleaned] == ["2024-01-02", "2024-03-04"]  # slashes: month first
+
+
 def test_two_digit_years_forced_to_date_and_replayed(tmp_path: Path) -> None:
     rows = [
         ["1/15/24", "15.01.24 14:30", "a"],
@@ -446,7 +473,8 @@ def test_two_digit_years_forced_to_date_and_replayed(tmp_path: Path) -> None:
     ]
     failed = {(r["quarantine_value"], r["quarantine_reason"]) for r in read_csv(out / "quarantine.csv")}
     assert failed == {("1/16/24 14:30", "not a valid date")}
-    assert changes(out, "types", "forced")["decision"]["two_digit_years"] == 3
+    # The quarantined 1/16/24 14:30 is not counted among the dates read (it was: QA).
+    assert changes(out, "types", "forced")["decision"]["two_digit_years"] == 2
     params = {"threshold": 0.75, "columns": {"forced": {"type": "date"}}}
     report, first, out = clean(tmp_path, ["forced", "auto", "k"], rows, params)
     assert report["summary"]["converted_columns"] == {"forced": "DATE", "auto": "TIMESTAMP"}
