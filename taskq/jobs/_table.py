@@ -138,21 +138,29 @@ def free_name(name: str, taken: Collection[str]) -> str:
     return candidate
 
 
-HIDDEN_ROWID = "__taskq_rowid"
-"""What a loaded table's column named ``rowid`` is renamed to (see :func:`hide_rowid`)."""
+def unused_name(base: str, taken: Collection[str]) -> str:
+    """``base``, or ``base_2``, ``base_3``...: the first not in ``taken``, in any case
+    (DuckDB's names are case-insensitive)."""
+    low = {t.lower() for t in taken}
+    name, i = base, 2
+    while name.lower() in low:
+        name, i = f"{base}_{i}", i + 1
+    return name
 
 
 def hide_rowid(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    """Rename ``table``'s column named ``rowid`` (any case), if it has one, to
-    :data:`HIDDEN_ROWID`; return ``{HIDDEN_ROWID: its name}`` for :func:`finish_view`,
-    which gives the name back (else ``{}``).
+    """Rename ``table``'s column named ``rowid`` (any case), if it has one, to a private
+    name; return ``{private name: its name}`` for :func:`finish_view`, which gives the name
+    back (else ``{}``).
 
     Such a column hides DuckDB's row id, which is ``__row``: the file's own values became
     the row numbers (quarantine rows, the order clean-my-data writes its output in)."""
-    for c in describe(con, table):
+    columns = describe(con, table)
+    for c in columns:
         if c.lower() == "rowid":
-            con.execute(f"ALTER TABLE {table} RENAME COLUMN {quote_ident(c)} TO {HIDDEN_ROWID}")
-            return {HIDDEN_ROWID: c}
+            hidden = unused_name("__taskq_rowid", columns)
+            con.execute(f"ALTER TABLE {table} RENAME COLUMN {quote_ident(c)} TO {quote_ident(hidden)}")
+            return {hidden: c}
     return {}
 
 

@@ -55,7 +55,6 @@ from ._csv import load_delimited
 from ._encoding import SAMPLE_BYTES, decoding_findings, sniff_encoding, utf8_source
 from ._numbers import MAX_DECIMAL, number_shape, plain_number, same_number
 from ._table import (
-    HIDDEN_ROWID,
     ROW_COLUMN,
     Table,
     describe,
@@ -67,6 +66,7 @@ from ._table import (
     quote_ident,
     row_renamed,
     sql_literal,
+    unused_name,
 )
 from ._xlsx import write_xlsx, xlsx_to_csv
 from .findings import finding
@@ -357,17 +357,18 @@ def _open_parquet(
     try:
         types = describe(con, f"read_parquet({literal})")
         notes = row_renamed(types)
-        source = f"read_parquet({literal}, file_row_number = true)"
+        json_columns = [c for c, t in types.items() if t == "JSON"]  # Parquet's JSON logical type
+        source, row_expr, hidden = f"read_parquet({literal}, file_row_number = true)", "file_row_number", {}
+        if any(c.lower() == "file_row_number" for c in types):
+            # read_parquet cannot add its row number beside a column of that name: the file is
+            # loaded into a table instead (this once), numbered by its row id.
+            source, row_expr = f"{view}__data", "rowid"
+            con.execute(f"CREATE OR REPLACE TABLE {source} AS SELECT * FROM read_parquet({literal})")
+            hidden = hide_rowid(con, source)
+            types = describe(con, source)
+            json_columns = [next((h for h, o in hidden.items() if o == c), c) for c in json_columns]
         columns, types, rows, exprs = finish_view(
-            con,
-            view,
-            source,
-            "file_row_number",
-            types,
-            all_varchar,
-            path,
-            keep_types,
-            [c for c, t in types.items() if t == "JSON"],  # Parquet's JSON logical type
+            con, view, source, row_expr, types, all_varchar, path, keep_types, json_columns, hidden
         )
     except duckdb.Error as exc:
         raise InputUnreadable(
@@ -427,7 +428,7 @@ def _open_json(
     hidden = hide_rowid(con, f"{view}__data")
     if hidden:
         types = describe(con, f"{view}__data")
-        nested = [HIDDEN_ROWID if c in hidden.values() else c for c in nested]
+        nested = [next((h for h, o in hidden.items() if o == c), c) for c in nested]
     columns, types, rows, exprs = finish_view(
         con, view, f"{view}__data", "rowid", types, all_varchar, path, keep_types, nested, hidden
     )
@@ -529,7 +530,7 @@ def _as_written(
         finding(
             "info",
             f"field {c!r} mixes integers a DOUBLE would round (past 2**53, or of 39 digits and more) "
-            "with other numbers: it is read as the numbers' JSON text, so no digit is lost",
+            "with other numbers: it is read as the numbers' JSON text, so its integers keep every digit",
             column=c,
             code="json_wide_numbers",
         )
@@ -587,15 +588,15 @@ def _wide_integers(
 
 
 _INTEGER = re.compile(r"-?[0-9]+")
-_INDEX = "__taskq_index"
-"""The row index :func:`_indexed` adds (not ``rowid``: a field of that name hides it)."""
 
 
-def _indexed(con: duckdb.DuckDBPyConnection, view: str) -> str:
-    """``<view>__data`` with its 0-based row index as :data:`_INDEX`, by position: DuckDB's
-    ``rowid`` is the file's own field when the file has one named ``rowid``."""
+def _indexed(con: duckdb.DuckDBPyConnection, view: str) -> tuple[str, str]:
+    """``<view>__data`` with its 0-based row index, by position, and the index's name (one
+    no column has): DuckDB's ``rowid`` is the file's own field when it has one named so."""
+    columns = describe(con, f"{view}__data")
     rows = con.execute(f"SELECT count(*) FROM {view}__data").fetchall()[0][0]
-    return f"(SELECT i.range AS {_INDEX}, d.* FROM {view}__data d POSITIONAL JOIN range({int(rows)}) i)"
+    index = quote_ident(unused_name("__taskq_index", columns))
+    return f"(SELECT i.range AS {index}, d.* FROM {view}__data d POSITIONAL JOIN range({int(rows)}) i)", index
 
 
 _LONG_NUMBER = r"[0-9][0-9.]{15}|[0-9][eE]"
@@ -634,10 +635,11 @@ def _inexact_texts(
     written = "CAST(TRY_CAST(t AS DOUBLE) AS VARCHAR)"
     # The lambdas of same_number name m, d and h: no column of the file is in scope there.
     values = ", ".join(f"any_value(v{i})" for i in range(len(fields)))
+    data, index = _indexed(con, view)
     tokens = (
-        f"SELECT d.{_INDEX} AS r, o.json AS j, {', '.join(f'd.{quote_ident(c)} AS v{i}' for i, c in enumerate(fields))}, "
+        f"SELECT d.{index} AS r, o.json AS j, {', '.join(f'd.{quote_ident(c)} AS v{i}' for i, c in enumerate(fields))}, "
         f"unnest(regexp_extract_all(o.json, {sql_literal(_LONG_TOKEN)})) AS t "
-        f"FROM {_indexed(con, view)} d POSITIONAL JOIN {objects} o "
+        f"FROM {data} d POSITIONAL JOIN {objects} o "
         f"WHERE regexp_matches(o.json, {sql_literal(_LONG_NUMBER)})"
     )
     rows = con.execute(
@@ -712,6 +714,7 @@ def _exact_numbers(
     )
     # Each value's text: as written where a DOUBLE would change it, else its DOUBLE's (the same
     # number). In a scope of these texts alone, as the lambdas of number_shape name m, d and h.
+    data, index = _indexed(con, view)
     texts, aggs = [], []
     for i, c in enumerate(fixes):
         texts.append(f"coalesce(x.f{i}, CAST(d.{quote_ident(c)} AS VARCHAR)) AS t{i}")
@@ -722,8 +725,8 @@ def _exact_numbers(
             f"count(*) FILTER (WHERE odd{i})",
         ]
     got = con.execute(
-        f"SELECT {', '.join(aggs)} FROM (SELECT {', '.join(texts)} FROM {_indexed(con, view)} d "
-        f"LEFT JOIN {view}__exact x ON x.r = d.{_INDEX})"
+        f"SELECT {', '.join(aggs)} FROM (SELECT {', '.join(texts)} FROM {data} d "
+        f"LEFT JOIN {view}__exact x ON x.r = d.{index})"
     ).fetchall()[0]
     out: dict[str, str] = {}
     for i, (c, found) in enumerate(fixes.items()):
@@ -785,14 +788,14 @@ def _keep_digits(con: duckdb.DuckDBPyConnection, view: str, exact: dict[str, str
             texts.append(f"coalesce(x.f{i}, CAST({col} AS VARCHAR)) AS t{i}")
             values.append(f"TRY_CAST({plain_number(f't{i}')} AS {t}) AS v{i}")  # no file column in scope
         swaps.append(f"y.v{i} AS {quote_ident(c)}")
-    data = _indexed(con, view)
+    data, index = _indexed(con, view)
     exact_values = (
-        f"SELECT r, {', '.join(values)} FROM (SELECT d.{_INDEX} AS r, {', '.join(texts)} "
-        f"FROM {data} d LEFT JOIN {view}__exact x ON x.r = d.{_INDEX})"
+        f"SELECT r, {', '.join(values)} FROM (SELECT d.{index} AS r, {', '.join(texts)} "
+        f"FROM {data} d LEFT JOIN {view}__exact x ON x.r = d.{index})"
     )
     con.execute(
-        f"CREATE OR REPLACE TABLE {view}__data AS SELECT d.* EXCLUDE ({_INDEX}) REPLACE ({', '.join(swaps)}) "
-        f"FROM {data} d JOIN ({exact_values}) y ON y.r = d.{_INDEX} ORDER BY d.{_INDEX}"
+        f"CREATE OR REPLACE TABLE {view}__data AS SELECT d.* EXCLUDE ({index}) REPLACE ({', '.join(swaps)}) "
+        f"FROM {data} d JOIN ({exact_values}) y ON y.r = d.{index} ORDER BY d.{index}"
     )
     con.execute(f"DROP TABLE {view}__exact")
 

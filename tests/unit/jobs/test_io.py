@@ -653,6 +653,25 @@ def test_a_column_named_rowid_keeps_its_name_and_is_no_row_number(con, write_byt
     assert rows(con) == [(0, "5", "a"), (1, "3", "b")]
 
 
+def test_parquet_with_a_file_row_number_column_is_read(con, tmp_path):
+    # DuckDB refused to add its own file_row_number beside the file's: no tool could read it.
+    path = tmp_path / "f.parquet"
+    pq.write_table(pa.table({"rowid": [5, 3], "file_row_number": [7, 7], "k": ["a", "b"]}), path)
+    table = open_table(con, path, all_varchar=True)
+    assert table.columns == ["rowid", "file_row_number", "k"]
+    assert rows(con) == [(0, "5", "7", "a"), (1, "3", "7", "b")]
+
+
+def test_the_names_taken_for_row_numbers_are_free_ones(con, write_bytes):
+    # A column named like the private ones crashed (rowid beside __taskq_rowid) or was renamed.
+    open_table(con, write_bytes("r.csv", b"rowid,__taskq_rowid\n5,a\n3,b\n"), all_varchar=True)
+    assert rows(con) == [(0, "5", "a"), (1, "3", "b")]
+    data = b'{"__taskq_index": 7, "v": 1.5}\n{"__taskq_index": 8, "v": 1234567890.123456789}\n'
+    table = open_table(con, write_bytes("i.jsonl", data), all_varchar=True, keep_types=True)
+    assert table.columns == ["__taskq_index", "v"]
+    assert [(r[1], str(r[2])) for r in rows(con)] == [(7, "1.500000000"), (8, "1234567890.123456789")]
+
+
 def test_json_exact_numbers_beside_a_rowid_field_stay_in_their_rows(con, write_bytes):
     # The fix-up of long numbers joined rows on DuckDB's rowid, which was the file's field:
     # rows were doubled, dropped and given each other's values (QA).
