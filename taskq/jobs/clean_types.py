@@ -384,6 +384,9 @@ _CONDITIONS = {
     "month_ev": r"p_numdate AND TRY_CAST(regexp_extract(cur, '^\d+[/.-](\d+)', 1) AS INT) > 12",
     "maybe_date": "p_maybe_date",
 }
+_DATE_CONDITIONS = ("dotted", "ampm", "clock", "short_year", "day_ev", "month_ev")
+"""Conditions on numeric dates alone: counted in a second scan of those values, when there are any."""
+_BASE_CONDITIONS = tuple(k for k in _CONDITIONS if k not in _DATE_CONDITIONS)
 _DIGITS_ONLY = {"nonnull", "int", "us", "eu"}
 """The conditions a value of ASCII digits only meets (``\\d`` is ASCII in RE2), besides
 ``lead0`` when it starts with 0. Identifier and count columns are mostly digits: they
@@ -397,16 +400,17 @@ def _candidates(con: duckdb.DuckDBPyConnection, table: str, first: _FirstPass) -
     Values of digits only were counted by ``first``; the patterns run on the
     others, and not at all when there are none (an id or count column).
     """
-    row: Any = [0] * len(_CONDITIONS)
+    out = {k: first.digits if k in _DIGITS_ONLY else 0 for k in _CONDITIONS}
     if first.digits < first.nonnull:
         flags = ", ".join(f"{e} AS p_{k}" for k, e in _PATTERNS.items())
-        sums = ", ".join(f"coalesce(sum(n) FILTER (WHERE {e}), 0)" for e in _CONDITIONS.values())
-        row = con.execute(
-            f"SELECT {sums} FROM (SELECT n, cur, {flags} FROM {table} WHERE cur IS NOT NULL AND NOT {_DIGITS})"
-        ).fetchall()[0]
-    out = {
-        k: int(v) + (first.digits if k in _DIGITS_ONLY else 0) for k, v in zip(_CONDITIONS, row, strict=True)
-    }
+        rest = f"FROM {table} WHERE cur IS NOT NULL AND NOT {_DIGITS}"
+        for names in (_BASE_CONDITIONS, _DATE_CONDITIONS):
+            sums = ", ".join(f"coalesce(sum(n) FILTER (WHERE {_CONDITIONS[k]}), 0)" for k in names)
+            row = con.execute(f"SELECT {sums} FROM (SELECT n, cur, {flags} {rest})").fetchall()[0]
+            out.update({k: out[k] + int(v) for k, v in zip(names, row, strict=True)})
+            if not out["numdate"]:
+                break  # the shapes of numeric dates are counted only in a column that has some
+            rest += f" AND {_PATTERNS['numdate']}"
     out["lead0"] += first.lead0
     out["overflow"] += first.overflow
     return out
