@@ -22,7 +22,7 @@ Steps, in pipeline order (parameters and defaults in :mod:`taskq.jobs.clean_para
 8. ``nulls``: per column leave, drop, mean, median, mode or constant.
 9. ``outliers``: IQR fences per numeric column; rows removed only with ``remove``.
    With ``columns: "auto"``, identifiers (unique integer columns named like
-   ``id``, ``customer_id``, ``invoice_no``) are skipped, with a ``skipped`` entry.
+   ``id``, ``customer_id``, ``invoice_no``, ``rowid``) are skipped, with a ``skipped`` entry.
 
 Outputs in ``out_dir``: ``cleaned.<input format>``, ``quarantine.csv`` (one
 line per rule break: ``quarantine_row`` is the 0-based input row number, then

@@ -582,8 +582,12 @@ def _same_number(given: str, stored: str) -> bool:
 
 _ID_NAME = re.compile(
     r"(?i:(?:^|[^a-z])(?:id|key|no|nr|num|number|code))$|[a-z0-9](?:Id|ID|Key|No|Nr|Num|Number|Code)$"
+    r"|(?i:^(?:row|user|customer|client|account|order|item|product|person|member|employee|invoice"
+    r"|transaction|txn|session|record|ref)id$)"
 )
-"""Column names of identifiers: ``id``, ``customer_id``, ``customerId``, ``order key``, ``invoice_no``..."""
+"""Column names of identifiers: ``id``, ``customer_id``, ``customerId``, ``order key``,
+``invoice_no``, and the common run-together ones in any case (``rowid``, ``USERID``):
+a word that merely ends in ``id`` (``paid``, ``valid``) is none."""
 
 
 def identifiers(con: duckdb.DuckDBPyConnection, columns: list[str]) -> list[str]:

@@ -586,7 +586,10 @@ def test_outliers_flag_or_remove(tmp_path: Path, remove: bool) -> None:
     [
         ("customer_id", [*range(1, 12), 900_000], True),  # an identifier: a jump in ids is no outlier
         ("customerId", [*range(1, 12), 900_000], True),
+        ("rowid", [*range(1, 12), 900_000], True),  # run together, any case (ROWID, RowID was the only one)
+        ("USERID", [*range(1, 12), 900_000], True),
         ("amount", [*range(1, 12), 900_000], False),  # not named like an id: checked
+        ("paid", [*range(1, 12), 900_000], False),  # ends in id, is no id
         ("customer_id", [*range(1, 11), 3, 900_000], False),  # a repeated value: not an identifier
     ],
 )
