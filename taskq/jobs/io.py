@@ -424,7 +424,9 @@ def _open_json(
         # One record that is not an object, or has an empty key, makes DuckDB read every
         # record as a single "json" value: name that record instead.
         _raise_json_problem(path, src)
-    notes = row_renamed(types) + decoding_findings(path, encoding, mixed) + wide
+    notes = (
+        row_renamed(types) + decoding_findings(path, encoding, mixed) + wide + _json_renamed(con, src, types)
+    )
     hidden = hide_rowid(con, f"{view}__data")
     if hidden:
         types = describe(con, f"{view}__data")
@@ -437,6 +439,42 @@ def _open_json(
     return Table(
         path, "jsonl", view, rows, columns, types, {"encoding": encoding}, notes, [], f"{view}__data", exprs
     )
+
+
+_NUMBERED = re.compile(r"(.+)_([0-9]+)")
+
+
+def _json_renamed(con: duckdb.DuckDBPyConnection, src: Path, types: dict[str, str]) -> list[dict[str, Any]]:
+    """An info finding per field DuckDB read under another name: names are case-insensitive,
+    so of ``Amount`` and ``amount`` the second is read as ``amount_1``. A column so named is
+    checked against the records' own keys (one pass over them, only when one is)."""
+    low = {c.lower() for c in types}
+    suspects = {c: m.group(1) for c in types if (m := _NUMBERED.fullmatch(c)) and m.group(1).lower() in low}
+    if not suspects:
+        return []
+    bases = ", ".join(sql_literal(b.lower()) for b in set(suspects.values()))
+    names = ", ".join(map(sql_literal, suspects))
+    keys = con.execute(
+        f"SELECT DISTINCT k FROM (SELECT unnest(json_keys(json)) AS k FROM read_json_objects("
+        f"{sql_literal(str(src))}, format = 'auto')) WHERE lower(k) IN ({bases}) OR k IN ({names})"
+    ).fetchall()
+    written = {k for (k,) in keys}
+    out = []
+    for c, base in suspects.items():
+        if c in written:
+            continue  # the file's own key
+        spellings = sorted(k for k in written if k.lower() == base.lower() and k not in types)
+        was = " or ".join(map(repr, spellings)) or "another spelling"
+        out.append(
+            finding(
+                "info",
+                f"field {c!r} is {was} in the file: its name differs from another field's only in "
+                "case, and names are read case-insensitively",
+                column=c,
+                code="column_renamed",
+            )
+        )
+    return out
 
 
 def _raise_json_problem(path: Path, src: Path) -> None:

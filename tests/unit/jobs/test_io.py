@@ -662,6 +662,17 @@ def test_parquet_with_a_file_row_number_column_is_read(con, tmp_path):
     assert rows(con) == [(0, "5", "7", "a"), (1, "3", "7", "b")]
 
 
+def test_json_keys_differing_only_in_case_are_named_in_a_finding(con, write_bytes):
+    # DuckDB reads the second spelling as amount_1 (names are case-insensitive), silently:
+    # a CSV header renamed so had a finding, a JSON key none.
+    data = b'{"Amount": 1.5, "k": 1}\n{"amount": 2.5, "K": 2, "a_1": 3}\n'
+    table = open_table(con, write_bytes("c.jsonl", data), all_varchar=True)
+    assert table.columns == ["Amount", "k", "amount_1", "K_1", "a_1"]
+    renamed = {w["column"]: w["message"] for w in table.warnings if w["code"] == "column_renamed"}
+    assert set(renamed) == {"amount_1", "K_1"}  # a_1 is the file's own key
+    assert renamed["amount_1"].startswith("field 'amount_1' is 'amount' in the file")
+
+
 def test_the_names_taken_for_row_numbers_are_free_ones(con, write_bytes):
     # A column named like the private ones crashed (rowid beside __taskq_rowid) or was renamed.
     open_table(con, write_bytes("r.csv", b"rowid,__taskq_rowid\n5,a\n3,b\n"), all_varchar=True)
