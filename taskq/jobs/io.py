@@ -781,17 +781,13 @@ def _exact_numbers(
         # At least one digit before the point: DuckDB writes a DECIMAL(s, s) as .5, not 0.5.
         whole, scale, odd = max(int(got[3 * i]), 1), int(got[3 * i + 1]), got[3 * i + 2]
         many = f"{len(found)} number(s) a DOUBLE would change (more significant digits than it holds, or past its range)"
-        if whole + scale <= MAX_DECIMAL and not odd:
-            out[c] = f"DECIMAL({whole + scale},{scale})"
-            severity, done = (
-                "info",
-                f"it is read as {out[c]}, which holds every value exactly: no digit is lost",
-            )
-        else:
+        if whole + scale > MAX_DECIMAL or odd:
             out[c] = "JSON"
             notes.append(_text_finding(c, many))
             continue
-        notes.append(finding(severity, f"field {c!r} has {many}: {done}", column=c, code="json_wide_numbers"))
+        out[c] = f"DECIMAL({whole + scale},{scale})"
+        done = f"it is read as {out[c]}, which holds every value exactly: no digit is lost"
+        notes.append(finding("info", f"field {c!r} has {many}: {done}", column=c, code="json_wide_numbers"))
     return out, notes
 
 
