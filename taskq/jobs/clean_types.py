@@ -39,7 +39,7 @@ Candidates, for non-null text values:
   ``a/b/yyyy`` with ``/``, ``-`` or ``.``, and month names (``1 Mar 2024``,
   ``March 1, 2024``, ``01-Mar-2024``). A numeric date may have a time of day
   after a space, 24-hour (``1/15/2024 14:30``, ``15.01.2024 14:30:05``) or
-  12-hour with AM/PM in any case (``1/15/2024 2:30 PM``, ``01/15/2024 02:30:00
+  12-hour with AM/PM in any case, spaced or not (``1/15/2024 2:30 PM``, ``2:30PM``, ``01/15/2024 02:30:00
   pm``; ``12:30 AM`` is 00:30, ``12:30 PM`` 12:30, ``13:30 PM`` no time). The
   formats for these are tried only in a column that has such values (the
   detection scan counts them). Day-first vs month-first is decided per
@@ -98,8 +98,8 @@ _EU_NUM = rf"[+-]?(([1-9]\d{{0,2}}(\.\d{{3}})+|\d+)(,\d+)?|,\d+){_EXP}"
 """A thousands group never leads with 0: ``0.125`` is a fraction under either mark, never 125.
 The decimal mark may lead, with no digit before it (``.5``, as Excel, R and JavaScript write
 0.5); a trailing one (``5.``) is no number (see the module docstring)."""
-_CLOCK = r"( \d{1,2}:\d{2}(:\d{2})?( [AaPp][Mm])?)?"
-"""A time of day after a numeric date: 24-hour (``14:30``, ``14:30:05``) or 12-hour (``2:30 PM``)."""
+_CLOCK = r"( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?"
+"""A time of day after a numeric date: 24-hour (``14:30``, ``14:30:05``) or 12-hour (``2:30 PM``, ``2:30PM``)."""
 _NUMERIC_DATE = r"(\d{1,2}[/.-]\d{1,2}[/.-]\d{4}|\d{1,2}[/-]\d{1,2}[/-]\d{2}|\d{2}\.\d{2}\.\d{2})" + _CLOCK
 """``a/b/yyyy`` or ``a/b/yy`` (``/``, ``-`` or ``.``), with an optional time. With a two-digit
 year and dots, day and month have two digits (``01.02.24``): ``1.2.10`` is a version."""
@@ -203,7 +203,7 @@ def _date_formats(decision: TypeDecision) -> list[str]:
     if decision.clock:
         clocks += [" %H:%M", " %H:%M:%S"]
     if decision.ampm:  # %I is 1 to 12: 12:30 AM is 00:30, 12:30 PM 12:30, 13:30 PM no time
-        clocks += [" %I:%M %p", " %I:%M:%S %p"]
+        clocks += [" %I:%M %p", " %I:%M:%S %p", " %I:%M%p", " %I:%M:%S%p"]  # 2:30 PM, 2:30PM
 
     def numeric(year: str) -> list[str]:
         return [order.format(s=s) + year + clock for s in ("/", "-", ".") for clock in clocks]
