@@ -190,7 +190,8 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
         args.append("strict_mode = false")
     try:
         row = con.execute(
-            f"SELECT Delimiter, Quote, Escape, HasHeader, SkipRows FROM sniff_csv({', '.join(args)})"
+            "SELECT Delimiter, Quote, Escape, HasHeader, SkipRows, DateFormat, TimestampFormat "
+            f"FROM sniff_csv({', '.join(args)})"
         ).fetchall()[0]
     except duckdb.Error as exc:
         if _invalid_unicode(exc, src):
@@ -225,7 +226,11 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
             "set read_options delimiter, quote, header (and skip) to read it as you describe",
             path=str(display),
         ) from None
-    delim, quote, escape, header, skip = row
+    delim, quote, escape, header, skip, date_format, timestamp_format = row
+    # A two-digit year first (15.01.24 read as 2015-01-24): see _load.
+    short_first = [
+        t for t, f in (("DATE", date_format), ("TIMESTAMP", timestamp_format)) if (f or "").startswith("%y")
+    ]
     with src.open("r", encoding="utf-8-sig", errors="replace") as fh:
         sample = fh.read(SAMPLE_BYTES)
     if not opts.get("delimiter"):
@@ -255,6 +260,7 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
         "header": bool(header),
         "skip": int(skip or 0),
         **({"lenient": True} if opts.get("_lenient") else {}),
+        **({"year_first": short_first} if short_first else {}),
     }
 
 
@@ -368,10 +374,16 @@ def _load(
     _read(con, src, view, dialect, all_varchar, [], display, column_types)
     rejects = _rejects(con, view)
     cast_columns = sorted({c for _, kind, c, _ in rejects if kind == "CAST" and c})
+    # DuckDB's sniffer tries a two-digit year first before one last: 15.01.24 and 15/01/24
+    # became 2015-01-24, wrong dates a profile then reported. Such columns are read as text.
+    if dialect.get("year_first") and not all_varchar and not column_types:
+        types = describe(con, f"{view}__data")
+        dates = [c for c, t in types.items() if t in dialect["year_first"]]
+        if dates:
+            dialect["year_first_columns"] = dates
+            cast_columns = sorted({*cast_columns, *dates})
     if cast_columns:
-        logger.info(
-            "%s: re-reading %s as VARCHAR (late values broke the sniffed type)", display.name, cast_columns
-        )
+        logger.info("%s: re-reading %s as VARCHAR", display.name, cast_columns)
         _read(con, src, view, dialect, all_varchar, cast_columns, display)
         rejects = _rejects(con, view)
     return rejects
@@ -554,6 +566,17 @@ def load_delimited(
             )
         )
     warnings.extend(_reject_findings(display, rejects))
+    for column in dialect.get("year_first_columns", []):
+        warnings.append(
+            finding(
+                "info",
+                f"{display.name}: column {column!r} holds dates with a two-digit year, which could be "
+                "read year first (15.01.24 as 2015-01-24) or last (2024-01-15): it is read as text. "
+                "clean-my-data converts such dates with the year last",
+                column=column,
+                code="ambiguous_dates",
+            )
+        )
     for line, n in swallowed.items():
         if n > 1:
             warnings.append(

@@ -607,6 +607,19 @@ def test_jsonl(con, write_bytes):
     assert con.execute("SELECT __row, id FROM src ORDER BY __row").fetchall() == [(0, 1), (1, 2), (2, 3)]
 
 
+@pytest.mark.parametrize("values", [["15.01.24", "03.02.24", "28.12.23"], ["15/01/24", "03/02/24"]])
+def test_dates_the_sniffer_reads_year_first_are_read_as_text(con, write_bytes, values):
+    # DuckDB's sniffer reads 15.01.24 as %y.%m.%d (2015-01-24): profile reported dates no
+    # value holds. Typed, such a column is text, with a finding; as written, it always was.
+    data = ("d,n\n" + "".join(f"{v},{i}\n" for i, v in enumerate(values))).encode()
+    table = open_table(con, write_bytes("d.csv", data))
+    assert table.types == {"d": "VARCHAR", "n": "BIGINT"}
+    assert [r[1] for r in rows(con)] == values
+    assert [w["code"] for w in table.warnings] == ["ambiguous_dates"]
+    table = open_table(con, write_bytes("iso.csv", b"d,n\n2024-01-15,1\n2024-02-03,2\n"))
+    assert table.types["d"] == "DATE" and table.warnings == []
+
+
 WIDE_JSON = (
     b'{"id": 123456789012345678901234, "m": 9007199254740993, "x": 1.5}\n'
     b'{"id": 5, "m": 1.5, "x": 2}\n'
