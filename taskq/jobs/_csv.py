@@ -44,16 +44,7 @@ import duckdb
 
 from ..errors import InputEmpty, InputMalformed, InputTooLarge
 from ._encoding import SAMPLE_BYTES, UTF8, decoding_findings, sniff_encoding, utf8_source
-from ._table import (
-    Table,
-    describe,
-    finish_view,
-    first_line,
-    hide_rowid,
-    quote_ident,
-    row_renamed,
-    sql_literal,
-)
+from ._table import Table, describe, finish_view, first_line, quote_ident, row_renamed, sql_literal
 from .findings import finding
 
 __all__ = ["MAX_REJECTED_LINES", "load_delimited"]
@@ -591,19 +582,8 @@ def load_delimited(
     if dialect["header"]:
         warnings.extend(_renamed(display, _raw_header(src, dialect), list(types)))
     warnings.extend(row_renamed(types))
-    hidden = hide_rowid(con, f"{view}__data")
-    if hidden:
-        types = describe(con, f"{view}__data")
     columns, types, rows, exprs = finish_view(
-        con,
-        view,
-        f"{view}__data",
-        "rowid",
-        types,
-        all_varchar,
-        display,
-        keep_types=bool(column_types),
-        renamed=hidden,
+        con, view, f"{view}__data", "rowid", types, all_varchar, display, keep_types=bool(column_types)
     )
     if rows == 0:
         if rejects:

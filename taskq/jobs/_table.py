@@ -191,7 +191,6 @@ def finish_view(
     path: Path,
     keep_types: bool = False,
     json_kept: Collection[str] = (),
-    renamed: dict[str, str] | None = None,
 ) -> tuple[list[str], dict[str, str], int, dict[str, str]]:
     """Create ``view`` as ``SELECT <row_expr> AS __row, <columns> FROM <source>``.
 
@@ -211,15 +210,19 @@ def finish_view(
         ``source``: :attr:`Table.exprs`).
 
     An input column that is itself named ``__row`` (say, a file written from
-    a view without ``EXCLUDE (__row)``) is exposed as ``__row_input``. ``renamed``:
-    columns of ``source`` to expose under another name (:func:`hide_rowid`).
+    a view without ``EXCLUDE (__row)``) is exposed as ``__row_input``. With ``row_expr``
+    ``rowid`` (``source`` is a table), a column named ``rowid`` would hide the row id: it is
+    renamed in the table (:func:`hide_rowid`) and exposed under its own name.
 
     Raises:
         InputEmpty: no columns.
     """
     if not types:
         raise InputEmpty(f"{path.name}: no columns", path=str(path))
-    back = renamed or {}
+    back = hide_rowid(con, source) if row_expr == "rowid" else {}
+    for hidden, own in back.items():
+        types = {hidden if c == own else c: t for c, t in types.items()}
+        json_kept = [hidden if c == own else c for c in json_kept]
     names = {c: (free_name(c, types) if c == ROW_COLUMN else back.get(c, c)) for c in types}
 
     as_text = all_varchar and not keep_types

@@ -61,7 +61,6 @@ from ._table import (
     finish_view,
     first_line,
     free_name,
-    hide_rowid,
     is_nested,
     quote_ident,
     row_renamed,
@@ -358,17 +357,14 @@ def _open_parquet(
         types = describe(con, f"read_parquet({literal})")
         notes = row_renamed(types)
         json_columns = [c for c, t in types.items() if t == "JSON"]  # Parquet's JSON logical type
-        source, row_expr, hidden = f"read_parquet({literal}, file_row_number = true)", "file_row_number", {}
+        source, row_expr = f"read_parquet({literal}, file_row_number = true)", "file_row_number"
         if any(c.lower() == "file_row_number" for c in types):
             # read_parquet cannot add its row number beside a column of that name: the file is
             # loaded into a table instead (this once), numbered by its row id.
             source, row_expr = f"{view}__data", "rowid"
             con.execute(f"CREATE OR REPLACE TABLE {source} AS SELECT * FROM read_parquet({literal})")
-            hidden = hide_rowid(con, source)
-            types = describe(con, source)
-            json_columns = [next((h for h, o in hidden.items() if o == c), c) for c in json_columns]
         columns, types, rows, exprs = finish_view(
-            con, view, source, row_expr, types, all_varchar, path, keep_types, json_columns, hidden
+            con, view, source, row_expr, types, all_varchar, path, keep_types, json_columns
         )
     except duckdb.Error as exc:
         raise InputUnreadable(
@@ -427,12 +423,8 @@ def _open_json(
     notes = (
         row_renamed(types) + decoding_findings(path, encoding, mixed) + wide + _json_renamed(con, src, types)
     )
-    hidden = hide_rowid(con, f"{view}__data")
-    if hidden:
-        types = describe(con, f"{view}__data")
-        nested = [next((h for h, o in hidden.items() if o == c), c) for c in nested]
     columns, types, rows, exprs = finish_view(
-        con, view, f"{view}__data", "rowid", types, all_varchar, path, keep_types, nested, hidden
+        con, view, f"{view}__data", "rowid", types, all_varchar, path, keep_types, nested
     )
     if rows == 0:
         raise InputEmpty(f"{path.name}: no JSON records", path=str(path))
