@@ -648,18 +648,18 @@ def _double_holds(text: str) -> bool:
 
 def _inexact_texts(
     con: duckdb.DuckDBPyConnection, view: str, src: Path, fields: list[str], columns: Collection[str]
-) -> dict[str, dict[int, str]]:
+) -> tuple[dict[str, dict[int, str]], list[int]]:
     """For each of the DOUBLE ``fields`` of ``<view>__data`` that has values a DOUBLE does not
     hold exactly (``1234567890.123456789`` read as 1234567890.1234567, ``1e400`` as infinity,
-    ``1e-400`` as 0): those values' JSON text, by row id.
+    ``1e-400`` as 0): those values' JSON text, by row; and the rows where such a number
+    could not be told to a field.
 
     DuckDB reads a fraction's text as its DOUBLE (as VARCHAR or JSON too): the text comes from
     the records as written (``read_json_objects``), one pass for all fields. Only records with
     a long number or an exponent are looked at, and only those with a number whose DOUBLE is
     written back otherwise (a DOUBLE's own shortest form, such as 0.30000000000000004, is not)
-    are parsed, in Python, to tell which field it is in. The records where that cannot be
-    told (JSON only DuckDB reads, a key DuckDB renamed) are listed under the key ``""``.
-    ``columns``: every column of the table.
+    are parsed, in Python, to tell which field it is in (it cannot be told in JSON only
+    DuckDB reads, nor for a key DuckDB renamed). ``columns``: every column of the table.
     """
     objects = f"read_json_objects({sql_literal(str(src))}, format = 'auto')"
     written = "CAST(TRY_CAST(t AS DOUBLE) AS VARCHAR)"
@@ -699,9 +699,7 @@ def _inexact_texts(
         strays = (v for k, v in record.items() if k not in columns)
         if lost or any(isinstance(v, _Number) and not _double_holds(v) for v in strays):
             unknown.append(row)
-    if unknown:
-        fixes[""] = {r: "" for r in unknown}
-    return fixes
+    return fixes, unknown
 
 
 def _exact_numbers(
@@ -719,9 +717,8 @@ def _exact_numbers(
     every value a DOUBLE holds (0.1, 0.30000000000000004) stay DOUBLE.
     """
     fields = [c for c, t in types.items() if t == "DOUBLE" and wide.get(c) != "HUGEINT"]
-    fixes = _inexact_texts(con, view, src, fields, types) if fields else {}
+    fixes, unknown = _inexact_texts(con, view, src, fields, types) if fields else ({}, [])
     notes = []
-    unknown = sorted(fixes.pop("", {}))
     if unknown:
         lines = ", ".join(str(r + 1) for r in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
         notes.append(
