@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from ._table import sql_literal
 
-__all__ = ["DOUBLE_DIGITS", "MAX_DECIMAL", "beyond_double", "number_shape", "plain_number", "same_number"]
+__all__ = [
+    "DOUBLE_DIGITS",
+    "MAX_DECIMAL",
+    "beyond_double",
+    "decimal_digits",
+    "decimal_size",
+    "number_shape",
+    "plain_number",
+    "same_number",
+]
 
 _SHAPE = r"^[+-]?(\d*)\.?(\d*)(?:[eE]([+-]?\d+))?$"
 DOUBLE_DIGITS = 15
@@ -61,3 +70,20 @@ def beyond_double(value: str, chars: int = DOUBLE_DIGITS) -> str:
     than ``chars`` characters: :data:`DOUBLE_DIGITS`), or an exponent past its range. Most
     values do not: the costly test runs on these alone."""
     return f"(strlen({value}) > {chars} OR contains({value}, 'e') OR contains({value}, 'E'))"
+
+
+def decimal_digits(shape: str) -> str:
+    """SQL: two aggregates over ``shape`` (:func:`number_shape` of a column of numbers), the
+    most digits any number has before its point and the most after it (0 for none)."""
+    return (
+        f"coalesce(max(greatest({shape}.p, 0)), 0), "
+        f"coalesce(max(greatest(length({shape}.s) - {shape}.p, 0)), 0)"
+    )
+
+
+def decimal_size(before: int, after: int) -> tuple[int, int]:
+    """``(precision, scale)`` of the narrowest DECIMAL holding numbers of up to ``before``
+    digits before the point and ``after`` after (:func:`decimal_digits`); no DECIMAL holds
+    them when the precision is over :data:`MAX_DECIMAL`. At least one digit before the point:
+    DuckDB writes a DECIMAL(s, s) as .5, not 0.5."""
+    return max(before, 1) + after, after

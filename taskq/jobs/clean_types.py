@@ -80,7 +80,15 @@ from typing import Any
 
 import duckdb
 
-from ._numbers import MAX_DECIMAL, beyond_double, number_shape, plain_number, same_number
+from ._numbers import (
+    MAX_DECIMAL,
+    beyond_double,
+    decimal_digits,
+    decimal_size,
+    number_shape,
+    plain_number,
+    same_number,
+)
 from ._table import sql_and
 from ._table import sql_literal as _lit
 
@@ -626,20 +634,19 @@ def _exact_number(con: duckdb.DuckDBPyConnection, table: str, decision: TypeDeci
         return decision
     parsed = f"SELECT n, {cleaned} AS c, CAST({parse_expr(decision)} AS VARCHAR) AS w FROM {table} WHERE cur IS NOT NULL"
     row = con.execute(
-        f"SELECT coalesce(sum(n) FILTER (WHERE NOT {same_number('c', 'w')}), 0), "
-        "coalesce(max(greatest(h.p, 0)), 0), coalesce(max(greatest(length(h.s) - h.p, 0)), 0) "
+        f"SELECT coalesce(sum(n) FILTER (WHERE NOT {same_number('c', 'w')}), 0), {decimal_digits('h')} "
         f"FROM (SELECT n, c, w, {number_shape('c')} AS h FROM ({parsed}) WHERE w IS NOT NULL)"
     ).fetchall()[0]
     inexact = int(row[0])
     if not inexact:
         return decision
-    # At least one digit before the point: DuckDB writes a DECIMAL(s, s) as .5, not 0.5.
-    whole, scale = max(int(row[1]), 1), int(row[2])
+    precision, scale = decimal_size(int(row[1]), int(row[2]))
     many = f"{inexact} row(s) have more significant digits than a DOUBLE holds"
-    if whole + scale <= MAX_DECIMAL:
-        decision.precision, decision.scale = whole + scale, scale
-        decision.reason += f"; {many}: DECIMAL({whole + scale},{scale}) holds every value exactly"
+    if precision <= MAX_DECIMAL:
+        decision.precision, decision.scale = precision, scale
+        decision.reason += f"; {many}: DECIMAL({precision},{scale}) holds every value exactly"
         return decision
+    whole = precision - scale
     wide = f"no DECIMAL holds every value ({whole} digits before the point and {scale} after, over {MAX_DECIMAL})"
     if not decision.forced:
         return TypeDecision("text", decision.share, reason=f"numbers, but {many} and {wide}: kept as text")

@@ -53,7 +53,7 @@ import duckdb
 from ..errors import InputEmpty, InputMalformed, InputNotFound, InputUnreadable, InvalidParams
 from ._csv import load_delimited
 from ._encoding import SAMPLE_BYTES, decoding_findings, sniff_encoding, utf8_source
-from ._numbers import MAX_DECIMAL, number_shape, plain_number, same_number
+from ._numbers import MAX_DECIMAL, decimal_digits, decimal_size, number_shape, plain_number, same_number
 from ._table import (
     ROW_COLUMN,
     Table,
@@ -746,11 +746,7 @@ def _exact_numbers(
     for i, c in enumerate(fixes):
         texts.append(f"coalesce(x.f{i}, CAST(d.{quote_ident(c)} AS VARCHAR)) AS t{i}")
         texts.append(f"(NOT isfinite(d.{quote_ident(c)}) AND x.f{i} IS NULL) AS odd{i}")
-        aggs += [
-            f"coalesce(max(greatest({number_shape(f't{i}')}.p, 0)), 0)",
-            f"coalesce(max(greatest(length({number_shape(f't{i}')}.s) - {number_shape(f't{i}')}.p, 0)), 0)",
-            f"count(*) FILTER (WHERE odd{i})",
-        ]
+        aggs += [decimal_digits(number_shape(f"t{i}")), f"count(*) FILTER (WHERE odd{i})"]
     got = con.execute(
         f"SELECT {', '.join(aggs)} FROM (SELECT {', '.join(texts)} FROM {data} d "
         f"LEFT JOIN {view}__exact x ON x.r = d.{index})"
@@ -767,14 +763,13 @@ def _exact_numbers(
                     )
                 )
             continue
-        # At least one digit before the point: DuckDB writes a DECIMAL(s, s) as .5, not 0.5.
-        whole, scale, odd = max(int(got[3 * i]), 1), int(got[3 * i + 1]), got[3 * i + 2]
+        (precision, scale), odd = decimal_size(int(got[3 * i]), int(got[3 * i + 1])), got[3 * i + 2]
         many = f"{len(found)} number(s) a DOUBLE would change (more significant digits than it holds, or past its range)"
-        if whole + scale > MAX_DECIMAL or odd:
+        if precision > MAX_DECIMAL or odd:
             out[c] = "JSON"
             notes.append(_text_finding(c, many))
             continue
-        out[c] = f"DECIMAL({whole + scale},{scale})"
+        out[c] = f"DECIMAL({precision},{scale})"
         done = f"it is read as {out[c]}, which holds every value exactly: no digit is lost"
         notes.append(finding("info", f"field {c!r} has {many}: {done}", column=c, code="json_wide_numbers"))
     return out, notes
