@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import json
 import logging
 import mmap
 from pathlib import Path
@@ -219,9 +220,10 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
         ) from None
     delim, quote, escape, header, skip, date_format, timestamp_format = row
     # A two-digit year first (15.01.24 read as 2015-01-24): see _load.
-    short_first = [
-        t for t, f in (("DATE", date_format), ("TIMESTAMP", timestamp_format)) if (f or "").startswith("%y")
-    ]
+    formats = (("DATE", date_format or ""), ("TIMESTAMP", timestamp_format or ""))
+    short_first = [t for t, f in formats if f.startswith("%y")]
+    # Day first with slashes or dashes: maybe only because no value told (see _month_first).
+    day_first = [t for t, f in formats if f.startswith(("%d/%m/", "%d-%m-"))]
     with src.open("r", encoding="utf-8-sig", errors="replace") as fh:
         sample = fh.read(SAMPLE_BYTES)
     if not opts.get("delimiter"):
@@ -252,6 +254,7 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
         "skip": int(skip or 0),
         **({"lenient": True} if opts.get("_lenient") else {}),
         **({"year_first": short_first} if short_first else {}),
+        **({"day_first": day_first} if day_first else {}),
     }
 
 
@@ -377,7 +380,37 @@ def _load(
         logger.info("%s: re-reading %s as VARCHAR", display.name, cast_columns)
         _read(con, src, view, dialect, all_varchar, cast_columns, display)
         rejects = _rejects(con, view)
+    if dialect.get("day_first") and not all_varchar and not column_types:
+        _month_first(con, f"{view}__data", dialect)
     return rejects
+
+
+def _month_first(con: duckdb.DuckDBPyConnection, data: str, dialect: dict[str, Any]) -> None:
+    """Read month first the date columns DuckDB read day first with no value to tell it.
+
+    DuckDB's sniffer reads ``a/b/yyyy`` and ``a-b-yyyy`` day first when every value
+    reads both ways (``01/02/2024`` as 1 February); clean-my-data then reads slashes
+    and dashes month first (2 January, :mod:`taskq.jobs.clean_types`). So that a profile
+    reports the dates clean writes, such a column, one whose every day is 12 or
+    less, has day and month swapped; a day above 12 is evidence, and the column
+    stays as read. Its name goes to ``dialect["month_first_columns"]`` for a finding.
+    """
+    columns = [c for c, t in describe(con, data).items() if t in dialect["day_first"]]
+    if not columns:
+        return
+    row = con.execute(
+        f"SELECT {', '.join(f'max(day({quote_ident(c)}))' for c in columns)} FROM {data}"
+    ).fetchall()[0]
+    ties = [c for c, top in zip(columns, row, strict=True) if top is not None and top <= 12]
+    if not ties:
+        return
+    swaps = []
+    for c in ties:
+        q = quote_ident(c)
+        day = f"make_date(year({q}), day({q}), month({q}))"  # day <= 12: always a date
+        swaps.append(f"{q} = {day} + ({q} - date_trunc('day', {q}))")
+    con.execute(f"UPDATE {data} SET {', '.join(swaps)}")
+    dialect["month_first_columns"] = ties
 
 
 def _swallowed(con: duckdb.DuckDBPyConnection, src: Path, view: str, quote: str) -> dict[int, int]:
@@ -564,6 +597,18 @@ def load_delimited(
                 f"{display.name}: column {column!r} holds dates with a two-digit year, which could be "
                 "read year first (15.01.24 as 2015-01-24) or last (2024-01-15): it is read as text. "
                 "clean-my-data converts such dates with the year last",
+                column=column,
+                code="ambiguous_dates",
+            )
+        )
+    for column in dialect.get("month_first_columns", []):
+        warnings.append(
+            finding(
+                "info",
+                f"{display.name}: column {column!r} holds dates that read day first or month first "
+                "(no day is above 12: 01/02/2024 is 2 January or 1 February); they are read month "
+                "first, as clean-my-data converts them. If they are day first, set clean-my-data's "
+                f"types step dayfirst {json.dumps({column: True})}",
                 column=column,
                 code="ambiguous_dates",
             )

@@ -620,6 +620,41 @@ def test_dates_the_sniffer_reads_year_first_are_read_as_text(con, write_bytes, v
     assert table.types["d"] == "DATE" and table.warnings == []
 
 
+@pytest.mark.parametrize(
+    "values, read",
+    [
+        (["01/02/2024", "03/04/2024"], [dt.date(2024, 1, 2), dt.date(2024, 3, 4)]),
+        (["01-02-2024", "11-12-2024"], [dt.date(2024, 1, 2), dt.date(2024, 11, 12)]),
+        (
+            ["01/02/2024 10:30:00", "03/04/2024 23:59:59"],
+            [dt.datetime(2024, 1, 2, 10, 30), dt.datetime(2024, 3, 4, 23, 59, 59)],
+        ),
+    ],
+)
+def test_dates_no_value_orders_are_read_month_first_with_a_finding(con, write_bytes, values, read):
+    # DuckDB's sniffer reads 01/02/2024 as 1 February when no value tells; clean-my-data
+    # reads slashes and dashes month first then. The typed read agrees with clean.
+    data = ("d,n\n" + "".join(f"{v},{i}\n" for i, v in enumerate(values))).encode()
+    table = open_table(con, write_bytes("d.csv", data))
+    assert [r[1] for r in rows(con)] == read
+    assert [(w["code"], w["column"]) for w in table.warnings] == [("ambiguous_dates", "d")]
+
+
+@pytest.mark.parametrize(
+    "values, read",
+    [
+        (["13/02/2024", "03/04/2024"], [dt.date(2024, 2, 13), dt.date(2024, 4, 3)]),  # 13 is a day
+        (["01.02.2024", "03.04.2024"], [dt.date(2024, 2, 1), dt.date(2024, 4, 3)]),  # dots: Europe, day first
+        (["02/13/2024", "03/04/2024"], [dt.date(2024, 2, 13), dt.date(2024, 3, 4)]),
+    ],
+)
+def test_dates_a_value_or_dots_order_are_read_as_the_sniffer_read_them(con, write_bytes, values, read):
+    data = ("d,n\n" + "".join(f"{v},{i}\n" for i, v in enumerate(values))).encode()
+    table = open_table(con, write_bytes("d.csv", data))
+    assert [r[1] for r in rows(con)] == read
+    assert table.warnings == []
+
+
 WIDE_JSON = (
     b'{"id": 123456789012345678901234, "m": 9007199254740993, "x": 1.5}\n'
     b'{"id": 5, "m": 1.5, "x": 2}\n'

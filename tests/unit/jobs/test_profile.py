@@ -436,3 +436,17 @@ def test_json_integers_past_64_bits_profile_as_integers(tmp_path: Path) -> None:
         "5",
         "18446744073709551616",
     }
+
+
+@pytest.mark.parametrize("evidence", ["", "13/11/2023,x\n"])
+def test_profile_reports_the_dates_clean_writes(tmp_path, evidence):
+    # 01/02/2024 with no day above 12: DuckDB's sniffer read 1 February, clean writes 2 January.
+    src = tmp_path / "d.csv"
+    src.write_text("d,t\n01/02/2024,a\n03/04/2024,b\n12/11/2023,c\n" + evidence)
+    execute("profile", src, tmp_path / "p", {})
+    execute("clean", src, tmp_path / "c", {})
+    prof = col(json.loads((tmp_path / "p" / "profile.json").read_text()), "d")
+    cleaned = [line.split(",")[0] for line in (tmp_path / "c" / "cleaned.csv").read_text().splitlines()[1:]]
+    assert (prof["stats"]["min"], prof["stats"]["max"]) == (min(cleaned), max(cleaned))
+    assert sorted(v["value"] for v in prof["top_values"]) == sorted(cleaned)
+    assert ("2024-01-02" in cleaned) == (not evidence)
