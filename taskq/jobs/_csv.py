@@ -38,6 +38,7 @@ import csv
 import json
 import logging
 import mmap
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +68,55 @@ _EMPTY = "(empty)"
 _DELIMITERS = (",", ";", "\t", "|")
 
 
+def _rows(lines: Iterable[str], delimiter: str, quote: str | None = '"') -> Iterator[list[str]]:
+    """The fields of ``lines`` split at ``delimiter`` outside ``quote``s, as :mod:`csv` reads them.
+
+    :mod:`csv` takes a one-character delimiter only; DuckDB takes up to four bytes
+    (``||``), so a longer one is split here: a quote opens only at a field's start,
+    and a doubled quote inside one is a quote.
+    """
+    if len(delimiter) == 1:
+        if quote:
+            yield from csv.reader(lines, delimiter=delimiter, quotechar=quote, quoting=csv.QUOTE_MINIMAL)
+        else:
+            yield from csv.reader(lines, delimiter=delimiter, quoting=csv.QUOTE_NONE)
+        return
+    mark = quote or ""
+    for line in lines:
+        line = line.rstrip("\r\n")
+        fields: list[str] = []
+        field: list[str] = []
+        i, quoted, start = 0, False, True
+        while i < len(line):
+            if quoted:
+                if line.startswith(mark * 2, i):
+                    field.append(mark)
+                    i += 2
+                elif line[i] == mark:
+                    quoted = False
+                    i += 1
+                else:
+                    field.append(line[i])
+                    i += 1
+            elif start and mark and line[i] == mark:
+                quoted, start = True, False
+                i += 1
+            elif line.startswith(delimiter, i):
+                fields.append("".join(field))
+                field, start = [], True
+                i += len(delimiter)
+            else:
+                field.append(line[i])
+                start = False
+                i += 1
+        fields.append("".join(field))
+        yield fields
+
+
 def _consistency(lines: list[str], delimiter: str) -> tuple[float, int]:
     """(share of sample lines with the modal field count, that count) for ``delimiter``."""
     counts: dict[int, int] = {}
-    for row in csv.reader(lines, delimiter=delimiter):
+    for row in _rows(lines, delimiter):
         if row:
             counts[len(row)] = counts.get(len(row), 0) + 1
     if not counts:
@@ -325,14 +371,7 @@ def _raw_header(src: Path, dialect: dict[str, Any]) -> list[str]:
     with src.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
         for _ in range(dialect["skip"]):
             fh.readline()
-        quote = dialect["quote"] or None
-        reader = csv.reader(
-            fh,
-            delimiter=dialect["delimiter"],
-            quotechar=quote or '"',
-            quoting=csv.QUOTE_MINIMAL if quote else csv.QUOTE_NONE,
-        )
-        return next(reader, [])
+        return next(_rows(fh, dialect["delimiter"], dialect["quote"] or None), [])
 
 
 def _header(src: Path, dialect: dict[str, Any]) -> list[str]:

@@ -23,6 +23,7 @@ from taskq.errors import (
     InputUnreadable,
     InvalidParams,
 )
+from taskq.jobs._csv import _rows
 from taskq.jobs.findings import finding
 from taskq.jobs.io import ROW_COLUMN, connect, detect_format, open_table, write_table
 
@@ -63,6 +64,32 @@ def test_delimiters_detected(con, write_bytes, delim, name):
     assert table.options["delimiter"] == delim
     assert table.columns == ["name", "city", "age"]
     assert table.rows == 3
+
+
+def test_a_delimiter_of_several_characters_is_read(con, write_bytes):
+    # DuckDB reads "||"; Python's csv module (the header check) takes one character only,
+    # and raised a TypeError traceback.
+    data = b'a||b b||c\n1||"x||y"||z\n2||y||"q ""r"""\n'
+    table = open_table(con, write_bytes("p.txt", data), options={"delimiter": "||"})
+    assert table.columns == ["a", "b b", "c"] and table.warnings == []
+    assert [r[1:] for r in rows(con)] == [(1, "x||y", "z"), (2, "y", 'q "r"')]
+    dup = open_table(con, write_bytes("d.txt", b"a||a||\n1||2||3\n"), options={"delimiter": "||"})
+    assert dup.columns == ["a", "a_1", "column2"]
+    assert [w["code"] for w in dup.warnings] == ["column_renamed", "column_renamed"]
+
+
+@pytest.mark.parametrize(
+    "line, fields",
+    [
+        ('1||"x||y"||z', ["1", "x||y", "z"]),
+        ('"a ""b"""||c', ['a "b"', "c"]),
+        ("||", ["", ""]),
+        ('x"y||z', ['x"y', "z"]),  # a quote inside a field is text
+    ],
+)
+def test_fields_split_at_a_long_delimiter_as_csv_splits_at_a_short_one(line, fields):
+    assert list(_rows([line + "\r\n"], "||")) == [fields]
+    assert list(_rows([line.replace("||", ",")], ",")) == [[f.replace("||", ",") for f in fields]]
 
 
 def test_quoted_newlines_and_escaped_quotes(con, write_bytes):
