@@ -422,12 +422,21 @@ def write_xlsx(path: Path, columns: Sequence[str], batches: Iterable[Sequence[Se
     return rows
 
 
+EXCEL_DIGITS = 15
+"""Significant digits an Excel number keeps: it is a DOUBLE, shown and edited to 15 digits."""
+
+
 def _excel_value(value: Any, ws: Any) -> Any:
     """Values openpyxl can store; anything else (lists, dicts, decimals) as text.
 
     Text that starts with ``=`` is stored as a text cell: openpyxl would write it
-    as a formula, turning data such as ``=HYPERLINK(...)`` into live formulas.
+    as a formula, turning data such as ``=HYPERLINK(...)`` into live formulas. An
+    integer of more than :data:`EXCEL_DIGITS` digits (an 18-digit order id, a card
+    number) is text too: as a number cell Excel keeps 15 of its digits, and ids a
+    few apart became one value.
     """
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**EXCEL_DIGITS:
+        return str(value)
     if isinstance(value, str) and value.startswith("="):
         from openpyxl.cell import WriteOnlyCell
 

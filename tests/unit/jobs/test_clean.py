@@ -1291,6 +1291,26 @@ def test_xlsx_cell_types_come_back_as_cell_types(tmp_path: Path) -> None:
         assert [r[6] for r in rows] == ["10.5", "call us"]  # text and numbers mixed: a text column
 
 
+def test_xlsx_long_integers_come_back_as_text_cells_with_every_digit(tmp_path: Path) -> None:
+    # Text cells of 18-digit ids became BIGINT, written as number cells: Excel keeps 15 digits,
+    # and five ids a few apart all read back as 1.234567890123457e+17.
+    from openpyxl import Workbook, load_workbook
+
+    src = tmp_path / "in.xlsx"
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["ref", "card", "small"])
+    refs = [str(123456789012345678 + i) for i in range(5)] + ["-999999999999999"]
+    for i, ref in enumerate(refs):
+        ws.append([ref, str(4111111111111111 + 2 * i), str(999999999999999 - i)])
+    wb.save(src)
+    execute("clean", src, tmp_path / "o", {})
+    got = list(load_workbook(tmp_path / "o" / "cleaned.xlsx").active.iter_rows(min_row=2, values_only=True))
+    assert [r[0] for r in got] == refs[:5] + [-999999999999999]
+    assert [r[1] for r in got] == [str(4111111111111111 + 2 * i) for i in range(6)]
+    assert [r[2] for r in got] == [999999999999999 - i for i in range(6)]  # 15 digits: still numbers
+
+
 def test_xlsx_formulas_nobody_calculated_are_an_alert_and_written_back_empty(tmp_path: Path) -> None:
     # They read as empty: the report said nothing, and cleaned.xlsx had empty cells where they were.
     from openpyxl import Workbook, load_workbook
