@@ -38,6 +38,7 @@ import csv
 import json
 import logging
 import mmap
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -543,6 +544,20 @@ def _reject_findings(display: Path, rejects: list[tuple[int, str, str | None, st
     return out
 
 
+_SEP_LINE = re.compile(r"\ufeff?sep=(.)\r?\n")
+"""Excel's first-line delimiter hint (``sep=;``): Excel writes it and reads it as no data."""
+
+
+def _sep_line(sample: bytes, encoding: str) -> str | None:
+    """The delimiter a ``sep=X`` first line names, or None."""
+    try:
+        head = sample[:64].decode(encoding, errors="ignore")
+    except LookupError:
+        return None
+    m = _SEP_LINE.match(head)
+    return m.group(1) if m and m.group(1) not in '\r\n"' else None
+
+
 def load_delimited(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -569,6 +584,17 @@ def load_delimited(
         raise InputEmpty(f"{display.name}: holds only blank lines", path=str(display))
     encoding = opts.get("encoding") or sniff_encoding(display, sample)
     warnings: list[dict[str, Any]] = []
+    hint = _sep_line(sample, encoding)
+    if hint is not None and opts.get("delimiter") is None and opts.get("skip") is None:
+        opts = {**opts, "delimiter": hint, "skip": 1}
+        warnings.append(
+            finding(
+                "info",
+                f"{display.name}: the first line, sep={hint}, is Excel's delimiter hint: the file is "
+                f"read with the delimiter {hint!r} from the line after it",
+                code="csv_sep_line",
+            )
+        )
     for _attempt in range(2):
         src, encoding, mixed = utf8_source(
             path, scratch / (path.stem + ".utf8.csv"), encoding, not opts.get("encoding")

@@ -92,6 +92,26 @@ def test_fields_split_at_a_long_delimiter_as_csv_splits_at_a_short_one(line, fie
     assert list(_rows([line.replace("||", ",")], ",")) == [[f.replace("||", ",") for f in fields]]
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"sep=;\r\nname;amount\r\nA;1,5\r\nB;2,5\r\n",
+        codecs.BOM_UTF8 + b"sep=;\nname;amount\nA;1,5\nB;2,5\n",
+        b"sep=\t\nname\tamount\nA\t1,5\nB\t2,5\n",
+        "sep=;\r\nname;amount\r\nA;1,5\r\nB;2,5\r\n".encode("utf-16"),
+    ],
+)
+def test_excels_sep_line_names_the_delimiter_and_is_no_data(con, write_bytes, data):
+    # The hint line became the header (sep=,column1) and the real header a data row.
+    table = open_table(con, write_bytes("x.csv", data))
+    assert table.columns == ["name", "amount"]
+    assert [r[1:] for r in rows(con)] == [("A", "1,5"), ("B", "2,5")]
+    assert [w["code"] for w in table.warnings if w["code"] != "transcoded"] == ["csv_sep_line"]
+    told = open_table(con, write_bytes("y.csv", data), options={"skip": 1})  # read as told
+    assert told.columns == ["name", "amount"]
+    assert "csv_sep_line" not in [w["code"] for w in told.warnings]
+
+
 def test_quoted_newlines_and_escaped_quotes(con, write_bytes):
     data = b'id,note\n1,"line one\nline two"\n2,"she said ""hi"""\n3,plain\n'
     table = open_table(con, write_bytes("q.csv", data))
