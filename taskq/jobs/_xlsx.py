@@ -59,6 +59,8 @@ def is_zip(path: Path) -> bool:
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):  # as Excel shows it, not Python's True
+        return "TRUE" if value else "FALSE"
     if isinstance(value, dt.datetime):
         # Excel stores dates as datetimes; a midnight one is a date as far as anyone knows.
         if value.time() == dt.time(0) and value.tzinfo is None:

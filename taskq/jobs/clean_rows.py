@@ -447,7 +447,8 @@ def fill_nulls(
         )
         return entry
     if strategy == "constant":
-        text = _lit(str(rule["value"]))
+        constant = rule["value"]  # a JSON scalar: true is the text "true", not Python's "True"
+        text = _lit(str(constant).lower() if isinstance(constant, bool) else str(constant))
         fill = f"TRY_CAST({text} AS {sql_type})"
         if is_integer(sql_type):  # a cast would round 1.5 to 2: only whole numbers fit
             fill = f"(CASE WHEN TRY_CAST({text} AS DOUBLE) = {fill} THEN {fill} END)"

@@ -840,6 +840,30 @@ def test_a_constant_fills_only_if_the_column_holds_it_exactly(
     assert ("skipped" in _nulls_entry(out, "x")) == (value in ("nan", "inf"))
 
 
+def test_a_boolean_constant_is_written_true_not_pythons_true(tmp_path: Path) -> None:
+    src = tmp_path / "d.csv"
+    src.write_text("id,t,b\n1,a,yes\n2,,\n3,b,no\n")
+    out = tmp_path / "out"
+    rule = {"nulls": "constant", "fill_value": True}
+    execute("clean", src, out, {"columns": {"t": rule, "b": rule}})
+    assert (out / "cleaned.csv").read_text().splitlines()[1:] == ["1,a,true", "2,true,true", "3,b,false"]
+
+
+def test_xlsx_boolean_cells_among_text_read_as_excel_shows_them(tmp_path: Path) -> None:
+    from openpyxl import Workbook, load_workbook
+
+    src = tmp_path / "in.xlsx"
+    wb = Workbook()
+    ws = wb.active
+    for row in (["id", "answer"], [1, True], [2, "maybe"], [3, False]):
+        ws.append(row)
+    wb.save(src)
+    off = {"steps": [{"step": s, "enabled": False} for s in STEP_ORDER]}
+    execute("clean", src, tmp_path / "o", off)
+    got = load_workbook(tmp_path / "o" / "cleaned.xlsx")
+    assert [r[1] for r in got.active.iter_rows(min_row=2, values_only=True)] == ["TRUE", "maybe", "FALSE"]
+
+
 def test_json_lines_keep_nested_values_and_the_strings_as_written(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     lines = [
