@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -94,14 +95,18 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
 def snake_case_names(columns: list[str]) -> list[str]:
     """``columns`` as unique snake_case names (``"First Name"`` -> ``first_name``).
 
-    Non-alphanumerics become ``_``; camelCase is split; a name that is empty
-    or starts with a digit gets a ``col_`` prefix; repeats get ``_2``, ``_3``...
+    Accents are dropped (``Prénom`` -> ``prenom``, ``Straße`` -> ``strasse``);
+    letters of other scripts stay (``名前``); anything else that is not a letter or
+    digit becomes ``_``; camelCase is split; a name that is empty or starts with
+    a digit gets a ``col_`` prefix; repeats get ``_2``, ``_3``...
     """
     out: list[str] = []
     seen: set[str] = set()
     for col in columns:
-        name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", col.strip())
-        name = re.sub(r"[^0-9a-zA-Z]+", "_", name).strip("_").lower() or "col"
+        plain = unicodedata.normalize("NFKD", col.strip().replace("ß", "ss").replace("ẞ", "SS"))
+        plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+        name = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", plain)
+        name = re.sub(r"[\W_]+", "_", name).strip("_").lower() or "col"
         if name[0].isdigit():
             name = f"col_{name}"
         base, i = name, 2

@@ -45,6 +45,19 @@ def test_validated_params_are_a_fixed_point() -> None:
     assert validate_params({"steps": once["steps"]}) == once
 
 
+def test_snake_case_names_keep_letters_beyond_ascii() -> None:
+    # Prénom became pr_nom and 名前 col: the letters were dropped as punctuation.
+    assert snake_case_names(["Prénom", "Straße", "Größe", "名前", "电话 号码", "Ça va?", "ﬁle"]) == [
+        "prenom",
+        "strasse",
+        "grosse",
+        "名前",
+        "电话_号码",
+        "ca_va",
+        "file",
+    ]
+
+
 @pytest.mark.parametrize(
     ("params", "key"),
     [
