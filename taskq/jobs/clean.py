@@ -25,7 +25,8 @@ Steps, in pipeline order (parameters and defaults in :mod:`taskq.jobs.clean_para
    ``id``, ``customer_id``, ``invoice_no``, ``rowid``) are skipped, with a ``skipped`` entry.
 
 Outputs in ``out_dir``: ``cleaned.<input format>``, ``quarantine.csv`` (one
-line per rule break: ``quarantine_row`` is the 0-based input row number, then
+line per rule break: ``quarantine_row`` is the 0-based number of the row among the
+rows read (a line skipped as unreadable takes none), then
 the column, the reason, the raw value, whether the row was removed, and the
 row's raw input values) and ``changes.json``.
 
