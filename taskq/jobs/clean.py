@@ -33,7 +33,8 @@ row's raw input values) and ``changes.json``.
 **Replay.** ``changes.json["steps"]`` is the full, validated pipeline with every
 parameter. Running clean-my-data on the same input with
 ``{"steps": changes["steps"]}`` (plus ``"read_options"`` if the first run had
-them) reproduces ``cleaned.*`` exactly: every detection (types, day-first,
+them) reproduces ``cleaned.*`` exactly (byte for byte; for ``.xlsx``, cell for cell,
+as a workbook records when it was saved): every detection (types, day-first,
 decimal mark, email/phone columns) is deterministic given the input and those
 parameters. ``changes.json["decisions"]`` records what was detected.
 
