@@ -191,11 +191,36 @@ def _parses(
     return out
 
 
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_NOT_PHONE = "|".join(
+    (
+        # a date, day or year first, with a time of day written with dots: 15.01.2024 10.30
+        r"([0-9]{4}[/.-][0-9]{1,2}[/.-][0-9]{1,2}|[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2,4})"
+        r"( [0-9]{1,2}\.[0-9]{2}(\.[0-9]{2})?)?",
+        r"[0-9]+\.[0-9]+",  # a decimal number: 1234567.89
+        r"[0-9]{1,3}( [0-9]{3})+\.[0-9]+",  # an amount in groups of three: 100 000.50
+        r"[0-9]{1,3}(\.[0-9]{3}){2,}",  # an integer in groups of three: 1.234.567
+        rf"{_OCTET}(\.{_OCTET}){{3}}",  # an IPv4 address, or a version such as 10.2.0.17
+        r"(97[89][- ])?[0-9]{1,5}[- ][0-9]{1,7}[- ][0-9]{1,7}[- ][0-9]",  # an ISBN: 978-3-16-148410-0
+        r"[0-9]{3}-[0-9]{2}-[0-9]{4}",  # a US SSN (its own hint)
+        r"[0-9]{7,9}",  # 7-9 bare digits: order numbers and other ids
+    )
+)
+"""What a phone-shaped value is not (``regexp_full_match``): the numbers, dates, addresses
+and codes whose digits and separators a phone number also uses. A comma is no phone
+separator, so ``1234567,89`` and ``1,234,567`` never look like one."""
+
+
 def _pii_sql(weight: str = "n") -> dict[str, str]:
     """SQL aggregates over ``_profile_s`` by name: values that look like e-mail, phone, card,
     national id (:data:`_PII_KINDS`), and ``card_candidates`` (13-19 digits, not all one
     digit: the values the Luhn check ran on).
     Each value counts ``weight`` (an SQL expression; its row count by default).
+
+    A phone is 7-15 digits with an optional ``+`` and spaces, dots, dashes or parentheses
+    (``+1 415 555 0100``, ``(415) 555-0100``, ``415.555.0100``, ``030 1234567``), unless it
+    is one of :data:`_NOT_PHONE`. Digits in groups of three with no decimals
+    (``612 345 678``) stay phone-like: that is how Spanish numbers are written.
 
     Each regular expression sits behind a cheap length test and then a digit
     count, in nested CASEs (DuckDB evaluates both sides of an AND), so it only
@@ -216,7 +241,7 @@ def _pii_sql(weight: str = "n") -> dict[str, str]:
         "phone": f"""coalesce(sum({weight}) FILTER (CASE WHEN strlen(v) BETWEEN 7 AND 25 THEN
             CASE WHEN {_digits("v")} BETWEEN 7 AND 15
             THEN regexp_full_match(trim(v), '\\+?\\(?[0-9][0-9 ().-]{{5,18}}[0-9]')
-             AND NOT regexp_full_match(trim(v), '[0-9]{{4}}[/.-][0-9]{{1,2}}[/.-][0-9]{{1,2}}|[0-9]{{1,2}}[/.-][0-9]{{1,2}}[/.-][0-9]{{2,4}}|[0-9]+\\.[0-9]+|[0-9]{{3}}-[0-9]{{2}}-[0-9]{{4}}|[0-9]{{7,9}}')
+             AND NOT regexp_full_match(trim(v), '{_NOT_PHONE}')
             ELSE false END ELSE false END), 0)""",
         "card": f"coalesce(sum({weight}) FILTER ({card(_luhn_sql(digits))}), 0)",
         "national_id": f"""coalesce(sum({weight}) FILTER (CASE WHEN strlen(trim(v)) = 11 THEN CASE WHEN {_digits("v")} = 9

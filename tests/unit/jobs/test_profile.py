@@ -219,6 +219,18 @@ def test_pii_hints_leave_order_numbers_and_repeated_digits_alone(tmp_path):
     assert col(prof, "phone")["pii"]["phone"] == 20
 
 
+def test_ip_addresses_grouped_amounts_and_isbns_raise_no_phone_alert(tmp_path):
+    src = tmp_path / "p.csv"
+    rows = [
+        f"192.168.{i}.{i * 7 % 256},{100 + i} {i * 13 % 1000:03d}.50,978-3-16-{148410 + i}-0"
+        for i in range(50)
+    ]
+    src.write_text("ip,amount,isbn\n" + "\n".join(rows) + "\n")
+    rep = execute("profile", src, tmp_path / "o", {})
+    assert rep["summary"]["pii_columns"] == []  # each column once raised pii_phone
+    assert rep["summary"]["readiness"] == "ready"
+
+
 def test_approximate_distinct_never_exceeds_the_values(tmp_path):
     src = tmp_path / "p.csv"
     src.write_text("k\n" + "".join(f"user{i}@x.com\n" for i in range(25_000)))  # HLL says 25,441

@@ -221,3 +221,23 @@ def test_decimals_whose_spread_a_double_cannot_hold_keep_it(tmp_path: Path):
     assert st["min"] <= st["mean"] <= st["max"]
     assert abs(st["std"] - statistics.stdev(range(1000)) * 1e-18) < 1e-24
     assert abs(cols["price"]["stats"]["mean"] - 4.995) < 1e-9 and cols["price"]["stats"]["min"] == 0.0
+
+
+PHONES = [
+    "+1 415 555 0100",
+    "(415) 555-0100",
+    "415.555.0100",
+    "415-555-0100",
+    "+49 30 1234567",
+    "030 1234567",
+]
+PHONES += ["01 23 45 67 89", "+44 20 7946 0958", "1-800-555-0100", "4155550100", "+14155550100"]
+NOT_PHONES = ["192.168.1.7", "10.0.0.254", "100 000.50", "1 234 567.89", "1.234.567", "1234567,89"]
+NOT_PHONES += ["978-3-16-148410-0", "979 10 90636 07 1", "0-306-40615-2", "15.01.2024 10.30", "2024-01-15"]
+NOT_PHONES += ["2024-01-15 10.30.00", "1.2.3.4", "1234567.89", "1 234 567,89"]
+
+
+@pytest.mark.parametrize("value", PHONES + NOT_PHONES)
+def test_phone_hints_take_phone_numbers_not_addresses_amounts_isbns_or_dates(con, value):
+    out = column_values(con, f"SELECT '{value}' AS v", "VARCHAR", 10)
+    assert out["pii"]["phone"] == (value in PHONES)
