@@ -7,7 +7,9 @@ Params (all optional):
     ``distinct_approx`` in the output). Top values stay exact.
 ``baseline`` (str, none)
     Path of an earlier file of the same data: per-column drift (KS test for
-    numeric columns, PSI for the rest; see :mod:`taskq.jobs.profile_drift`).
+    numeric columns and, on epoch seconds, for dates and timestamps; PSI for the
+    rest, or ``not testable`` when most values are too rare to count; see
+    :mod:`taskq.jobs.profile_drift`).
 ``columns`` (list of str, all)
     Profile only these columns (``UnknownColumn`` if one does not exist).
 ``top_k`` (int 1-100, 10)
@@ -47,7 +49,7 @@ from . import profile_stats as stats
 from ._json import json_text
 from ._table import quote_ident
 from .io import check_engine, check_options, connect, open_table
-from .profile_drift import drift_column
+from .profile_drift import Kind, drift_column
 from .profile_html import render_html
 from .profile_quality import INFER_THRESHOLD, build_findings, infer_type, readiness, scores
 
@@ -247,20 +249,40 @@ def _run(
     }
 
 
-def _numeric_baseline(con: Any, base: Any, name: str) -> bool:
-    """Whether the baseline's column ``name`` is numeric: typed so, or text whose present
-    values parse as numbers as often as the input's must for it to be inferred numeric."""
+def _baseline_kind(con: Any, base: Any, name: str) -> str | None:
+    """``numeric`` or ``temporal`` when the baseline's column ``name`` is: typed so, or text
+    whose present values parse as numbers (else as timestamps, dates included) as often as
+    the input's must for it to be inferred so; else None."""
     dtype = base.types[name]
-    if infer_type(dtype, {})[0] in _NUMERIC:
-        return True
+    typed = infer_type(dtype, {})[0]
+    if typed in _NUMERIC:
+        return "numeric"
+    if typed in _TEMPORAL:
+        return "temporal"
     if dtype != "VARCHAR":
-        return False
+        return None
     v = quote_ident(name)
-    parsed, present = con.execute(
+    numbers, times, present = con.execute(
         f"SELECT count(*) FILTER (TRY_CAST(trim({v}) AS DOUBLE) IS NOT NULL), "
+        f"count(*) FILTER (TRY_CAST(trim({v}) AS TIMESTAMP) IS NOT NULL), "
         f"count(*) FILTER ({stats.present_sql(v)}) FROM {base.view}"
     ).fetchall()[0]
-    return bool(present) and parsed / present >= INFER_THRESHOLD
+    if not present:
+        return None
+    if numbers / present >= INFER_THRESHOLD:
+        return "numeric"
+    return "temporal" if times / present >= INFER_THRESHOLD else None
+
+
+def _drift_kind(con: Any, base: Any, col: dict[str, Any]) -> Kind:
+    """The drift test for ``col``: KS on numbers when either file's column is numeric, else
+    KS on epoch seconds when either is dates or timestamps, else PSI on the values."""
+    if col["inferred_type"] in _NUMERIC:
+        return "numeric"
+    theirs = _baseline_kind(con, base, col["name"])
+    if theirs == "numeric":
+        return "numeric"
+    return "temporal" if col["inferred_type"] in _TEMPORAL or theirs == "temporal" else "categorical"
 
 
 def _drift(
@@ -283,10 +305,22 @@ def _drift(
     for i, c in enumerate(shared):
         progress.check()
         progress.update(100 * i / max(len(shared), 1), f"drift: {c['name']}")
-        numeric = c["inferred_type"] in _NUMERIC or _numeric_baseline(con, base, c["name"])
-        out.append(drift_column(con, table.view, base.view, c["name"], numeric))
+        kind = _drift_kind(con, base, c)
+        dtypes = (table.types[c["name"]], base.types[c["name"]])
+        out.append(drift_column(con, table.view, base.view, c["name"], kind, dtypes))
+    alone = "not compared"
     for name in [n for n in base.columns if n not in table.types]:
-        out.append({"column": name, "test": None, "drifted": False, "summary": "only in the baseline"})
+        out.append(
+            {
+                "column": name,
+                "test": None,
+                "drifted": False,
+                "summary": "only in the baseline",
+                "status": alone,
+            }
+        )
     for name in [c["name"] for c in columns if c["name"] not in base.types]:  # in input order
-        out.append({"column": name, "test": None, "drifted": False, "summary": "only in the input"})
+        out.append(
+            {"column": name, "test": None, "drifted": False, "summary": "only in the input", "status": alone}
+        )
     return out

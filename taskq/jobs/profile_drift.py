@@ -1,32 +1,51 @@
 """Drift between the profiled input and a baseline file, per shared column.
 
+Each shared column gets one of three tests, chosen from both files (the first
+that applies):
+
 * Numeric columns (in either file: typed numeric, or text inferred numeric):
   the two-sample Kolmogorov-Smirnov statistic ``D`` (largest gap between the
   empirical CDFs), computed exactly in DuckDB over the distinct values with a
   running sum, and its asymptotic p-value (Kolmogorov distribution with
   Stephens' small-sample correction). Drifted when ``p < 0.01`` and ``D > 0.1``.
+* Date and time columns (in either file: typed DATE or TIMESTAMP, or text
+  inferred as dates or timestamps): the same KS test on their epoch seconds
+  (``epoch()``; a timestamp without a time zone counts as UTC, text is read as
+  a TIMESTAMP). Timestamps are nearly all distinct, so counting values would
+  see nothing: a series moved by a year keeps its spread and its top values.
 * Other columns: the Population Stability Index over the baseline's 20 most
   common values plus one "other" bucket, with shares floored at 1e-4:
   ``PSI = sum((cur - base) * ln(cur / base))``. Drifted when ``PSI > 0.25``
-  (0.1-0.25 is usually read as moderate).
+  (0.1-0.25 is usually read as moderate). ``coverage`` gives the share of each
+  file's values that fall in the 20 named buckets. When it is under
+  :data:`MIN_COVERAGE` in either file and PSI is not above 0.25, most values
+  sit in "other" on both sides, where no change shows (ids, free text):
+  the column is ``not testable`` (``drifted`` null, no statistic), not stable.
+  A PSI above 0.25 is drift whatever the coverage (new values, say).
 
-Columns only in one file are listed, not tested. A column with no values to
-compare on one side (all NULL, or text where the input has numbers) has drifted.
+Every result has a ``status``: ``drifted``, ``stable``, ``not testable`` or
+``not compared`` (a column only in one file, listed, not tested). A column
+with no values to compare on one side (all NULL, or text where the other side
+has numbers or dates) has drifted.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 
 from ._table import quote_ident
 
-__all__ = ["drift_column", "ks_pvalue"]
+__all__ = ["MIN_COVERAGE", "Kind", "drift_column", "ks_pvalue", "status"]
 
 _EPS = 1e-4
 _TOP = 20
+MIN_COVERAGE = 0.5
+"""Share of each file's values the baseline's top values must hold for a low PSI to mean stable."""
+
+Kind = Literal["numeric", "temporal", "categorical"]
 
 
 def ks_pvalue(d: float, n: int, m: int) -> float:
@@ -46,13 +65,23 @@ def ks_pvalue(d: float, n: int, m: int) -> float:
     return min(max(total, 0.0), 1.0)
 
 
-def _ks(con: duckdb.DuckDBPyConnection, cur: str, base: str, col: str) -> dict[str, Any]:
-    e = f"TRY_CAST({quote_ident(col)} AS DOUBLE)"
+def _epoch(col: str, dtype: str) -> str:
+    """SQL: the epoch seconds of ``col`` (of type ``dtype``), NULL where it is no date or time."""
+    q = quote_ident(col)
+    if dtype == "VARCHAR":
+        return f"epoch(TRY_CAST(trim({q}) AS TIMESTAMP))"
+    if dtype == "DATE" or dtype.startswith("TIMESTAMP"):
+        return f"epoch({q})"
+    return "CAST(NULL AS DOUBLE)"
+
+
+def _ks(con: duckdb.DuckDBPyConnection, cur: str, base: str, ec: str, eb: str) -> dict[str, Any]:
+    """KS of the DOUBLE expressions ``ec`` over ``cur`` and ``eb`` over ``base`` (NULLs left out)."""
     rows = con.execute(
         f"""WITH u AS (
               SELECT x, sum(a) AS a, sum(b) AS b FROM (
-                SELECT {e} AS x, 1 AS a, 0 AS b FROM {cur} WHERE {e} IS NOT NULL
-                UNION ALL SELECT {e}, 0, 1 FROM {base} WHERE {e} IS NOT NULL) GROUP BY x),
+                SELECT {ec} AS x, 1 AS a, 0 AS b FROM {cur} WHERE {ec} IS NOT NULL
+                UNION ALL SELECT {eb}, 0, 1 FROM {base} WHERE {eb} IS NOT NULL) GROUP BY x),
             t AS (SELECT sum(a) AS na, sum(b) AS nb FROM u),
             c AS (SELECT sum(a) OVER w AS ca, sum(b) OVER w AS cb FROM u WINDOW w AS (ORDER BY x))
             SELECT max(abs(ca / na - cb / nb)), any_value(na), any_value(nb) FROM c, t"""
@@ -91,7 +120,10 @@ def _psi(con: duckdb.DuckDBPyConnection, cur: str, base: str, col: str) -> dict[
             pb = max(b / nb, _EPS)
             pc = max(c / nc, _EPS)
             psi += (pc - pb) * math.log(pc / pb)
-    return {
+    named_b = sum(b for k, b, _c in rows if k != "\x00other")
+    named_c = sum(c for k, _b, c in rows if k != "\x00other")
+    cov_b, cov_c = (named_b / nb if nb else 0.0), (named_c / nc if nc else 0.0)
+    out = {
         "test": "psi",
         "statistic": round(psi, 4),
         "p_value": None,
@@ -99,26 +131,57 @@ def _psi(con: duckdb.DuckDBPyConnection, cur: str, base: str, col: str) -> dict[
         "n_baseline": int(nb),
         "drifted": psi > 0.25,
         "summary": f"PSI={psi:.3f}",
+        "coverage": {"input": round(cov_c, 4), "baseline": round(cov_b, 4)},
     }
+    if psi <= 0.25 and min(cov_b, cov_c) < MIN_COVERAGE:
+        out.update(
+            statistic=None,
+            drifted=None,
+            summary=f"the baseline's {_TOP} most common values are {cov_b:.1%} of it and {cov_c:.1%} "
+            "of the input; the rest, too many distinct values to count, share one bucket",
+        )
+    return out
+
+
+def status(result: dict[str, Any]) -> str:
+    """``drifted``, ``stable``, ``not testable`` (``drifted`` None) or ``not compared`` (no test)."""
+    if result.get("test") is None:
+        return "not compared"
+    if result.get("drifted") is None:
+        return "not testable"
+    return "drifted" if result["drifted"] else "stable"
 
 
 def drift_column(
-    con: duckdb.DuckDBPyConnection, cur: str, base: str, col: str, numeric: bool
+    con: duckdb.DuckDBPyConnection,
+    cur: str,
+    base: str,
+    col: str,
+    kind: Kind,
+    dtypes: tuple[str, str] = ("VARCHAR", "VARCHAR"),
 ) -> dict[str, Any]:
-    """The drift result for ``col`` (present in both relations).
+    """The drift result for ``col`` (present in both relations, of ``dtypes`` in ``cur``
+    and ``base``), by the test for its ``kind`` (see the module docstring).
 
     When one side has no values to compare (all NULL, or text where the other
-    side has numbers) there is no statistic: that column drifted, unless
+    side has numbers or dates) there is no statistic: that column drifted, unless
     neither side has values.
     """
-    result = _ks(con, cur, base, col) if numeric else _psi(con, cur, base, col)
+    if kind == "numeric":
+        e = f"TRY_CAST({quote_ident(col)} AS DOUBLE)"
+        result = _ks(con, cur, base, e, e)
+    elif kind == "temporal":
+        result = _ks(con, cur, base, _epoch(col, dtypes[0]), _epoch(col, dtypes[1]))
+    else:
+        result = _psi(con, cur, base, col)
     n, m = result["n"], result["n_baseline"]
     if not n or not m:
-        values = "numeric values" if numeric else "values"
+        values = {"numeric": "numeric values", "temporal": "date or time values"}.get(kind, "values")
         empty = "the input" if not n else "the baseline"
         if not n and not m:
             empty = "either file"
         result.update(
             statistic=None, p_value=None, drifted=bool(n or m), summary=f"no {values} in {empty} to compare"
         )
-    return {"column": col, **result}
+        result.pop("coverage", None)
+    return {"column": col, **result, "status": status(result)}

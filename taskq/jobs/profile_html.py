@@ -151,12 +151,17 @@ def _column(c: dict[str, Any], rows: int) -> str:
     )
 
 
+def _status(d: dict[str, Any]) -> str:
+    """A drift result's status; a profile written before there was one has ``drifted`` alone."""
+    return str(d.get("status") or ("drifted" if d.get("drifted") else "stable"))
+
+
 def _drift(items: list[dict[str, Any]]) -> str:
     if not items:
         return ""
     rows = "".join(
         f"<tr><td>{_e(d['column'])}</td><td>{_e(d.get('test') or '')}</td><td>{_e(d['summary'])}</td>"
-        f"<td class='{'critical' if d.get('drifted') else 'muted'}'>{'drifted' if d.get('drifted') else 'stable'}</td></tr>"
+        f"<td class='{'critical' if d.get('drifted') else 'muted'}'>{_e(_status(d))}</td></tr>"
         for d in items
     )
     return f"<section><h2>Drift against the baseline</h2><table><tr><th>column</th><th>test</th><th>result</th><th></th></tr>{rows}</table></section>"

@@ -270,6 +270,15 @@ def build_findings(
                     code="drift",
                 )
             )
+        elif d.get("status") == "not testable":
+            issues.append(
+                finding(
+                    "info",
+                    f"{d['column']!r} cannot be tested for drift by {d['test']}: {d['summary']}",
+                    column=d["column"],
+                    code="drift_not_testable",
+                )
+            )
     return alerts, issues, recs
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import random
@@ -265,8 +266,9 @@ def test_drift_against_baseline(tmp_path):
     prof = json.loads((tmp_path / "o" / "profile.json").read_text())
     drift = {d["column"]: d for d in prof["drift"]}
     assert drift["x"]["test"] == "ks" and drift["x"]["drifted"] is True and drift["x"]["p_value"] < 1e-6
-    assert drift["c"]["test"] == "psi" and drift["c"]["drifted"] is False
+    assert drift["c"]["test"] == "psi" and drift["c"]["drifted"] is False and drift["c"]["status"] == "stable"
     assert drift["only_base"]["summary"] == "only in the baseline"
+    assert drift["only_base"]["status"] == "not compared"
     assert rep["summary"]["drifted_columns"] == ["x"]
     with pytest.raises(InputNotFound, match="baseline"):
         execute("profile", cur, tmp_path / "o2", {"baseline": str(tmp_path / "nope.csv")})
@@ -426,6 +428,88 @@ def test_drift_uses_ks_when_only_the_baseline_is_numeric(tmp_path):
     assert col(prof, "x")["inferred_type"] == "string"  # 14 % junk: below the 90 % threshold
     (x,) = prof["drift"]
     assert x["test"] == "ks" and x["drifted"] is True and x["statistic"] == 1.0
+
+
+def _drift_of(tmp_path: Path, base: str, cur: str) -> tuple[dict, dict]:
+    (tmp_path / "base.csv").write_text(base)
+    (tmp_path / "cur.csv").write_text(cur)
+    rep = execute("profile", tmp_path / "cur.csv", tmp_path / "o", {"baseline": str(tmp_path / "base.csv")})
+    return rep, json.loads((tmp_path / "o" / "profile.json").read_text())
+
+
+def _series(start: str, n: int = 1000, every: int = 37, fmt: str = "%Y-%m-%d %H:%M:%S") -> list[str]:
+    t0 = datetime.datetime.fromisoformat(start)
+    return [(t0 + datetime.timedelta(minutes=every * i)).strftime(fmt) for i in range(n)]
+
+
+def test_a_shifted_timestamp_column_drifts_by_ks_on_epoch_seconds(tmp_path):
+    # The same 1,000 timestamps 17 months later: PSI over the top 20 + "other" said 0.042, stable.
+    def rows(start: str, junk: bool) -> str:
+        days = _series(start, every=1440, fmt="%Y-%m-%d")
+        text = [t if i % 50 or not junk else "n/a?" for i, t in enumerate(_series(start))]
+        return "t,d,s\n" + "".join(
+            f"{t},{d},{s}\n" for t, d, s in zip(_series(start), days, text, strict=True)
+        )
+
+    base, cur = rows("2024-01-01", False), rows("2025-06-01", True)  # 2 % junk: "s" is text
+    rep, prof = _drift_of(tmp_path, base, cur)
+    assert [col(prof, c)["inferred_type"] for c in "tds"] == ["timestamp", "date", "timestamp"]
+    assert col(prof, "s")["type"] == "VARCHAR"
+    drift = {d["column"]: d for d in prof["drift"]}
+    for c in "tds":
+        assert drift[c]["test"] == "ks" and drift[c]["statistic"] > 0.5, drift[c]  # d: 1,000 days overlap
+        assert drift[c]["drifted"] is True and drift[c]["status"] == "drifted"
+    assert rep["summary"]["drifted_columns"] == ["t", "d", "s"]
+
+
+def test_an_unmoved_timestamp_column_is_stable_and_a_date_baseline_picks_ks(tmp_path):
+    junk = ["soon", "see note", "tbd"]
+    # "u" is dates in the baseline (typed DATE), "v" text dates there (2 % junk); both are
+    # text now with 20 % junk (inferred string): the baseline's dates still decide the test.
+    base = "t,u,v\n" + "".join(
+        f"{t},{t[:10]},{t[:10] if i % 50 else junk[0]}\n" for i, t in enumerate(_series("2024-01-01"))
+    )
+    cur = (
+        "t,u,v\n"
+        + "".join(
+            f"{t},{d},{d}\n"
+            for i, t in enumerate(_series("2024-01-01 00:10"))  # ten minutes on: the same spread
+            for d in [t[:10] if i % 5 else junk[i % 3]]
+        )
+    )
+    _rep, prof = _drift_of(tmp_path, base, cur)
+    assert col(prof, "u")["inferred_type"] == col(prof, "v")["inferred_type"] == "string"
+    drift = {d["column"]: d for d in prof["drift"]}
+    assert drift["t"]["test"] == "ks" and drift["t"]["drifted"] is False and drift["t"]["status"] == "stable"
+    for c in "uv":  # the junk is no date: left out
+        assert drift[c]["test"] == "ks" and drift[c]["n"] == 800 and drift[c]["status"] == "stable", drift[c]
+
+
+def test_ids_and_free_text_are_not_testable_by_psi_rather_than_stable(tmp_path):
+    base = "id,note,c\n" + "".join(f"u{i},note number {i * 7},{'ab'[i % 2]}\n" for i in range(1000))
+    # New ids and notes, wholly unlike the old ones; "c" keeps its two values.
+    cur = "id,note,c\n" + "".join(f"x{i},other text {i * 3},{'ab'[i % 3 % 2]}\n" for i in range(1000))
+    rep, prof = _drift_of(tmp_path, base, cur)
+    drift = {d["column"]: d for d in prof["drift"]}
+    for c in ("id", "note"):
+        assert drift[c]["test"] == "psi" and drift[c]["status"] == "not testable", drift[c]
+        assert drift[c]["drifted"] is None and drift[c]["statistic"] is None
+        assert drift[c]["coverage"] == {"input": 0.0, "baseline": 0.02}
+        assert "20 most common values are 2.0% of it and 0.0% of the input" in drift[c]["summary"]
+    assert drift["c"]["status"] == "stable" and drift["c"]["coverage"] == {"input": 1.0, "baseline": 1.0}
+    assert rep["summary"]["drifted_columns"] == []
+    codes = [(f["code"], f.get("column")) for f in prof["issues"] if f["code"].startswith("drift")]
+    assert codes == [("drift_not_testable", "id"), ("drift_not_testable", "note")]
+    page = (tmp_path / "o" / "profile.html").read_text()
+    assert page.count(">not testable</td>") == 2 and page.count(">stable</td>") == 1
+
+
+def test_a_flood_of_new_values_still_drifts_whatever_the_coverage(tmp_path):
+    base = "c\n" + "".join(f"{'abc'[i % 3]}\n" for i in range(1000))
+    cur = "c\n" + "".join(f"{'abc'[i % 3] if i % 4 == 0 else f'new{i}'}\n" for i in range(1000))
+    _rep, prof = _drift_of(tmp_path, base, cur)
+    (c,) = prof["drift"]
+    assert c["coverage"]["input"] == 0.25 and c["drifted"] is True and c["status"] == "drifted"
 
 
 def test_an_unreadable_baseline_is_named_as_the_baseline(tmp_path):
