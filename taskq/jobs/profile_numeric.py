@@ -15,15 +15,21 @@ their minimum first, so their spread is not lost: :func:`shifted`):
 * quantiles 1/5/25/50/75/95/99 with ``quantile_cont`` semantics (position
   ``q * (count - 1)`` in the sorted values, linear interpolation), read off a
   running sum of the counts in value order;
-* IQR fences (1.5 x IQR) and how many values lie outside them;
+* IQR fences (1.5 x IQR) and how many values lie outside them; a fence past
+  the DOUBLE range (``-1e308`` and ``1e308`` in one column) is ``null``, as no
+  value can lie beyond it;
 * a 20-bin histogram over [min, max] of equal width ``w``: bin ``i`` holds
   ``min + i*w < x <= min + (i+1)*w`` (the first bin also holds ``min``);
 * the median absolute deviation (the same exact weighted median) and the
-  robust z-score outliers ``0.6745 * |x - median| / MAD > threshold``.
+  robust z-score outliers ``0.6745 * |x - median| / MAD > threshold``
+  (``robust_z`` is ``null`` when the MAD is 0).
 
 Only finite values count: NaN and +-infinity (which DuckDB parses from
 ``nan`` / ``inf`` text) are left out of the statistics and counted as
-``non_finite``.
+``non_finite``. Values near the DOUBLE limits do not overflow: interpolation,
+bin edges and fences fall back to halved operands (:func:`between`) when a
+difference of two values is past the DOUBLE range, so no statistic is NaN or
+infinite.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import duckdb
 
 from ._table import INTEGER_TYPES
 
-__all__ = ["GROUPS", "HISTOGRAM_BINS", "QUANTILES", "numeric_stats", "shifted", "temporal_range"]
+__all__ = ["GROUPS", "HISTOGRAM_BINS", "QUANTILES", "between", "numeric_stats", "shifted", "temporal_range"]
 
 GROUPS = "_profile_g"
 """The temporary table ``(v, n)`` of one column's value counts (see the module docstring)."""
@@ -90,9 +96,22 @@ def weighted_quantiles(
     out = []
     for q in qs:
         pos = q * (count - 1)
-        lo, hi = at[math.floor(pos)], at[math.ceil(pos)]
-        out.append(lo + (hi - lo) * (pos - math.floor(pos)))
+        out.append(between(at[math.floor(pos)], at[math.ceil(pos)], pos - math.floor(pos)))
     return out
+
+
+def between(lo: float, hi: float, frac: float) -> float:
+    """``lo + (hi - lo) * frac`` (``quantile_cont``'s interpolation), without overflow.
+
+    For ``-1e308`` and ``1e308``, ``hi - lo`` is infinite: the median came out
+    ``inf * 0.5 = inf``, or ``inf * 0 = NaN`` on an order statistic. Then the
+    same sum is taken in halves (exact scaling by 2), which stays in range.
+    """
+    if frac == 0 or lo == hi:
+        return lo
+    if math.isfinite(hi - lo):
+        return lo + (hi - lo) * frac
+    return 2 * (lo / 2 + (hi / 2 - lo / 2) * frac)
 
 
 def numeric_stats(
@@ -158,21 +177,28 @@ def _numeric_stats(
     quants = weighted_quantiles(con, _VALUES, count, QUANTILES, distinct)
     named = {f"p{round(q * 100)}": v for q, v in zip(QUANTILES, quants, strict=True)}
     q1, med, q3 = named["p25"], named["p50"], named["p75"]
-    fence_lo, fence_hi = q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)
-    width = (hi - lo) / HISTOGRAM_BINS
-    if not math.isfinite(width):  # hi - lo overflowed
-        width = hi / HISTOGRAM_BINS - lo / HISTOGRAM_BINS
-    edges = [lo + width * (i + 1) for i in range(HISTOGRAM_BINS)] if width > 0 else [hi]
+    # 1.5 x IQR, in halves when q3 - q1 overflows; a fence past the DOUBLE range is None
+    # (no value lies beyond it), never an infinity (JSON has none) or NaN.
+    reach = 1.5 * (q3 - q1) if math.isfinite(q3 - q1) else 3 * (q3 / 2 - q1 / 2)
+    fences = [f if math.isfinite(f) else None for f in (q1 - reach, q3 + reach)]
+    beyond = [f"x < {_f(fences[0])}"] if fences[0] is not None else []
+    beyond += [f"x > {_f(fences[1])}"] if fences[1] is not None else []
+    # Bin widths and edges in units of s: 1, or 1/2 when hi - lo overflows (exact scaling),
+    # so no edge is lo + inf and no bin number (x - lo) / w overflows.
+    s = 1.0 if math.isfinite(hi - lo) else 0.5
+    width = (hi * s - lo * s) / HISTOGRAM_BINS
+    edges = [(lo * s + width * (i + 1)) / s for i in range(HISTOGRAM_BINS)] if width > 0 else [hi]
     # One grouped pass: per histogram bin (bin i holds (edges[i-1], edges[i]], found by
     # arithmetic), its count, squared deviations from the mean and IQR-fence outliers.
     b = "0"
     if width > 0:
-        b = f"CAST(least(greatest(ceil((x - {_f(lo)}) / {_f(width)}) - 1, 0), {HISTOGRAM_BINS - 1}) AS BIGINT)"
+        x = "x" if s == 1 else f"(x * {_f(s)})"
+        b = f"CAST(least(greatest(ceil(({x} - {_f(lo * s)}) / {_f(width)}) - 1, 0), {HISTOGRAM_BINS - 1}) AS BIGINT)"
     counts = [0] * len(edges)
     squares, iqr_n = 0.0, 0
     for i, k, sq, out in con.execute(
         f"SELECT {b} AS b, sum(n), sum(n * (x / {_f(unit)} - {_f(mean / unit)}) ** 2), "
-        f"coalesce(sum(n) FILTER (x < {_f(fence_lo)} OR x > {_f(fence_hi)}), 0) FROM {_VALUES} GROUP BY b"
+        f"coalesce(sum(n) FILTER ({' OR '.join(beyond) or 'false'}), 0) FROM {_VALUES} GROUP BY b"
     ).fetchall():
         counts[int(i)] = int(k)
         squares += float(sq)
@@ -180,7 +206,7 @@ def _numeric_stats(
     deviations = f"(SELECT abs(x - {_f(med)}) AS x, n FROM {_VALUES})"
     mad = weighted_quantiles(con, deviations, count, (0.5,), distinct)[0]
     robust = None
-    if mad:
+    if math.isfinite(mad) and mad > 0:  # NaN is truthy, and in DuckDB NaN > threshold is true
         robust = int(
             _one(
                 con,
@@ -202,7 +228,7 @@ def _numeric_stats(
     return {
         "stats": stats,
         "histogram": {"min": lo, "edges": edges, "counts": counts},
-        "outliers": {"iqr": int(iqr_n), "iqr_fences": [fence_lo, fence_hi], "mad": mad, "robust_z": robust},
+        "outliers": {"iqr": int(iqr_n), "iqr_fences": fences, "mad": mad, "robust_z": robust},
     }
 
 
@@ -214,7 +240,7 @@ def _moved(found: dict[str, Any], offset: float) -> dict[str, Any]:
     st["quantiles"] = {k: v + offset for k, v in st["quantiles"].items()}
     hist["min"] += offset
     hist["edges"] = [e + offset for e in hist["edges"]]
-    out["iqr_fences"] = [f + offset for f in out["iqr_fences"]]
+    out["iqr_fences"] = [None if f is None else f + offset for f in out["iqr_fences"]]
     return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 import statistics
 from pathlib import Path
@@ -241,3 +242,27 @@ NOT_PHONES += ["2024-01-15 10.30.00", "1.2.3.4", "1234567.89", "1 234 567,89"]
 def test_phone_hints_take_phone_numbers_not_addresses_amounts_isbns_or_dates(con, value):
     out = column_values(con, f"SELECT '{value}' AS v", "VARCHAR", 10)
     assert out["pii"]["phone"] == (value in PHONES)
+
+
+def test_values_at_both_double_limits_give_finite_quantiles_mad_and_edges(con):
+    # -1e308 and 1e308: hi - lo overflowed, so the median was inf * 0.5 (null in the JSON, "inf"
+    # in the HTML), the MAD NaN, every value a robust-z outlier and the top bin edges inf.
+    _groups(con, [-1e308] * 10 + [1e308] * 10)
+    out = numeric_stats(con, "v", 3.5)
+    q = out["stats"]["quantiles"]
+    assert q["p50"] == 0.0 and q["p1"] == -1e308 and q["p99"] == 1e308
+    assert out["outliers"]["mad"] == 1e308 and out["outliers"]["robust_z"] == 0
+    edges = out["histogram"]["edges"]
+    assert all(math.isfinite(e) for e in edges) and edges[-1] == 1e308 and edges[9] == 0.0
+    assert out["histogram"]["counts"][0] == 10 and out["histogram"]["counts"][-1] == 10
+    assert out["outliers"]["iqr_fences"] == [None, None] and out["outliers"]["iqr"] == 0
+    assert "NaN" not in json.dumps(out) and "Infinity" not in json.dumps(out)
+
+
+def test_quantile_interpolation_near_the_double_limits_matches_quantile_cont(con):
+    values = [-1.7e308, -1.5e308, 1.6e308, 1.7e308]
+    _groups(con, values * 5)  # 4 distinct values in 20: the running-sum plan
+    got = weighted_quantiles(con, "(SELECT v AS x, n FROM _profile_g)", 20, QUANTILES)
+    qs = "[" + ", ".join(map(str, QUANTILES)) + "]"
+    want = con.execute(f"SELECT quantile_cont(v, {qs}) FROM raw").fetchall()[0][0]
+    assert got == pytest.approx([float(w) for w in want], rel=1e-12)
