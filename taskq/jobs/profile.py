@@ -138,16 +138,26 @@ def _profile_columns(
 
 
 def _numeric(con: Any, col: dict[str, Any], z: float) -> None:
-    """Numeric statistics and outliers, or the temporal range, of ``col`` from its value counts."""
+    """Numeric statistics and outliers, or the temporal range, of ``col`` from its value counts.
+
+    A text column's statistics describe exactly its valid values (those its
+    inferred type counts as parsing, :func:`taskq.jobs.profile_stats.valid_values`),
+    never the invalid ones: ``1_000`` in a column inferred integer is neither.
+    A typed column's are of all its values."""
     text = col["type"] == "VARCHAR"
-    if col["inferred_type"] in _NUMERIC:
-        expr, offset = ("TRY_CAST(trim(v) AS DOUBLE)", 0.0) if text else numeric.shifted(con, col["type"])
+    inferred = col["inferred_type"]
+    if inferred not in _NUMERIC + _TEMPORAL:
+        return
+    value, sql_type = stats.valid_values(inferred) if text else ("v", col["type"])
+    if inferred in _NUMERIC:
+        # Text of at most 15 characters is a number below 10**15 < 2**53, which a DOUBLE holds.
+        short = text and (col.get("length") or {}).get("max", 0) <= 15
+        expr, offset = (f"CAST({value} AS DOUBLE)", 0.0) if short else numeric.shifted(con, sql_type, value)
         found = numeric.numeric_stats(con, expr, z, materialize=text or bool(offset), offset=offset)
         if found:
             col.update(found)
-    elif col["inferred_type"] in _TEMPORAL:
-        kind = "DATE" if col["inferred_type"] == "date" else "TIMESTAMP"
-        col["stats"] = numeric.temporal_range(con, f"TRY_CAST(trim(v) AS {kind})" if text else "v")
+    else:
+        col["stats"] = numeric.temporal_range(con, value)
 
 
 def _no_duplicates_possible(columns: list[dict[str, Any]], rows: int) -> bool:

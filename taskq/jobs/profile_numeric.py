@@ -125,7 +125,7 @@ def numeric_stats(
     """Statistics, histogram and outliers of ``expr`` (SQL over ``v`` giving a DOUBLE or NULL).
 
     ``materialize``: store the values once (right for an expensive ``expr``
-    such as ``TRY_CAST(trim(v) AS DOUBLE)``, evaluated by five queries); else
+    such as the parsed valid values of a text column, evaluated by five queries); else
     read them through a view, which saves memory (a 10M-row key column) when
     ``expr`` is a plain cast.
 
@@ -248,8 +248,10 @@ EXACT_DOUBLE = 2**53
 """Integers up to this magnitude are exact in a DOUBLE."""
 
 
-def shifted(con: duckdb.DuckDBPyConnection, sql_type: str) -> tuple[str, float]:
-    """``(expr, offset)`` for :func:`numeric_stats` of the typed column ``v`` in ``_profile_g``.
+def shifted(con: duckdb.DuckDBPyConnection, sql_type: str, value: str = "v") -> tuple[str, float]:
+    """``(expr, offset)`` for :func:`numeric_stats` of ``value``: SQL over ``v`` in
+    ``_profile_g`` giving a ``sql_type``, NULL for a value left out (the typed column
+    ``v`` itself, or the valid values of a text column inferred numeric).
 
     A DOUBLE holds integers exactly only up to 2**53: ``2**63 + i`` all became
     the same number, and their standard deviation 0; and 17 significant digits
@@ -257,15 +259,15 @@ def shifted(con: duckdb.DuckDBPyConnection, sql_type: str) -> tuple[str, float]:
     minimum. When a column's values reach past 2**53, or their spread does not
     survive the conversion, they are taken relative to their minimum,
     subtracted exactly in their own type (as HUGEINT for integers), so the
-    differences are what becomes DOUBLE. Otherwise ``CAST(v AS DOUBLE)`` and
+    differences are what becomes DOUBLE. Otherwise ``CAST(value AS DOUBLE)`` and
     no offset.
     """
-    plain = ("CAST(v AS DOUBLE)", 0.0)
+    plain = (f"CAST({value} AS DOUBLE)", 0.0)
     integer = sql_type in INTEGER_TYPES and sql_type != "UHUGEINT"
     if not (integer or sql_type.startswith("DECIMAL")):
         return plain
     try:
-        lo, hi = con.execute(f"SELECT min(v), max(v) FROM {GROUPS}").fetchall()[0]
+        lo, hi = con.execute(f"SELECT min({value}), max({value}) FROM {GROUPS}").fetchall()[0]
         if lo is None:
             return plain
         spread = float(hi - lo)  # exact in Python (int, Decimal), then rounded once
@@ -273,8 +275,8 @@ def shifted(con: duckdb.DuckDBPyConnection, sql_type: str) -> tuple[str, float]:
         if max(abs(lo), abs(hi)) <= EXACT_DOUBLE and kept:
             return plain
         base = f"CAST('{lo}' AS {'HUGEINT' if integer else sql_type})"
-        value = "CAST(v AS HUGEINT)" if integer else "v"
-        expr = f"CAST({value} - {base} AS DOUBLE)"
+        own = f"CAST({value} AS HUGEINT)" if integer else value
+        expr = f"CAST({own} - {base} AS DOUBLE)"
         con.execute(f"SELECT max({expr}) FROM {GROUPS}").fetchall()  # the differences fit their type
     except duckdb.Error:
         return plain

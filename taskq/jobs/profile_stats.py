@@ -8,7 +8,9 @@ strings and string lengths, as sums weighted by ``n``), the type inference of
 text columns (how many values parse as integer / float / boolean / date /
 timestamp), the shape patterns and the PII hints. The caller then takes the
 numeric or temporal statistics from the same counts
-(:mod:`taskq.jobs.profile_numeric`) before the next column replaces them.
+(:mod:`taskq.jobs.profile_numeric`) before the next column replaces them; for a
+text column, over the values :func:`valid_values` keeps, by the same rule that
+counted them as parsing.
 Working on distinct values with their counts keeps regular-expression and
 cast work proportional to the cardinality, not the row count; above
 :data:`PATTERN_SAMPLE` distinct values, patterns and PII hints come from a
@@ -40,6 +42,7 @@ __all__ = [
     "present_sql",
     "release",
     "shape",
+    "valid_values",
 ]
 
 logger = logging.getLogger(__name__)
@@ -56,20 +59,39 @@ _CASTS = (
 )
 
 
-def _parses_as(name: str, sql_type: str) -> str:
-    """SQL: the text ``v`` is a value of ``sql_type``. DuckDB casts ``'1.5'`` to the
-    BIGINT 2 (it rounds), so an integer must also have no decimal point or exponent
-    (nor the hex, binary and ``_``-grouped forms DuckDB accepts, which are not numbers in a file);
-    and it casts ``'2024-01-31 10:00'`` to the DATE 2024-01-31 (it drops the time),
-    so a date must have no time of day."""
-    cast = f"TRY_CAST(trim(v) AS {sql_type}) IS NOT NULL"
+def _typed(name: str, sql_type: str) -> str:
+    """SQL: the text ``v`` as a value of ``sql_type``, or NULL when it is none; the one
+    rule of what parses as each type, for the inference counts and for the statistics.
+
+    DuckDB casts ``'1.5'`` to the BIGINT 2 (it rounds), so an integer must also
+    have no decimal point or exponent (nor the hex, binary and ``_``-grouped
+    forms DuckDB accepts, which are not numbers in a file); a float no ``_``
+    group either; and DuckDB casts ``'2024-01-31 10:00'`` to the DATE
+    2024-01-31 (it drops the time), so a date must have no time of day."""
+    cast = f"TRY_CAST(trim(v) AS {sql_type})"
     if name == "integer":  # nor hex (0x1F), binary (0b101) or digit groups (1_000), which DuckDB casts too
-        return f"(CASE WHEN regexp_matches(v, '[.eExXbB_]') THEN false ELSE {cast} END)"
+        return f"(CASE WHEN regexp_matches(v, '[.eExXbB_]') THEN NULL ELSE {cast} END)"
     if name == "float":
-        return f"(CASE WHEN contains(v, '_') THEN false ELSE {cast} END)"
+        return f"(CASE WHEN contains(v, '_') THEN NULL ELSE {cast} END)"
     if name == "date":
-        return f"(CASE WHEN contains(v, ':') THEN false ELSE {cast} END)"
+        return f"(CASE WHEN contains(v, ':') THEN NULL ELSE {cast} END)"
     return cast
+
+
+def _parses_as(name: str, sql_type: str) -> str:
+    """SQL: the text ``v`` is a value of ``sql_type`` (:func:`_typed`)."""
+    return f"({_typed(name, sql_type)} IS NOT NULL)"
+
+
+def valid_values(inferred_type: str) -> tuple[str, str]:
+    """``(SQL over the text v, its SQL type)``: the value of ``v`` as ``inferred_type``
+    (``integer``, ``float``, ``boolean``, ``date``, ``timestamp``), or NULL when ``v`` is
+    not one of the values that count as valid for it: a present value (:func:`present_sql`)
+    that parses by the inference rule (:func:`_typed`). ``1_000``, ``1e3`` and ``2.5`` are
+    invalid in a column inferred integer, so they are no part of its statistics either.
+    """
+    sql_type = dict(_CASTS)[inferred_type]
+    return f"(CASE WHEN {present_sql('v')} THEN {_typed(inferred_type, sql_type)} END)", sql_type
 
 
 def present_sql(s: str) -> str:

@@ -6,6 +6,7 @@ import datetime
 import json
 import math
 import random
+import statistics
 from pathlib import Path
 
 import pytest
@@ -546,3 +547,55 @@ def test_profile_reports_the_dates_clean_writes(tmp_path, evidence):
     assert (prof["stats"]["min"], prof["stats"]["max"]) == (min(cleaned), max(cleaned))
     assert sorted(v["value"] for v in prof["top_values"]) == sorted(cleaned)
     assert ("2024-01-02" in cleaned) == (not evidence)
+
+
+def _profile_text(tmp_path: Path, header: str, values: list[str]) -> dict:
+    """Profile one CSV column of ``values`` (read as text) and return it."""
+    src = tmp_path / "v.csv"
+    src.write_text(header + "\n" + "".join(f"{v}\n" for v in values))
+    execute("profile", src, tmp_path / "o", {"threads": 1})
+    [c] = json.loads((tmp_path / "o" / "profile.json").read_text())["columns"]
+    return c
+
+
+def test_statistics_of_a_text_column_leave_out_its_invalid_values(tmp_path):
+    # 2.5, 1e3 and 1_000 are invalid in a column inferred integer, yet a plain cast to DOUBLE
+    # fed them to the statistics: count 98, max 1000, mean 66.96.
+    c = _profile_text(tmp_path, "v", [str(i) for i in range(1, 96)] + ["2.5", "1e3", "1_000", "0x10", "0b11"])
+    assert c["type"] == "VARCHAR" and (c["inferred_type"], c["invalid"]) == ("integer", 5)
+    st = c["stats"]
+    assert (st["count"], st["min"], st["max"], st["mean"]) == (95, 1, 95, 48.0)
+    assert sum(c["histogram"]["counts"]) == 95 and st["quantiles"]["p50"] == 48.0
+
+
+def test_a_text_column_inferred_float_keeps_its_integers_and_drops_digit_groups(tmp_path):
+    values = [f"{i}.5" for i in range(40)] + [str(i) for i in range(40)] + ["1_000.5", "abc"]
+    c = _profile_text(tmp_path, "v", values)
+    assert (c["inferred_type"], c["invalid"]) == ("float", 2)
+    assert (c["stats"]["count"], c["stats"]["max"]) == (80, 39.5)
+
+
+def test_text_integers_past_2_53_keep_their_spread(tmp_path):
+    # Cast to DOUBLE, 2**60 + i were one number: std 0 (true: 29.01).
+    c = _profile_text(tmp_path, "id", [str(2**60 + i) for i in range(100)] + ["x"])
+    assert (c["inferred_type"], c["invalid"]) == ("integer", 1)
+    assert abs(c["stats"]["std"] - statistics.stdev(range(100))) < 1e-9
+
+
+def test_the_date_range_of_a_text_column_leaves_out_date_times(tmp_path):
+    # A date column's values must have no time of day; DuckDB casts '2030-01-01 10:00' to a DATE anyway.
+    values = [f"2020-01-{d:02d}" for d in range(1, 21)] + ["2030-01-01 10:00", "x"]
+    c = _profile_text(tmp_path, "d", values)
+    assert (c["inferred_type"], c["invalid"]) == ("date", 2)
+    assert c["stats"] == {"min": "2020-01-01", "max": "2020-01-20"}
+
+
+def test_typed_columns_keep_every_value_in_their_statistics(tmp_path):
+    src = tmp_path / "t.csv"
+    src.write_text("i,f\n" + "".join(f"{k},{k}.5\n" for k in range(1, 51)))
+    execute("profile", src, tmp_path / "o", {"threads": 1})
+    prof = json.loads((tmp_path / "o" / "profile.json").read_text())
+    i, f = col(prof, "i"), col(prof, "f")
+    assert (i["type"], f["type"]) == ("BIGINT", "DOUBLE")
+    assert (i["stats"]["count"], i["stats"]["max"], i["stats"]["mean"]) == (50, 50, 25.5)
+    assert (f["stats"]["count"], f["stats"]["max"], f["stats"]["mean"]) == (50, 50.5, 26.0)
