@@ -154,6 +154,8 @@ def _numeric(con: Any, col: dict[str, Any], z: float) -> None:
         short = text and (col.get("length") or {}).get("max", 0) <= 15
         expr, offset = (f"CAST({value} AS DOUBLE)", 0.0) if short else numeric.shifted(con, sql_type, value)
         found = numeric.numeric_stats(con, expr, z, materialize=text or bool(offset), offset=offset)
+        if found and inferred == "integer":
+            numeric.exact_ends(con, found, value)
         if found:
             col.update(found)
     else:

@@ -24,6 +24,9 @@ their minimum first, so their spread is not lost: :func:`shifted`):
   robust z-score outliers ``0.6745 * |x - median| / MAD > threshold``
   (``robust_z`` is ``null`` when the MAD is 0).
 
+In an integer column (typed, or text inferred integer) min and max are
+exact integers (:func:`exact_ends`); the other positions are DOUBLEs.
+
 Only finite values count: NaN and +-infinity (which DuckDB parses from
 ``nan`` / ``inf`` text) are left out of the statistics and counted as
 ``non_finite``. Values near the DOUBLE limits do not overflow: interpolation,
@@ -41,7 +44,16 @@ import duckdb
 
 from ._table import INTEGER_TYPES
 
-__all__ = ["GROUPS", "HISTOGRAM_BINS", "QUANTILES", "between", "numeric_stats", "shifted", "temporal_range"]
+__all__ = [
+    "GROUPS",
+    "HISTOGRAM_BINS",
+    "QUANTILES",
+    "between",
+    "exact_ends",
+    "numeric_stats",
+    "shifted",
+    "temporal_range",
+]
 
 GROUPS = "_profile_g"
 """The temporary table ``(v, n)`` of one column's value counts (see the module docstring)."""
@@ -281,6 +293,24 @@ def shifted(con: duckdb.DuckDBPyConnection, sql_type: str, value: str = "v") -> 
     except duckdb.Error:
         return plain
     return expr, float(lo)
+
+
+def exact_ends(con: duckdb.DuckDBPyConnection, found: dict[str, Any], value: str) -> None:
+    """Make the min and max in ``found`` (from :func:`numeric_stats`) exact integers.
+
+    ``value`` is SQL over ``v`` in ``_profile_g`` giving the integer values
+    (NULL for the ones left out). A DOUBLE holds every integer below 2**53, so
+    such ends are converted as they are; past it (a UBIGINT near 2**64 came out
+    2**64, outside the type) they are read again from ``value``, exactly.
+    """
+    st = found["stats"]
+    lo, hi = st["min"], st["max"]
+    if max(abs(lo), abs(hi)) < EXACT_DOUBLE:
+        lo, hi = int(lo), int(hi)
+    else:
+        lo, hi = (int(x) for x in _one(con, f"SELECT min({value}), max({value}) FROM {GROUPS}"))
+    st["min"], st["max"] = lo, hi
+    found["histogram"]["min"] = lo
 
 
 def temporal_range(con: duckdb.DuckDBPyConnection, expr: str) -> dict[str, Any]:

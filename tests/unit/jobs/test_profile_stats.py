@@ -266,3 +266,25 @@ def test_quantile_interpolation_near_the_double_limits_matches_quantile_cont(con
     qs = "[" + ", ".join(map(str, QUANTILES)) + "]"
     want = con.execute(f"SELECT quantile_cont(v, {qs}) FROM raw").fetchall()[0][0]
     assert got == pytest.approx([float(w) for w in want], rel=1e-12)
+
+
+def test_integer_columns_report_exact_min_and_max(tmp_path: Path):
+    # Through a DOUBLE, 2**64 - 21 .. 2**64 - 1 all became 2**64 (outside UBIGINT): min == max.
+    cols = _profile_parquet(
+        tmp_path,
+        "SELECT (18446744073709551615 - i)::UBIGINT AS u, (i - 10)::INTEGER AS small FROM range(21) t(i)",
+    )
+    src = tmp_path / "h.jsonl"  # JSON integers past 64 bits are read as HUGEINT
+    src.write_text("".join(f'{{"h": {10**30 + i}}}\n' for i in range(21)))
+    execute("profile", src, tmp_path / "j", {})
+    [cols["h"]] = json.loads((tmp_path / "j" / "profile.json").read_text())["columns"]
+    assert cols["h"]["type"] == "HUGEINT"
+    for name, lo, hi in (("u", 2**64 - 21, 2**64 - 1), ("h", 10**30, 10**30 + 20), ("small", -10, 10)):
+        st = cols[name]["stats"]
+        assert (st["min"], st["max"]) == (lo, hi) and type(st["min"]) is int and type(st["max"]) is int
+        assert cols[name]["histogram"]["min"] == lo
+    src = tmp_path / "ids.csv"  # text inferred integer ("x" keeps it text)
+    src.write_text("id\n" + "".join(f"{2**62 + i}\n" for i in range(30)) + "x\n")
+    execute("profile", src, tmp_path / "t", {})
+    [c] = json.loads((tmp_path / "t" / "profile.json").read_text())["columns"]
+    assert c["inferred_type"] == "integer" and (c["stats"]["min"], c["stats"]["max"]) == (2**62, 2**62 + 29)
