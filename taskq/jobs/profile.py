@@ -26,7 +26,13 @@ Params (all optional):
     (at 768MB it was 890-980 MiB, too near the 1 GiB target), no slower.
 
 Outputs ``profile.json`` (everything below) and ``profile.html`` (the same,
-rendered as a self-contained page). The per-column SQL is in
+rendered as a self-contained page). In both, a numeric column's quantiles
+(p1, p5, p25, p50, p75, p95, p99) interpolate linearly between order
+statistics, as DuckDB's ``quantile_cont`` does (position ``q * (count - 1)``
+in the sorted values); its statistics describe the values valid for its
+inferred type; an integer column's min and max are exact integers; and a
+text column's string lengths count Unicode code points (``e`` plus a
+combining accent is 2). The per-column SQL is in
 :mod:`taskq.jobs.profile_stats` (value counts, text checks, duplicates) and
 :mod:`taskq.jobs.profile_numeric` (numeric statistics from those counts);
 scores, readiness and findings in :mod:`taskq.jobs.profile_quality`.

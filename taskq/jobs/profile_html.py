@@ -3,12 +3,15 @@
 No scripts, fonts or stylesheets are fetched: CSS is inline and the charts
 are inline SVG (a histogram per numeric column, horizontal bars for top
 values). Every value from the data is HTML-escaped, so a cell holding
-``<script>`` shows as text.
+``<script>`` shows as text. Numbers are shown without invented digits
+(:func:`_num`), all seven quantiles are listed, and a footnote defines them
+and the string lengths (:data:`_NOTES`).
 """
 
 from __future__ import annotations
 
 import html
+import math
 from typing import Any
 
 __all__ = ["render_html"]
@@ -32,15 +35,38 @@ td,th{padding:4px 8px;border-bottom:1px solid #eef0f3;text-align:left;vertical-a
 """
 
 
+_NOTES = (
+    "Numeric statistics describe the values valid for a column's inferred type (invalid ones "
+    "are counted, not measured). Quantiles p1, p5, p25, p50, p75, p95, p99 interpolate linearly "
+    "between order statistics (DuckDB quantile_cont: position q × (count − 1) in the sorted "
+    "values). String lengths count Unicode code points: é written as e and a combining accent "
+    "is 2, a family emoji joined by zero-width joiners 5."
+)
+"""The footnote of every page: how its numbers are defined."""
+
+
 def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value))
 
 
 def _num(value: Any) -> str:
+    """A number as shown on the page, with no digit the value does not have.
+
+    Integers exactly, every digit (``18,446,744,073,709,551,615``). Floats: 4
+    significant digits below 10,000; rounded to the unit below 1e15, where a
+    DOUBLE still holds the unit; beyond, and below 1e-4, scientific notation
+    with 6 significant digits (``1e+308``, not 309 digits, most of them the
+    conversion's invention).
+    """
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+        size = abs(value)
+        if not math.isfinite(value):
+            return "–"
+        if size >= 1e15 or 0 < size < 1e-4:
+            return f"{value:.6g}"
+        return f"{value:,.4g}" if size < 1e4 else f"{value:,.0f}"
     if isinstance(value, int):
         return f"{value:,}"
     return _e(value)
@@ -125,12 +151,11 @@ def _column(c: dict[str, Any], rows: int) -> str:
     for key in ("min", "max", "mean", "std"):
         if key in st:
             pairs.append((key, _num(st[key])))
-    for key, val in (st.get("quantiles") or {}).items():
-        if key in ("p1", "p25", "p50", "p75", "p99"):
-            pairs.append((key + (" ≈" if st.get("quantiles_approx") else ""), _num(val)))
+    for key, val in (st.get("quantiles") or {}).items():  # p1, p5, p25, p50, p75, p95, p99
+        pairs.append((key + (" ≈" if st.get("quantiles_approx") else ""), _num(val)))
     if c.get("length"):
         ln = c["length"]
-        pairs.append(("length min/mean/max", f"{ln['min']} / {ln['mean']} / {ln['max']}"))
+        pairs.append(("length min/mean/max (code points)", f"{ln['min']} / {ln['mean']} / {ln['max']}"))
     out = c.get("outliers")
     if out:
         pairs.append(("outliers IQR / robust z", f"{_num(out['iqr'])} / {_num(out.get('robust_z'))}"))
@@ -199,5 +224,6 @@ def render_html(profile: dict[str, Any]) -> str:
         + _findings("Recommendations", profile["recommendations"])
         + _drift(profile.get("drift", []))
         + body
+        + f"<p class='muted'>{_NOTES}</p>"
         + "</main></body></html>"
     )

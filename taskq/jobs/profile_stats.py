@@ -4,9 +4,9 @@ Each column is read from the loaded table once: :func:`column_values` groups
 it into its exact value counts (the temporary table ``_profile_g (v, n)``)
 and everything else about the column comes from those counts: the distinct
 count, the top values, the text counts (empty / whitespace-only / placeholder
-strings and string lengths, as sums weighted by ``n``), the type inference of
-text columns (how many values parse as integer / float / boolean / date /
-timestamp), the shape patterns and the PII hints. The caller then takes the
+strings and string lengths in Unicode code points, as sums weighted by
+``n``), the type inference of text columns (how many values parse as integer
+/ float / boolean / date / timestamp), the shape patterns and the PII hints. The caller then takes the
 numeric or temporal statistics from the same counts
 (:mod:`taskq.jobs.profile_numeric`) before the next column replaces them; for a
 text column, over the values :func:`valid_values` keeps, by the same rule that

@@ -599,3 +599,25 @@ def test_typed_columns_keep_every_value_in_their_statistics(tmp_path):
     assert (i["type"], f["type"]) == ("BIGINT", "DOUBLE")
     assert (i["stats"]["count"], i["stats"]["max"], i["stats"]["mean"]) == (50, 50, 25.5)
     assert (f["stats"]["count"], f["stats"]["max"], f["stats"]["mean"]) == (50, 50.5, 26.0)
+
+
+def test_html_numbers_have_no_invented_digits():
+    from taskq.jobs.profile_html import _num
+
+    assert _num(2**64 - 1) == "18,446,744,073,709,551,615"  # an exact integer keeps every digit
+    assert _num(1e308) == "1e+308" and _num(-1.8446744073709552e19) == "-1.84467e+19"
+    assert _num(123456.7) == "123,457" and _num(12.3456) == "12.35" and _num(0.00001234) == "1.234e-05"
+    assert _num(float("nan")) == "–" and _num(None) == "–"
+
+
+def test_html_lists_all_seven_quantiles_and_defines_them(tmp_path):
+    src = tmp_path / "q.csv"
+    src.write_text("v,s\n" + "".join(f"{i},e\u0301\n" for i in range(1, 101)))
+    execute("profile", src, tmp_path / "o", {})
+    page = (tmp_path / "o" / "profile.html").read_text(encoding="utf-8")
+    for key in ("p1", "p5", "p25", "p50", "p75", "p95", "p99"):
+        assert f"<th>{key}</th>" in page
+    assert "<th>p5</th><td>5.95</td>" in page and "<th>p95</th><td>95.05</td>" in page
+    assert "quantile_cont" in page and "Unicode code points" in page
+    s = col(json.loads((tmp_path / "o" / "profile.json").read_text()), "s")
+    assert s["length"]["max"] == 2  # e + combining accent: two code points
