@@ -281,8 +281,7 @@ def _baseline_kind(con: Any, base: Any, name: str) -> str | None:
         return None
     v = quote_ident(name)
     numbers, times, present = con.execute(
-        f"SELECT count(*) FILTER (TRY_CAST(trim({v}) AS DOUBLE) IS NOT NULL), "
-        f"count(*) FILTER (TRY_CAST(trim({v}) AS TIMESTAMP) IS NOT NULL), "
+        f"SELECT count({stats.valid_values('float', v)[0]}), count({stats.valid_values('timestamp', v)[0]}), "
         f"count(*) FILTER ({stats.present_sql(v)}) FROM {base.view}"
     ).fetchall()[0]
     if not present:

@@ -37,6 +37,7 @@ from typing import Any, Literal
 import duckdb
 
 from ._table import quote_ident
+from .profile_stats import valid_values
 
 __all__ = ["MIN_COVERAGE", "Kind", "drift_column", "ks_pvalue", "status"]
 
@@ -66,13 +67,23 @@ def ks_pvalue(d: float, n: int, m: int) -> float:
 
 
 def _epoch(col: str, dtype: str) -> str:
-    """SQL: the epoch seconds of ``col`` (of type ``dtype``), NULL where it is no date or time."""
+    """SQL: the epoch seconds of ``col`` (of type ``dtype``), NULL where it is no date or time.
+    Text counts by the profile's own rule (:func:`taskq.jobs.profile_stats.valid_values`)."""
     q = quote_ident(col)
     if dtype == "VARCHAR":
-        return f"epoch(TRY_CAST(trim({q}) AS TIMESTAMP))"
+        return f"epoch({valid_values('timestamp', q)[0]})"
     if dtype == "DATE" or dtype.startswith("TIMESTAMP"):
         return f"epoch({q})"
     return "CAST(NULL AS DOUBLE)"
+
+
+def _number(col: str, dtype: str) -> str:
+    """SQL: ``col`` (of type ``dtype``) as a DOUBLE, NULL where it is no number: text by the
+    profile's rule (``1_000`` and placeholders such as ``nan`` are none, as in its statistics)."""
+    q = quote_ident(col)
+    return (
+        f"CAST({valid_values('float', q)[0]} AS DOUBLE)" if dtype == "VARCHAR" else f"TRY_CAST({q} AS DOUBLE)"
+    )
 
 
 def _ks(con: duckdb.DuckDBPyConnection, cur: str, base: str, ec: str, eb: str) -> dict[str, Any]:
@@ -168,8 +179,7 @@ def drift_column(
     neither side has values.
     """
     if kind == "numeric":
-        e = f"TRY_CAST({quote_ident(col)} AS DOUBLE)"
-        result = _ks(con, cur, base, e, e)
+        result = _ks(con, cur, base, _number(col, dtypes[0]), _number(col, dtypes[1]))
     elif kind == "temporal":
         result = _ks(con, cur, base, _epoch(col, dtypes[0]), _epoch(col, dtypes[1]))
     else:

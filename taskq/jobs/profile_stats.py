@@ -59,7 +59,7 @@ _CASTS = (
 )
 
 
-def _typed(name: str, sql_type: str) -> str:
+def _typed(name: str, sql_type: str, v: str = "v") -> str:
     """SQL: the text ``v`` as a value of ``sql_type``, or NULL when it is none; the one
     rule of what parses as each type, for the inference counts and for the statistics.
 
@@ -68,13 +68,13 @@ def _typed(name: str, sql_type: str) -> str:
     forms DuckDB accepts, which are not numbers in a file); a float no ``_``
     group either; and DuckDB casts ``'2024-01-31 10:00'`` to the DATE
     2024-01-31 (it drops the time), so a date must have no time of day."""
-    cast = f"TRY_CAST(trim(v) AS {sql_type})"
+    cast = f"TRY_CAST(trim({v}) AS {sql_type})"
     if name == "integer":  # nor hex (0x1F), binary (0b101) or digit groups (1_000), which DuckDB casts too
-        return f"(CASE WHEN regexp_matches(v, '[.eExXbB_]') THEN NULL ELSE {cast} END)"
+        return f"(CASE WHEN regexp_matches({v}, '[.eExXbB_]') THEN NULL ELSE {cast} END)"
     if name == "float":
-        return f"(CASE WHEN contains(v, '_') THEN NULL ELSE {cast} END)"
+        return f"(CASE WHEN contains({v}, '_') THEN NULL ELSE {cast} END)"
     if name == "date":
-        return f"(CASE WHEN contains(v, ':') THEN NULL ELSE {cast} END)"
+        return f"(CASE WHEN contains({v}, ':') THEN NULL ELSE {cast} END)"
     return cast
 
 
@@ -83,7 +83,7 @@ def _parses_as(name: str, sql_type: str) -> str:
     return f"({_typed(name, sql_type)} IS NOT NULL)"
 
 
-def valid_values(inferred_type: str) -> tuple[str, str]:
+def valid_values(inferred_type: str, v: str = "v") -> tuple[str, str]:
     """``(SQL over the text v, its SQL type)``: the value of ``v`` as ``inferred_type``
     (``integer``, ``float``, ``boolean``, ``date``, ``timestamp``), or NULL when ``v`` is
     not one of the values that count as valid for it: a present value (:func:`present_sql`)
@@ -91,7 +91,7 @@ def valid_values(inferred_type: str) -> tuple[str, str]:
     invalid in a column inferred integer, so they are no part of its statistics either.
     """
     sql_type = dict(_CASTS)[inferred_type]
-    return f"(CASE WHEN {present_sql('v')} THEN {_typed(inferred_type, sql_type)} END)", sql_type
+    return f"(CASE WHEN {present_sql(v)} THEN {_typed(inferred_type, sql_type, v)} END)", sql_type
 
 
 def present_sql(s: str) -> str:

@@ -431,6 +431,19 @@ def test_drift_uses_ks_when_only_the_baseline_is_numeric(tmp_path):
     assert x["test"] == "ks" and x["drifted"] is True and x["statistic"] == 1.0
 
 
+def test_drift_compares_the_values_the_statistics_count(tmp_path):
+    # KS read text with a plain cast: "nan" entered as NaN, "1_000" as 1000 and "0x10" as 16,
+    # values the profile's own statistics leave out.
+    base = tmp_path / "base.csv"
+    cur = tmp_path / "cur.csv"
+    base.write_text("x\n" + "".join(f"{i}\n" for i in range(1, 201)))
+    cur.write_text("x\n" + "".join(f"{i}\n" for i in range(1, 201)) + "nan\n1_000\n0x10\nNaN\n")
+    execute("profile", cur, tmp_path / "o", {"baseline": str(base)})
+    (x,) = json.loads((tmp_path / "o" / "profile.json").read_text())["drift"]
+    assert x["test"] == "ks" and (x["n"], x["n_baseline"]) == (200, 200)
+    assert x["statistic"] == 0.0 and x["drifted"] is False
+
+
 def _drift_of(tmp_path: Path, base: str, cur: str) -> tuple[dict, dict]:
     (tmp_path / "base.csv").write_text(base)
     (tmp_path / "cur.csv").write_text(cur)
