@@ -34,7 +34,12 @@ Candidates, for non-null text values:
   column's scale, ``0.5`` as ``0.500000000``); when none does (more than 38
   digits), the column stays text. Forced to ``number``, such a column keeps
   DOUBLE and the values a DOUBLE would change fail (quarantined), as any
-  value that is not of a forced type does.
+  value that is not of a forced type does (they are not in its share). A
+  number past a DOUBLE's range (``1e309``, ``-1e400``: its cast is infinite)
+  is no number: it does not count for a number column, so ``1e309`` among
+  three numbers leaves the column text (75%), and in a number column (or one
+  forced to number) it fails. One far below it (``1e-400``) casts to 0.0, a
+  DOUBLE that changes it, and no DECIMAL holds it: such a column stays text too.
 * **date**: ISO (``2024-03-01``, with optional ``T``/space time and fractional seconds), numeric
   ``a/b/yyyy`` with ``/``, ``-`` or ``.``, and month names (``1 Mar 2024``,
   ``March 1, 2024``, ``01-Mar-2024``). A numeric date may have a time of day
@@ -234,12 +239,25 @@ def _date_parse(value: str, decision: TypeDecision) -> str:
     return f"CASE WHEN {four} THEN {parsed} WHEN {year} >= 1000 AND {two} THEN {parsed} END"
 
 
-def _number_text(decision: TypeDecision, value: str) -> tuple[str, str]:
-    """``(pattern, cleaned)``: the regex a number of ``decision``'s decimal mark matches, and
+def _number_text(decimal: str | None, value: str) -> tuple[str, str]:
+    """``(pattern, cleaned)``: the regex a number of the ``decimal`` mark matches, and
     SQL for ``value`` without thousands separators and with ``.`` as its decimal mark."""
-    if decision.decimal == ",":
+    if decimal == ",":
         return _EU_NUM, f"replace(replace({value}, '.', ''), ',', '.')"
     return _US_NUM, f"replace({value}, ',', '')"
+
+
+_RANGE_CHARS = 20
+"""A number of at most this many characters and no exponent is far inside a DOUBLE's range."""
+
+
+def _past_range(value: str, cleaned: str) -> str:
+    """SQL: the number ``value`` (``cleaned`` as :func:`_number_text` writes it) is past a
+    DOUBLE's range, its cast infinite (``1e309``, ``-1e400``): no number, so it neither
+    parses nor counts for a number column (the one rule of both). Only an exponent or a long
+    run of digits can be: the second cast runs on those alone. Underflow (``1e-400``) casts
+    to 0.0, a DOUBLE that changes the value: :func:`_exact_number` sees to it."""
+    return sql_and(beyond_double(value, _RANGE_CHARS), f"NOT isfinite(TRY_CAST({cleaned} AS DOUBLE))")
 
 
 def failure_reason(decision: TypeDecision, value: str = "{x}", parsed: str = "{new}") -> str:
@@ -247,7 +265,7 @@ def failure_reason(decision: TypeDecision, value: str = "{x}", parsed: str = "{n
     its parse), NULL when it did not fail."""
     reason = _lit("not a valid " + decision.type)
     if decision.exact:  # a number a DOUBLE would change, not a broken one: say so
-        pattern, cleaned = _number_text(decision, value)
+        pattern, cleaned = _number_text(decision.decimal, value)
         double = f"TRY_CAST({cleaned} AS DOUBLE)"
         reason = (
             f"CASE WHEN regexp_full_match({value}, {_lit(pattern)}) AND isfinite({double}) THEN "
@@ -265,7 +283,7 @@ def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
             f"WHEN lower({value}) IN ({', '.join(map(_lit, (*_FALSE, '0')))}) THEN false END"
         )
     if t in ("integer", "number"):
-        pattern, cleaned = _number_text(decision, value)
+        pattern, cleaned = _number_text(decision.decimal, value)
         if decision.precision is not None:
             # The DECIMAL holds every value the decision saw: the cast is exact.
             cast = f"TRY_CAST({plain_number(cleaned)} AS {decision.sql_type})"
@@ -276,9 +294,7 @@ def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
             test = f"isfinite({cast}) AND {same_number(cleaned, f'CAST({cast} AS VARCHAR)')}"
             cast = f"CASE WHEN {beyond_double(value)} THEN CASE WHEN {test} THEN {cast} END ELSE {cast} END"
         elif t == "number":  # 1e309 casts to infinity: out of range, so it does not parse
-            # Only an exponent or a long run of digits can overflow: the check (a second
-            # cast) runs on those alone.
-            cast = f"CASE WHEN {beyond_double(value, 20)} THEN CASE WHEN isfinite({cast}) THEN {cast} END ELSE {cast} END"
+            cast = f"CASE WHEN {_past_range(value, cleaned)} THEN NULL ELSE {cast} END"
         elif decision.forced:  # the cast rounds 1.5 to 2: a fraction is not an integer (2.0 is)
             # A DOUBLE tells a fraction apart only within its 15 digits (12345678901234567.5
             # is the DOUBLE 12345678901234568): longer values are read digit by digit.
@@ -324,8 +340,9 @@ class _FirstPass:
     reach a share these do not reach (a date is only probed when that many look
     like dates, and every boolean or number matches :data:`_CANDIDATE`).
     ``digits``: rows of ASCII digits only, with ``lead0`` of them starting with
-    a 0 and ``overflow`` too long for BIGINT. All weighted by ``n`` over every
-    value, so exact and the same on a value map and on a column stored row by row.
+    a 0, ``overflow`` too long for BIGINT and ``huge`` past a DOUBLE's range
+    (:func:`_past_range`). All weighted by ``n`` over every value, so exact and
+    the same on a value map and on a column stored row by row.
     """
 
     nonnull: int
@@ -333,15 +350,18 @@ class _FirstPass:
     digits: int
     lead0: int
     overflow: int
+    huge: int
 
 
 def _first_pass(con: duckdb.DuckDBPyConnection, table: str) -> _FirstPass:
     looks = f"CASE WHEN d THEN true WHEN regexp_full_match(cur, {_lit(_CANDIDATE)}) THEN true ELSE regexp_matches(cur, {_lit(_MAYBE_DATE)}) END"
     too_big = sql_and("strlen(cur) > 18", "TRY_CAST(cur AS BIGINT) IS NULL")
+    # Digits read the same under both marks; past BIGINT's 19 digits before past a DOUBLE.
+    huge = sql_and("d AND strlen(cur) > 18", _past_range("cur", "cur"))
     row = con.execute(
         f"SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE {looks}), 0), coalesce(sum(n) FILTER (WHERE d), 0), "
         f"coalesce(sum(n) FILTER (WHERE d AND starts_with(cur, '0') AND strlen(cur) > 1), 0), "
-        f"coalesce(sum(n) FILTER (WHERE d AND {too_big}), 0) "
+        f"coalesce(sum(n) FILTER (WHERE d AND {too_big}), 0), coalesce(sum(n) FILTER (WHERE {huge}), 0) "
         f"FROM (SELECT n, cur, {_DIGITS} AS d FROM {table} WHERE cur IS NOT NULL)"
     ).fetchall()[0]
     return _FirstPass(*(int(x) for x in row))
@@ -376,6 +396,9 @@ _CONDITIONS = {
     "us_only": f"p_us AND NOT p_eu AND NOT {_bare('.')}",
     "eu_only": f"p_eu AND NOT p_us AND NOT {_bare(',')}",
     "both_marks": "p_us AND p_eu AND (contains(cur, ',') OR contains(cur, '.'))",
+    # Numbers past a DOUBLE's range (1e309) match a pattern but do not parse: not counted.
+    "us_huge": sql_and("p_us", _past_range("cur", _number_text(".", "cur")[1])),
+    "eu_huge": sql_and("p_eu", _past_range("cur", _number_text(",", "cur")[1])),
     "us_frac": "p_us AND (contains(cur, '.') OR contains(lower(cur), 'e'))",
     "eu_frac": "p_eu AND (contains(cur, ',') OR contains(lower(cur), 'e'))",
     "overflow": "p_int AND TRY_CAST(cur AS BIGINT) IS NULL",
@@ -421,6 +444,8 @@ def _candidates(con: duckdb.DuckDBPyConnection, table: str, first: _FirstPass) -
             rest += f" AND {_PATTERNS['numdate']}"
     out["lead0"] += first.lead0
     out["overflow"] += first.overflow
+    out["us_huge"] += first.huge
+    out["eu_huge"] += first.huge
     return out
 
 
@@ -514,7 +539,8 @@ def decide_type(
     detected = decimal is None
     if decimal is None:
         decimal = "," if c["eu_only"] > c["us_only"] else "."
-    num_count = c["eu"] if decimal == "," else c["us"]
+    # The values the number parse reads: the pattern's, less those past a DOUBLE's range.
+    num_count = c["eu"] - c["eu_huge"] if decimal == "," else c["us"] - c["us_huge"]
     frac = c["eu_frac"] if decimal == "," else c["us_frac"]
     candidates: dict[str, int] = {"boolean": c["bool"]}
     whole = frac == 0 and forced != "number"
@@ -574,7 +600,7 @@ def decide_type(
         if detected:
             decision.note = _mark_note(con, table, c, decimal)
     if decision.type == "number":
-        decision = _exact_number(con, table, decision)
+        decision = _exact_number(con, table, decision, nonnull)
     logger.debug("type decision for %s: %s", table, decision)
     return decision
 
@@ -613,14 +639,17 @@ def _probe_dates(con: duckdb.DuckDBPyConnection, table: str, dates: TypeDecision
     return int(row[0]), int(row[1])
 
 
-def _exact_number(con: duckdb.DuckDBPyConnection, table: str, decision: TypeDecision) -> TypeDecision:
-    """``decision`` (a number column of ``table``) as a type that keeps every value exactly.
+def _exact_number(
+    con: duckdb.DuckDBPyConnection, table: str, decision: TypeDecision, nonnull: int
+) -> TypeDecision:
+    """``decision`` (a number column of ``table``, of ``nonnull`` non-null rows) as a type
+    that keeps every value exactly.
 
     DOUBLE when it holds each value that parses; else the narrowest DECIMAL(p, s)
     holding them all; else (more than :data:`~taskq.jobs._numbers.MAX_DECIMAL` digits) text, or for a
-    forced number, DOUBLE with the values it would change failing.
+    forced number, DOUBLE with the values it would change failing (and not counted in its share).
     """
-    _, cleaned = _number_text(decision, "cur")
+    _, cleaned = _number_text(decision.decimal, "cur")
     # First, cheaply, among the values long enough to hold more digits than a DOUBLE: any
     # it changes? The bare cast (no number pattern, no test for infinity: each doubled the
     # cost) may count a value that does not parse as a number (1,2345678901234567, 1e999):
@@ -651,5 +680,7 @@ def _exact_number(con: duckdb.DuckDBPyConnection, table: str, decision: TypeDeci
     if not decision.forced:
         return TypeDecision("text", decision.share, reason=f"numbers, but {many} and {wide}: kept as text")
     decision.exact = True
+    # The share counts the rows that parse, as for any type: those fail.
+    decision.share = (round(decision.share * nonnull) - inexact) / nonnull
     decision.reason += f"; {many} and {wide}: those fail"
     return decision

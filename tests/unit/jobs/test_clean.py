@@ -1074,6 +1074,33 @@ def test_a_number_too_large_for_a_double_is_a_parse_failure_not_infinity(tmp_pat
     assert "inf" not in (out / "cleaned.csv").read_text()
 
 
+@pytest.mark.parametrize("huge", ["1e309", "-1e400", "1" + "0" * 400])
+def test_a_number_past_a_double_does_not_count_for_a_number_column(tmp_path: Path, huge: str) -> None:
+    # 1e309 counted as a number (100% parse), then failed its parse and its row was quarantined.
+    rows = [["1", huge], ["2", "1.5"], ["3", "2"], ["4", "3"]]
+    report, cleaned, out = clean(tmp_path, ["id", "val"], rows)
+    decision = json.loads((out / "changes.json").read_text())["decisions"]["val"]
+    assert decision["type"] == "VARCHAR" and decision["types"]["share"] == 0.75
+    assert [r["val"] for r in cleaned] == [huge, "1.5", "2", "3"] and report["summary"]["quarantined"] == 0
+    # Forced, or among enough numbers (DOUBLE or DECIMAL), the share counts the values that parse.
+    many = [[str(i), f"{i}.5"] for i in range(5, 44)]
+    wide = [["44", "12345678901234567"]]  # a DOUBLE would round it: DECIMAL(18,1)
+    for extra, params, sql_type, share in [
+        ([], {"columns": {"val": {"type": "number"}}}, "DOUBLE", 0.75),
+        (many, {}, "DOUBLE", round(42 / 43, 6)),
+        (many + wide, {}, "DECIMAL(18,1)", round(43 / 44, 6)),
+        (many + wide, {"columns": {"val": {"type": "number"}}}, "DECIMAL(18,1)", round(43 / 44, 6)),
+    ]:
+        report, cleaned, out = clean(tmp_path, ["id", "val"], rows + extra, params)
+        decision = json.loads((out / "changes.json").read_text())["decisions"]["val"]
+        assert (decision["type"], decision["types"]["share"]) == (sql_type, share)
+        quarantined = read_csv(out / "quarantine.csv")
+        assert [(r["quarantine_value"], r["quarantine_reason"]) for r in quarantined] == [
+            (huge, "not a valid number")
+        ]
+        assert len(cleaned) == len(rows + extra) - 1
+
+
 def test_numbers_with_more_digits_than_a_double_holds_come_back_exactly(tmp_path: Path) -> None:
     # 1234567890.123456789 was decided "number", cast to DOUBLE and written 1234567890.1234567.
     rows = [
@@ -1150,6 +1177,9 @@ def test_numbers_no_decimal_holds_stay_text_or_fail_when_forced(tmp_path: Path) 
     report, cleaned, out = clean(tmp_path, ["v"], rows, {"columns": {"v": {"type": "number"}}})
     assert report["summary"]["converted_columns"] == {"v": "DOUBLE"}
     assert [r["v"] for r in cleaned[:2]] == ["0.5", "1.5"]
+    # The share counts the rows that parse: the two that fail are not in it.
+    decision = json.loads((out / "changes.json").read_text())["decisions"]["v"]
+    assert decision["types"]["share"] == round(20 / 22, 6)
     assert {(r["quarantine_value"], r["quarantine_reason"]) for r in read_csv(out / "quarantine.csv")} == {
         (wide, "number with more significant digits than a DOUBLE holds"),
         ("1e-400", "number with more significant digits than a DOUBLE holds"),
@@ -1255,7 +1285,8 @@ def test_decimal_columns_are_written_exactly_and_replay(tmp_path: Path, fmt: str
     else:
         query = "SELECT unnest(range(24)) AS id, unnest(?) AS amount"
         duckdb.connect().execute(f"COPY ({query}) TO '{src}' (FORMAT parquet)", [values])
-    params = {"steps": [{"step": "outliers", "remove": True}]}
+    # 21 of 23 values are numbers: 1e400, past a DOUBLE's range, is none (91%, below the default 95%).
+    params = {"steps": [{"step": "types", "threshold": 0.9}, {"step": "outliers", "remove": True}]}
     report = execute("clean", src, tmp_path / "out", params)
     assert report["summary"]["converted_columns"] == {"amount": "DECIMAL(19,9)"}
     assert report["summary"]["quarantined"] == 2  # oops, and 1e400 (no DOUBLE either)

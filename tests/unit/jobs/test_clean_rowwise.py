@@ -328,13 +328,15 @@ def test_a_column_of_digits_is_typed_in_one_scan(tmp_path: Path, monkeypatch: py
 def test_rowwise_path_matches_value_maps_on_numbers_past_a_double(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Near-unique columns that need a DECIMAL, or (forced) fail where a DOUBLE would round."""
+    """Near-unique columns that need a DECIMAL, or (forced) fail where a DOUBLE would round;
+    numbers past a DOUBLE's range (1e309, digits or not) do not count for either."""
     rnd = random.Random(5)
     wide = "1234567890123456789012345678901234567890.5"
+    odd, forced_odd = ["", "x", "1e309"], [wide, "1e-400", "y", "-1e400", "9" * 400]
     rows = [
         [
-            f"{rnd.randint(0, 10**12)}.{rnd.randint(0, 10**9):09d}" if i % 17 else rnd.choice(["", "x"]),
-            f"{rnd.randint(0, 10**6)}.25" if i % 13 else rnd.choice([wide, "1e-400", "y"]),
+            f"{rnd.randint(0, 10**12)}.{rnd.randint(0, 10**9):09d}" if i % 17 else rnd.choice(odd),
+            f"{rnd.randint(0, 10**6)}.25" if i % 13 else rnd.choice(forced_odd),
         ]
         for i in range(300)
     ]
