@@ -42,8 +42,13 @@ Candidates, for non-null text values:
   DOUBLE that changes it, and no DECIMAL holds it: such a column stays text too.
 * **date**: ISO (``2024-03-01``, with optional ``T``/space time and fractional seconds), numeric
   ``a/b/yyyy`` with ``/``, ``-`` or ``.``, and month names (``1 Mar 2024``,
-  ``March 1, 2024``, ``01-Mar-2024``). A numeric date may have a time of day
-  after a space, 24-hour (``1/15/2024 14:30``, ``15.01.2024 14:30:05``) or
+  ``March 1, 2024``, ``Mar 1 2024``, ``01-Mar-2024``), full or abbreviated in
+  any case, with ``Sept`` and an abbreviation with a dot as the AP writes them
+  (``Jan. 5, 2024``, ``5 Sept. 2024``); a full name has no dot, and
+  ``01-March-2024`` is not read. strptime's ``%b`` reads neither ``Sept`` nor the
+  dot: in a column where the detection scan found month names, every value is
+  rewritten for it first (``Sept.`` as ``Sep``), in no other column. A
+  numeric date may have a time of day after a space, 24-hour (``1/15/2024 14:30``, ``15.01.2024 14:30:05``) or
   12-hour with AM/PM in any case, spaced or not (``1/15/2024 2:30 PM``, ``2:30PM``, ``01/15/2024 02:30:00
   pm``; ``12:30 AM`` is 00:30, ``12:30 PM`` 12:30, ``13:30 PM`` no time). The
   formats for these are tried only in a column that has such values (the
@@ -116,10 +121,21 @@ _CLOCK = r"( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?"
 _NUMERIC_DATE = r"(\d{1,2}[/.-]\d{1,2}[/.-]\d{4}|\d{1,2}[/-]\d{1,2}[/-]\d{2}|\d{2}\.\d{2}\.\d{2})" + _CLOCK
 """``a/b/yyyy`` or ``a/b/yy`` (``/``, ``-`` or ``.``), with an optional time. With a two-digit
 year and dots, day and month have two digits (``01.02.24``): ``1.2.10`` is a version."""
-_MAYBE_DATE = (
-    rf"^\d{{4}}[-/]\d{{1,2}}[-/]\d|^{_NUMERIC_DATE}$"
-    r"|^(\d{1,2}[ -])?(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-zA-Z]*\.?[ -]"
+_ABBREVIATIONS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_FULL_NAMES = "january|february|march|april|may|june|july|august|september|october|november|december"
+_SHORT_MONTH = rf"(?i:({'|'.join(_ABBREVIATIONS)}|sept)\.?)"
+_NAMED_DATE = rf"^(\d{{1,2}} )?(?i:{_SHORT_MONTH}|{_FULL_NAMES}) |^\d{{1,2}}-{_SHORT_MONTH}-"
+"""The start of a date with a month name, as :func:`_date_parse` reads it (``1 Mar 2024``,
+``March 1, 2024``, ``Mar 1 2024``, ``01-Mar-2024``): ``%B``'s full names, ``%b``'s
+abbreviations, and in a column with month names (:attr:`TypeDecision.names`) ``Sept`` and an
+abbreviation with a dot (``Jan.``, ``Sept.``), which :data:`_AP_MONTH` rewrites for ``%b``."""
+_AP_MONTH = (
+    rf"^(\d{{1,2}}[ -])?(?i:({'|'.join(m for m in _ABBREVIATIONS if m != 'sep')})\.|(sep)t?\.?)([ -])",
+    r"\1\2\3\4",
 )
+"""``Jan. 5, 2024`` as ``Jan 5, 2024``, ``5 Sept. 2024`` as ``5 Sep 2024`` (the AP's style):
+strptime's ``%b`` reads neither a dot nor ``Sept``. ``September`` and ``June`` are left alone."""
+_MAYBE_DATE = rf"^\d{{4}}[-/]\d{{1,2}}[-/]\d|^{_NUMERIC_DATE}$|{_NAMED_DATE}"
 _ISO_FORMATS = [
     "%Y-%m-%d",
     "%Y/%m/%d",
@@ -171,6 +187,10 @@ class TypeDecision:
     short_year: bool = False
     """For dates: some numeric dates have a two-digit year (``1/15/24``); their formats are
     tried first (see :func:`_date_formats`)."""
+    names: bool = False
+    """For dates: some values have a month name (``Jan 5, 2024``); ``Sept`` and an abbreviation
+    with a dot (``Jan. 5, 2024``) are read too, by a rewrite of every value for ``%b``
+    (:data:`_AP_MONTH`). Without such values no value is rewritten."""
     two_digit_years: int = 0
     """For dates: rows read with a two-digit year (by the century rule: see the module docstring)."""
 
@@ -227,7 +247,8 @@ def _date_formats(decision: TypeDecision) -> list[str]:
 
 def _date_parse(value: str, decision: TypeDecision) -> str:
     formats = "[" + ", ".join(_lit(f) for f in _date_formats(decision)) + "]"
-    parsed = f"try_strptime({value}, {formats})"
+    text = f"regexp_replace({value}, {_lit(_AP_MONTH[0])}, {_lit(_AP_MONTH[1])})" if decision.names else value
+    parsed = f"try_strptime({text}, {formats})"
     # %Y reads a year of one to three digits too (24-01-15 as 0024-01-15, 1/15/124 as 0124),
     # and %y one digit (1/2/3 as 2003): a year is one when the text has it with four digits
     # (0001-01-01, 2024), or two that end the date after its separator (1/15/24; with dots,
@@ -414,6 +435,8 @@ _CONDITIONS = {
     "day_ev": r"p_numdate AND TRY_CAST(regexp_extract(cur, '^(\d+)', 1) AS INT) > 12",
     "month_ev": r"p_numdate AND TRY_CAST(regexp_extract(cur, '^\d+[/.-](\d+)', 1) AS INT) > 12",
     "maybe_date": "p_maybe_date",
+    # A date with a month name: its column reads Sept and Jan. too (the others do not pay for it).
+    "names": sql_and("p_maybe_date AND NOT p_numdate", f"regexp_matches(cur, {_lit(_NAMED_DATE)})"),
 }
 _DATE_CONDITIONS = ("dotted", "ampm", "clock", "short_year", "day_ev", "month_ev")
 """Conditions on numeric dates alone: counted in a second scan of those values, when there are any."""
@@ -535,6 +558,7 @@ def decide_type(
         clock=c["clock"] > 0,
         ampm=c["ampm"] > 0,
         short_year=c["short_year"] > 0,
+        names=c["names"] > 0,
     )
     detected = decimal is None
     if decimal is None:
@@ -594,6 +618,7 @@ def decide_type(
     if decision.type in ("date", "timestamp"):
         decision.dayfirst, decision.clock, decision.ampm = dayfirst, dates.clock, dates.ampm
         decision.short_year, decision.two_digit_years = dates.short_year, dates.two_digit_years
+        decision.names = dates.names
         decision.note = dates.note
     if decision.type in ("integer", "number"):
         decision.decimal = decimal

@@ -241,6 +241,71 @@ def test_dates_day_first_detected(tmp_path: Path) -> None:
     assert cleaned[0]["d"] == "2024-01-03"
 
 
+def test_sept_and_abbreviations_with_a_dot_are_month_names(tmp_path: Path) -> None:
+    # strptime's %b knows Sep, not Sept, and no dot: Sept 16, 2024 was quarantined as no date.
+    named = ["Jan 5, 2024", "Feb 6, 2024", "Mar 7, 2024", "Oct 13, 2024"] * 6 + ["Sept 16, 2024"]
+    ap = ["Jan. 5, 2024", "5 Sept. 2024", "Sept. 30, 2024", "SEPT 1, 2024", "16-Sept-2024", "Mar. 3, 2024",
+          "May. 4, 2024", "March 3, 2024", "May 9, 2024", "June 1, 2024", "July 4, 2024", "3 September 2024",
+          "Sep 2, 2024", "Aug. 8 2024", "12-Dec.-2024", "Nov 11, 2024", "Oct. 1, 2024", "Feb. 29, 2024",
+          "Apr. 1, 2024", "Jun. 2, 2024", "Jul. 3, 2024", "7 Jan. 2024", "Dec. 25, 2024", "Jan 5, 2024",
+          "February 2, 2024"]  # fmt: skip
+    params = {"steps": [{"step": "dedupe", "enabled": False}]}
+    report, cleaned, out = clean(
+        tmp_path, ["named", "ap"], [list(r) for r in zip(named, ap, strict=True)], params
+    )
+    assert report["summary"]["converted_columns"] == {"named": "DATE", "ap": "DATE"}
+    assert report["summary"]["quarantined"] == 0 and cleaned[-1]["named"] == "2024-09-16"
+    assert [r["ap"] for r in cleaned] == [
+        "2024-01-05", "2024-09-05", "2024-09-30", "2024-09-01", "2024-09-16", "2024-03-03",
+        "2024-05-04", "2024-03-03", "2024-05-09", "2024-06-01", "2024-07-04", "2024-09-03",
+        "2024-09-02", "2024-08-08", "2024-12-12", "2024-11-11", "2024-10-01", "2024-02-29",
+        "2024-04-01", "2024-06-02", "2024-07-03", "2024-01-07", "2024-12-25", "2024-01-05",
+        "2024-02-02",
+    ]  # fmt: skip
+
+
+def test_month_names_read_are_those_that_look_like_dates() -> None:
+    import duckdb
+
+    from taskq.jobs.clean_types import _MAYBE_DATE, decide_type, parse_expr
+
+    # In each month-name format, the detection's pattern matches exactly the month words the
+    # parse reads: an abbreviation (with a dot, or Sept) anywhere, a full name but in 05-Mar-2024.
+    short = ["Jan", "feb", "MAR", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"]
+    short += [w + "." for w in short]
+    full = ["January", "february", "March", "April", "June", "July", "August", "SEPTEMBER", "October",
+            "November", "December"]  # fmt: skip
+    others = ["June.", "March.", "Septem", "Sepy", "Mayor", "Janet", "Mart", "Ju", "Se"]
+    shapes = {"5 {} 2024": True, "{} 5, 2024": True, "{} 5 2024": True, "05-{}-2024": False}
+    expected = {
+        shape.format(w): w in short or (w in full and any_word)
+        for shape, any_word in shapes.items()
+        for w in short + full + others
+    }
+    con = duckdb.connect()
+    con.execute("CREATE TABLE m AS SELECT unnest(?) AS v, 1::BIGINT AS n, v AS cur", [list(expected)])
+    decision = decide_type(con, "m", threshold=0.95, forced="date")
+    sql = f"SELECT cur, regexp_matches(cur, ?), {parse_expr(decision)} IS NOT NULL FROM m"
+    got = {value: (looks, parses) for value, looks, parses in con.execute(sql, [_MAYBE_DATE]).fetchall()}
+    assert got == {value: (ok, ok) for value, ok in expected.items()}
+
+
+def test_only_a_column_with_month_names_rewrites_its_values() -> None:
+    import duckdb
+
+    from taskq.jobs.clean_types import decide_type, parse_expr
+
+    con = duckdb.connect()
+    for values, names in [
+        (["2024-01-05", "1/5/2024", "Janet"], False),
+        (["2024-01-05", "Jan 5, 2024"], True),
+    ]:
+        con.execute("CREATE OR REPLACE TABLE m AS SELECT unnest(?) AS v, 1::BIGINT AS n, v AS cur", [values])
+        decision = decide_type(con, "m", threshold=0.5)
+        assert decision.type == "date" and decision.names is names
+        assert ("regexp_replace" in parse_expr(decision)) is names
+
+
 def test_a_year_of_fewer_than_four_digits_is_no_year(tmp_path: Path) -> None:
     # strptime's %Y reads 1 to 3 digits too: 124-01-15 came out as 0124-01-15, and 1/15/124 as
     # 0124-01-15 in a month-first column. A year the text writes with four digits stays one.

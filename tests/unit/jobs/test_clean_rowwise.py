@@ -256,6 +256,7 @@ def _typed_rows(n: int, seed: int) -> list[list[str]]:
                 rnd.choice(["yes", "no", "Y", "N", "true", "1", "0", "maybe"]),
                 rnd.choice(
                     ["2024-03-01", "2024/3/1", "01/02/2024", "1 Mar 2024", "2024-03-01 00:00:00", "soon"]
+                    + ["Sept. 5, 2024", "Jan. 5, 2024"]
                 ),
                 rnd.choice(["2024-03-01 10:30:00", "2024-03-01T10:30:00", "2024-03-01 10:30", "later"]),
                 rnd.choice(["Paris", " paris", "PARIS", "Lima ", "null", "Zoë", "Zoe\u0308"]),
