@@ -61,6 +61,13 @@ Candidates, for non-null text values:
   to three as well, so a parsed year counts only when the text has it with
   four (``0001-01-01``) or, below, with two; ``124-01-15``, ``1/15/124`` and
   ``1/2/3`` (``%y`` reads one digit) fail.
+* **timestamp with a UTC offset** (``timestamptz``): an ISO date-time that ends in
+  ``Z``, ``UTC`` or an offset (``2024-01-05T10:00:00Z``, ``2024-01-05T10:00:00+02:00``,
+  ``2024-01-05 10:00:00.5 +0530``, ``...-05``), as APIs, logs and databases write them.
+  The column becomes ``TIMESTAMP WITH TIME ZONE``: every value is the same instant, written
+  in UTC (``2024-01-05 08:00:00+00``). An offset beyond 14 hours, a time of day or date
+  that does not exist, and more than six fractional digits fail. A value without an
+  offset in such a column fails too: which zone it meant is unknown.
 * **two-digit years**: a numeric date may end its date in a two-digit year
   (``1/15/24``, ``15-01-24``, ``1/15/24 14:30``; with dots, day and month
   have two digits too, ``15.01.24``, since ``1.2.10`` is a version). The
@@ -136,6 +143,11 @@ _AP_MONTH = (
 """``Jan. 5, 2024`` as ``Jan 5, 2024``, ``5 Sept. 2024`` as ``5 Sep 2024`` (the AP's style):
 strptime's ``%b`` reads neither a dot nor ``Sept``. ``September`` and ``June`` are left alone."""
 _MAYBE_DATE = rf"^\d{{4}}[-/]\d{{1,2}}[-/]\d|^{_NUMERIC_DATE}$|{_NAMED_DATE}"
+_ZONED = r"(\d{4}-\d{2}-\d{2})[T ](\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?) ?([Zz]|UTC|[+-]\d{2}(?::?\d{2})?)"
+"""An ISO date-time with its UTC offset; groups: the date, the time of day, the offset
+(``Z``, ``UTC``, ``+02:00``, ``+0200``, ``-05``)."""
+MAX_OFFSET_HOURS = 14
+"""The widest UTC offset in use (Kiribati's +14:00)."""
 _ISO_FORMATS = [
     "%Y-%m-%d",
     "%Y/%m/%d",
@@ -204,6 +216,7 @@ class TypeDecision:
             "number": "DOUBLE",
             "date": "DATE",
             "timestamp": "TIMESTAMP",
+            "timestamptz": "TIMESTAMP WITH TIME ZONE",
             "boolean": "BOOLEAN",
         }.get(self.type, "VARCHAR")
 
@@ -260,6 +273,27 @@ def _date_parse(value: str, decision: TypeDecision) -> str:
     return f"CASE WHEN {four} THEN {parsed} WHEN {year} >= 1000 AND {two} THEN {parsed} END"
 
 
+def _zoned_parse(value: str) -> str:
+    """SQL: the text ``value`` (:data:`_ZONED`) as the TIMESTAMP WITH TIME ZONE it names.
+
+    The date and time are read by strptime without ``%z`` (which takes no ``Z``, and
+    which DuckDB 2.0 lets roll 2024-02-30 over into March when given a list of
+    formats), as UTC, and the offset is subtracted: ``10:00+02:00`` is 08:00 UTC.
+    The result does not depend on the session's time zone.
+    """
+    naive = "try_strptime(m.d || ' ' || m.t, ['%Y-%m-%d %H:%M:%S.%f', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M'])"
+    digits = "replace(substr(m.z, 2), ':', '')"
+    hours = f"TRY_CAST(left({digits}, 2) AS INTEGER)"
+    minutes = f"coalesce(TRY_CAST(nullif(substr({digits}, 3), '') AS INTEGER), 0)"
+    sign = "(CASE WHEN starts_with(m.z, '-') THEN -1 ELSE 1 END)"
+    offset = (
+        f"(CASE WHEN m.z IN ('Z', 'z', 'UTC') THEN 0 WHEN {hours} <= {MAX_OFFSET_HOURS} AND {minutes} < 60 "
+        f"THEN {sign} * ({hours} * 60 + {minutes}) END)"
+    )
+    fields = f"regexp_extract({value}, {_lit('^' + _ZONED + '$')}, ['d', 't', 'z'])"
+    return f"list_transform([{fields}], lambda m: timezone('UTC', {naive}) - to_minutes({offset}))[1]"
+
+
 def _number_text(decimal: str | None, value: str) -> tuple[str, str]:
     """``(pattern, cleaned)``: the regex a number of the ``decimal`` mark matches, and
     SQL for ``value`` without thousands separators and with ``.`` as its decimal mark."""
@@ -284,7 +318,9 @@ def _past_range(value: str, cleaned: str) -> str:
 def failure_reason(decision: TypeDecision, value: str = "{x}", parsed: str = "{new}") -> str:
     """SQL: why the text ``value`` failed to parse as ``decision``'s type (``parsed`` is
     its parse), NULL when it did not fail."""
-    reason = _lit("not a valid " + decision.type)
+    reason = _lit(
+        "not a valid " + {"timestamptz": "timestamp with a UTC offset"}.get(decision.type, decision.type)
+    )
     if decision.exact:  # a number a DOUBLE would change, not a broken one: say so
         pattern, cleaned = _number_text(decision.decimal, value)
         double = f"TRY_CAST({cleaned} AS DOUBLE)"
@@ -330,6 +366,8 @@ def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
             cast = f"TRY_CAST({value} AS BIGINT)"
             return f"CASE WHEN CAST({cast} AS VARCHAR) = {value} THEN {cast} {parsed} END"
         return f"CASE {parsed} END"
+    if t == "timestamptz":
+        return _zoned_parse(value)
     if t in ("date", "timestamp"):
         parsed = _date_parse(value, decision)
         if t == "timestamp":
@@ -437,6 +475,7 @@ _CONDITIONS = {
     "maybe_date": "p_maybe_date",
     # A date with a month name: its column reads Sept and Jan. too (the others do not pay for it).
     "names": sql_and("p_maybe_date AND NOT p_numdate", f"regexp_matches(cur, {_lit(_NAMED_DATE)})"),
+    "zoned": sql_and("p_maybe_date AND NOT p_numdate", f"regexp_full_match(cur, {_lit(_ZONED)})"),
 }
 _DATE_CONDITIONS = ("dotted", "ampm", "clock", "short_year", "day_ev", "month_ev")
 """Conditions on numeric dates alone: counted in a second scan of those values, when there are any."""
@@ -586,7 +625,11 @@ def decide_type(
             "text", num_count / nonnull, reason=f"numbers, but some have {kept}: kept as text (a code or id?)"
         )
     # Date parsing is the costly probe: only when enough values even look like dates.
-    if c["maybe_date"] / nonnull >= threshold or (forced == "date" and c["maybe_date"]):
+    if forced == "auto" and c["zoned"] / nonnull >= threshold:
+        # Date-times with a UTC offset: no other date reading can reach the threshold then.
+        zoned = parse_expr(TypeDecision("timestamptz", 0.0))
+        candidates["timestamptz"] = _weighted(con, table, {"ok": f"{zoned} IS NOT NULL"})["ok"]
+    elif c["maybe_date"] / nonnull >= threshold or (forced == "date" and c["maybe_date"]):
         ok, timed = _probe_dates(con, table, dates)
         candidates["timestamp" if timed else "date"] = ok
     if forced != "auto":

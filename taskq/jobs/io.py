@@ -146,6 +146,9 @@ def connect(
     # DuckDB draws a terminal progress bar on stderr for long queries: in a worker
     # that is noise in the logs. Progress goes through the Progress handle instead.
     con.execute("SET enable_progress_bar = false")
+    # Times with a zone are computed and written in UTC (2024-01-05 08:00:00+00), whatever
+    # zone the machine is set to: the same input gives the same output everywhere.
+    con.execute("SET TimeZone = 'UTC'")
     if owned:
         try:
             weakref.finalize(con, shutil.rmtree, tmp, ignore_errors=True)

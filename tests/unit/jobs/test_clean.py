@@ -938,7 +938,7 @@ def test_json_lines_keep_nested_values_and_the_strings_as_written(tmp_path: Path
     ]  # fmt: skip
     src.write_text("".join(json.dumps(x) + "\n" for x in lines))
     out = tmp_path / "out"
-    execute("clean", src, out, {})
+    execute("clean", src, out, {"steps": [{"step": "types", "enabled": False}]})
     got = [json.loads(line) for line in (out / "cleaned.jsonl").read_text().splitlines()]
     assert got[1] == {
         "id": 1,
@@ -947,6 +947,10 @@ def test_json_lines_keep_nested_values_and_the_strings_as_written(tmp_path: Path
         "ts": "2024-01-02T10:00:00Z",
         "name": "Ann 1",
     }
+    # The types step reads the strings, not DuckDB's JSON reader: a UTC instant, written in UTC.
+    execute("clean", src, tmp_path / "typed", {})
+    typed = [json.loads(line) for line in (tmp_path / "typed" / "cleaned.jsonl").read_text().splitlines()]
+    assert typed[1] == {**got[1], "ts": "2024-01-02 10:00:00+00"}
 
 
 def test_json_integers_past_64_bits_are_written_back_exactly(tmp_path: Path) -> None:
@@ -1708,3 +1712,89 @@ def test_signed_numbers_are_numbers_not_phone_numbers(tmp_path: Path) -> None:
     report, cleaned, _ = clean(tmp_path, ["delta"], rows)
     assert report["summary"]["converted_columns"] == {"delta": "BIGINT"}
     assert [r["delta"] for r in cleaned] == ["12345678", "-23456789", "34567890", "45678901"]
+
+
+ZONED = [
+    ("2024-01-05T10:00:00Z", "2024-01-05 10:00:00+00"),
+    ("2024-01-05T10:00:00+02:00", "2024-01-05 08:00:00+00"),
+    ("2024-01-05 10:00:00.5 +0530", "2024-01-05 04:30:00.5+00"),
+    ("2024-01-05T23:30-05", "2024-01-06 04:30:00+00"),
+    ("2024-01-05 10:00:00 UTC", "2024-01-05 10:00:00+00"),
+    ("2024-01-05T10:00:00.123456z", "2024-01-05 10:00:00.123456+00"),
+]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "2024-02-30T10:00:00Z",
+        "2024-01-05T10:00:00+25:00",
+        "2024-01-05T10:00:00",
+        "2024-01-05T10:00:00.1234567Z",
+    ],
+)
+def test_iso_date_times_with_an_offset_become_utc_instants(tmp_path: Path, bad: str) -> None:
+    # They stayed text ("best candidate integer parses 0.0%"), while profile read them as times.
+    src = tmp_path / "t.csv"
+    rows = [v for v, _ in ZONED] * 4 + [bad]
+    src.write_text("id,ts\n" + "".join(f"{i},{v}\n" for i, v in enumerate(rows)))
+    out = tmp_path / "out"
+    rep = execute("clean", src, out, {})
+    got = [line.split(",")[1] for line in (out / "cleaned.csv").read_text().splitlines()[1:]]
+    assert got == [w for _, w in ZONED] * 4
+    assert rep["summary"]["converted_columns"] == {"id": "BIGINT", "ts": "TIMESTAMP WITH TIME ZONE"}
+    with (out / "quarantine.csv").open() as fh:
+        quarantined = list(csv.DictReader(fh))
+    assert [(q["quarantine_row"], q["quarantine_value"]) for q in quarantined] == [("24", bad)]
+    assert quarantined[0]["quarantine_reason"] == "not a valid timestamp with a UTC offset"
+    replay = tmp_path / "replay"
+    execute("clean", src, replay, {"steps": json.loads((out / "changes.json").read_text())["steps"]})
+    assert (replay / "cleaned.csv").read_bytes() == (out / "cleaned.csv").read_bytes()
+
+
+def test_offsets_in_a_column_of_plain_date_times_fail(tmp_path: Path) -> None:
+    # Mostly without an offset: a plain TIMESTAMP column, where the instant of a zoned value
+    # would need a zone the others do not have.
+    src = tmp_path / "t.csv"
+    rows = [f"2024-01-{d:02d} 10:00:00" for d in range(1, 29)] + ["2024-01-29T10:00:00Z"]
+    src.write_text("ts\n" + "".join(f"{v}\n" for v in rows))
+    rep = execute("clean", src, tmp_path / "o", {})
+    assert rep["summary"]["converted_columns"] == {"ts": "TIMESTAMP"}
+    assert rep["summary"]["quarantined"] == 1
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "xlsx"])
+def test_utc_instants_are_written_in_each_format(tmp_path: Path, fmt: str) -> None:
+    import datetime as dt
+
+    from openpyxl import Workbook, load_workbook
+
+    src = tmp_path / f"t.{fmt}"
+    values = [v for v, _ in ZONED] * 4
+    if fmt == "xlsx":
+        wb = Workbook()
+        wb.active.append(["id", "ts"])
+        for i, v in enumerate(values):
+            wb.active.append([i, v])
+        wb.save(src)
+    else:
+        con = duckdb.connect()
+        con.execute("CREATE TABLE t AS SELECT unnest(range(24)) AS id, unnest(?::VARCHAR[]) AS ts", [values])
+        con.execute(f"COPY t TO '{src}' ({'FORMAT parquet' if fmt == 'parquet' else 'FORMAT json'})")
+    out = tmp_path / "out"
+    execute("clean", src, out, {})
+    first = dt.datetime(2024, 1, 5, 10, tzinfo=dt.UTC)
+    if fmt == "xlsx":
+        cells = [
+            r[1] for r in load_workbook(out / "cleaned.xlsx").active.iter_rows(min_row=2, values_only=True)
+        ]
+        assert cells[:2] == [
+            "2024-01-05T10:00:00+00:00",
+            "2024-01-05T08:00:00+00:00",
+        ]  # Excel has no zones: text
+    else:
+        got = duckdb.sql(f"SELECT ts FROM '{out / f'cleaned.{fmt}'}'").fetchall()
+        assert got[0][0] == first and len(got) == len(values)
+        assert duckdb.sql(f"DESCRIBE SELECT ts FROM '{out / f'cleaned.{fmt}'}'").fetchall()[0][1] == (
+            "TIMESTAMP WITH TIME ZONE"
+        )

@@ -53,6 +53,11 @@ def _messy_rows(n: int, seed: int) -> list[list[str]]:
                 rnd.choice(["Paris", " paris", "LIMA", "?"]),
                 rnd.choice([f"{rnd.randint(1, 28)}/03/2024", "2024-03-01", "bad date", ""]),
                 f"note {i % (n // 2 or 1)}" if i % 5 else f"  note\t{i}  ",
+                # Date-times with UTC offsets, a few that do not exist or have none.
+                f"2024-0{1 + i % 9}-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00"
+                + rnd.choice(["Z", "+02:00", " UTC", "-0530", "+05"])
+                if i % 41
+                else rnd.choice(["2024-02-30T10:00:00Z", "2024-01-01T10:00:00", "2024-01-01T10:00:00+25:00"]),
             ]
         )
     # a few exact and normalised duplicates
@@ -60,7 +65,7 @@ def _messy_rows(n: int, seed: int) -> list[list[str]]:
     return rows
 
 
-HEADER = ["id", "email", "phone", "code", "name", "city", "signup", "note"]
+HEADER = ["id", "email", "phone", "code", "name", "city", "signup", "note", "seen"]
 
 
 def _run(tmp_path: Path, name: str, src: Path, params: dict[str, Any]) -> dict[str, bytes]:
