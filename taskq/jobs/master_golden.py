@@ -4,16 +4,20 @@ Survivorship rules, chosen per column (``survivorship = {"default": rule,
 column: rule}``). Only non-blank values compete; a cluster whose rows are all
 blank in a column gets an empty value. A placeholder (``N/A``, ``unknown``...)
 loses to any real value whatever the rule, and wins only where the cluster has
-nothing else. Ties always fall to the earliest row.
+nothing else. Ties that remain after a rule's own tie-breaks fall to the earliest
+row (the lowest input row number).
 
 * ``most_frequent``: the value most rows of the cluster carry.
 * ``most_complete``: the longest value (most information: "Jonathan" over
   "Jon"); ties go to the most frequent.
 * ``most_recent``: the value of the row with the latest ``recency_column``
-  (parsed as a timestamp, an ISO/YYYYMMDD/day-first date, else a number);
-  rows whose recency does not parse come last.
+  (parsed as a timestamp, an ISO/YYYYMMDD/day-first date, else a number). Any
+  date ranks above a plain number; rows whose recency is blank, does not parse,
+  or is infinite or NaN come last, whatever the other rows hold. Equal
+  recencies (``20230601`` and ``2023-06-01``) tie.
 * ``source_priority``: the value from the row whose ``source_column`` comes
-  first in ``source_priority``; sources not listed come last, then most frequent.
+  first in ``source_priority``; sources not listed come last; ties (one source)
+  go to the most frequent.
 
 Values are the raw input values (not the normalised ones). ``source_rows``
 lists the 0-based input rows of the cluster, ``;``-separated, ascending.
@@ -36,12 +40,29 @@ RULES = ("most_frequent", "most_complete", "most_recent", "source_priority")
 
 
 def _recency_sql(column: str) -> str:
+    """SQL: ``column`` parsed as a date or timestamp (``rec_t``) and as a number (``rec_n``)."""
     col = quote_ident(column)
     fmts = "[" + ", ".join(sql_literal(f) for f in _DATE_FORMATS) + "]"
     return (
-        f"{{'t': coalesce(try_cast(trim({col}) AS TIMESTAMP), try_strptime(trim({col}), {fmts})), "
-        f"'n': try_cast(trim({col}) AS DOUBLE)}}"
+        f"coalesce(try_cast(trim({col}) AS TIMESTAMP), try_strptime(trim({col}), {fmts})) AS rec_t, "
+        f"try_cast(trim({col}) AS DOUBLE) AS rec_n"
     )
+
+
+_REC_KIND = (
+    "(CASE WHEN coalesce(isfinite(rec_t), false) THEN 2 "
+    "WHEN coalesce(isfinite(rec_n), false) THEN 1 ELSE 0 END)"
+)
+_REC_KEY = (
+    f"{{'k': {_REC_KIND}, 't': CASE WHEN {_REC_KIND} = 2 THEN rec_t ELSE TIMESTAMP '1970-01-01' END, "
+    f"'n': CASE WHEN {_REC_KIND} = 1 THEN rec_n ELSE 0.0 END}}"
+)
+"""Sort key of a row's recency, greater is more recent. DuckDB ranks a NULL field
+of a struct above any value (``{'t': NULL} > {'t': TIMESTAMP '2023-06-01'}``), so
+no field is ever NULL: ``k`` says what parsed (2 a date or timestamp, 1 only a
+number, 0 nothing, nor an infinite date or a NaN) and only that kind's field
+carries the value. A blank or unreadable recency comes last; any date ranks above
+a plain number; equal recencies tie (and go to the earliest row)."""
 
 
 def golden_query(
@@ -77,7 +98,7 @@ def golden_query(
         elif rule == "most_complete":
             key = f"{{'real': k{i}, 'len': length(v{i}), 'f': f{i}, 'r': -__row}}"
         elif rule == "most_recent":
-            key = f"{{'real': k{i}, 'rec': rec, 'r': -__row}}"
+            key = f"{{'real': k{i}, 'rec': {_REC_KEY}, 'r': -__row}}"
         elif rule == "source_priority":
             key = f"{{'real': k{i}, 'p': -coalesce(prio, 1000000), 'f': f{i}, 'r': -__row}}"
         else:  # pragma: no cover - validated earlier
@@ -85,7 +106,7 @@ def golden_query(
         aggs.append(f"coalesce(arg_max(v{i}, {key}) FILTER (WHERE v{i} IS NOT NULL), '') AS {col}")
     extra = []
     if recency_column is not None:
-        extra.append(f"{_recency_sql(recency_column)} AS rec")
+        extra.append(_recency_sql(recency_column))
     if source_column is not None:
         plist = "[" + ", ".join(sql_literal(str(s)) for s in source_priority) + "]"
         extra.append(f"list_position({plist}, trim(CAST(j.{quote_ident(source_column)} AS VARCHAR))) AS prio")

@@ -302,3 +302,32 @@ def test_cluster_ties_follow_rank_not_row_order() -> None:
     back = {0: 2, 1: 1, 2: 0}
     assert first == {frozenset({0, 1}), frozenset({2})}
     assert {frozenset(back[r] for r in g) for g in second} == first
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "winner"),
+    [
+        ("2023-06-01", "", 0),  # QA: the row with a blank date won
+        ("2020-01-01", "not a date", 0),
+        ("2019-01-01", "2024-01-01", 1),
+        ("2024-01-01 10:00:00", "17", 0),  # a date ranks above a plain number
+        ("2023-06-01", "infinity", 0),  # an infinite date or a NaN does not parse
+        ("3", "nan", 0),
+        ("20230601", "2023-06-01", 0),  # the same day: a tie, to the earliest row
+        ("", "2023-06-01", 1),
+    ],
+)
+def test_golden_most_recent_puts_unreadable_dates_last(
+    tmp_path, first: str, second: str, winner: int
+) -> None:
+    # DuckDB ranks a NULL field of a struct above any value, and the recency key was
+    # {'t': timestamp, 'n': number}: a blank or unreadable date won most_recent, and
+    # a plain number beat a timestamp.
+    from taskq.jobs.master_golden import golden_query
+
+    (tmp_path / "g.csv").write_text(f"phone,seen\nrow0,{first}\nrow1,{second}\n")
+    con = connect(memory_limit="256MB", threads=1)
+    table = open_table(con, tmp_path / "g.csv", all_varchar=True)
+    con.execute("CREATE TEMP TABLE asg AS SELECT * FROM (VALUES (0, 0), (1, 0)) AS t(rid, cluster_id)")
+    query = golden_query(table.view, "asg", ["phone"], {"phone": "most_recent"}, recency_column="seen")
+    assert con.execute(query).fetchall() == [(0, 2, "0;1", f"row{winner}")]
