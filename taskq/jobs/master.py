@@ -13,7 +13,7 @@ model              :mod:`.master_model` (u from random pairs, m and prior by
                    EM over level patterns, with a class for housemates: people
                    sharing an address and phone; match probability per pattern)
 clustering         :mod:`.master_cluster` (components + weak-chain guard)
-golden records     :mod:`.master_golden` (survivorship per column, lineage)
+golden records     :mod:`.master_golden` (survivorship per column or name/address group, lineage)
 =================  ===========================================================
 
 Outputs (in ``out_dir``): ``clusters.csv`` (``row``, ``cluster_id``; every
@@ -56,7 +56,7 @@ from .findings import finding
 from .io import connect, free_reserved, open_table, quote_ident, write_table
 from .master_blocking import CANDIDATES_TABLE, build_candidates, plan_passes
 from .master_cluster import ClusterResult, cluster, dense_ids
-from .master_golden import golden_query
+from .master_golden import golden_query, group_rule, part_groups
 from .master_model import Model, estimate_model
 from .master_normalize import NORMALISED_TABLE, build_normalised, content_order, phonetic_keys
 from .master_params import check_columns
@@ -284,6 +284,20 @@ def _run(
     progress.update(75, "golden records")
     golden_cols = table.columns  # none is named like golden.csv's own columns (free_reserved)
     rules = {c: params["survivorship"].get(c, params["survivorship"]["default"]) for c in golden_cols}
+    groups = []
+    for group in part_groups(golden_cols, roles):
+        rule, overridden = group_rule(group, params["survivorship"])
+        groups.append((rule, group))
+        if overridden:
+            recs.append(
+                finding(
+                    "warning",
+                    f"columns {', '.join(map(repr, group))} survive together (parts of one name or "
+                    f"address come from one row) by rule {rule!r}, the rule of the first of them; "
+                    f"the rule set for {', '.join(map(repr, overridden))} is not used",
+                    code="survivorship_group_rule",
+                )
+            )
     write_table(
         con,
         golden_query(
@@ -291,6 +305,7 @@ def _run(
             "m_assign",
             golden_cols,
             rules,
+            groups=groups,
             recency_column=params["recency_column"],
             source_column=params["source_column"],
             source_priority=params["source_priority"],

@@ -19,6 +19,21 @@ row (the lowest input row number).
   first in ``source_priority``; sources not listed come last; ties (one source)
   go to the most frequent.
 
+The parts of a person's name (columns of role ``first_name``, ``last_name`` and
+``name``, but not a ``name`` column called like an organisation, ``company``)
+and the parts of an address (``address``, ``street_number``, ``city``,
+``state``, ``postcode``) each survive together, so that a golden record never
+joins parts no input row had together ("Smith, Mary" and "Mary, Smith" made
+"Mary Mary"). Such a group (two or more columns, :func:`part_groups`) competes
+as one value, by the rule of its first column that has a rule of its own, else
+the default (:func:`group_rule`): a row with more real (non-blank,
+non-placeholder) parts wins first, then the rule on the parts together (the
+frequency of the whole combination, the total length, the row's recency or
+source); a tie in frequency goes to the row whose parts most rows share, then to
+the earliest row. The winning row gives every column of the group, a blank one
+included. The price: under ``most_recent`` a newer row missing a part loses to
+an older row that has them all.
+
 Values are the raw input values (not the normalised ones). ``source_rows``
 lists the 0-based input rows of the cluster, ``;``-separated, ascending.
 """
@@ -26,13 +41,14 @@ lists the 0-based input rows of the cluster, ``;``-separated, ascending.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 
 from ._placeholders import placeholder_sql
 from .io import quote_ident, sql_literal
 from .master_normalize import _DATE_FORMATS
 
-__all__ = ["RULES", "golden_query"]
+__all__ = ["ADDRESS_PART_ROLES", "NAME_PART_ROLES", "RULES", "golden_query", "group_rule", "part_groups"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,12 +81,68 @@ carries the value. A blank or unreadable recency comes last; any date ranks abov
 a plain number; equal recencies tie (and go to the earliest row)."""
 
 
+NAME_PART_ROLES = frozenset({"first_name", "last_name", "name"})
+"""Roles of the parts of a person's name (a ``middle_name`` column is a ``name``)."""
+
+ADDRESS_PART_ROLES = frozenset({"address", "street_number", "city", "state", "postcode"})
+"""Roles of the parts of one address (street lines, number, city, state, postcode)."""
+
+_ORGANISATION = re.compile(r"compan|organi[sz]ation|business|employer|firm|corp", re.I)
+
+
+def part_groups(columns: Sequence[str], roles: Mapping[str, str]) -> list[list[str]]:
+    """The columns that hold parts of one name or of one address, each group in input order.
+
+    Each group of two or more columns survives as a whole (:func:`golden_query`): its
+    parts come from one row, so "Smith, Mary" and "Mary, Smith" never make "Mary Mary".
+    A ``name`` column named like an organisation (``company``) is not part of a
+    person's name.
+    """
+    names = [
+        c
+        for c in columns
+        if roles.get(c) in NAME_PART_ROLES and not (roles[c] == "name" and _ORGANISATION.search(c))
+    ]
+    addresses = [c for c in columns if roles.get(c) in ADDRESS_PART_ROLES]
+    return [g for g in (names, addresses) if len(g) > 1]
+
+
+def group_rule(group: Sequence[str], survivorship: Mapping[str, str]) -> tuple[str, list[str]]:
+    """The rule a group of columns survives by, and the group's columns whose own rule differs.
+
+    The first column of the group with a rule of its own (``survivorship[column]``)
+    sets it; with none, the ``default`` rule.
+    """
+    own = [survivorship[c] for c in group if c in survivorship]
+    rule = own[0] if own else survivorship["default"]
+    return rule, [c for c in group if c in survivorship and survivorship[c] != rule]
+
+
+def _key(rule: str, real: str, length: str, freq: str) -> str:
+    """SQL: the arg_max key of ``rule``; no field may be NULL (DuckDB ranks it first).
+
+    ``real`` is the leading field(s), ``freq`` the frequency field(s), as ``'name': sql``.
+    """
+    if rule == "most_frequent":
+        fields = [real, freq]
+    elif rule == "most_complete":
+        fields = [real, f"'len': {length}", freq]
+    elif rule == "most_recent":
+        fields = [real, f"'rec': {_REC_KEY}"]
+    elif rule == "source_priority":
+        fields = [real, "'p': -coalesce(prio, 1000000)", freq]
+    else:  # pragma: no cover - validated earlier
+        raise ValueError(rule)
+    return "{" + ", ".join([*fields, "'r': -__row"]) + "}"
+
+
 def golden_query(
     view: str,
     assign_table: str,
     columns: Sequence[str],
     rules: Mapping[str, str],
     *,
+    groups: Sequence[tuple[str, Sequence[str]]] = (),
     recency_column: str | None = None,
     source_column: str | None = None,
     source_priority: Sequence[str] = (),
@@ -82,28 +154,45 @@ def golden_query(
         assign_table: ``(rid, cluster_id)`` for every row.
         columns: the columns to carry into the golden record, in order.
         rules: column -> rule; every column in ``columns`` must be present.
+        groups: ``(rule, columns)`` of column groups that survive as a whole: the
+            rule picks one row, which gives all the group's columns (see
+            :func:`part_groups`). A column is in one group at most; ``rules`` is
+            not read for it.
         recency_column, source_column, source_priority: inputs of the rules that need them.
     """
+    index = {c: i for i, c in enumerate(columns)}
+    grouped = {c for _, g in groups for c in g}
     windows = []
     aggs = []
+    picks = {}
     for i, column in enumerate(columns):
-        col = quote_ident(column)
-        value = f"nullif(trim(CAST(j.{col} AS VARCHAR)), '')"
+        value = f"nullif(trim(CAST(j.{quote_ident(column)} AS VARCHAR)), '')"
         windows.append(f"{value} AS v{i}")
-        windows.append(f"count(*) OVER (PARTITION BY j.cluster_id, {value}) AS f{i}")
         windows.append(f"NOT {placeholder_sql(value)} AS k{i}")
-        rule = rules[column]
-        if rule == "most_frequent":
-            key = f"{{'real': k{i}, 'f': f{i}, 'r': -__row}}"
-        elif rule == "most_complete":
-            key = f"{{'real': k{i}, 'len': length(v{i}), 'f': f{i}, 'r': -__row}}"
-        elif rule == "most_recent":
-            key = f"{{'real': k{i}, 'rec': {_REC_KEY}, 'r': -__row}}"
-        elif rule == "source_priority":
-            key = f"{{'real': k{i}, 'p': -coalesce(prio, 1000000), 'f': f{i}, 'r': -__row}}"
-        else:  # pragma: no cover - validated earlier
-            raise ValueError(rule)
-        aggs.append(f"coalesce(arg_max(v{i}, {key}) FILTER (WHERE v{i} IS NOT NULL), '') AS {col}")
+        windows.append(f"count(*) OVER (PARTITION BY j.cluster_id, {value}) AS f{i}")
+        if column in grouped:
+            continue
+        key = _key(rules[column], f"'real': k{i}", f"length(v{i})", f"'f': f{i}")
+        aggs.append(f"arg_max(v{i}, {key}) FILTER (WHERE v{i} IS NOT NULL) AS a{i}")
+        picks[column] = f"coalesce(a{i}, '')"
+    for g, (rule, group) in enumerate(groups):
+        ids = [index[c] for c in group]
+        # The group competes as one value: rows with more real parts first (a blank
+        # never beats a value), then the rule on the parts together, where a tie in
+        # frequency goes to the row whose parts most rows share ("Mary, Smith" over
+        # "Smith, Mary" and "Mary, Smiht").
+        values = ", ".join(f"nullif(trim(CAST(j.{quote_ident(c)} AS VARCHAR)), '')" for c in group)
+        windows.append(f"count(*) OVER (PARTITION BY j.cluster_id, {values}) AS gf{g}")
+        real = " + ".join(f"CAST(v{i} IS NOT NULL AND k{i} AS INTEGER)" for i in ids)
+        filled = " + ".join(f"CAST(v{i} IS NOT NULL AS INTEGER)" for i in ids)
+        length = " + ".join(f"coalesce(length(v{i}), 0)" for i in ids)
+        share = " + ".join(f"CASE WHEN v{i} IS NULL THEN 0 ELSE f{i} END" for i in ids)
+        key = _key(rule, f"'real': {real}, 'filled': {filled}", length, f"'f': gf{g}, 'share': {share}")
+        parts = ", ".join(f"v{i}" for i in ids)
+        # A list, as arg_max skips rows whose value is NULL and a part may be blank.
+        aggs.append(f"arg_max([{parts}], {key}) FILTER (WHERE {filled} > 0) AS g{g}")
+        for n, c in enumerate(group, 1):
+            picks[c] = f"coalesce(g{g}[{n}], '')"
     extra = []
     if recency_column is not None:
         extra.append(_recency_sql(recency_column))
@@ -121,10 +210,12 @@ def golden_query(
     single = ", ".join(
         f"coalesce(nullif(trim(CAST(s.{quote_ident(c)} AS VARCHAR)), ''), '')" for c in columns
     )
+    picked = "".join(f", {picks[c]} AS {quote_ident(c)}" for c in columns)
     return (
-        f"SELECT * FROM (SELECT cluster_id, count(*) AS cluster_size, "
-        f"string_agg(CAST(__row AS VARCHAR), ';' ORDER BY __row) AS source_rows, {', '.join(aggs)} "
+        f"SELECT * FROM (SELECT cluster_id, cluster_size, source_rows{picked} FROM ("
+        f"SELECT cluster_id, count(*) AS cluster_size, "
+        f"string_agg(CAST(__row AS VARCHAR), ';' ORDER BY __row) AS source_rows{''.join(', ' + a for a in aggs)} "
         f"FROM (SELECT {inner} FROM (SELECT s.*, a.cluster_id {rows} WHERE z.n > 1) AS j) "
-        f"GROUP BY cluster_id UNION ALL SELECT a.cluster_id, CAST(1 AS BIGINT), CAST(s.__row AS VARCHAR)"
+        f"GROUP BY cluster_id) UNION ALL SELECT a.cluster_id, CAST(1 AS BIGINT), CAST(s.__row AS VARCHAR)"
         f"{', ' + single if single else ''} {rows} WHERE z.n = 1) ORDER BY cluster_id"
     )

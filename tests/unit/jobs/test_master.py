@@ -114,6 +114,56 @@ def test_survivorship_rules(tmp_path, rule, extra, expected) -> None:
     assert len(golden) == 3
 
 
+SWAPPED = """first_name,last_name,email,phone,dob,city
+Smith,Mary,mary.smith@example.com,555-777-8888,1970-07-07,Ogden
+Mary,Smith,mary.smith@example.com,555-777-8888,1970-07-07,Ogden
+Mary,Smiht,mary.smith@example.com,555-777-8888,1970-07-07,Ogden
+Peter,Miller,pm@example.com,555-909-0909,1965-04-04,Capital City
+Alice,Brown,alice.brown@example.com,555-000-1212,1992-02-20,Ogdenville
+Zoe,Taylor,zoe@example.com,555-606-6060,1999-09-09,Ogdenville
+Paul,Green,paul@example.com,555-999-1111,1980-03-03,Springfield
+Paul,Green,paul@example.com,555-999-1111,1980-03-03,Springfield
+"""
+
+
+def test_golden_name_is_one_rows_name(tmp_path) -> None:
+    # QA: each column survived on its own, and (Smith, Mary), (Mary, Smith), (Mary,
+    # Smiht) gave first_name Mary (2 of 3) and last_name Mary (a tie, to row 0).
+    path = tmp_path / "people.csv"
+    path.write_text(SWAPPED)
+    execute("master", path, tmp_path / "out", {})
+    golden = _read(tmp_path / "out" / "golden.csv")
+    mary = [g for g in golden if g["source_rows"] == "0;1;2"]
+    assert len(mary) == 1 and (mary[0]["first_name"], mary[0]["last_name"]) == ("Mary", "Smith")
+    # The name survives by the rule of its first column with one: last_name's is not used.
+    params = {"survivorship": {"first_name": "most_frequent", "last_name": "most_complete"}}
+    report = execute("master", path, tmp_path / "out2", params)
+    [warn] = [f for f in report["recommendations"] if f["code"] == "survivorship_group_rule"]
+    assert "'last_name'" in warn["message"]
+
+
+def test_most_recent_takes_the_dated_row(tmp_path) -> None:
+    # QA: the rows whose updated_at was blank or "not a date" won most_recent.
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "name,email,phone,updated_at\n"
+        "John Smith,john@example.com,555-123-4567,2023-06-01\n"
+        "John Smith,john@example.com,555 123 4567,\n"
+        "Mary Jones,mary@example.com,555-000-1111,2020-01-01\n"
+        "Mary Jones,mary@example.com,555.000.1111,not a date\n"
+        "Paul Green,paul@example.com,555-999-1111,2019-01-01\n"
+        "Paul Green,paul@example.com,(555) 999-1111,2024-01-01\n"
+    )
+    params = {"survivorship": "most_recent", "recency_column": "updated_at"}
+    execute("master", path, tmp_path / "out", params)
+    golden = _read(tmp_path / "out" / "golden.csv")
+    assert [(g["source_rows"], g["phone"], g["updated_at"]) for g in golden] == [
+        ("0;1", "555-123-4567", "2023-06-01"),
+        ("2;3", "555-000-1111", "2020-01-01"),
+        ("4;5", "(555) 999-1111", "2024-01-01"),
+    ]
+
+
 def test_input_columns_named_like_golden_columns_are_kept_apart(tmp_path) -> None:
     # An input cluster_id once decided the golden records: John and Mary, both "X", became one.
     path = tmp_path / "people.csv"

@@ -331,3 +331,57 @@ def test_golden_most_recent_puts_unreadable_dates_last(
     con.execute("CREATE TEMP TABLE asg AS SELECT * FROM (VALUES (0, 0), (1, 0)) AS t(rid, cluster_id)")
     query = golden_query(table.view, "asg", ["phone"], {"phone": "most_recent"}, recency_column="seen")
     assert con.execute(query).fetchall() == [(0, 2, "0;1", f"row{winner}")]
+
+
+def test_part_groups_are_names_and_addresses() -> None:
+    from taskq.jobs.master_golden import group_rule, part_groups
+
+    columns = ["id", "first", "middle_name", "surname", "company", "street", "zip", "town", "email"]
+    roles = {
+        "id": "ignore", "first": "first_name", "middle_name": "name", "surname": "last_name",
+        "company": "name", "street": "address", "zip": "postcode", "town": "city", "email": "email",
+    }  # fmt: skip
+    groups = part_groups(columns, roles)
+    assert groups == [["first", "middle_name", "surname"], ["street", "zip", "town"]]
+    assert part_groups(["name", "city", "email"], {"name": "name", "city": "city", "email": "email"}) == []
+    surv = {"default": "most_frequent", "surname": "most_recent", "first": "most_complete"}
+    assert group_rule(groups[0], surv) == ("most_complete", ["surname"])
+    assert group_rule(groups[1], surv) == ("most_frequent", [])
+
+
+@pytest.mark.parametrize(
+    ("rule", "csv", "expected"),
+    [
+        # QA: first_name Mary (2 of 3), last_name Mary (a three-way tie to the earliest row).
+        ("most_frequent", "first,last,seen\nSmith,Mary,\nMary,Smith,\nMary,Smiht,\n", ("Mary", "Smith")),
+        # A row with more of the name beats a more frequent one with a part blank.
+        ("most_frequent", "first,last,seen\nMary,,\nMary,,\nMary,Smith,\n", ("Mary", "Smith")),
+        ("most_complete", "first,last,seen\nMaryanne,Li,\nMary,Smithson,\nMary,Li,\n", ("Mary", "Smithson")),
+        # The newest row with the whole name, not the newest part of each.
+        ("most_recent", "first,last,seen\nMary,Smith,2020-01-01\nMaria,,2024-01-01\nMary,Jones,2019-01-01\n",
+         ("Mary", "Smith")),
+        ("most_recent", "first,last,seen\nMary,Smith,2020-01-01\n,Jones,2024-01-01\nMaria,Jones,2023-01-01\n",
+         ("Maria", "Jones")),
+    ],
+)  # fmt: skip
+def test_golden_name_parts_come_from_one_row(
+    tmp_path, rule: str, csv: str, expected: tuple[str, str]
+) -> None:
+    from taskq.jobs.master_golden import golden_query
+
+    (tmp_path / "g.csv").write_text(csv)
+    con = connect(memory_limit="256MB", threads=1)
+    table = open_table(con, tmp_path / "g.csv", all_varchar=True)
+    con.execute(
+        "CREATE TEMP TABLE asg AS SELECT * FROM (VALUES (0, 0), (1, 0), (2, 0)) AS t(rid, cluster_id)"
+    )
+    cols = ["first", "last"]
+    query = golden_query(
+        table.view,
+        "asg",
+        cols,
+        dict.fromkeys(cols, "most_frequent"),
+        groups=[(rule, cols)],
+        recency_column="seen",
+    )
+    assert con.execute(query).fetchall() == [(0, 3, "0;1;2", *expected)]
