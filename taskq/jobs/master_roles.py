@@ -6,12 +6,28 @@ and, failing that, from a sample of its values. Columns that fit no role, and
 record keys (an id-like column whose values are all distinct, such as a row id
 or ``rec_id``), are not compared: a key unique per row says nothing about which
 rows are the same entity.
+
+A name is read as its words (``date_of_birth``, ``DateOfBirth`` and ``Date of
+Birth`` alike; case and accents aside), and a role's word must be a whole word
+(or a known compound: ``homephone``, ``Hausnummer``): ``Ethnicity`` is no city,
+``Hotel`` no phone. Words that change the meaning keep a column out of a role:
+``Place of Birth``, ``Birth Year`` (no date of birth), ``Middle Name``, ``Maiden
+Name`` (no name), ``IP Address``, ``email_verified``, ``phone_type``,
+``emailed_at`` (facts about a value or timestamps), and ``Order Number``,
+``Invoice No`` (a number of an event, not of the entity: one customer has many,
+and as an id they would set that customer's records apart). English, German,
+French and Spanish headers are known (``Vorname``, ``Nachname``, ``Straße``,
+``PLZ``, ``Ort``, ``Geburtsdatum``, ``Telefon``; ``Prénom``, ``Nom``,
+``Adresse``, ``Ville``, ``Code postal``, ``Date de naissance``; ``Nombre``,
+``Apellidos``, ``Dirección``, ``Ciudad``, ``Teléfono``, ``Fecha de
+nacimiento``).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 __all__ = [
@@ -19,6 +35,7 @@ __all__ = [
     "PERSONAL_ROLES",
     "ROLES",
     "detect_roles",
+    "header_words",
     "role_from_name",
     "role_from_values",
     "second_line",
@@ -54,22 +71,105 @@ model's household class (:mod:`.master_model`) agrees on these no more than
 strangers do. A full ``name`` is not one of them (it holds the shared surname),
 nor is an ``id`` (an account number may be the household's)."""
 
-# Checked in order; the first pattern that matches the normalised name wins.
-_NAME_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("ignore", r"^(row|row_?id|rec_?id|record_?id|index|idx|uuid|entity_?id|cluster_?id|truth|label)$"),
-    ("email", r"e_?mail"),
-    ("phone", r"phone|mobile|cell|tel(ephone)?$|^tel|fax"),
-    ("dob", r"dob|birth|bday|born"),
-    ("first_name", r"^(first|given|fore|christian)_?names?$|^f_?name$|^given$|first_?name|given_?name"),
-    ("last_name", r"^(last|sur|family)_?names?$|^l_?name$|surname|last_?name|family_?name"),
-    ("street_number", r"street_?(no|num|number)|house_?(no|num|number)|^(no|number|num)$"),
-    ("postcode", r"post_?code|postal|zip|^plz$|^cp$"),
-    ("city", r"city|suburb|town|locality|municipality|village"),
-    ("state", r"^(state|province|region|county|territory)$"),
-    ("address", r"addr|street|road|line_?\d"),
-    ("id", r"ssn|soc_?sec|social|national_?id|passport|tax_?id|nin$|licen[cs]e|_id$|^id_|_no$|number$"),
-    ("name", r"(^|_)(full_?)?name$|^customer$|^person$|^company$|organisation|organization"),
+# Word-level patterns over a header's words (:func:`header_words`: "Date of Birth",
+# "dateOfBirth" and "date_of_birth" all read "date of birth"). \b is a word edge, so
+# a role word inside a longer word (ethnicity, hotel, cancellation) does not count.
+# A column takes the first role whose pattern matches and whose exclusion does not.
+_PRE = (
+    r"(home|work|business|office|private|personal|primary|main|alt|alternate|alternative|other|"
+    r"secondary|contact|customer|client|cust|billing|shipping|mailing|residential|day|daytime|"
+    r"evening|night|mobile|cell)?"
 )
+"""A qualifier written into the same word: ``homephone``, ``workemail``, ``hometown``."""
+_FLAG = r"\b(is|has|verified|verify|valid|validated|invalid|confirmed|consent|opt|optin|optout|opted|subscribed|unsubscribed|bounced|bounce|status|flag|type|count|domain|provider|format)\b"
+"""Words that make a column a fact *about* a role's value (``email_verified``,
+``phone_type``, ``has_email``), not the value."""
+_TIME = r"\b(at|on|date|time|timestamp|updated|created|modified|changed)\b"
+"""Words of a timestamp (``emailed_at``, ``address_updated_on``)."""
+_NAME_NOT = r"\b(middle|maiden|birth|nick|nickname|user|file|host|domain|product|item|brand)\b"
+"""Names that are not the person's own name to compare (``Middle Name``, ``Maiden Name``,
+``user_name``, ``file_name``)."""
+
+_NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
+    (
+        "ignore",
+        r"^(row|row ?id|rec ?id|record ?id|index|idx|uuid|entity ?id|cluster ?id|truth|label)$",
+        None,
+    ),
+    ("email", rf"\b{_PRE}e ?mails?(addr|address|adresse)?\b|\b(courriel|correo)\b", f"{_FLAG}|{_TIME}"),
+    (
+        "phone",
+        rf"\b{_PRE}(tele?phones?|phones?|tel|telefon|telefono|mobile|mobil|handy|cell|cellphone|cellular|fax"
+        r"|telefax)(no|nr|num|number|nummer|numero)?\b",
+        f"{_FLAG}|{_TIME}",
+    ),
+    (
+        "dob",
+        r"\b(dob|d o b|birth|births|birthdate|birthday|bday|born|dateofbirth|geburtsdatum|geburtstag"
+        r"|naissance|nacimiento)\b",
+        # Where, in which country, in which year: no date of birth.
+        r"\b(place|country|city|town|state|region|location|county|year|month|name|weight|height|order"
+        r"|cert|certificate|lieu|pays|ville|lugar|pais|ciudad|ort|land|jahr|ano|annee|mois|mes|monat)\b|"
+        + _FLAG,
+    ),
+    (
+        "first_name",
+        r"^(first|given|f ?name)$|\b(first|given|fore|christian) ?names?\b|\b(forenames?|vorname|vornamen"
+        r"|prenoms?)\b",
+        f"{_NAME_NOT}|{_FLAG}|{_TIME}",
+    ),
+    (
+        "last_name",
+        r"^(last|l ?name)$|\b(last|sur|family) ?names?\b|\b(nachname|familienname|zuname|apellidos?"
+        r"|nom de famille)\b",
+        f"{_NAME_NOT}|{_FLAG}|{_TIME}",
+    ),
+    (
+        "street_number",
+        r"\b(street|house|haus|door) ?(no|nr|num|number|nummer)\b|^(no|nr|num|number|numero|nummer)$",
+        # "Straße und Hausnummer", "street and number": the whole street line.
+        r"\b(and|und|et|y)\b",
+    ),
+    (
+        "postcode",
+        r"\b(post ?codes?|postal ?codes?|zip ?codes?|zips?|postleitzahl|code postal|codigo postal)\b"
+        r"|^(postal|plz|cp)$",
+        f"{_FLAG}|{_TIME}",
+    ),
+    (
+        "city",
+        rf"\b{_PRE}(city|cities|suburb|town|towncity|locality|municipality|village|ort|wohnort|stadt"
+        r"|ville|ciudad|localite|localidad|poblacion|gemeinde|commune)\b",
+        rf"\b(birth|naissance|nacimiento)\b|{_FLAG}|{_TIME}",
+    ),
+    ("state", r"^(state|province|region|county|territory|bundesland|provincia)$", None),
+    (
+        "address",
+        rf"\b({_PRE}|street|postal|physical|delivery)(addr|address|addresses|adresse|anschrift|direccion|domicilio|street|streets|road"
+        r"|strasse|calle)(line)?\b|\bline \d\b",
+        # Not a postal address: IP Address, MAC address, wallet address...
+        rf"\b(ip|ipv4|ipv6|mac|web|url|wallet|server|host|memory|network|ethernet|bitcoin|e ?mail)\b"
+        rf"|{_FLAG}|{_TIME}",
+    ),
+    (
+        "id",
+        r"\b(ssn|soc ?sec|social ?sec|social ?security|national ?id|nationalid|passport|tax ?id|taxid"
+        r"|nin|licen[cs]e)\b|^id .|. (id|no|nr|number|num)$|..number$",
+        # Numbers of an order, an invoice or a ticket name an event, not the entity:
+        # one customer has many, so they would set the same person's records apart.
+        r"\b(order|orders|invoice|transaction|txn|ticket|receipt|booking|reservation|payment|shipment"
+        r"|tracking|line|row|record|batch|version|sequence|seq|page|item|sku|product|serial|case|claim"
+        r"|session|request|message|event|file|job|task|lot)\b|" + f"{_FLAG}|{_TIME}",
+    ),
+    (
+        "name",
+        r"(^| )(full ?)?names?$|\bfullname\b|^(customer|person|company|nom|nombre|nom complet"
+        r"|nombre completo)$|organisation|organization",
+        f"{_NAME_NOT}|{_FLAG}|{_TIME}",
+    ),
+)
+
+_BARE_NAMES = frozenset({"name", "names", "nom", "nombre"})
 
 _SECOND_LINE = re.compile(
     r"(?i)(addr(ess)?|line|street)[ _.-]*(2|3|two|three|ii)(?![0-9])"
@@ -95,11 +195,41 @@ def _norm_name(column: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", column.strip().lower()).strip("_")
 
 
+def header_words(column: str) -> str:
+    """The words of a header, lower case, accents dropped, one space apart.
+
+    Words are split at anything but a letter or digit, at a lower-case letter
+    followed by a capital (``dateOfBirth``), before a capital that starts a word
+    after capitals (``IPAddress``) and between letters and digits (``address1``):
+    ``"Straße_Nr"`` -> ``"strasse nr"``, ``"E-Mail"`` -> ``"e mail"``,
+    ``"Prénom"`` -> ``"prenom"``.
+    """
+    out: list[str] = []
+    for i, ch in enumerate(column):
+        prev = column[i - 1] if i else ""
+        nxt = column[i + 1] if i + 1 < len(column) else ""
+        if prev and (
+            (prev.islower() and ch.isupper())
+            or (prev.isupper() and ch.isupper() and nxt.islower())
+            or (prev.isalpha() and ch.isdigit())
+            or (prev.isdigit() and ch.isalpha())
+        ):
+            out.append(" ")
+        out.append(ch)
+    text = unicodedata.normalize("NFKD", "".join(out).casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(re.findall(r"[^\W_]+", text))
+
+
 def role_from_name(column: str) -> str | None:
-    """The role a column's name suggests, or None."""
-    name = _norm_name(column)
-    for role, pattern in _NAME_PATTERNS:
-        if re.search(pattern, name):
+    """The role a column's name suggests, or None.
+
+    Matched on whole words of the header (:func:`header_words`), in English,
+    German, French and Spanish, case and accents aside; see :data:`_NAME_PATTERNS`.
+    """
+    words = header_words(column)
+    for role, pattern, unless in _NAME_PATTERNS:
+        if re.search(pattern, words) and not (unless and re.search(unless, words)):
             return role
     return None
 
@@ -144,6 +274,8 @@ def detect_roles(
         column -> role for every column (``ignore`` for those not compared).
         Name-based guesses beat value-based ones; a column that looks like a
         date of birth but is named like a timestamp (``updated_at``) stays ignored.
+        A guessed bare ``Name`` (``Nom``, ``Nombre``) beside a guessed or given
+        first name and no surname is the surname, and the other way round.
     """
     given = dict(given or {})
     ratios = distinct_ratio or {}
@@ -161,4 +293,13 @@ def detect_roles(
             logger.debug("column %r is unique per row; treated as a record key", col)
             role = "ignore"
         roles[col] = role or "ignore"
+    # A bare "Name" beside a first name alone is the surname (German "Vorname, Name",
+    # French "Nom, Prénom"); beside a surname alone, the first name ("Nombre, Apellidos").
+    taken = set(roles.values())
+    for col in columns:
+        if col not in given and roles[col] == "name" and header_words(col) in _BARE_NAMES:
+            if "first_name" in taken and "last_name" not in taken:
+                roles[col] = "last_name"
+            elif "last_name" in taken and "first_name" not in taken:
+                roles[col] = "first_name"
     return roles

@@ -227,6 +227,41 @@ def test_a_role_on_an_empty_column_is_reported(tmp_path) -> None:
     assert [a["column"] for a in empty] == ["email"]
 
 
+WEBERS = (
+    "Anna,Weber,Seestraße 1,10115,Berlin,030 1234567,weber@example.de\n"
+    "Klaus,Weber,Seestraße 1,10115,Berlin,030 1234567,weber@example.de\n"
+    "Jürgen,Müller,Hauptstraße 5,80331,München,089 555111,jm@example.de\n"
+    "Petra,Schmidt,Gartenweg 3,50667,Köln,0221 99887,ps@example.de\n"
+    "Thomas,Becker,Ringstraße 9,20095,Hamburg,040 445566,tb@example.de\n"
+    "Maria,Fischer,Ringstraße 11,20095,Hamburg,040 445577,mf@example.de\n"
+)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Vorname,Nachname,Straße,PLZ,Ort,Telefon,E-Mail",
+        "first_name,last_name,street,postcode,city,phone,email",
+    ],
+)
+def test_german_headers_are_read_like_english_ones(tmp_path, header) -> None:
+    # QA: with German headers the names got no role, and Anna and Klaus Weber (one
+    # address, phone and email) became one golden record.
+    path = tmp_path / "people.csv"
+    path.write_text(header + "\n" + WEBERS, encoding="utf-8")
+    report = execute("master", path, tmp_path / "out", {"threads": 1})
+    assert list(report["summary"]["roles"].values()) == [
+        "first_name",
+        "last_name",
+        "address",
+        "postcode",
+        "city",
+        "phone",
+        "email",
+    ]
+    assert report["summary"]["clusters"] == 6
+
+
 def test_explicit_roles_and_no_roles(tmp_path) -> None:
     path = tmp_path / "odd.csv"
     path.write_text("a,b\nx1,foo\nx2,bar\nx3,baz\n")

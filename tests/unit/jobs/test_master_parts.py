@@ -32,10 +32,79 @@ from taskq.progress import NullProgress
         ("phone_number", "phone"),
         ("rec_id", "ignore"),
         ("colour", None),
+        ("DateOfBirth", "dob"),
+        ("homePhone", "phone"),
+        ("addressline1", "address"),
+        ("RowID", "ignore"),
+        ("First", "first_name"),
+        ("Last", "last_name"),
+        # A role's word inside another word is no role (QA: Ethnicity was the city
+        # and merged two Mark Lees of different towns).
+        ("Ethnicity", None),
+        ("electricity", None),
+        ("capacity", None),
+        ("Hotel", None),
+        ("Cancellation Reason", None),
+        ("Excellence score", None),
+        # Qualifiers that make the column something else.
+        ("IP Address", None),
+        ("emailed_at", None),
+        ("email_verified", None),
+        ("phone_type", None),
+        ("Middle Name", None),
+        ("Maiden Name", None),
+        ("Place of Birth", None),
+        ("Birthplace", None),
+        ("Country of Birth", None),
+        ("Birth Year", None),
+        ("city_of_birth", None),
+        ("postal_address", "address"),
+        # Numbers of orders and invoices: one customer has many.
+        ("Order Number", None),
+        ("Invoice No", None),
+        # German, French, Spanish; case and accents aside.
+        ("Vorname", "first_name"),
+        ("Nachname", "last_name"),
+        ("Straße", "address"),
+        ("Strasse", "address"),
+        ("Hausnummer", "street_number"),
+        ("Straße und Hausnummer", "address"),
+        ("Ort", "city"),
+        ("Geburtsdatum", "dob"),
+        ("Telefon", "phone"),
+        ("PLZ", "postcode"),
+        ("Prénom", "first_name"),
+        ("PRENOM", "first_name"),
+        ("Nom de famille", "last_name"),
+        ("Adresse", "address"),
+        ("Ville", "city"),
+        ("Code postal", "postcode"),
+        ("Date de naissance", "dob"),
+        ("Apellidos", "last_name"),
+        ("Apellido(s)", "last_name"),
+        ("Dirección", "address"),
+        ("Ciudad", "city"),
+        ("Teléfono", "phone"),
+        ("Fecha de nacimiento", "dob"),
     ],
 )
 def test_role_from_name(column: str, role: str | None) -> None:
     assert role_from_name(column) == role
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        (["Vorname", "Name"], ["first_name", "last_name"]),
+        (["Nom", "Prénom"], ["last_name", "first_name"]),
+        (["Nombre", "Apellidos"], ["first_name", "last_name"]),
+        (["Nombre"], ["name"]),
+        (["first_name", "last_name", "name"], ["first_name", "last_name", "name"]),
+        (["given_name", "customer_name"], ["first_name", "name"]),
+    ],
+)
+def test_a_bare_name_beside_one_half_of_a_name_is_the_other_half(columns, expected) -> None:
+    assert list(detect_roles(columns, {}).values()) == expected
 
 
 def test_roles_from_values_and_given_roles_win() -> None:
