@@ -71,6 +71,7 @@ logger = logging.getLogger(__name__)
 OUTPUTS = ("clusters.csv", "golden.csv", "pairs.csv", "stewardship.csv")
 _RESERVED = ("cluster_id", "cluster_size", "source_rows")
 """golden.csv's own columns: input columns of these names are read as ``<name>_input``."""
+_KIND = {"email": "e-mail addresses", "phone": "phone numbers", "dob": "dates"}
 _SCORE_SLICE = 4_000_000
 MODEL_COLLAPSED = 1e-4
 """Below this fitted match share the model found no duplicates to learn from (warned)."""
@@ -83,7 +84,12 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _roles(
-    con: duckdb.DuckDBPyConnection, view: str, columns: list[str], rows: int, params: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    view: str,
+    columns: list[str],
+    rows: int,
+    params: dict[str, Any],
+    unfit: dict[str, str] | None = None,
 ) -> dict[str, str]:
     sample = con.execute(f"SELECT * EXCLUDE (__row) FROM {view} LIMIT 500").fetchall()
     samples = {c: [r[i] for r in sample] for i, c in enumerate(columns)}
@@ -103,7 +109,23 @@ def _roles(
         if guessed[c] == "id" and c not in given:
             distinct = con.execute(f"SELECT count(DISTINCT {quote_ident(c)}) FROM {view}").fetchall()[0][0]
             ratios[c] = distinct / max(rows, 1)
-    return detect_roles(columns, samples, given=given, distinct_ratio=ratios)
+    return detect_roles(columns, samples, given=given, distinct_ratio=ratios, unfit=unfit)
+
+
+def _blocking_fields(comps: list[Comparison], usable: dict[str, int]) -> dict[str, str]:
+    """role -> the field blocked on (and given phonetic keys) for that role.
+
+    Of several columns of one role, the one with the most usable values (after
+    normalising; the first on a tie): a mostly empty ``email_old`` before a full
+    ``email`` would otherwise find no pairs. Addresses block on the street line,
+    not ``address_2``."""
+    first: dict[str, str] = {}
+    for c in sorted(comps, key=lambda c: -usable.get(c.field, 0)):  # stable: ties keep column order
+        first.setdefault(c.role, c.field)
+    line = street_line(comps)
+    if line is not None:
+        first["address"] = line.field
+    return first
 
 
 def _score_pairs(con: duckdb.DuckDBPyConnection, comps: list[Comparison], progress: Progress) -> None:
@@ -198,12 +220,23 @@ def _run(
         )
     check_columns(params, table.columns, path.name)
     rows, view = table.rows, table.view
-    roles = _roles(con, view, table.columns, rows, params)
+    unfit: dict[str, str] = {}
+    roles = _roles(con, view, table.columns, rows, params, unfit)
     comps = [
         Comparison(f"f{i}", c, r)
         for i, (c, r) in enumerate((c, r) for c, r in roles.items() if r != "ignore")
     ]
     alerts: list[dict[str, Any]] = list(table.warnings)  # rows the reader skipped, renamed columns
+    for col, role in unfit.items():
+        alerts.append(
+            finding(
+                "info",
+                f"{col!r} is named like a {role} column but its values are not {_KIND[role]}: "
+                f"not compared (set params.roles to use it)",
+                column=col,
+                code="role_values_mismatch",
+            )
+        )
     issues: list[dict[str, Any]] = []
     recs: list[dict[str, Any]] = []
     if len(comps) > MAX_FIELDS:
@@ -217,12 +250,14 @@ def _run(
         comps = comps[:MAX_FIELDS]
     progress.update(5, "normalising")
     build_normalised(con, view, [(c.field, c.column, c.role) for c in comps], nicknames=params["nicknames"])
+    usable: dict[str, int] = {}
     if comps:
         # Counted after normalising: blanks, placeholders and values with nothing
         # left (no letter or digit, an email without @) are empty too.
         counts = [f"count({quote_ident(c.field)})" for c in comps]
         filled = con.execute(f"SELECT {', '.join(counts)} FROM {NORMALISED_TABLE}").fetchall()[0]
         for c, n in zip(comps, filled, strict=True):
+            usable[c.field] = int(n)
             if not n:
                 alerts.append(
                     finding(
@@ -232,12 +267,7 @@ def _run(
                         code="empty_match_column",
                     )
                 )
-    first: dict[str, str] = {}
-    for c in comps:
-        first.setdefault(c.role, c.field)
-    line = street_line(comps)
-    if line is not None:  # the street line, not address_2, blocks on addresses
-        first["address"] = line.field
+    first = _blocking_fields(comps, usable)
     phon: dict[str, str] = {}
     for role in ("first_name", "last_name", "name"):
         if role in first:

@@ -7,6 +7,11 @@ record keys (an id-like column whose values are all distinct, such as a row id
 or ``rec_id``), are not compared: a key unique per row says nothing about which
 rows are the same entity.
 
+A column named for an email, phone or date-of-birth role whose sampled values
+are not e-mail addresses, phone numbers or dates (``email_verified`` or
+``Mobile`` holding yes/no) does not take the role; its values may still give it
+one.
+
 A name is read as its words (``date_of_birth``, ``DateOfBirth`` and ``Date of
 Birth`` alike; case and accents aside), and a role's word must be a whole word
 (or a known compound: ``homephone``, ``Hausnummer``): ``Ethnicity`` is no city,
@@ -28,7 +33,9 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+
+from ._placeholders import PLACEHOLDERS
 
 __all__ = [
     "COMPARED_ROLES",
@@ -39,6 +46,7 @@ __all__ = [
     "role_from_name",
     "role_from_values",
     "second_line",
+    "value_fit",
 ]
 
 logger = logging.getLogger(__name__)
@@ -234,6 +242,36 @@ def role_from_name(column: str) -> str | None:
     return None
 
 
+_DATE_FIT = re.compile(
+    r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{1,2}\.? [^\W\d_]+\.?,? \d{4})(?!\d)"
+)
+_FITS: dict[str, Callable[[str], bool]] = {
+    "email": lambda v: "@" in v,
+    "phone": lambda v: "@" not in v and sum(ch.isdigit() for ch in v) >= 6,
+    "dob": lambda v: bool(_DATE_FIT.match(v)) or len(re.sub(r"\D", "", v)) == 8,
+}
+"""Per role, whether a value can be one (loosely: what normalising would not empty)."""
+MIN_FIT = 0.1
+"""A column named for a role whose sample has fewer fitting values than this share
+(and at least :data:`_MIN_FIT_SAMPLE` values) does not take the role."""
+_MIN_FIT_SAMPLE = 3
+
+
+def value_fit(role: str, values: Sequence[str | None]) -> float | None:
+    """Share of the filled sample ``values`` that can be a ``role`` value: e-mail
+    addresses (an ``@``), phone numbers (6+ digits), dates. None for roles not
+    checked, or with fewer than 3 values that are not blank or placeholders."""
+    fits = _FITS.get(role)
+    if fits is None:
+        return None
+    filled = [
+        v.strip() for v in values if v is not None and v.strip() and v.strip().lower() not in PLACEHOLDERS
+    ]
+    if len(filled) < _MIN_FIT_SAMPLE:
+        return None
+    return sum(1 for v in filled if fits(v)) / len(filled)
+
+
 def role_from_values(values: Sequence[str | None]) -> str | None:
     """The role most (80 %) of the non-empty sample ``values`` fit, or None."""
     filled = [v.strip() for v in values if v is not None and v.strip()]
@@ -259,6 +297,7 @@ def detect_roles(
     *,
     given: Mapping[str, str] | None = None,
     distinct_ratio: Mapping[str, float] | None = None,
+    unfit: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Assign a role to every column.
 
@@ -269,6 +308,10 @@ def detect_roles(
         distinct_ratio: exact distinct values / rows per column; an id-like
             column at 0.999 or more is a record key and is ignored (a column
             left out is not a key).
+        unfit: if given, filled with column -> role for columns named for an
+            email, phone or date-of-birth role whose sampled values are not such
+            values (:func:`value_fit` under :data:`MIN_FIT`: ``email_verified``
+            holding yes/no); they do not take it.
 
     Returns:
         column -> role for every column (``ignore`` for those not compared).
@@ -285,6 +328,12 @@ def detect_roles(
             roles[col] = given[col]
             continue
         role = role_from_name(col)
+        fit = value_fit(role, samples.get(col, ())) if role else None
+        if fit is not None and fit < MIN_FIT:
+            logger.debug("column %r is named like %s but its values are not", col, role)
+            if unfit is not None:
+                unfit[col] = str(role)
+            role = None
         if role is None and not re.search(
             r"(_at|_on|updated|created|modified|timestamp|source)$", _norm_name(col)
         ):

@@ -262,6 +262,50 @@ def test_german_headers_are_read_like_english_ones(tmp_path, header) -> None:
     assert report["summary"]["clusters"] == 6
 
 
+OTHERS = (
+    "Anna,Berg,anna.berg@mail.se",
+    "Carl,Dahl,carl.dahl@mail.se",
+    "Eva,Lund,eva.lund@mail.se",
+    "Olof,Ek,olof.ek@mail.se",
+    "Per,Holm,per.holm@mail.se",
+    "Ulla,Nord,ulla.nord@mail.se",
+)
+
+
+def test_an_email_flag_does_not_take_the_email_blocking(tmp_path) -> None:
+    # QA: email_verified (yes/no) took the email role and, standing before email, the
+    # email blocking pass: it found no pairs, so Sarah Jones and her married name
+    # (one email address) were never compared.
+    rows = [*OTHERS, "Sarah,Jones,sarah.j1977@gmail.com", "Sarah,Whitfield,sarah.j1977@gmail.com"]
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "first_name,last_name,Email,email_address\n"
+        + "".join(
+            f"{a},{b},{'yes' if k % 3 else 'no'},{c}\n"
+            for k, (a, b, c) in enumerate(r.split(",") for r in rows)
+        )
+    )
+    report = execute("master", path, tmp_path / "out", {"threads": 1})
+    assert "Email" not in report["summary"]["roles"]
+    assert report["summary"]["roles"]["email_address"] == "email"
+    assert report["summary"]["pairs_by_pass"]["email"] == 1
+    assert [a["column"] for a in report["alerts"] if a["code"] == "role_values_mismatch"] == ["Email"]
+    assert not [a for a in report["alerts"] if a["code"] == "empty_match_column"]
+
+
+def test_of_two_columns_of_a_role_the_fuller_one_blocks(tmp_path) -> None:
+    rows = [*OTHERS, "Sarah,Jones,sarah.j1977@gmail.com", "Sarah,Whitfield,sarah.j1977@gmail.com"]
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "first_name,last_name,email_old,email\n"
+        + "anna,berg,anna@old.se,anna.berg@mail.se\n"
+        + "".join(f"{a},{b},,{c}\n" for a, b, c in (r.split(",") for r in rows[1:]))
+    )
+    report = execute("master", path, tmp_path / "out", {"threads": 1})
+    assert report["summary"]["roles"]["email_old"] == "email"
+    assert report["summary"]["pairs_by_pass"]["email"] == 1
+
+
 def test_explicit_roles_and_no_roles(tmp_path) -> None:
     path = tmp_path / "odd.csv"
     path.write_text("a,b\nx1,foo\nx2,bar\nx3,baz\n")

@@ -92,6 +92,36 @@ def test_role_from_name(column: str, role: str | None) -> None:
     assert role_from_name(column) == role
 
 
+def test_a_column_named_for_a_role_whose_values_do_not_fit_does_not_take_it() -> None:
+    flags = ["yes", "no", "yes", "yes", "no"]
+    samples = {
+        "Email": flags,
+        "email_address": ["a@b.com", "c@d.org", "N/A", "", "e@f.de"],
+        "Mobile": ["iPhone", "Android", "iPhone", "iPhone", "Android"],
+        "Tel": ["+49 30 1234567", "n/a", "ask", "030 7654321", "0171 2345678"],
+        "DOB": ["unknown", "", None, "n/a", "-"],  # nothing to judge by: kept
+        "Geburtstag": ["05.03.1975", "1980-01-02", "3 March 1961", "19560812", "?"],
+        "birth_date": ["1975", "1980", "1961", "1956", "1990"],  # years only
+        "Telefon": ["yes", "030 1234567"],  # too few values to judge
+    }
+    unfit: dict[str, str] = {}
+    roles = detect_roles(list(samples), samples, given={"Mobile": "phone"}, unfit=unfit)
+    assert roles == {
+        "Email": "ignore",
+        "email_address": "email",
+        "Mobile": "phone",  # given roles are never second-guessed
+        "Tel": "phone",
+        "DOB": "dob",
+        "Geburtstag": "dob",
+        "birth_date": "ignore",
+        "Telefon": "phone",
+    }
+    assert unfit == {"Email": "email", "birth_date": "dob"}
+    assert detect_roles(["Mobile"], {"Mobile": samples["Mobile"]}) == {"Mobile": "ignore"}
+    # A misnamed column still gets the role its values show.
+    assert detect_roles(["phone"], {"phone": ["a@b.com", "c@d.org", "e@f.de"] * 2}) == {"phone": "email"}
+
+
 @pytest.mark.parametrize(
     ("columns", "expected"),
     [
