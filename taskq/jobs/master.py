@@ -61,7 +61,7 @@ from .master_model import Model, estimate_model
 from .master_normalize import NORMALISED_TABLE, build_normalised, content_order, phonetic_keys
 from .master_params import check_columns
 from .master_params import validate_params as _validate
-from .master_roles import detect_roles
+from .master_roles import NAME_ROLES, detect_roles, looks_like_names
 from .master_scoring import MAX_FIELDS, Comparison, pair_sql, street_line
 
 __all__ = ["run", "validate_params"]
@@ -90,7 +90,11 @@ def _roles(
     rows: int,
     params: dict[str, Any],
     unfit: dict[str, str] | None = None,
+    unused_names: list[str] | None = None,
 ) -> dict[str, str]:
+    """Every column's role (:func:`.master_roles.detect_roles`). ``unfit`` gets the
+    columns refused the role their name suggests; ``unused_names``, when no column
+    has a name role, the columns left out (not by the user) that look like names."""
     sample = con.execute(f"SELECT * EXCLUDE (__row) FROM {view} LIMIT 500").fetchall()
     samples = {c: [r[i] for r in sample] for i, c in enumerate(columns)}
     given = dict(params["roles"])
@@ -109,7 +113,12 @@ def _roles(
         if guessed[c] == "id" and c not in given:
             distinct = con.execute(f"SELECT count(DISTINCT {quote_ident(c)}) FROM {view}").fetchall()[0][0]
             ratios[c] = distinct / max(rows, 1)
-    return detect_roles(columns, samples, given=given, distinct_ratio=ratios, unfit=unfit)
+    roles = detect_roles(columns, samples, given=given, distinct_ratio=ratios, unfit=unfit)
+    if unused_names is not None and not NAME_ROLES & set(roles.values()):
+        unused_names.extend(
+            c for c in columns if roles[c] == "ignore" and c not in given and looks_like_names(samples[c])
+        )
+    return roles
 
 
 def _blocking_fields(comps: list[Comparison], usable: dict[str, int]) -> dict[str, str]:
@@ -221,12 +230,25 @@ def _run(
     check_columns(params, table.columns, path.name)
     rows, view = table.rows, table.view
     unfit: dict[str, str] = {}
-    roles = _roles(con, view, table.columns, rows, params, unfit)
+    unused_names: list[str] = []
+    roles = _roles(con, view, table.columns, rows, params, unfit, unused_names)
     comps = [
         Comparison(f"f{i}", c, r)
         for i, (c, r) in enumerate((c, r) for c, r in roles.items() if r != "ignore")
     ]
     alerts: list[dict[str, Any]] = list(table.warnings)  # rows the reader skipped, renamed columns
+    if unused_names:
+        # Without names, relatives sharing an address, phone or email look like one person.
+        alerts.append(
+            finding(
+                "warning",
+                f"no column is compared as a name, but {', '.join(map(repr, unused_names))} look like names "
+                "of people: records are matched without names, so relatives sharing an address, phone or "
+                "email may merge; set params.roles (name, first_name, last_name) to use them",
+                column=unused_names[0] if len(unused_names) == 1 else None,
+                code="names_not_used",
+            )
+        )
     for col, role in unfit.items():
         alerts.append(
             finding(

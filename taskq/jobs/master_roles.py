@@ -40,9 +40,11 @@ from ._placeholders import PLACEHOLDERS
 __all__ = [
     "COMPARED_ROLES",
     "PERSONAL_ROLES",
+    "NAME_ROLES",
     "ROLES",
     "detect_roles",
     "header_words",
+    "looks_like_names",
     "role_from_name",
     "role_from_values",
     "second_line",
@@ -270,6 +272,23 @@ def value_fit(role: str, values: Sequence[str | None]) -> float | None:
     if len(filled) < _MIN_FIT_SAMPLE:
         return None
     return sum(1 for v in filled if fits(v)) / len(filled)
+
+
+_NAME_VALUE = re.compile(r"^[^\W\d_]+(?:[ '’.\-]+[^\W\d_]+){0,3}\.?$")
+NAME_ROLES = frozenset({"name", "first_name", "last_name"})
+
+
+def looks_like_names(values: Sequence[str | None]) -> bool:
+    """Whether sample ``values`` look like names of people: at least 3 filled,
+    80 % of them one to four words of letters, and varied (30 % distinct, so that
+    categories such as yes/no or an ethnicity do not count). Places look alike."""
+    filled = [
+        v.strip() for v in values if v is not None and v.strip() and v.strip().lower() not in PLACEHOLDERS
+    ]
+    if len(filled) < 3:
+        return False
+    wordy = sum(1 for v in filled if _NAME_VALUE.match(v) and len(v) > 1)
+    return wordy >= 0.8 * len(filled) and len({v.casefold() for v in filled}) >= 0.3 * len(filled)
 
 
 def role_from_values(values: Sequence[str | None]) -> str | None:

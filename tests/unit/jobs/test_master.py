@@ -306,6 +306,23 @@ def test_of_two_columns_of_a_role_the_fuller_one_blocks(tmp_path) -> None:
     assert report["summary"]["pairs_by_pass"]["email"] == 1
 
 
+def test_columns_that_look_like_names_but_are_not_compared_are_reported(tmp_path) -> None:
+    # Headers no rule knows: the names are not compared, and Anna and Klaus Weber
+    # (one address, phone and email) merge. That cannot be helped without the
+    # user, but it must not be silent.
+    path = tmp_path / "people.csv"
+    path.write_text("Rufname,Familie,Adresse,PLZ,Ort,Telefon,E-Mail\n" + WEBERS, encoding="utf-8")
+    report = execute("master", path, tmp_path / "out", {"threads": 1})
+    warned = [a for a in report["alerts"] if a["code"] == "names_not_used"]
+    assert len(warned) == 1 and "'Rufname', 'Familie'" in warned[0]["message"]
+    report = execute("master", path, tmp_path / "out2", {"threads": 1, "roles": {"Rufname": "first_name"}})
+    assert not [a for a in report["alerts"] if a["code"] == "names_not_used"]
+    report = execute(
+        "master", path, tmp_path / "out3", {"threads": 1, "ignore_columns": ["Rufname", "Familie"]}
+    )
+    assert not [a for a in report["alerts"] if a["code"] == "names_not_used"]
+
+
 def test_explicit_roles_and_no_roles(tmp_path) -> None:
     path = tmp_path / "odd.csv"
     path.write_text("a,b\nx1,foo\nx2,bar\nx3,baz\n")

@@ -10,7 +10,7 @@ from taskq.jobs.io import connect, open_table
 from taskq.jobs.master_blocking import CANDIDATES_TABLE, build_candidates, plan_passes
 from taskq.jobs.master_cluster import average_linkage, cluster, components, dense_ids
 from taskq.jobs.master_normalize import build_normalised, normalise_sql, phonetic_keys
-from taskq.jobs.master_roles import detect_roles, role_from_name, role_from_values
+from taskq.jobs.master_roles import detect_roles, looks_like_names, role_from_name, role_from_values
 from taskq.progress import NullProgress
 
 
@@ -120,6 +120,15 @@ def test_a_column_named_for_a_role_whose_values_do_not_fit_does_not_take_it() ->
     assert detect_roles(["Mobile"], {"Mobile": samples["Mobile"]}) == {"Mobile": "ignore"}
     # A misnamed column still gets the role its values show.
     assert detect_roles(["phone"], {"phone": ["a@b.com", "c@d.org", "e@f.de"] * 2}) == {"phone": "email"}
+
+
+def test_looks_like_names() -> None:
+    assert looks_like_names(["Anna", "Klaus", "Jürgen", "Mary-Jane", "O'Brien", "van der Berg"])
+    assert looks_like_names(["Anna Weber", "K. Weber", "Иван Петров", "n/a", ""])
+    assert not looks_like_names(["yes", "no", "yes", "no", "yes", "no", "no"])
+    assert not looks_like_names(["Asian", "White British", "Asian", "Mixed", "Asian", "Asian", "Asian"] * 3)
+    assert not looks_like_names(["12 Main St", "4 Oak Rd", "7 Lake Dr"])
+    assert not looks_like_names(["Anna", "Carl"])  # too few to tell
 
 
 @pytest.mark.parametrize(
