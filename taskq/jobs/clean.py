@@ -353,6 +353,8 @@ def _result(
             recs.append(finding("info", f"{col!r}: {d.note}", column=col, code="two_digit_years"))
         elif d is not None and d.note:
             recs.append(finding("warning", f"{col!r}: {d.note}", column=col, code="decimal_mark_ambiguous"))
+        if d is not None and d.merged:
+            recs.append(finding("warning", f"{col!r}: {d.merged}", column=col, code="values_merged"))
         if d is not None and d.type == "text" and 0.5 <= d.share < 1 and "below" in d.reason:
             recs.append(
                 finding(

@@ -205,6 +205,9 @@ class TypeDecision:
     (:data:`_AP_MONTH`). Without such values no value is rewritten."""
     two_digit_years: int = 0
     """For dates: rows read with a two-digit year (by the century rule: see the module docstring)."""
+    merged: str = ""
+    """For numbers: a warning when fractions written differently read as one number (``1.1``
+    and ``1.10``: versions, not numbers?), see :func:`_merged_note`."""
 
     @property
     def sql_type(self) -> str:
@@ -232,6 +235,8 @@ class TypeDecision:
             out["two_digit_years"] = self.two_digit_years
         if self.note:
             out["note"] = self.note
+        if self.merged:
+            out["merged"] = self.merged
         return out
 
 
@@ -550,6 +555,35 @@ def _mark_note(con: duckdb.DuckDBPyConnection, table: str, c: dict[str, int], de
     )
 
 
+def _merged_note(con: duckdb.DuckDBPyConnection, table: str, decision: TypeDecision) -> str:
+    """A warning when two fractions written differently read as one number, or ``""``.
+
+    ``1.1`` and ``1.10`` are one number, and two versions (or periods: ``2024.1`` and
+    ``2024.10``); once converted, rows that differed only there are duplicates, which
+    dedupe removes. A trailing zero alone is no sign (prices are written ``1.10``):
+    only a number written both ways in the column, as fractions, gets the warning.
+    """
+    mark = decision.decimal or "."
+    parsed = parse_expr(decision)
+    trailing_zero = _lit(rf"\{mark}\d*0$") if mark == "." else _lit(rf"{mark}\d*0$")
+    row = con.execute(
+        f"SELECT count(*), min_by(texts, p), min(p) FROM ("
+        f"SELECT p, list(DISTINCT cur ORDER BY cur) AS texts FROM ("
+        f"SELECT cur, {parsed} AS p FROM {table} WHERE cur IS NOT NULL) WHERE p IS NOT NULL GROUP BY p "
+        f"HAVING count(DISTINCT cur) FILTER (WHERE contains(cur, '{mark}')) > 1 "
+        f"AND bool_or(regexp_matches(cur, {trailing_zero})))"
+    ).fetchall()[0]
+    count, texts, number = row
+    if not count:
+        return ""
+    shown = " and ".join(repr(t) for t in texts[:3])
+    return (
+        f"{count} number(s) are written in more than one way, such as {shown} (all read as {number}): "
+        "if the column holds versions, codes or periods (2024.1 and 2024.10), set its type to text "
+        "to keep them apart; as numbers, rows that differ only there are duplicates"
+    )
+
+
 def decide_type(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -669,6 +703,7 @@ def decide_type(
             decision.note = _mark_note(con, table, c, decimal)
     if decision.type == "number":
         decision = _exact_number(con, table, decision, nonnull)
+        decision.merged = _merged_note(con, table, decision)
     logger.debug("type decision for %s: %s", table, decision)
     return decision
 

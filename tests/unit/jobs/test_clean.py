@@ -1798,3 +1798,30 @@ def test_utc_instants_are_written_in_each_format(tmp_path: Path, fmt: str) -> No
         assert duckdb.sql(f"DESCRIBE SELECT ts FROM '{out / f'cleaned.{fmt}'}'").fetchall()[0][1] == (
             "TIMESTAMP WITH TIME ZONE"
         )
+
+
+@pytest.mark.parametrize(
+    ("values", "warned"),
+    [
+        (["1.1", "1.10", "1.2", "2.0"], "'1.1' and '1.10'"),  # versions: one number, two rows
+        (["2024.1", "2024.10", "2024.2", "2024.11"], "'2024.1' and '2024.10'"),  # periods
+        (["1,1", "1,10", "1,2", "2,5"], "'1,1' and '1,10'"),  # decimal comma
+        (["5", "5.0", "1.10", "2.25"], None),  # 5 and 5.0: written with and without a fraction
+        (["1,000.5", "1000.5", "2.10", "3.5"], None),  # thousands separators, no trailing zero
+        (["1.10", "2.50", "3.00", "4.25"], None),  # prices: each written one way
+    ],
+)
+def test_fractions_written_two_ways_as_one_number_are_a_warning(
+    tmp_path: Path, values: list[str], warned: str | None
+) -> None:
+    # 1.1 and 1.10 became the DOUBLE 1.1 and dedupe then removed one of the rows, silently.
+    src = tmp_path / "v.csv"
+    src.write_text("pkg,version\n" + "".join(f'p,"{v}"\n' for v in values))
+    rep = execute("clean", src, tmp_path / "o", {})
+    found = [r for r in rep["recommendations"] if r["code"] == "values_merged"]
+    if warned is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and warned in found[0]["message"] and found[0]["severity"] == "warning"
+        decision = json.loads((tmp_path / "o" / "changes.json").read_text())["decisions"]["version"]
+        assert decision["types"]["merged"] == found[0]["message"].split(": ", 1)[1]
