@@ -11,7 +11,12 @@ two records both saying ``N/A`` do not agree on anything.
   a letter or digit *of any script* (Cyrillic, Greek, CJK, Arabic... are kept)
   turned into a space, whitespace collapsed; addresses also get
   common street words abbreviated (``street`` -> ``st``); a full ``name`` has
-  its tokens sorted so "Smith John" equals "John Smith".
+  its tokens sorted so "Smith John" equals "John Smith", after the company legal
+  forms ending it are dropped (``Globex Corp``, ``Globex Corporation`` -> ``globex``;
+  ``Inc``, ``Ltd``, ``Pty Ltd``, ``LLC``, ``PLC``, ``GmbH``, ``& Co``..., in any case,
+  with or without dots; ``AG``, ``SA``, ``S.A.``, ``SAS``, ``BV``, ``NV`` only in
+  capitals, as ``Sá`` is a surname too). Two companies sharing only a legal form
+  then share nothing; a name that is nothing but a legal form keeps it.
 * first names: optionally mapped through a nickname table (``bill`` -> ``william``).
 * codes (postcode, street number, id): folded like text, then letters and
   digits only.
@@ -133,6 +138,53 @@ def _address(col: str) -> str:
     return expr
 
 
+_LEGAL_FORMS = (
+    "inc",
+    "incorporated",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "ltd",
+    "limited",
+    "llc",
+    "l\\.l\\.c",
+    "llp",
+    "l\\.l\\.p",
+    "plc",
+    "p\\.l\\.c",
+    "lp",
+    "l\\.p",
+    "gmbh",
+    "pty",
+    "pte",
+    "sarl",
+    "srl",
+    "spa",
+    "s\\.p\\.a",
+)
+"""Legal forms of a company (RE2, any case), dropped from the end of a ``name``."""
+_LEGAL_FORMS_UPPER = ("AG", "SA", "S\\.A", "SAS", "S\\.A\\.S", "BV", "B\\.V", "NV", "N\\.V")
+"""Legal forms that are also a person's name or initials (Maria Sá): dropped only in capitals."""
+_LEGAL_FORM_ROUNDS = 3
+"""Legal forms dropped one after the other from the end of a name (``Pty Ltd``, ``GmbH & Co``)."""
+
+
+def _without_legal_form(col: str) -> str:
+    """The raw value ``col`` without the company legal forms that end it.
+
+    ``Globex Corp``, ``Globex Corporation`` and ``Globex Corp.`` are all ``Globex``; at least
+    one letter or digit is kept, so ``Inc`` alone stays itself.
+    """
+    words = "|".join(_LEGAL_FORMS)
+    upper = "|".join(_LEGAL_FORMS_UPPER)
+    tail = f"[\\s,.&]+(?:(?i:{words})|{upper})\\.?\\s*$"
+    expr = col
+    for _ in range(_LEGAL_FORM_ROUNDS):
+        expr = f"regexp_replace({expr}, '^(.*[\\p{{L}}\\p{{N}}].*?){tail}', '\\1')"
+    return expr
+
+
 def _dob(col: str) -> str:
     fmts = "[" + ", ".join(sql_literal(f) for f in _DATE_FORMATS) + "]"
     digits = f"regexp_replace(trim({col}), '[^0-9]', '', 'g')"
@@ -161,7 +213,8 @@ def normalise_sql(role: str, col: str, *, nicknames: bool = True) -> str:
             expr = f"coalesce((SELECT canon FROM m_nick WHERE nick = {expr}), {expr})"
         return expr
     if role == "name":
-        return f"nullif(array_to_string(list_sort(string_split({_text(col)}, ' ')), ' '), '')"
+        text = _text(_without_legal_form(col))
+        return f"nullif(array_to_string(list_sort(string_split({text}, ' ')), ' '), '')"
     if role == "address":
         return _address(col)
     if role in ("postcode", "street_number", "id"):

@@ -198,6 +198,25 @@ def test_roles_from_values_and_given_roles_win() -> None:
         ("city", "Straße", "strasse"),
         ("address", "Улица Ленина 5", "улица ленина 5"),
         ("id", "ИНН-77/01", "инн7701"),
+        # A company's legal form ending its name is dropped, in any spelling (QA: Globex
+        # Corporation and Globex Corp scored 0.26 with one phone, address and postcode).
+        ("name", "Globex Corporation", "globex"),
+        ("name", "Globex Corp.", "globex"),
+        ("name", "Acme Widgets Inc.", "acme widgets"),
+        ("name", "ACME Widgets Incorporated", "acme widgets"),
+        ("name", "Initech Pty Ltd", "initech"),
+        ("name", "Smith & Co.", "smith"),
+        ("name", "Foo, L.L.C.", "foo"),
+        ("name", "Baz GmbH", "baz"),
+        ("name", "Nestlé S.A.", "nestle"),
+        ("name", "Philips NV", "philips"),
+        ("name", "Siemens AG", "siemens"),
+        # Something must be left; the two-letter forms that are names too need capitals;
+        # first and last names are no company names.
+        ("name", "Limited", "limited"),
+        ("name", "Maria Sá", "maria sa"),
+        ("name", "Inc Lee", "inc lee"),
+        ("last_name", "Smith Co", "smith co"),
     ],
 )
 def test_normalise_sql(role: str, raw: str, expected: str | None) -> None:
