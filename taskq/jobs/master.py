@@ -58,7 +58,14 @@ from .master_blocking import CANDIDATES_TABLE, build_candidates, plan_passes
 from .master_cluster import ClusterResult, cluster, dense_ids
 from .master_golden import golden_query, group_rule, part_groups
 from .master_model import Model, estimate_model
-from .master_normalize import NORMALISED_TABLE, build_normalised, content_order, phonetic_keys
+from .master_normalize import (
+    NORMALISED_TABLE,
+    SUFFIX_ROLES,
+    build_normalised,
+    content_order,
+    phonetic_keys,
+    suffix_field,
+)
 from .master_params import check_columns
 from .master_params import validate_params as _validate
 from .master_roles import NAME_ROLES, detect_roles, looks_like_names
@@ -233,7 +240,7 @@ def _run(
     unused_names: list[str] = []
     roles = _roles(con, view, table.columns, rows, params, unfit, unused_names)
     comps = [
-        Comparison(f"f{i}", c, r)
+        Comparison(f"f{i}", c, r, suffix_field(f"f{i}") if r in SUFFIX_ROLES else None)
         for i, (c, r) in enumerate((c, r) for c, r in roles.items() if r != "ignore")
     ]
     alerts: list[dict[str, Any]] = list(table.warnings)  # rows the reader skipped, renamed columns

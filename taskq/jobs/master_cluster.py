@@ -11,7 +11,15 @@
    average linkage: two groups joined by at least one edge over the threshold
    merge only if the mean match probability across them is at least
    ``support`` (0.5 by default, i.e. most of the cross pairs agree). A chain
-   A~B~C~D whose ends do not match falls apart into its tight parts.
+   A~B~C~D whose ends do not match falls apart into its tight parts. Two
+   groups holding a vetoed pair (probability exactly :data:`VETOED`: differing
+   generational suffixes) never merge, whatever their mean: "Michael Turner"
+   matching both Michael Turner Jr and Michael Turner Sr joins one of them, not
+   both. (The mean alone let two copies of "Michael Turner" carry Jr and Sr into
+   one cluster: 2 of 3 cross pairs agreed.)
+
+A component over ``max_cluster_size`` is not checked, so a vetoed pair in it can
+stay together; it is reported as oversized.
 
 Labels are row numbers of each cluster's smallest member until :func:`dense_ids`
 turns them into 0..C-1 in order of first row.
@@ -27,9 +35,13 @@ import numpy as np
 
 from ..progress import Progress
 
-__all__ = ["ClusterResult", "average_linkage", "cluster", "components", "dense_ids"]
+__all__ = ["VETOED", "ClusterResult", "average_linkage", "cluster", "components", "dense_ids"]
 
 logger = logging.getLogger(__name__)
+
+VETOED = 0.0
+"""The match probability of a vetoed pair, and of no other
+(:meth:`~taskq.jobs.master_model.Model.probability`): its rows never share a cluster."""
 
 
 def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -61,6 +73,7 @@ def average_linkage(prob: np.ndarray, threshold: float, support: float) -> np.nd
         prob: symmetric (k, k) match probabilities of all member pairs.
         threshold: an edge is a pair at or above it; groups merge only along edges.
         support: least mean probability across two groups for them to merge.
+            Groups with a pair at :data:`VETOED` across them never merge.
     """
     k = prob.shape[0]
     groups: list[list[int]] = [[i] for i in range(k)]
@@ -69,7 +82,7 @@ def average_linkage(prob: np.ndarray, threshold: float, support: float) -> np.nd
         for i in range(len(groups)):
             for j in range(i + 1, len(groups)):
                 block = prob[np.ix_(groups[i], groups[j])]
-                if block.max() < threshold:
+                if block.max() < threshold or (block <= VETOED).any():
                     continue
                 mean = float(block.mean())
                 if mean > best:

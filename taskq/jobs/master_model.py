@@ -47,6 +47,13 @@ personal field wrong (recall 0.94 on that file). On a file without households th
 household class holds look-alike strangers (see :mod:`.master`), and twins and
 juniors are judged against strangers: they still merge there.
 
+A pair whose generational suffixes differ (``Jr`` and ``Sr``) is vetoed in scoring
+(:data:`~taskq.jobs.master_scoring.VETO`): EM fits on its levels as on any pair's,
+but its log-odds are -inf and its match probability 0, after the identical-records
+rule too (a father and son, one address and phone, no birth date, were p 0.94-1.0).
+EM could not learn this weight: suffixes are rare, and no level of a field says
+"two people" more surely.
+
 Each EM step keeps ``m(different) <= MAX_M_DIFFERENT`` and ``u(different)``,
 ``h(different) >= m(different)``: duplicates disagree outright on a field at
 most half the time, and a disagreement never counts for a match, against
@@ -65,7 +72,16 @@ import pyarrow as pa
 
 from .master_normalize import NORMALISED_TABLE
 from .master_roles import PERSONAL_ROLES
-from .master_scoring import BITS, LEVELS, NULL_LEVEL, Comparison, exact_level, pair_sql, plan_features
+from .master_scoring import (
+    BITS,
+    LEVELS,
+    NULL_LEVEL,
+    Comparison,
+    exact_level,
+    pair_sql,
+    plan_features,
+    vetoed,
+)
 
 __all__ = ["Model", "decode", "estimate_model"]
 
@@ -137,7 +153,8 @@ class Model:
     """Per field, whether it is personal (first name, date of birth)."""
 
     def log_odds(self, codes: np.ndarray) -> np.ndarray:
-        """Log-odds of a match against either kind of non-match, per level code."""
+        """Log-odds of a match against either kind of non-match, per level code; -inf for
+        a vetoed pair (:func:`~taskq.jobs.master_scoring.vetoed`)."""
         levels = decode(codes, self.m.shape[0])
         stranger = max(1.0 - self.prior - self.household, 1e-12)
         non_match = np.log(stranger) + _log_likelihood(self.u, levels)
@@ -153,10 +170,15 @@ class Model:
             ident = np.ones(len(self.top), dtype=bool) if self.identifying is None else self.identifying
             same = (agree | (levels == NULL_LEVEL)).all(axis=1) & (agree & ident[None, :]).any(axis=1)
             total = np.where(same, np.maximum(total, SURE_LOG_ODDS), total)
+        # Differing generational suffixes (Jr, Sr): two people, whatever else agrees.
+        total = np.where(vetoed(codes), -np.inf, total)
         return np.asarray(total, dtype=np.float64)
 
     def probability(self, codes: np.ndarray) -> np.ndarray:
-        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(self.log_odds(codes), -700, 700))), dtype=np.float64)
+        """Match probability per code; exactly 0 for a vetoed pair, and only for one
+        (:data:`~taskq.jobs.master_cluster.VETOED`: clustering never joins its two rows)."""
+        p = 1.0 / (1.0 + np.exp(-np.clip(self.log_odds(codes), -700, 700)))
+        return np.asarray(np.where(vetoed(codes), 0.0, p), dtype=np.float64)
 
     def describe(self, comparisons: list[Comparison]) -> dict[str, dict[str, list[float]]]:
         """Per feature, ``m`` and ``u`` by level (different, somewhat, close, exact), and

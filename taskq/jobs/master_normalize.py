@@ -18,6 +18,11 @@ two records both saying ``N/A`` do not agree on anything.
   capitals, as ``Sá`` is a surname too). Two companies sharing only a legal form
   then share nothing; a name that is nothing but a legal form keeps it.
 * first names: optionally mapped through a nickname table (``bill`` -> ``william``).
+* last names and full names: a generational suffix after the first word (``Jr``,
+  ``Jnr``, ``Sr``, ``Snr``, ``II``/``2nd``, ``III``/``3rd``, ``IV``/``4th``) is split
+  off into a column of its own (:func:`suffix_field`, written ``jr``, ``sr``, ``ii``,
+  ``iii``, ``iv``), so ``Turner Jr`` and ``Turner`` are one last name; scoring vetoes a
+  pair whose suffixes differ (:mod:`.master_scoring`).
 * codes (postcode, street number, id): folded like text, then letters and
   digits only.
 * email: trimmed and lower-cased; NULL without an ``@``.
@@ -56,10 +61,13 @@ from .master_nicknames import NICKNAMES
 __all__ = [
     "CONTENT_KEY",
     "NORMALISED_TABLE",
+    "SUFFIX_ROLES",
     "build_normalised",
     "content_order",
     "normalise_sql",
     "phonetic_keys",
+    "suffix_field",
+    "suffix_sql",
 ]
 
 logger = logging.getLogger(__name__)
@@ -185,6 +193,65 @@ def _without_legal_form(col: str) -> str:
     return expr
 
 
+SUFFIX_ROLES = frozenset({"last_name", "name"})
+"""Roles whose values may carry a generational suffix (``Turner Jr``, ``Michael Turner III``)."""
+
+_SUFFIXES = {
+    "jr": "jr",
+    "jnr": "jr",
+    "sr": "sr",
+    "snr": "sr",
+    "ii": "ii",
+    "2nd": "ii",
+    "iii": "iii",
+    "3rd": "iii",
+    "iv": "iv",
+    "4th": "iv",
+}
+"""Generational suffixes (a token of the folded value) and the one each stands for.
+``Junior`` and ``Senior`` spelled out are not among them: they are surnames too."""
+
+
+def suffix_field(field: str) -> str:
+    """The column of :data:`NORMALISED_TABLE` holding the generational suffix of ``field``."""
+    return f"{field}_sfx"
+
+
+def _tokens(text: str) -> str:
+    return f"string_split({text}, ' ')"
+
+
+def _is_suffix(x: str) -> str:
+    return f"list_contains([{', '.join(sql_literal(k) for k in _SUFFIXES)}], {x})"
+
+
+def _without_suffix(text: str) -> str:
+    """The folded ``text`` without generational suffixes after its first token.
+
+    The first token stays whatever it is: ``Ii`` alone or first is a name (a Japanese
+    surname), ``II`` after a name is a suffix.
+    """
+    t = _tokens(text)
+    return (
+        f"nullif(array_to_string(list_concat({t}[1:1], "
+        f"list_filter({t}[2:], lambda x: NOT {_is_suffix('x')})), ' '), '')"
+    )
+
+
+def suffix_sql(role: str, col: str) -> str:
+    """A DuckDB expression: the generational suffix of the VARCHAR ``col`` for ``role``
+    (one of :data:`SUFFIX_ROLES`), written as ``jr``, ``sr``, ``ii``, ``iii`` or ``iv``;
+    NULL without one. The first suffix after the first token counts."""
+    if role not in SUFFIX_ROLES:
+        raise ValueError(f"no suffix for role {role!r}")
+    t = _tokens(_text(_real(col)))
+    found = f"list_filter({t}[2:], lambda x: {_is_suffix('x')})[1]"
+    spellings = " ".join(
+        f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in _SUFFIXES.items() if k != v
+    )
+    return f"(CASE {found} {spellings} ELSE {found} END)"
+
+
 def _dob(col: str) -> str:
     fmts = "[" + ", ".join(sql_literal(f) for f in _DATE_FORMATS) + "]"
     digits = f"regexp_replace(trim({col}), '[^0-9]', '', 'g')"
@@ -207,13 +274,15 @@ def normalise_sql(role: str, col: str, *, nicknames: bool = True) -> str:
     :func:`build_normalised` creates; call it through there when ``nicknames``.
     """
     col = _real(col)
-    if role in ("first_name", "last_name", "city", "state"):
+    if role in ("first_name", "city", "state"):
         expr = _text(col)
         if role == "first_name" and nicknames:
             expr = f"coalesce((SELECT canon FROM m_nick WHERE nick = {expr}), {expr})"
         return expr
+    if role == "last_name":
+        return _without_suffix(_text(col))
     if role == "name":
-        text = _text(_without_legal_form(col))
+        text = _without_suffix(_text(_without_legal_form(col)))
         return f"nullif(array_to_string(list_sort(string_split({text}, ' ')), ' '), '')"
     if role == "address":
         return _address(col)
@@ -248,8 +317,9 @@ def build_normalised(
     *,
     nicknames: bool = True,
 ) -> None:
-    """Create :data:`NORMALISED_TABLE` with ``rid`` (the 0-based row), one column per field
-    and :data:`CONTENT_KEY`.
+    """Create :data:`NORMALISED_TABLE` with ``rid`` (the 0-based row), one column per field,
+    a :func:`suffix_field` column per field of a role in :data:`SUFFIX_ROLES` and
+    :data:`CONTENT_KEY`.
 
     Args:
         con: connection holding ``view`` (with its ``__row`` column).
@@ -261,6 +331,7 @@ def build_normalised(
     _nickname_table(con)
     selects = ["CAST(__row AS INTEGER) AS rid"]
     names = [quote_ident(field) for field, _, _ in fields]
+    names += [quote_ident(suffix_field(field)) for field, _, role in fields if role in SUFFIX_ROLES]
     content = f"hash({', '.join(names)})" if names else "CAST(0 AS UBIGINT)"
     joins = []
     for i, (field, column, role) in enumerate(fields):
@@ -271,6 +342,8 @@ def build_normalised(
             selects.append(f"coalesce(k{i}.canon, {base}) AS {quote_ident(field)}")
         else:
             selects.append(f"{normalise_sql(role, src, nicknames=False)} AS {quote_ident(field)}")
+        if role in SUFFIX_ROLES:
+            selects.append(f"{suffix_sql(role, src)} AS {quote_ident(suffix_field(field))}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {NORMALISED_TABLE} AS SELECT *, {content} AS {CONTENT_KEY} "
         f"FROM (SELECT {', '.join(selects)} FROM {view} {' '.join(joins)}) ORDER BY rid"

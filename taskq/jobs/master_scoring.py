@@ -16,6 +16,15 @@ The levels of a pair are packed into one BIGINT (3 bits per feature), so the
 scored table is ``(l, r, code)``: 16 bytes a pair, never Python objects. The
 model that turns codes into match probabilities is in :mod:`.master_model`.
 
+A pair whose generational suffixes differ (``Turner Jr`` and ``Turner Sr``, ``Hart II``
+and ``Hart III``, in a last-name or full-name column: the suffix is split off the
+name when normalising, :func:`~taskq.jobs.master_normalize.suffix_sql`) is *vetoed*:
+its code has the sign bit set (:data:`VETO`, above the 3 x 21 level bits), and
+:func:`vetoed` tells it. Its levels are still those of its fields (the names
+without suffix compare equal), so the model is fitted on them as on any pair, but
+its match probability is 0. A suffix on one side only, or the same on both, is no
+evidence either way.
+
 **Cost.** :func:`pair_sql` is one statement over a whole pair relation, in
 layers: the joined values and the four name similarities of the swap test;
 then the swap flag; then each field's right-hand value and its one similarity;
@@ -34,6 +43,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
+
 from .io import quote_ident
 from .master_normalize import NORMALISED_TABLE
 from .master_roles import second_line
@@ -44,12 +55,14 @@ __all__ = [
     "MAX_COMPARED_CHARS",
     "MAX_FIELDS",
     "NULL_LEVEL",
+    "VETO",
     "exact_level",
     "Comparison",
     "Feature",
     "pair_sql",
     "plan_features",
     "street_line",
+    "vetoed",
 ]
 
 logger = logging.getLogger(__name__)
@@ -58,6 +71,14 @@ BITS = 3
 NULL_LEVEL = 7
 LEVELS = 4
 MAX_FIELDS = 21
+VETO = -(2**63)
+"""Added to the code of a vetoed pair: the sign bit, free above ``MAX_FIELDS * BITS`` (63) level bits."""
+
+
+def vetoed(codes: np.ndarray) -> np.ndarray:
+    """Per code, whether its pair is vetoed (its generational suffixes differ)."""
+    return np.asarray(codes, dtype=np.int64) < 0
+
 
 _KIND_BY_ROLE = {
     "first_name": "name",
@@ -77,11 +98,17 @@ _KIND_BY_ROLE = {
 
 @dataclass(frozen=True)
 class Comparison:
-    """One compared field: normalised column ``field`` of input ``column`` with ``role``."""
+    """One compared field: normalised column ``field`` of input ``column`` with ``role``.
+
+    ``suffix``: the normalised column holding the generational suffix split off the
+    field's values (:func:`~taskq.jobs.master_normalize.suffix_field`), or None; a pair
+    whose suffixes there differ is vetoed (:data:`VETO`).
+    """
 
     field: str
     column: str
     role: str
+    suffix: str | None = None
 
     @property
     def kind(self) -> str:
@@ -283,8 +310,8 @@ def pair_sql(
         table: the normalised table, keyed by ``rid``.
 
     Returns:
-        SQL yielding ``l``, ``r``, ``code`` (feature i's level at bits 3i..3i+2)
-        and, with ``similarities``, ``sim0``...
+        SQL yielding ``l``, ``r``, ``code`` (feature i's level at bits 3i..3i+2,
+        the sign bit set for a vetoed pair) and, with ``similarities``, ``sim0``...
     """
     idx = {c: i for i, c in enumerate(comparisons)}
     by_role: dict[str, Comparison] = {}
@@ -304,6 +331,11 @@ def pair_sql(
         f, s = quote_ident(by_role["first_name"].field), quote_ident(by_role["last_name"].field)
         for name, (u, v) in {"ff": (f, f), "ss": (s, s), "fs": (f, s), "sf": (s, f)}.items():
             cols.append(f"jaro_winkler_similarity({_cut(f'a.{u}')}, {_cut(f'b.{v}')}) AS j_{name}")
+    # Differing generational suffixes veto the pair (NULL on either side says nothing).
+    suffixes = [quote_ident(c.suffix) for c in comparisons if c.suffix is not None]
+    if suffixes:
+        differ = " OR ".join(f"coalesce(a.{q} <> b.{q}, false)" for q in suffixes)
+        cols.append(f"({differ}) AS veto")
     sql = (
         f"SELECT {', '.join(cols)} FROM {pairs} AS p "
         f"JOIN {table} AS a ON a.rid = p.l JOIN {table} AS b ON b.rid = p.r"
@@ -321,7 +353,7 @@ def pair_sql(
     # (With a's first name always there, elijah nora / onra elijah scored first
     # name 3 and last name 1 one way round and 1 and 3 the other: a shuffled file
     # got other codes, another model, and could get other clusters; QA F6.)
-    cols = ["l", "r"]
+    cols = ["l", "r"] + (["veto"] if suffixes else [])
     for i, c in enumerate(comparisons):
         if i in (fi, si):
             other, straight, crossed, alt = (
@@ -363,7 +395,10 @@ def pair_sql(
             i = idx[feat.parts[0]]
             level = _level_sql(feat.kind, f"x{i}", f"y{i}", sim(i), f"v{i}")
         parts.append(f"(CAST({level} AS BIGINT) << {BITS * k})")
-    out = ["l", "r", f"{' + '.join(parts) if parts else 'CAST(0 AS BIGINT)'} AS code"]
+    code = " + ".join(parts) if parts else "CAST(0 AS BIGINT)"
+    if suffixes:
+        code = f"{code} + CASE WHEN veto THEN CAST({VETO} AS BIGINT) ELSE 0 END"
+    out = ["l", "r", f"{code} AS code"]
     if similarities:
         for i, c in enumerate(comparisons):
             x, y = _cut(f"x{i}"), _cut(f"y{i}")

@@ -217,6 +217,14 @@ def test_roles_from_values_and_given_roles_win() -> None:
         ("name", "Maria Sá", "maria sa"),
         ("name", "Inc Lee", "inc lee"),
         ("last_name", "Smith Co", "smith co"),
+        # A generational suffix is no part of the name (it is compared on its own).
+        ("last_name", "Turner Jr", "turner"),
+        ("last_name", "Hale, Jr.", "hale"),
+        ("last_name", "Hart III", "hart"),
+        ("name", "Michael Turner Sr.", "michael turner"),
+        ("name", "TURNER JR, MICHAEL", "michael turner"),
+        ("last_name", "Ii", "ii"),
+        ("last_name", "Senior", "senior"),
     ],
 )
 def test_normalise_sql(role: str, raw: str, expected: str | None) -> None:
@@ -310,6 +318,23 @@ def test_average_linkage_splits_a_chain_of_weak_links() -> None:
     # A tight clique with one weaker pair stays whole.
     clique = np.array([[1.0, 0.99, 0.99], [0.99, 1.0, 0.4], [0.99, 0.4, 1.0]])
     assert len(set(average_linkage(clique, 0.9, 0.5).tolist())) == 1
+
+
+def test_average_linkage_never_joins_a_vetoed_pair() -> None:
+    # Michael Turner twice (no suffix) matches Michael Turner Jr and Sr, who are vetoed
+    # (probability 0). By the mean alone the two copies carried Jr, then Sr (2 of 3
+    # cross pairs at 0.99), into one cluster.
+    prob = np.array(
+        [
+            [1.0, 1.0, 0.99, 0.99],
+            [1.0, 1.0, 0.99, 0.99],
+            [0.99, 0.99, 1.0, 0.0],
+            [0.99, 0.99, 0.0, 1.0],
+        ]
+    )
+    groups = average_linkage(prob, 0.9, 0.5)
+    assert groups[0] == groups[1] and groups[2] != groups[3]
+    assert groups[0] in (groups[2], groups[3])
 
 
 def test_cluster_guard_splits_chain_but_keeps_clique() -> None:

@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from taskq.jobs.master_model import decode, estimate_model
-from taskq.jobs.master_normalize import build_normalised
-from taskq.jobs.master_scoring import NULL_LEVEL, Comparison, pair_sql, plan_features
+from taskq.jobs.master_model import Model, decode, estimate_model
+from taskq.jobs.master_normalize import build_normalised, suffix_field
+from taskq.jobs.master_scoring import NULL_LEVEL, Comparison, pair_sql, plan_features, vetoed
 
 COMPS = [
     Comparison("f0", "given_name", "first_name"),
@@ -345,3 +345,24 @@ def test_company_legal_forms_are_no_part_of_the_name(con) -> None:  # noqa: ANN0
     names = ["Globex Corporation", "Globex Corp", "Acme Widgets Inc.", "ACME Widgets Incorporated"]
     names += ["Acme Inc", "Globex Inc"]
     assert _name_levels(con, names, [(0, 1), (2, 3), (4, 5)]) == [3, 3, 0]
+
+
+def test_differing_generational_suffixes_veto_a_pair(con) -> None:  # noqa: ANN001
+    # Michael Turner Jr and Sr, one address and phone, no birth date, merged (p 0.94-1.0;
+    # QA): the suffix was part of the last name and "turner jr" was close to "turner sr".
+    # The suffix is now split off: the names agree exactly and differing suffixes veto.
+    rows = ["Turner Jr", "Turner Sr", "Turner", "Turner, Jr.", "Hart II", "Hart III"]
+    con.register("t_people", pa.table({"__row": list(range(len(rows))), "surname": rows}))
+    build_normalised(con, "t_people", [("f0", "surname", "last_name")])
+    con.unregister("t_people")
+    comps = [Comparison("f0", "surname", "last_name", suffix_field("f0"))]
+    pairs = [(0, 1), (0, 2), (0, 3), (1, 2), (4, 5)]
+    con.register("t_pairs", pa.table({"l": [p[0] for p in pairs], "r": [p[1] for p in pairs]}))
+    res = con.execute(f"SELECT * FROM ({pair_sql(comps, 't_pairs')}) ORDER BY l, r").fetchnumpy()
+    codes = res["code"]
+    assert decode(codes, 1)[:, 0].tolist() == [3, 3, 3, 3, 3]
+    assert vetoed(codes).tolist() == [True, False, False, False, True]
+    model = Model(np.array([[0.1, 0.1, 0.1, 0.7]]), np.array([[0.9, 0.05, 0.04, 0.01]]), 0.1, 1)
+    model.top = np.array([3])
+    assert model.probability(codes).tolist()[0] == 0.0
+    assert model.probability(codes).tolist()[1] > 0.99
