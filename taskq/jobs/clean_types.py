@@ -66,8 +66,10 @@ Candidates, for non-null text values:
   ``2024-01-05 10:00:00.5 +0530``, ``...-05``), as APIs, logs and databases write them.
   The column becomes ``TIMESTAMP WITH TIME ZONE``: every value is the same instant, written
   in UTC (``2024-01-05 08:00:00+00``). An offset beyond 14 hours, a time of day or date
-  that does not exist, and more than six fractional digits fail. A value without an
-  offset in such a column fails too: which zone it meant is unknown.
+  that does not exist (a leap second, ``23:59:60``, included: no timestamp type holds
+  one), more than six fractional digits, and an instant that falls outside the years
+  1-9999 in UTC fail. A value without an offset in such a column fails too: which zone
+  it meant is unknown.
 * **two-digit years**: a numeric date may end its date in a two-digit year
   (``1/15/24``, ``15-01-24``, ``1/15/24 14:30``; with dots, day and month
   have two digits too, ``15.01.24``, since ``1.2.10`` is a version). The
@@ -143,9 +145,11 @@ _AP_MONTH = (
 """``Jan. 5, 2024`` as ``Jan 5, 2024``, ``5 Sept. 2024`` as ``5 Sep 2024`` (the AP's style):
 strptime's ``%b`` reads neither a dot nor ``Sept``. ``September`` and ``June`` are left alone."""
 _MAYBE_DATE = rf"^\d{{4}}[-/]\d{{1,2}}[-/]\d|^{_NUMERIC_DATE}$|{_NAMED_DATE}"
-_ZONED = r"(\d{4}-\d{2}-\d{2})[T ](\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?) ?([Zz]|UTC|[+-]\d{2}(?::?\d{2})?)"
+_ZONED = (
+    r"(\d{4}-\d{2}-\d{2})[Tt ](\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?) ?([Zz]|(?i:utc)|[+-]\d{2}(?::?\d{2})?)"
+)
 """An ISO date-time with its UTC offset; groups: the date, the time of day, the offset
-(``Z``, ``UTC``, ``+02:00``, ``+0200``, ``-05``)."""
+(``Z``, ``UTC``, ``+02:00``, ``+0200``, ``-05``). RFC 3339 allows ``t`` and ``z`` in lower case."""
 MAX_OFFSET_HOURS = 14
 """The widest UTC offset in use (Kiribati's +14:00)."""
 _ISO_FORMATS = [
@@ -291,12 +295,20 @@ def _zoned_parse(value: str) -> str:
     hours = f"TRY_CAST(left({digits}, 2) AS INTEGER)"
     minutes = f"coalesce(TRY_CAST(nullif(substr({digits}, 3), '') AS INTEGER), 0)"
     sign = "(CASE WHEN starts_with(m.z, '-') THEN -1 ELSE 1 END)"
+    total = f"({hours} * 60 + {minutes})"
     offset = (
-        f"(CASE WHEN m.z IN ('Z', 'z', 'UTC') THEN 0 WHEN {hours} <= {MAX_OFFSET_HOURS} AND {minutes} < 60 "
-        f"THEN {sign} * ({hours} * 60 + {minutes}) END)"
+        f"(CASE WHEN upper(m.z) IN ('Z', 'UTC') THEN 0 WHEN {minutes} < 60 AND {total} <= {MAX_OFFSET_HOURS * 60} "
+        f"THEN {sign} * {total} END)"
     )
     fields = f"regexp_extract({value}, {_lit('^' + _ZONED + '$')}, ['d', 't', 'z'])"
-    return f"list_transform([{fields}], lambda m: timezone('UTC', {naive}) - to_minutes({offset}))[1]"
+    instant = f"timezone('UTC', {naive}) - to_minutes({offset})"
+    # An offset can carry the instant past year 9999 or before year 1, which no ISO text
+    # (and no other tool reading the output) holds: such a value fails.
+    return (
+        f"list_transform([{fields}], lambda m: list_transform([{instant}], "
+        "lambda i: CASE WHEN i BETWEEN TIMESTAMPTZ '0001-01-01 00:00:00+00' "
+        "AND TIMESTAMPTZ '9999-12-31 23:59:59.999999+00' THEN i END)[1])[1]"
+    )
 
 
 def _number_text(decimal: str | None, value: str) -> tuple[str, str]:

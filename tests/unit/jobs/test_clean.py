@@ -1721,6 +1721,8 @@ ZONED = [
     ("2024-01-05T23:30-05", "2024-01-06 04:30:00+00"),
     ("2024-01-05 10:00:00 UTC", "2024-01-05 10:00:00+00"),
     ("2024-01-05T10:00:00.123456z", "2024-01-05 10:00:00.123456+00"),
+    ("2024-01-05t10:00:00+14:00", "2024-01-04 20:00:00+00"),  # RFC 3339 allows a lower-case t
+    ("9999-12-31 23:30:00 utc", "9999-12-31 23:30:00+00"),
 ]
 
 
@@ -1729,8 +1731,12 @@ ZONED = [
     [
         "2024-02-30T10:00:00Z",
         "2024-01-05T10:00:00+25:00",
+        "2024-01-05T10:00:00+14:30",  # past +14:00, the widest offset in use
         "2024-01-05T10:00:00",
         "2024-01-05T10:00:00.1234567Z",
+        "2016-12-31T23:59:60Z",  # a leap second: no timestamp type holds it
+        "0001-01-01T00:30:00+01:00",  # 1 BC in UTC
+        "9999-12-31T23:30:00-01:00",  # year 10000 in UTC
     ],
 )
 def test_iso_date_times_with_an_offset_become_utc_instants(tmp_path: Path, bad: str) -> None:
@@ -1745,7 +1751,7 @@ def test_iso_date_times_with_an_offset_become_utc_instants(tmp_path: Path, bad: 
     assert rep["summary"]["converted_columns"] == {"id": "BIGINT", "ts": "TIMESTAMP WITH TIME ZONE"}
     with (out / "quarantine.csv").open() as fh:
         quarantined = list(csv.DictReader(fh))
-    assert [(q["quarantine_row"], q["quarantine_value"]) for q in quarantined] == [("24", bad)]
+    assert [(q["quarantine_row"], q["quarantine_value"]) for q in quarantined] == [(str(len(rows) - 1), bad)]
     assert quarantined[0]["quarantine_reason"] == "not a valid timestamp with a UTC offset"
     replay = tmp_path / "replay"
     execute("clean", src, replay, {"steps": json.loads((out / "changes.json").read_text())["steps"]})
@@ -1779,7 +1785,10 @@ def test_utc_instants_are_written_in_each_format(tmp_path: Path, fmt: str) -> No
         wb.save(src)
     else:
         con = duckdb.connect()
-        con.execute("CREATE TABLE t AS SELECT unnest(range(24)) AS id, unnest(?::VARCHAR[]) AS ts", [values])
+        con.execute(
+            "CREATE TABLE t AS SELECT unnest(range(?)) AS id, unnest(?::VARCHAR[]) AS ts",
+            [len(values), values],
+        )
         con.execute(f"COPY t TO '{src}' ({'FORMAT parquet' if fmt == 'parquet' else 'FORMAT json'})")
     out = tmp_path / "out"
     execute("clean", src, out, {})
