@@ -865,6 +865,17 @@ def _strict_json(con: duckdb.DuckDBPyConnection, query: str) -> str:
     return f"SELECT * REPLACE ({swaps}) FROM ({query})"
 
 
+def _zoned_as_text(con: duckdb.DuckDBPyConnection, query: str) -> str:
+    """``query`` with its TIMESTAMP WITH TIME ZONE columns as text, for a workbook: Excel
+    has no time zones. The text is DuckDB's, in UTC (``2024-01-05 08:00:00+00``), as the
+    CSV and JSON outputs write it."""
+    zoned = [c for c, t in describe(con, f"({query})").items() if t == "TIMESTAMP WITH TIME ZONE"]
+    if not zoned:
+        return query
+    swaps = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in zoned)
+    return f"SELECT * REPLACE ({swaps}) FROM ({query})"
+
+
 def write_table(con: duckdb.DuckDBPyConnection, query: str, path: Path, fmt: str) -> int:
     """Write the result of ``query`` to ``path`` as ``fmt``; return the row count.
 
@@ -890,7 +901,7 @@ def write_table(con: duckdb.DuckDBPyConnection, query: str, path: Path, fmt: str
         result = con.execute(f"COPY ({query}) TO {target} ({copy_options[fmt]})").fetchall()
         return int(result[0][0]) if result else 0
     if fmt == "xlsx":
-        cursor = con.execute(query)
+        cursor = con.execute(_zoned_as_text(con, query))
         columns = [d[0] for d in cursor.description]
         return write_xlsx(path, columns, iter(lambda: cursor.fetchmany(10_000), []))
     raise InvalidParams(f"unknown output format {fmt!r}; known: {', '.join(FORMATS)}")

@@ -1797,10 +1797,7 @@ def test_utc_instants_are_written_in_each_format(tmp_path: Path, fmt: str) -> No
         cells = [
             r[1] for r in load_workbook(out / "cleaned.xlsx").active.iter_rows(min_row=2, values_only=True)
         ]
-        assert cells[:2] == [
-            "2024-01-05T10:00:00+00:00",
-            "2024-01-05T08:00:00+00:00",
-        ]  # Excel has no zones: text
+        assert cells[:3] == [w for _, w in ZONED[:3]]  # Excel has no zones: the text the CSV has
     else:
         got = duckdb.sql(f"SELECT ts FROM '{out / f'cleaned.{fmt}'}'").fetchall()
         assert got[0][0] == first and len(got) == len(values)
