@@ -23,7 +23,7 @@ Candidates, for non-null text values:
   was decided by values that are few next to those both marks read (``1,234``:
   1234 or 1.234), or some values point the other way, the decision gets a ``note``
   and the report a ``decimal_mark_ambiguous`` warning. A column
-  where any integer has a leading zero (``007``, ZIP codes), or all are whole
+  where any number has a leading zero (``007``, ZIP codes, section codes such as ``01.1``), or all are whole
   and some do not fit 64 bits (long ids), stays text. Scientific notation
   (``1e-07``, how DuckDB writes a Parquet DOUBLE as text) reads as a number.
   A number column is DOUBLE when a DOUBLE holds every value exactly (any value
@@ -446,7 +446,7 @@ def _first_pass(con: duckdb.DuckDBPyConnection, table: str) -> _FirstPass:
 _PATTERNS = {
     "bool": f"lower(cur) IN ({', '.join(map(_lit, _TRUE + _FALSE))})",
     "int": f"regexp_full_match(cur, {_lit(_INT)})",
-    "lead0": r"regexp_full_match(cur, '[+-]?0\d+')",
+    "lead0": r"regexp_full_match(cur, '[+-]?0\d+([.,]\d+)?')",
     "us": f"regexp_full_match(cur, {_lit(_US_NUM)})",
     "eu": f"regexp_full_match(cur, {_lit(_EU_NUM)})",
     "numdate": f"regexp_full_match(cur, {_lit(_NUMERIC_DATE)})",
@@ -573,17 +573,20 @@ def _merged_note(con: duckdb.DuckDBPyConnection, table: str, decision: TypeDecis
     ``1.1`` and ``1.10`` are one number, and two versions (or periods: ``2024.1`` and
     ``2024.10``); once converted, rows that differed only there are duplicates, which
     dedupe removes. A trailing zero alone is no sign (prices are written ``1.10``):
-    only a number written both ways in the column, as fractions, gets the warning.
+    only a number written two ways in the column, both as fractions, gets the warning;
+    thousands separators, a ``+``, scientific notation and zero (``-0.0``) are no codes.
     """
     mark = decision.decimal or "."
     parsed = parse_expr(decision)
-    trailing_zero = _lit(rf"\{mark}\d*0$") if mark == "." else _lit(rf"{mark}\d*0$")
+    # Written alike but for thousands separators or a + (1,000.0 and 1000.0) is one way;
+    # scientific notation (1.0e3) and zero (-0.0) are other ways to write a number, not codes.
+    plain = f"ltrim(replace(cur, '{',' if mark == '.' else '.'}', ''), '+')"
     row = con.execute(
         f"SELECT count(*), min_by(texts, p), min(p) FROM ("
         f"SELECT p, list(DISTINCT cur ORDER BY cur) AS texts FROM ("
-        f"SELECT cur, {parsed} AS p FROM {table} WHERE cur IS NOT NULL) WHERE p IS NOT NULL GROUP BY p "
-        f"HAVING count(DISTINCT cur) FILTER (WHERE contains(cur, '{mark}')) > 1 "
-        f"AND bool_or(regexp_matches(cur, {trailing_zero})))"
+        f"SELECT cur, {plain} AS plain, {parsed} AS p FROM {table} WHERE cur IS NOT NULL) "
+        f"WHERE p IS NOT NULL AND TRY_CAST(p AS DOUBLE) IS DISTINCT FROM 0 AND contains(plain, '{mark}') AND NOT regexp_matches(plain, '[eE]') "
+        "GROUP BY p HAVING count(DISTINCT plain) > 1)"
     ).fetchall()[0]
     count, texts, number = row
     if not count:

@@ -1806,6 +1806,22 @@ def test_utc_instants_are_written_in_each_format(tmp_path: Path, fmt: str) -> No
         )
 
 
+def test_fractions_with_a_leading_zero_are_codes_and_stay_text(tmp_path: Path) -> None:
+    # 01.1 and 1.1 (section codes) read as one number; dedupe then removed a row, silently.
+    src = tmp_path / "s.csv"
+    src.write_text("section,title\n01.1,Intro\n1.1,Intro\n02.5,Scope\n3.5,Terms\n")
+    rep = execute("clean", src, tmp_path / "o", {})
+    assert (tmp_path / "o" / "cleaned.csv").read_text().splitlines()[1:] == [
+        "01.1,Intro",
+        "1.1,Intro",
+        "02.5,Scope",
+        "3.5,Terms",
+    ]
+    decision = json.loads((tmp_path / "o" / "changes.json").read_text())["decisions"]["section"]["types"]
+    assert decision["type"] == "text" and "leading zeros" in decision["reason"]
+    assert rep["summary"]["duplicates_removed"] == 0
+
+
 @pytest.mark.parametrize(
     ("values", "warned"),
     [
@@ -1815,6 +1831,10 @@ def test_utc_instants_are_written_in_each_format(tmp_path: Path, fmt: str) -> No
         (["5", "5.0", "1.10", "2.25"], None),  # 5 and 5.0: written with and without a fraction
         (["1,000.5", "1000.5", "2.10", "3.5"], None),  # thousands separators, no trailing zero
         (["1.10", "2.50", "3.00", "4.25"], None),  # prices: each written one way
+        (["1,000.0", "1000.0", "2.5", "3.5"], None),  # a thousands separator
+        (["1.0e3", "1000.0", "+2.5", "2.5"], None),  # scientific notation, a plus sign
+        (["-0.0", "0.0", "1.5", "2.5"], None),  # zero
+        (["1.5", "1.50", "+1.500", "7.25"], "'+1.500' and '1.5' and '1.50'"),
     ],
 )
 def test_fractions_written_two_ways_as_one_number_are_a_warning(
