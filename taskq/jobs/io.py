@@ -485,11 +485,11 @@ def json_lines_problem(path: Path) -> tuple[int, str] | None:
 
     A file whose first line is one complete JSON object is one record a line:
     then a line that does not parse, that is not an object, or that has an
-    empty key is bad. Blank lines are skipped. A first line that is not an
-    object (a file of plain values, or of arrays) or that does not parse as it
-    stands (``{``, ``[``: one array, pretty-printed objects) gives None:
-    DuckDB's reading or message must do. A first line that is complete and
-    invalid is bad itself.
+    empty key is bad. Blank lines are skipped. A file of plain values or
+    arrays, one a line, holds no records: its first line is bad. A first line
+    that does not parse as it stands (``{``, ``[``: one array, pretty-printed
+    objects) gives None: DuckDB's reading or message must do. A first line
+    that is complete and invalid is bad itself.
     """
     odd = "a JSON {} where each line must hold one object {{...}}"
     with path.open(encoding="utf-8-sig", errors="replace") as fh:
@@ -511,11 +511,14 @@ def json_lines_problem(path: Path) -> tuple[int, str] | None:
             elif not isinstance(head[1], dict):
                 if isinstance(record, dict):  # objects after a first line that is none: it is the odd one
                     return head[0], odd.format(type(head[1]).__name__)
-                continue  # plain values or arrays a line: read as one "json" column
+                continue  # plain values or arrays a line: no records (below)
             if isinstance(head[1], dict) and not isinstance(record, dict):
                 return n, odd.format(type(record).__name__)
             if isinstance(record, dict) and "" in record:
                 return n, 'an object with an empty key ""; every field needs a name'
+    if head is not None and not isinstance(head[1], dict):
+        # Plain values or arrays, one a line: DuckDB reads them as one made-up "json" column.
+        return head[0], odd.format(type(head[1]).__name__)
     return None
 
 
