@@ -544,18 +544,25 @@ def _reject_findings(display: Path, rejects: list[tuple[int, str, str | None, st
     return out
 
 
-_SEP_LINE = re.compile(r"\ufeff?sep=(.)\r?\n")
-"""Excel's first-line delimiter hint (``sep=;``): Excel writes it and reads it as no data."""
+_SEP_LINE = re.compile(r"\ufeff?(?i:sep)=([^\r\n]{1,4})\r?\n((?:[ \t]*\r?\n)*)")
+"""Excel's first-line delimiter hint (``sep=;``): Excel writes it and reads it as no data.
+Blank lines after it are skipped with it."""
 
 
-def _sep_line(sample: bytes, encoding: str) -> str | None:
-    """The delimiter a ``sep=X`` first line names, or None."""
+def _sep_line(sample: bytes, encoding: str) -> tuple[str, int] | None:
+    """``(delimiter, lines to skip)`` for a ``sep=X`` first line (X of one to four
+    characters, as DuckDB takes), or None."""
     try:
-        head = sample[:64].decode(encoding, errors="ignore")
+        head = sample[:256].decode(encoding, errors="ignore")
     except LookupError:
         return None
     m = _SEP_LINE.match(head)
-    return m.group(1) if m and m.group(1) not in '\r\n"' else None
+    if m is None:
+        return None
+    delimiter = m.group(1).rstrip(" ") or m.group(1)  # "sep=; " is ";", "sep= " is a space
+    if '"' in delimiter or len(delimiter.encode()) > 4:
+        return None
+    return delimiter, 1 + m.group(2).count("\n")
 
 
 def load_delimited(
@@ -586,12 +593,13 @@ def load_delimited(
     warnings: list[dict[str, Any]] = []
     hint = _sep_line(sample, encoding)
     if hint is not None and opts.get("delimiter") is None and opts.get("skip") is None:
-        opts = {**opts, "delimiter": hint, "skip": 1}
+        delimiter, skip = hint
+        opts = {**opts, "delimiter": delimiter, "skip": skip}
         warnings.append(
             finding(
                 "info",
-                f"{display.name}: the first line, sep={hint}, is Excel's delimiter hint: the file is "
-                f"read with the delimiter {hint!r} from the line after it",
+                f"{display.name}: the first line, sep={delimiter}, is Excel's delimiter hint: the file "
+                f"is read with the delimiter {delimiter!r} from line {skip + 1}",
                 code="csv_sep_line",
             )
         )

@@ -239,6 +239,11 @@ def check_options(options: Any, field: str = "read_options") -> dict[str, Any]:
     for key in ("delimiter", "quote", "escape", "encoding", "sheet"):
         if opts.get(key) is not None and not isinstance(opts[key], str):
             raise InvalidParams(f"{field}.{key} must be a string, not {opts[key]!r}")
+    delimiter = opts.get("delimiter")
+    if delimiter is not None and not 1 <= len(delimiter.encode()) <= 4:
+        raise InvalidParams(
+            f"{field}.delimiter must be one to four bytes (',', ';', '||'), not {delimiter!r}"
+        )
     if opts.get("header") is not None and not isinstance(opts["header"], bool):
         raise InvalidParams(f"{field}.header must be true or false, not {opts['header']!r}")
     skip = opts.get("skip")
