@@ -4,8 +4,8 @@ No scripts, fonts or stylesheets are fetched: CSS is inline and the charts
 are inline SVG (a histogram per numeric column, horizontal bars for top
 values). Every value from the data is HTML-escaped, so a cell holding
 ``<script>`` shows as text. Numbers are shown without invented digits
-(:func:`_num`), all seven quantiles are listed, and a footnote defines them
-and the string lengths (:data:`_NOTES`).
+(:func:`_num`), all seven quantiles are listed, and a footnote defines them,
+the string lengths and how numbers are shown (:data:`_NOTES`).
 """
 
 from __future__ import annotations
@@ -40,9 +40,11 @@ _NOTES = (
     "are counted, not measured). Quantiles p1, p5, p25, p50, p75, p95, p99 interpolate linearly "
     "between order statistics (DuckDB quantile_cont: position q × (count − 1) in the sorted "
     "values). String lengths count Unicode code points: é written as e and a combining accent "
-    "is 2, a family emoji joined by zero-width joiners 5."
+    "is 2, a family emoji joined by zero-width joiners 5. Integers are shown with every digit; "
+    "other numbers with 4 significant digits below 10,000, rounded to the unit below 1e15, and "
+    "in scientific notation with 6 significant digits from 1e15 up and below 1e-4 (1e+308)."
 )
-"""The footnote of every page: how its numbers are defined."""
+"""The footnote of every page: how its numbers are defined and shown (as :func:`_num` does)."""
 
 
 def _e(value: Any) -> str:
@@ -56,17 +58,22 @@ def _num(value: Any) -> str:
     significant digits below 10,000; rounded to the unit below 1e15, where a
     DOUBLE still holds the unit; beyond, and below 1e-4, scientific notation
     with 6 significant digits (``1e+308``, not 309 digits, most of them the
-    conversion's invention).
+    conversion's invention). The bounds apply to the value as rounded:
+    ``9999.5`` is ``10,000``, never ``1e+04``. :data:`_NOTES` says the same.
     """
     if value is None:
         return "–"
     if isinstance(value, float):
-        size = abs(value)
         if not math.isfinite(value):
             return "–"
-        if size >= 1e15 or 0 < size < 1e-4:
+        if 0 < abs(value) < 1e-4:
             return f"{value:.6g}"
-        return f"{value:,.4g}" if size < 1e4 else f"{value:,.0f}"
+        # Which form a value takes goes by the value as rounded: 9999.5 has 4 significant
+        # digits as 10,000 (``.4g`` made it ``1e+04``), 999999999999999.9 is 1e15.
+        small = f"{value:,.4g}"
+        if "e" not in small and abs(value) < 1e4:
+            return small
+        return f"{value:,.0f}" if abs(round(value)) < 1e15 else f"{value:.6g}"
     if isinstance(value, int):
         return f"{value:,}"
     return _e(value)

@@ -621,6 +621,9 @@ def test_html_numbers_have_no_invented_digits():
     assert _num(1e308) == "1e+308" and _num(-1.8446744073709552e19) == "-1.84467e+19"
     assert _num(123456.7) == "123,457" and _num(12.3456) == "12.35" and _num(0.00001234) == "1.234e-05"
     assert _num(float("nan")) == "–" and _num(None) == "–"
+    # Rounding up to 10,000 or to 1e15 picks the form of the rounded value: 9999.5 was "1e+04".
+    assert [_num(v) for v in (9999.5, 9999.96, -9999.7, 9999.4)] == ["10,000", "10,000", "-10,000", "9,999"]
+    assert _num(999999999999999.9) == "1e+15" and _num(999999999999998.0) == "999,999,999,999,998"
 
 
 def test_html_lists_all_seven_quantiles_and_defines_them(tmp_path):
@@ -632,5 +635,7 @@ def test_html_lists_all_seven_quantiles_and_defines_them(tmp_path):
         assert f"<th>{key}</th>" in page
     assert "<th>p5</th><td>5.95</td>" in page and "<th>p95</th><td>95.05</td>" in page
     assert "quantile_cont" in page and "Unicode code points" in page
+    # The footnote says how numbers are shown, as the RUNBOOK promises.
+    assert "4 significant digits below 10,000" in page and "from 1e15 up and below 1e-4" in page
     s = col(json.loads((tmp_path / "o" / "profile.json").read_text()), "s")
     assert s["length"]["max"] == 2  # e + combining accent: two code points
