@@ -226,6 +226,14 @@ _NOT_PHONE = "|".join(
         r"(97[89][- ])?[0-9]{1,5}[- ][0-9]{1,7}[- ][0-9]{1,7}[- ][0-9]",  # an ISBN: 978-3-16-148410-0
         r"[0-9]{3}-[0-9]{2}-[0-9]{4}",  # a US SSN (its own hint)
         r"[0-9]{7,9}",  # 7-9 bare digits: order numbers and other ids
+        r"[0-9]{5}-[0-9]{4}",  # a US ZIP+4 code: 94105-1234
+        r"(1[89]|20)[0-9]{2}(-(1[89]|20)[0-9]{2})+",  # years: 2019-2020, 1999-2000-2001
+        r"\((1[89]|20)[0-9]{2}\) ?[0-9]+",  # a year in parentheses and a number: (2024) 1234
+        # a date year first with spaces, and a compact date-time: 2024 01 15, 20240115103000
+        r"(1[89]|20)[0-9]{2} (0[1-9]|1[0-2]) (0[1-9]|[12][0-9]|3[01])",
+        r"(1[89]|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]",
+        r"97[89][0-9]{10}",  # an ISBN-13 without hyphens (978 and 979 are no country codes)
+        r"[1-9][0-9](\.[0-9]{2}){3,}",  # pairs of digits with dots, not a 0 first as a French number has
     )
 )
 """What a phone-shaped value is not (``regexp_full_match``): the numbers, dates, addresses
@@ -240,7 +248,8 @@ def _pii_sql(weight: str = "n") -> dict[str, str]:
     Each value counts ``weight`` (an SQL expression; its row count by default).
 
     A phone is 7-15 digits with an optional ``+`` and spaces, dots, dashes or parentheses
-    (``+1 415 555 0100``, ``(415) 555-0100``, ``415.555.0100``, ``030 1234567``), unless it
+    (``+1 415 555 0100``, ``(415) 555-0100``, ``415.555.0100``, ``030 1234567``,
+    ``(+44) 7911 123456``), unless it
     is one of :data:`_NOT_PHONE`. Digits in groups of three with no decimals
     (``612 345 678``) stay phone-like: that is how Spanish numbers are written.
 
@@ -262,7 +271,7 @@ def _pii_sql(weight: str = "n") -> dict[str, str]:
             '[A-Za-z0-9._%+''-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{{2,}}') ELSE false END), 0)""",
         "phone": f"""coalesce(sum({weight}) FILTER (CASE WHEN strlen(v) BETWEEN 7 AND 25 THEN
             CASE WHEN {_digits("v")} BETWEEN 7 AND 15
-            THEN regexp_full_match(trim(v), '\\+?\\(?[0-9][0-9 ().-]{{5,18}}[0-9]')
+            THEN regexp_full_match(trim(v), '(\\+?\\(?|\\(\\+)[0-9][0-9 ().-]{{5,18}}[0-9]')
              AND NOT regexp_full_match(trim(v), '{_NOT_PHONE}')
             ELSE false END ELSE false END), 0)""",
         "card": f"coalesce(sum({weight}) FILTER ({card(_luhn_sql(digits))}), 0)",
