@@ -51,7 +51,7 @@ PATTERN_SAMPLE = 20_000
 
 _TEXT_TYPES = ("VARCHAR",)
 _CASTS = (
-    ("integer", "BIGINT"),
+    ("integer", "HUGEINT"),  # 20-digit ids past BIGINT are integers too
     ("float", "DOUBLE"),
     ("boolean", "BOOLEAN"),
     ("date", "DATE"),
@@ -63,7 +63,8 @@ def _typed(name: str, sql_type: str, v: str = "v") -> str:
     """SQL: the text ``v`` as a value of ``sql_type``, or NULL when it is none; the one
     rule of what parses as each type, for the inference counts and for the statistics.
 
-    DuckDB casts ``'1.5'`` to the BIGINT 2 (it rounds), so an integer must also
+    An integer is any that fits a HUGEINT (20-digit ids past BIGINT included).
+    DuckDB casts ``'1.5'`` to the integer 2 (it rounds), so an integer must also
     have no decimal point or exponent (nor the hex, binary and ``_``-grouped
     forms DuckDB accepts, which are not numbers in a file); a float no ``_``
     group either; and DuckDB casts ``'2024-01-31 10:00'`` to the DATE

@@ -595,6 +595,14 @@ def test_text_integers_past_2_53_keep_their_spread(tmp_path):
     assert abs(c["stats"]["std"] - statistics.stdev(range(100))) < 1e-9
 
 
+def test_text_integers_past_bigint_are_integers_with_exact_ends(tmp_path):
+    # Cast to BIGINT only, 20-digit ids near 2**64 were floats: min == max, std 0.
+    c = _profile_text(tmp_path, "id", [str(2**64 - 16 + i) for i in range(20)] + ["junk"])
+    assert (c["inferred_type"], c["invalid"]) == ("integer", 1)
+    assert (c["stats"]["min"], c["stats"]["max"]) == (2**64 - 16, 2**64 + 3)
+    assert abs(c["stats"]["std"] - statistics.stdev(range(20))) < 1e-9
+
+
 def test_the_date_range_of_a_text_column_leaves_out_date_times(tmp_path):
     # A date column's values must have no time of day; DuckDB casts '2030-01-01 10:00' to a DATE anyway.
     values = [f"2020-01-{d:02d}" for d in range(1, 21)] + ["2030-01-01 10:00", "x"]
