@@ -7,8 +7,8 @@ the number of distinct values, not the row count, and a text column inferred
 numeric is cast once per distinct value instead of once per row.
 
 Every statistic is weighted by the counts ``n`` and exact up to DOUBLE
-arithmetic (typed integers and decimals beyond 2**53 are taken relative to
-their minimum first, so their spread is not lost: :func:`shifted`):
+arithmetic (integers and decimals beyond 2**53 are taken relative to
+their median first, so the spread of their bulk is not lost: :func:`shifted`):
 
 * min, max, mean, sample standard deviation (two passes: mean, then squared
   deviations, which keeps the variance accurate);
@@ -269,10 +269,12 @@ def shifted(con: duckdb.DuckDBPyConnection, sql_type: str, value: str = "v") -> 
     the same number, and their standard deviation 0; and 17 significant digits
     at most: a DECIMAL(38,20) of ``0.1 + i * 1e-18`` had its mean below its
     minimum. When a column's values reach past 2**53, or their spread does not
-    survive the conversion, they are taken relative to their minimum,
+    survive the conversion, they are taken relative to their (lower) median,
     subtracted exactly in their own type (as HUGEINT for integers), so the
     differences are what becomes DOUBLE. Otherwise ``CAST(value AS DOUBLE)`` and
-    no offset.
+    no offset. The median, not the minimum: relative to a minimum far below the
+    rest (``-2**63`` beside values near ``2**53``) the differences are all near
+    ``2**63`` again, and the spread of the bulk (its MAD) was lost as before.
     """
     plain = (f"CAST({value} AS DOUBLE)", 0.0)
     integer = sql_type in INTEGER_TYPES and sql_type != "UHUGEINT"
@@ -286,13 +288,21 @@ def shifted(con: duckdb.DuckDBPyConnection, sql_type: str, value: str = "v") -> 
         kept = abs((float(hi) - float(lo)) - spread) <= 1e-9 * spread
         if max(abs(lo), abs(hi)) <= EXACT_DOUBLE and kept:
             return plain
-        base = f"CAST('{lo}' AS {'HUGEINT' if integer else sql_type})"
+        # The lower weighted median: the smallest value with half the count at or below it.
+        centre = con.execute(
+            f"""SELECT min(x) FILTER (2 * c >= t) FROM (
+                  SELECT x, sum(n) OVER (ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c,
+                         sum(n) OVER () AS t
+                  FROM (SELECT {value} AS x, n FROM {GROUPS}) WHERE x IS NOT NULL)"""
+        ).fetchall()[0][0]
+        base = f"CAST('{centre}' AS {'HUGEINT' if integer else sql_type})"
         own = f"CAST({value} AS HUGEINT)" if integer else value
         expr = f"CAST({own} - {base} AS DOUBLE)"
-        con.execute(f"SELECT max({expr}) FROM {GROUPS}").fetchall()  # the differences fit their type
+        # The differences fit their type (a DECIMAL(38, s) from -1e37 to 1e37 would not).
+        con.execute(f"SELECT min({expr}), max({expr}) FROM {GROUPS}").fetchall()
     except duckdb.Error:
         return plain
-    return expr, float(lo)
+    return expr, float(centre)
 
 
 def exact_ends(con: duckdb.DuckDBPyConnection, found: dict[str, Any], value: str) -> None:

@@ -211,6 +211,20 @@ def test_integers_past_2_53_keep_their_spread(tmp_path: Path):
         assert cols[name]["outliers"]["iqr"] == 0
 
 
+def test_integers_past_2_53_keep_the_spread_of_their_bulk_beside_far_extremes(tmp_path: Path):
+    # Taken relative to the minimum -2**63, the values near 2**53 were all ~2**63 apart from it
+    # again: their odd steps were lost and the MAD came out 0 (true: 11).
+    values = [2**53 + 1 + 2 * i for i in range(20)] + [2**63 - 1, -(2**63)]
+    src = tmp_path / "t.csv"
+    src.write_text("t\n" + "".join(f"{v}\n" for v in values))
+    execute("profile", src, tmp_path / "o", {"threads": 1})
+    [c] = json.loads((tmp_path / "o" / "profile.json").read_text())["columns"]
+    assert c["type"] == "BIGINT" and (c["stats"]["min"], c["stats"]["max"]) == (-(2**63), 2**63 - 1)
+    twice = sorted(values)[10] + sorted(values)[11]  # twice the median, exactly (a float would round)
+    assert c["outliers"]["mad"] == statistics.median(abs(2 * v - twice) / 2 for v in values) == 11
+    assert c["outliers"]["robust_z"] == 2 and c["stats"]["quantiles"]["p50"] == float(2**53 + 20)
+
+
 def test_decimals_whose_spread_a_double_cannot_hold_keep_it(tmp_path: Path):
     # 0.1 + i * 1e-18 as DOUBLEs: the mean came out below the minimum, the std 6x too large.
     cols = _profile_parquet(
