@@ -23,6 +23,10 @@ that applies):
   the column is ``not testable`` (``drifted`` null, no statistic), not stable.
   A PSI above 0.25 is drift whatever the coverage (new values, say).
 
+PSI compares the values' text. When one file types a column (``BOOLEAN``,
+``TIME``, ``UUID``...) and the other leaves it text, the text is read as that
+type first, so ``TRUE`` in one file and ``true`` in the other are one value.
+
 Every result has a ``status``: ``drifted``, ``stable``, ``not testable`` or
 ``not compared`` (a column only in one file, listed, not tested). A column
 with no values to compare on one side (all NULL, or text where the other side
@@ -37,7 +41,7 @@ from typing import Any, Literal
 import duckdb
 
 from ._table import quote_ident
-from .profile_stats import valid_values
+from .profile_stats import present_sql, valid_values
 
 __all__ = ["MIN_COVERAGE", "Kind", "drift_column", "ks_pvalue", "status"]
 
@@ -112,12 +116,35 @@ def _ks(con: duckdb.DuckDBPyConnection, cur: str, base: str, ec: str, eb: str) -
     }
 
 
-def _psi(con: duckdb.DuckDBPyConnection, cur: str, base: str, col: str) -> dict[str, Any]:
-    q = f"CAST({quote_ident(col)} AS VARCHAR)"
+_READ_AS = ("BOOLEAN", "TIME", "TIME WITH TIME ZONE", "UUID", "INTERVAL")
+"""Types a file may give a column that PSI compares (no numbers, no dates): a text column on
+the other side is read as one, so ``TRUE`` and ``true``, ``10:30`` and ``10:30:00`` agree."""
+
+
+def _label(col: str, dtype: str, other: str) -> str:
+    """SQL: the PSI bucket of ``col`` (of type ``dtype``; ``other`` in the other file), NULL for none.
+
+    Its text, as a rule. When this side is text and the other a type of :data:`_READ_AS`, the
+    text is read as that type, as the other file's reader did (a boolean by the profile's own
+    rule, :func:`taskq.jobs.profile_stats.valid_values`) and written as it writes one: a
+    spelling is no drift. A value that does not read so keeps its text; a blank or a
+    placeholder, which the typed side holds as NULL, is none.
+    """
+    q = quote_ident(col)
+    if dtype != "VARCHAR" or other not in _READ_AS:
+        return f"CAST({q} AS VARCHAR)"
+    read = valid_values("boolean", q)[0] if other == "BOOLEAN" else f"TRY_CAST(trim({q}) AS {other})"
+    return f"(CASE WHEN {present_sql(q)} THEN coalesce(CAST({read} AS VARCHAR), {q}) END)"
+
+
+def _psi(
+    con: duckdb.DuckDBPyConnection, cur: str, base: str, col: str, dtypes: tuple[str, str]
+) -> dict[str, Any]:
+    qc, qb = _label(col, dtypes[0], dtypes[1]), _label(col, dtypes[1], dtypes[0])
     rows = con.execute(
-        f"""WITH b AS (SELECT {q} AS v, count(*) AS n FROM {base} WHERE {q} IS NOT NULL GROUP BY 1),
+        f"""WITH b AS (SELECT {qb} AS v, count(*) AS n FROM {base} WHERE {qb} IS NOT NULL GROUP BY 1),
             top AS (SELECT v FROM b ORDER BY n DESC, v LIMIT {_TOP}),
-            c AS (SELECT {q} AS v, count(*) AS n FROM {cur} WHERE {q} IS NOT NULL GROUP BY 1),
+            c AS (SELECT {qc} AS v, count(*) AS n FROM {cur} WHERE {qc} IS NOT NULL GROUP BY 1),
             bb AS (SELECT CASE WHEN v IN (SELECT v FROM top) THEN v ELSE '\x00other' END AS k, sum(n) AS n FROM b GROUP BY 1),
             cc AS (SELECT CASE WHEN v IN (SELECT v FROM top) THEN v ELSE '\x00other' END AS k, sum(n) AS n FROM c GROUP BY 1)
             SELECT coalesce(bb.k, cc.k), coalesce(bb.n, 0), coalesce(cc.n, 0)
@@ -183,7 +210,7 @@ def drift_column(
     elif kind == "temporal":
         result = _ks(con, cur, base, _epoch(col, dtypes[0]), _epoch(col, dtypes[1]))
     else:
-        result = _psi(con, cur, base, col)
+        result = _psi(con, cur, base, col, dtypes)
     n, m = result["n"], result["n_baseline"]
     if not n or not m:
         values = {"numeric": "numeric values", "temporal": "date or time values"}.get(kind, "values")

@@ -293,6 +293,24 @@ def test_drift_with_nothing_to_compare_is_drift_and_the_json_stays_strict(tmp_pa
     assert [d["column"] for d in prof["drift"] if d["summary"] == "only in the input"] == ["e5", "a1"]
 
 
+def test_typed_and_text_values_are_compared_as_read_not_as_spelled(tmp_path):
+    # The baseline's one "maybe" (and "x") keeps its column text: TRUE against the input's typed
+    # true was PSI 17.7, drifted; 10:05 against the typed 10:05:00 the same.
+    flags = ["TRUE" if i % 3 else "FALSE" for i in range(200)]
+    times = [f"10:{5 * (i % 12):02d}" for i in range(200)]
+    cur, base = tmp_path / "cur.csv", tmp_path / "base.csv"
+    cur.write_text("flag,t\n" + "".join(f"{f},{t}:00\n" for f, t in zip(flags, times, strict=True)))
+    base.write_text("flag,t\n" + "".join(f"{f},{t}\n" for f, t in zip(flags, times, strict=True)))
+    base.write_text(base.read_text() + "maybe,x\n,\n")
+    execute("profile", cur, tmp_path / "o", {"baseline": str(base), "threads": 1})
+    prof = json.loads((tmp_path / "o" / "profile.json").read_text())
+    assert [c["type"] for c in prof["columns"]] == ["BOOLEAN", "TIME"]
+    drift = {d["column"]: d for d in prof["drift"]}
+    for name in ("flag", "t"):
+        assert drift[name]["test"] == "psi" and drift[name]["status"] == "stable", drift[name]
+        assert drift[name]["n_baseline"] == 201  # the blank row is none, as the typed side's NULL
+
+
 # --- errors, progress, html -----------------------------------------------------------------------
 
 
