@@ -8,7 +8,8 @@ Params (all optional):
 ``baseline`` (str, none)
     Path of an earlier file of the same data: per-column drift (KS test for
     numeric columns and, on epoch seconds, for dates and timestamps; PSI for the
-    rest, or ``not testable`` when most values are too rare to count; see
+    rest; ``not testable`` when most values are too rare to count, when one file's
+    values none read as numbers or dates, or when both files have none; see
     :mod:`taskq.jobs.profile_drift`).
 ``columns`` (list of str, all)
     Profile only these columns (``UnknownColumn`` if one does not exist).

@@ -23,14 +23,19 @@ that applies):
   the column is ``not testable`` (``drifted`` null, no statistic), not stable.
   A PSI above 0.25 is drift whatever the coverage (new values, say).
 
+When a side has no values to compare there is no statistic. A column whose
+values on one side are all missing (NULL, blank or placeholders) has drifted.
+One with values on one side none of which reads as a number or a date (text
+dates written ``01/31/2024`` against typed dates: the profile reads ISO dates
+only; words against numbers) is ``not testable``, the summary saying which file
+and why, and so is a column with no values in either file.
+
 PSI compares the values' text. When one file types a column (``BOOLEAN``,
 ``TIME``, ``UUID``...) and the other leaves it text, the text is read as that
 type first, so ``TRUE`` in one file and ``true`` in the other are one value.
 
 Every result has a ``status``: ``drifted``, ``stable``, ``not testable`` or
-``not compared`` (a column only in one file, listed, not tested). A column
-with no values to compare on one side (all NULL, or text where the other side
-has numbers or dates) has drifted.
+``not compared`` (a column only in one file, listed, not tested).
 """
 
 from __future__ import annotations
@@ -190,6 +195,23 @@ def status(result: dict[str, Any]) -> str:
     return "drifted" if result["drifted"] else "stable"
 
 
+def _present(con: duckdb.DuckDBPyConnection, rel: str, col: str, dtype: str) -> int:
+    """How many values of ``col`` (of type ``dtype``) in ``rel`` are present: not NULL and,
+    in text, not blank or a placeholder (:func:`taskq.jobs.profile_stats.present_sql`)."""
+    q = quote_ident(col)
+    test = present_sql(q) if dtype == "VARCHAR" else f"{q} IS NOT NULL"
+    return int(con.execute(f"SELECT count(*) FILTER ({test}) FROM {rel}").fetchall()[0][0])
+
+
+_READS = {
+    "numeric": ("numeric values", "reads as a number"),
+    "temporal": (
+        "date or time values",
+        "reads as a date or time by the profile's rule (ISO 8601, such as 2024-01-31 or 2024-01-31 10:00)",
+    ),
+}
+
+
 def drift_column(
     con: duckdb.DuckDBPyConnection,
     cur: str,
@@ -201,9 +223,12 @@ def drift_column(
     """The drift result for ``col`` (present in both relations, of ``dtypes`` in ``cur``
     and ``base``), by the test for its ``kind`` (see the module docstring).
 
-    When one side has no values to compare (all NULL, or text where the other
-    side has numbers or dates) there is no statistic: that column drifted, unless
-    neither side has values.
+    When a side has no values to compare there is no statistic. It has drifted
+    when that side has no values at all (all NULL, blank or placeholders) and the
+    other has some. It is ``not testable`` when neither side has values, or when
+    the side has values of which none reads as a number (``numeric``) or a date or
+    time (``temporal``): text dates in another format (``01/31/2024``) against
+    typed dates are a reading the profile does not make, not a change in the data.
     """
     if kind == "numeric":
         result = _ks(con, cur, base, _number(col, dtypes[0]), _number(col, dtypes[1]))
@@ -213,12 +238,18 @@ def drift_column(
         result = _psi(con, cur, base, col, dtypes)
     n, m = result["n"], result["n_baseline"]
     if not n or not m:
-        values = {"numeric": "numeric values", "temporal": "date or time values"}.get(kind, "values")
-        empty = "the input" if not n else "the baseline"
-        if not n and not m:
-            empty = "either file"
-        result.update(
-            statistic=None, p_value=None, drifted=bool(n or m), summary=f"no {values} in {empty} to compare"
-        )
+        values, reads = _READS.get(kind, ("values", ""))
         result.pop("coverage", None)
+        result.update(statistic=None, p_value=None, drifted=None)
+        if not n and not m:
+            result["summary"] = f"no {values} in either file to compare"
+        else:
+            empty, rel, dtype = ("the input", cur, dtypes[0]) if not n else ("the baseline", base, dtypes[1])
+            present = _present(con, rel, col, dtype) if reads else 0
+            if present:
+                result["summary"] = (
+                    f"none of the {present:,} values in {empty} {reads}, so there are no {values} to compare"
+                )
+            else:
+                result.update(drifted=True, summary=f"no values in {empty} to compare")
     return {"column": col, **result, "status": status(result)}

@@ -284,10 +284,15 @@ def test_drift_with_nothing_to_compare_is_drift_and_the_json_stays_strict(tmp_pa
     text = (tmp_path / "o" / "profile.json").read_text()
     prof = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
     drift = {d["column"]: d for d in prof["drift"]}
-    # Numbers now, text in the baseline: no D to compute (it was NaN, "stable").
-    assert drift["x"]["drifted"] is True and drift["x"]["statistic"] is None
-    assert drift["x"]["summary"] == "no numeric values in the baseline to compare"
-    assert drift["gone"]["drifted"] is True and drift["gone"]["summary"].endswith("in the input to compare")
+    # Numbers now, words in the baseline: no D to compute (it was NaN, "stable"), and no evidence of
+    # a change either: none of the words reads as a number.
+    assert drift["x"]["status"] == "not testable" and drift["x"]["statistic"] is None
+    assert drift["x"]["summary"] == (
+        "none of the 2 values in the baseline reads as a number, so there are no numeric values to compare"
+    )
+    assert (
+        drift["gone"]["drifted"] is True and drift["gone"]["summary"] == "no values in the input to compare"
+    )
     assert drift["k"]["drifted"] is False
     # Columns only in the input come in input order (a set once made the order vary between runs).
     assert [d["column"] for d in prof["drift"] if d["summary"] == "only in the input"] == ["e5", "a1"]
@@ -309,6 +314,33 @@ def test_typed_and_text_values_are_compared_as_read_not_as_spelled(tmp_path):
     for name in ("flag", "t"):
         assert drift[name]["test"] == "psi" and drift[name]["status"] == "stable", drift[name]
         assert drift[name]["n_baseline"] == 201  # the blank row is none, as the typed side's NULL
+
+
+def test_unreadable_dates_or_numbers_and_empty_columns_are_not_testable(tmp_path):
+    # 01/31/2024 text (kept text by one "junk") against typed dates: 0 values by the ISO rule, which
+    # was "drifted: no date or time values in the baseline". Empty in both files was "stable".
+    cur, base = tmp_path / "cur.csv", tmp_path / "base.csv"
+    days = [datetime.date(2024, 1, 1) + datetime.timedelta(days=i) for i in range(100)]
+    cur.write_text("d,n,e,gone\n" + "".join(f"{d:%m/%d/%Y},{i},,{i}\n" for i, d in enumerate(days)))
+    base.write_text(
+        "d,n,e,gone\n" + "".join(f"{d:%m/%d/%Y},w{i},,\n" for i, d in enumerate(days)) + "junk,w,,\n"
+    )
+    execute("profile", cur, tmp_path / "o", {"baseline": str(base), "threads": 1})
+    prof = json.loads((tmp_path / "o" / "profile.json").read_text())
+    assert col(prof, "d")["type"] == "DATE"
+    drift = {d["column"]: d for d in prof["drift"]}
+    assert [drift[c]["status"] for c in ("d", "n", "e", "gone")] == [
+        "not testable",
+        "not testable",
+        "not testable",
+        "drifted",
+    ]
+    assert drift["d"]["test"] == "ks" and drift["d"]["summary"].startswith(
+        "none of the 101 values in the baseline reads as a date or time by the profile's rule (ISO 8601"
+    )
+    assert drift["n"]["summary"].startswith("none of the 101 values in the baseline reads as a number")
+    assert drift["e"]["summary"] == "no values in either file to compare"
+    assert {i["column"] for i in prof["issues"] if i["code"] == "drift_not_testable"} == {"d", "n", "e"}
 
 
 # --- errors, progress, html -----------------------------------------------------------------------
