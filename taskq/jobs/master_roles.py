@@ -14,7 +14,8 @@ one.
 
 A name is read as its words (``date_of_birth``, ``DateOfBirth`` and ``Date of
 Birth`` alike; case and accents aside), and a role's word must be a whole word
-(or a known compound: ``homephone``, ``Hausnummer``): ``Ethnicity`` is no city,
+(or a known compound or abbreviation: ``homephone``, ``MAILINGZIP``, ``ZIPCD``,
+``BIRTHDT``, ``streetname``, ``Hausnummer``): ``Ethnicity`` is no city,
 ``Hotel`` no phone. Words that change the meaning keep a column out of a role:
 ``Place of Birth``, ``Birth Year`` (no date of birth), ``Middle Name``, ``Maiden
 Name`` (no name), ``IP Address``, ``email_verified``, ``phone_type``,
@@ -25,7 +26,8 @@ French and Spanish headers are known (``Vorname``, ``Nachname``, ``Straße``,
 ``PLZ``, ``Ort``, ``Geburtsdatum``, ``Telefon``; ``Prénom``, ``Nom``,
 ``Adresse``, ``Ville``, ``Code postal``, ``Date de naissance``; ``Nombre``,
 ``Apellidos``, ``Dirección``, ``Ciudad``, ``Teléfono``, ``Fecha de
-nacimiento``).
+nacimiento``). A street named with its house number (``Strasse/Hausnummer``) is
+the whole street line (``address``), not the street number.
 """
 
 from __future__ import annotations
@@ -115,8 +117,8 @@ _NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
     ),
     (
         "dob",
-        r"\b(dob|d o b|birth|births|birthdate|birthday|bday|born|dateofbirth|geburtsdatum|geburtstag"
-        r"|naissance|nacimiento)\b",
+        r"\b(dob|d o b|birth|births|birthdate|birthday|bday|born|dateofbirth|birthdt|dobdt|geburtsdatum"
+        r"|geburtstag|naissance|nacimiento)\b|\bgeb ?datum\b|\bfecha de nac\b",
         # Where, in which country, in which year: no date of birth.
         r"\b(place|country|city|town|state|region|location|county|year|month|name|weight|height|order"
         r"|cert|certificate|lieu|pays|ville|lugar|pais|ciudad|ort|land|jahr|ano|annee|mois|mes|monat)\b|"
@@ -137,13 +139,13 @@ _NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
     (
         "street_number",
         r"\b(street|house|haus|door) ?(no|nr|num|number|nummer)\b|^(no|nr|num|number|numero|nummer)$",
-        # "Straße und Hausnummer", "street and number": the whole street line.
-        r"\b(and|und|et|y)\b",
+        # "Straße und Hausnummer", "Strasse/Hausnummer", "street and number": the whole street line.
+        r"\b(and|und|et|y)\b|\b(strasse|str|rue|calle)\b|\bstreet\b.*\b(house|haus)\b",
     ),
     (
         "postcode",
-        r"\b(post ?codes?|postal ?codes?|zip ?codes?|zips?|postleitzahl|code postal|codigo postal)\b"
-        r"|^(postal|plz|cp)$",
+        rf"\b{_PRE}(post ?codes?|postal ?codes?|zip ?codes?|zips?|post ?cd|postal ?cd|zip ?cd|zipcd|postleitzahl"
+        r"|code postal|codigo postal)\b|^(postal|plz|cp)$",
         f"{_FLAG}|{_TIME}",
     ),
     (
@@ -156,7 +158,7 @@ _NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
     (
         "address",
         rf"\b({_PRE}|street|postal|physical|delivery)(addr|address|addresses|adresse|anschrift|direccion|domicilio|street|streets|road"
-        r"|strasse|calle)(line)?\b|\bline \d\b",
+        r"|strasse|calle)(line)?\b|\b(streetname|strassenname)\b|\bline \d\b",
         # Not a postal address: IP Address, MAC address, wallet address...
         rf"\b(ip|ipv4|ipv6|mac|web|url|wallet|server|host|memory|network|ethernet|bitcoin|e ?mail)\b"
         rf"|{_FLAG}|{_TIME}",
@@ -164,7 +166,8 @@ _NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
     (
         "id",
         r"\b(ssn|soc ?sec|social ?sec|social ?security|national ?id|nationalid|passport|tax ?id|taxid"
-        r"|nin|licen[cs]e)\b|^id .|. (id|no|nr|number|num)$|..number$",
+        r"|nin|licen[cs]e|securite sociale|seguridad social|seguro social|sozialversicherungsnummer)\b"
+        r"|^id .|. (id|no|nr|number|num)$|..number$",
         # Numbers of an order, an invoice or a ticket name an event, not the entity:
         # one customer has many, so they would set the same person's records apart.
         r"\b(order|orders|invoice|transaction|txn|ticket|receipt|booking|reservation|payment|shipment"

@@ -86,6 +86,21 @@ from taskq.progress import NullProgress
         ("Ciudad", "city"),
         ("Teléfono", "phone"),
         ("Fecha de nacimiento", "dob"),
+        # Compounds and abbreviations whole-word matching lost (QA): roles before it.
+        ("ZIPCD", "postcode"),
+        ("MAILINGZIP", "postcode"),
+        ("HOMEZIP", "postcode"),
+        ("postal_cd", "postcode"),
+        ("BIRTHDT", "dob"),
+        ("streetname", "address"),
+        ("numéro de sécurité sociale", "id"),
+        ("Número de seguro social", "id"),
+        ("Geb.-Datum", "dob"),
+        # A street with its house number is the whole street line, no street number.
+        ("Strasse/Hausnummer", "address"),
+        ("Straße + Hausnummer", "address"),
+        ("Street Number", "street_number"),
+        ("Hausnr.", "street_number"),
     ],
 )
 def test_role_from_name(column: str, role: str | None) -> None:
