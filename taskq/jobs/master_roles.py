@@ -18,8 +18,9 @@ Birth`` alike; case and accents aside), and a role's word must be a whole word
 ``BIRTHDT``, ``streetname``, ``Hausnummer``): ``Ethnicity`` is no city,
 ``Hotel`` no phone. Words that change the meaning keep a column out of a role:
 ``Place of Birth``, ``Birth Year`` (no date of birth), ``Middle Name``, ``Maiden
-Name`` (no name), ``IP Address``, ``email_verified``, ``phone_type``,
-``emailed_at`` (facts about a value or timestamps), and ``Order Number``,
+Name``, ``Country Name``, ``Bank Name`` (no name), ``IP Address``,
+``email_verified``, ``phone_type``, ``Accepts Email Marketing``, ``emailed_at``
+(facts about a value or timestamps), and ``Order Number``,
 ``Invoice No`` (a number of an event, not of the entity: one customer has many,
 and as an id they would set that customer's records apart). English, German,
 French and Spanish headers are known (``Vorname``, ``Nachname``, ``Straße``,
@@ -27,7 +28,13 @@ French and Spanish headers are known (``Vorname``, ``Nachname``, ``Straße``,
 ``Adresse``, ``Ville``, ``Code postal``, ``Date de naissance``; ``Nombre``,
 ``Apellidos``, ``Dirección``, ``Ciudad``, ``Teléfono``, ``Fecha de
 nacimiento``). A street named with its house number (``Strasse/Hausnummer``) is
-the whole street line (``address``), not the street number.
+the whole street line (``address``), not the street number. A state is read
+however qualified or coded (``Mailing State/Province``, ``Default Address Province
+Code``, ``Home State``, ``STATE_CD``, ``Estado``); a country has no role (there is
+none for it), and neither a country nor a company named with an address
+(``Default Address Country Code``, ``Default Address Company``) is an address
+part: the company is an organisation's name (``name``), as are ``Company``,
+``Company Name``, ``Account Name``, ``Firma``, ``Raison sociale``.
 """
 
 from __future__ import annotations
@@ -93,14 +100,32 @@ _PRE = (
     r"evening|night|mobile|cell)?"
 )
 """A qualifier written into the same word: ``homephone``, ``workemail``, ``hometown``."""
-_FLAG = r"\b(is|has|verified|verify|valid|validated|invalid|confirmed|consent|opt|optin|optout|opted|subscribed|unsubscribed|bounced|bounce|status|flag|type|count|domain|provider|format)\b"
+_FLAG = (
+    r"\b(is|has|verified|verify|valid|validated|invalid|confirmed|consent|opt|optin|optout|opted|subscribed"
+    r"|unsubscribed|subscribe|unsubscribe|subscription|bounced|bounce|status|flag|type|count|domain|provider"
+    r"|format|accepts|accept|accepted|marketing|newsletter|permission|permissions|preference|preferences)\b"
+)
 """Words that make a column a fact *about* a role's value (``email_verified``,
 ``phone_type``, ``has_email``), not the value."""
 _TIME = r"\b(at|on|date|time|timestamp|updated|created|modified|changed)\b"
 """Words of a timestamp (``emailed_at``, ``address_updated_on``)."""
-_NAME_NOT = r"\b(middle|maiden|birth|nick|nickname|user|file|host|domain|product|item|brand)\b"
+_NAME_NOT = (
+    r"\b(middle|maiden|birth|nick|nickname|user|file|host|domain|product|item|brand|country|city|street"
+    r"|town|state|province|region|county|bank|event|campaign|list|tag|plan|payment|store|school)\b"
+)
 """Names that are not the person's own name to compare (``Middle Name``, ``Maiden Name``,
-``user_name``, ``file_name``)."""
+``user_name``, ``file_name``, ``Country Name``, ``Bank Name``)."""
+_ORG = (
+    r"(company|companies|business|organi[sz]ation|organi[sz]ations|org|account|trading|employer|vendor"
+    r"|supplier|firma|firmen|firmenname|unternehmen|arbeitgeber|entreprise|societe|empresa|raison sociale"
+    r"|razon social)"
+)
+"""Words of an organisation's name (``Company``, ``Account Name``, ``Firma``, ``Raison sociale``)."""
+_ORG_ALONE = (
+    r"(company|organi[sz]ation|employer|firma|firmenname|unternehmen|arbeitgeber|entreprise|societe|empresa"
+    r"|raison sociale|razon social)"
+)
+"""Of :data:`_ORG`, those that name an organisation without the word name (not ``Account``)."""
 
 _NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
     (
@@ -154,13 +179,25 @@ _NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
         r"|ville|ciudad|localite|localidad|poblacion|gemeinde|commune)\b",
         rf"\b(birth|naissance|nacimiento)\b|{_FLAG}|{_TIME}",
     ),
-    ("state", r"^(state|province|region|county|territory|bundesland|provincia)$", None),
+    (
+        "state",
+        # The last words name the state, maybe as a code: "Mailing State/Province",
+        # "Default Address Province Code", "MailingStateCode", "Home State", "Estado".
+        r"(^| )(state|province|region|county|territory|bundesland|provincia|estado|kanton|departement"
+        r"|stateorprovince)( or province| province| state| region)?( code| cd| abbr| abbreviation| name)?$"
+        r"|^st cd$",
+        r"\b(country|countries|pays|pais|land|nation|birth|naissance|nacimiento|order|payment|job|task"
+        rf"|ticket|case|subscription|lead)\b|{_FLAG}|{_TIME}",
+    ),
     (
         "address",
         rf"\b({_PRE}|street|postal|physical|delivery)(addr|address|addresses|adresse|anschrift|direccion|domicilio|street|streets|road"
         r"|strasse|calle)(line)?\b|\b(streetname|strassenname)\b|\bline \d\b",
         # Not a postal address: IP Address, MAC address, wallet address...
         rf"\b(ip|ipv4|ipv6|mac|web|url|wallet|server|host|memory|network|ethernet|bitcoin|e ?mail)\b"
+        # Nor the country or the company of an address ("Default Address Country Code",
+        # "Default Address Company"): no street line.
+        rf"|\b(country|countries|pays|pais|land)\b|\b{_ORG_ALONE}$"
         rf"|{_FLAG}|{_TIME}",
     ),
     (
@@ -176,8 +213,9 @@ _NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
     ),
     (
         "name",
-        r"(^| )(full ?)?names?$|\bfullname\b|^(customer|person|company|nom|nombre|nom complet"
-        r"|nombre completo)$|organisation|organization",
+        r"(^| )(full ?)?names?$|\b(full|customer|cust|contact|client|member|patient|person)name\b"
+        r"|^(customer|person|nom|nombre|nom complet|nombre completo)$"
+        rf"|(^| ){_ORG_ALONE}$|\b{_ORG} ?names?\b|^name of (the )?{_ORG}$|^nombre de la {_ORG}$",
         f"{_NAME_NOT}|{_FLAG}|{_TIME}",
     ),
 )

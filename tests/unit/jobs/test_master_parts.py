@@ -101,6 +101,26 @@ from taskq.progress import NullProgress
         ("Straße + Hausnummer", "address"),
         ("Street Number", "street_number"),
         ("Hausnr.", "street_number"),
+        # States however qualified or coded; a country or a company is no address part.
+        ("Default Address Province Code", "state"),
+        ("Mailing State/Province", "state"),
+        ("MailingState", "state"),
+        ("Home State", "state"),
+        ("STATE_CD", "state"),
+        ("address1_stateorprovince", "state"),
+        ("Estado", "state"),
+        ("Estado civil", None),
+        ("Default Address Country Code", None),
+        ("Mailing Country", None),
+        ("Country/Region", None),
+        ("Default Address Company", "name"),
+        ("Company Address", "address"),
+        ("Firma", "name"),
+        ("Raison sociale", "name"),
+        ("COMPANYNAME", "name"),
+        ("Account", None),
+        ("Country Name", None),
+        ("Bank Name", None),
     ],
 )
 def test_role_from_name(column: str, role: str | None) -> None:
@@ -135,6 +155,25 @@ def test_a_column_named_for_a_role_whose_values_do_not_fit_does_not_take_it() ->
     assert detect_roles(["Mobile"], {"Mobile": samples["Mobile"]}) == {"Mobile": "ignore"}
     # A misnamed column still gets the role its values show.
     assert detect_roles(["phone"], {"phone": ["a@b.com", "c@d.org", "e@f.de"] * 2}) == {"phone": "email"}
+
+
+def test_a_shopify_customer_export_has_one_street_line() -> None:
+    # Shopify's own header set (QA): the company and the country code were address
+    # columns, and the company, first of them, was blocked on as the street line.
+    columns = [
+        "Customer ID", "First Name", "Last Name", "Email", "Accepts Email Marketing",
+        "Default Address Company", "Default Address Address1", "Default Address Address2",
+        "Default Address City", "Default Address Province Code", "Default Address Country Code",
+        "Default Address Zip", "Default Address Phone", "Accepts SMS Marketing", "Total Spent",
+    ]  # fmt: skip
+    roles = detect_roles(columns, {})
+    assert [c for c in columns if roles[c] == "address"] == [
+        "Default Address Address1",
+        "Default Address Address2",
+    ]
+    assert roles["Default Address Province Code"] == "state"
+    assert roles["Default Address Country Code"] == "ignore"
+    assert roles["Accepts Email Marketing"] == "ignore"
 
 
 def test_looks_like_names() -> None:
