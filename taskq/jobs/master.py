@@ -68,7 +68,7 @@ from .master_normalize import (
 )
 from .master_params import check_columns
 from .master_params import validate_params as _validate
-from .master_roles import NAME_ROLES, detect_roles, looks_like_names
+from .master_roles import NAME_ROLES, detect_roles, looks_like_names, organisation
 from .master_scoring import MAX_FIELDS, Comparison, pair_sql, street_line
 
 __all__ = ["run", "validate_params"]
@@ -133,10 +133,20 @@ def _blocking_fields(comps: list[Comparison], usable: dict[str, int]) -> dict[st
 
     Of several columns of one role, the one with the most usable values (after
     normalising; the first on a tie): a mostly empty ``email_old`` before a full
-    ``email`` would otherwise find no pairs. Addresses block on the street line,
-    not ``address_2``."""
+    ``email`` would otherwise find no pairs. An organisation's name
+    (:func:`.master_roles.organisation`: ``Company``) is not blocked on when a
+    person's name (first, last or full) is: many people share one company, and its
+    phonetic keys would pair them all. Addresses block on the street line, not
+    ``address_2``."""
+
+    def org(c: Comparison) -> bool:
+        return c.role == "name" and organisation(c.column)
+
+    person = any(c.role in NAME_ROLES and not org(c) for c in comps)
     first: dict[str, str] = {}
     for c in sorted(comps, key=lambda c: -usable.get(c.field, 0)):  # stable: ties keep column order
+        if person and org(c):
+            continue
         first.setdefault(c.role, c.field)
     line = street_line(comps)
     if line is not None:

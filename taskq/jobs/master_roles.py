@@ -34,7 +34,9 @@ Code``, ``Home State``, ``STATE_CD``, ``Estado``); a country has no role (there 
 none for it), and neither a country nor a company named with an address
 (``Default Address Country Code``, ``Default Address Company``) is an address
 part: the company is an organisation's name (``name``), as are ``Company``,
-``Company Name``, ``Account Name``, ``Firma``, ``Raison sociale``.
+``Company Name``, ``Account Name``, ``Firma``, ``Raison sociale``
+(:func:`organisation`): compared as a name, but not blocked on beside a person's
+name.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ __all__ = [
     "detect_roles",
     "header_words",
     "looks_like_names",
+    "organisation",
     "role_from_name",
     "role_from_values",
     "second_line",
@@ -270,6 +273,16 @@ def header_words(column: str) -> str:
     text = unicodedata.normalize("NFKD", "".join(out).casefold())
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return " ".join(re.findall(r"[^\W_]+", text))
+
+
+def organisation(column: str) -> bool:
+    """Whether ``column`` is named for an organisation's name (``Company``, ``Company
+    Name``, ``Account Name``, ``Employer``, ``Firma``) rather than a person's.
+
+    Such a column with the ``name`` role is compared as a name (the same customer
+    keeps the same company), but a person's name blocks ahead of it: many people
+    share one company, so its phonetic keys would pair them all."""
+    return bool(re.search(rf"\b{_ORG}( ?names?)?\b", header_words(column)))
 
 
 def role_from_name(column: str) -> str | None:
