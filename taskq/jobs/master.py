@@ -79,6 +79,7 @@ OUTPUTS = ("clusters.csv", "golden.csv", "pairs.csv", "stewardship.csv")
 _RESERVED = ("cluster_id", "cluster_size", "source_rows")
 """golden.csv's own columns: input columns of these names are read as ``<name>_input``."""
 _KIND = {"email": "e-mail addresses", "phone": "phone numbers", "dob": "dates"}
+_NAMED = {"email": "an email", "phone": "a phone", "dob": "a date-of-birth"}
 _SCORE_SLICE = 4_000_000
 MODEL_COLLAPSED = 1e-4
 """Below this fitted match share the model found no duplicates to learn from (warned)."""
@@ -270,7 +271,7 @@ def _run(
         alerts.append(
             finding(
                 "info",
-                f"{col!r} is named like a {role} column but its values are not {_KIND[role]}: "
+                f"{col!r} is named like {_NAMED[role]} column but its values are not {_KIND[role]}: "
                 f"not compared (set params.roles to use it)",
                 column=col,
                 code="role_values_mismatch",

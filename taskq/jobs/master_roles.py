@@ -18,7 +18,8 @@ Birth`` alike; case and accents aside), and a role's word must be a whole word
 ``BIRTHDT``, ``streetname``, ``Hausnummer``): ``Ethnicity`` is no city,
 ``Hotel`` no phone. Words that change the meaning keep a column out of a role:
 ``Place of Birth``, ``Birth Year`` (no date of birth), ``Middle Name``, ``Maiden
-Name``, ``Country Name``, ``Bank Name`` (no name), ``IP Address``,
+Name``, ``Country Name``, ``Bank Name`` (no name), ``Spouse Name``,
+``Emergency Contact Phone``, ``Mother's Name`` (another person's: no role), ``IP Address``,
 ``email_verified``, ``phone_type``, ``Accepts Email Marketing``, ``emailed_at``
 (facts about a value or timestamps), and ``Order Number``,
 ``Invoice No`` (a number of an event, not of the entity: one customer has many,
@@ -140,7 +141,9 @@ _NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
     (
         "phone",
         rf"\b{_PRE}(tele?phones?|phones?|tel|telefon|telefono|mobile|mobil|handy|cell|cellphone|cellular|fax"
-        r"|telefax)(no|nr|num|number|nummer|numero)?\b",
+        r"|telefax|movil|celular|portable|mobiltelefon|mobilfunk|mobilfunknummer)(no|nr|num|number|nummer|numero)?\b"
+        # "Contact Number" is a phone number; "ph_no", "mob_no" too.
+        r"|\b(contact|ph|phn|mob) ?(no|nr|num|number|nbr)\b",
         f"{_FLAG}|{_TIME}",
     ),
     (
@@ -223,6 +226,14 @@ _NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
     ),
 )
 
+_OTHER = (
+    r"\b(spouse|spouses|partner|partners|husband|wife|emergency|kin|parent|parents|guardian|father|fathers"
+    r"|mother|mothers|referrer|beneficiary|assistant|asst)\b"
+)
+"""Words of another person (``Spouse Name``, ``Emergency Contact Phone``, ``Mother's Name``):
+their name, date of birth, phone, email or id is not the record's own."""
+_PERSON = frozenset({"name", "first_name", "last_name", "dob", "phone", "email", "id"})
+
 _BARE_NAMES = frozenset({"name", "names", "nom", "nombre"})
 
 _SECOND_LINE = re.compile(
@@ -294,7 +305,7 @@ def role_from_name(column: str) -> str | None:
     words = header_words(column)
     for role, pattern, unless in _NAME_PATTERNS:
         if re.search(pattern, words) and not (unless and re.search(unless, words)):
-            return role
+            return None if role in _PERSON and re.search(_OTHER, words) else role
     return None
 
 

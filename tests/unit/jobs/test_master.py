@@ -289,7 +289,9 @@ def test_an_email_flag_does_not_take_the_email_blocking(tmp_path) -> None:
     assert "Email" not in report["summary"]["roles"]
     assert report["summary"]["roles"]["email_address"] == "email"
     assert report["summary"]["pairs_by_pass"]["email"] == 1
-    assert [a["column"] for a in report["alerts"] if a["code"] == "role_values_mismatch"] == ["Email"]
+    mismatch = [a for a in report["alerts"] if a["code"] == "role_values_mismatch"]
+    assert [a["column"] for a in mismatch] == ["Email"]
+    assert "'Email' is named like an email column" in mismatch[0]["message"]
     assert not [a for a in report["alerts"] if a["code"] == "empty_match_column"]
 
 

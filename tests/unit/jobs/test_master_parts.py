@@ -121,6 +121,23 @@ from taskq.progress import NullProgress
         ("Account", None),
         ("Country Name", None),
         ("Bank Name", None),
+        # Another person's name, phone or birthday is not the record's own.
+        ("Spouse Name", None),
+        ("Spouse First Name", None),
+        ("Emergency Contact Name", None),
+        ("Emergency Contact Number", None),
+        ("Parent Name", None),
+        ("Mother's Name", None),
+        ("Spouse DOB", None),
+        ("Contact Name", "name"),
+        ("Contact Email", "email"),
+        # A contact number is a phone; mobile phones in other languages.
+        ("Contact Number", "phone"),
+        ("Contact No", "phone"),
+        ("Móvil", "phone"),
+        ("Celular", "phone"),
+        ("Portable", "phone"),
+        ("Mobiltelefon", "phone"),
     ],
 )
 def test_role_from_name(column: str, role: str | None) -> None:
