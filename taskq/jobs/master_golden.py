@@ -27,12 +27,17 @@ joins parts no input row had together ("Smith, Mary" and "Mary, Smith" made
 "Mary Mary"). Such a group (two or more columns, :func:`part_groups`) competes
 as one value, by the rule of its first column that has a rule of its own, else
 the default (:func:`group_rule`): a row with more real (non-blank,
-non-placeholder) parts wins first, then the rule on the parts together (the
-frequency of the whole combination, the total length, the row's recency or
-source); a tie in frequency goes to the row whose parts most rows share, then to
-the earliest row. The winning row gives every column of the group, a blank one
-included. The price: under ``most_recent`` a newer row missing a part loses to
-an older row that has them all.
+non-placeholder) parts wins first, a placeholder part counting as a blank; then
+the rule on the real parts together (the frequency of the whole combination, the
+total length, the row's recency or source); a tie in frequency goes to the row
+whose parts most rows share, then to the earliest row. The winning row gives
+every part it holds a real value for. A part it lacks (blank or a placeholder) is
+filled, column by column and by the group's rule, from the rows of the cluster
+that contradict none of its real parts (case aside): "Mary" + blank and blank +
+"Smith" give "Mary Smith", but a street's blank postcode never comes from a row
+with another street. A placeholder survives only where no such row has a real
+value. The price: under ``most_recent`` a newer row missing a part loses to an
+older row that has them all, and two filled parts may come from two rows.
 
 Values are the raw input values (not the normalised ones). ``source_rows``
 lists the 0-based input rows of the cluster, ``;``-separated, ascending.
@@ -155,9 +160,10 @@ def golden_query(
         columns: the columns to carry into the golden record, in order.
         rules: column -> rule; every column in ``columns`` must be present.
         groups: ``(rule, columns)`` of column groups that survive as a whole: the
-            rule picks one row, which gives all the group's columns (see
-            :func:`part_groups`). A column is in one group at most; ``rules`` is
-            not read for it.
+            rule picks one row, which gives the group's columns it has real values
+            for; the others are filled from rows agreeing with it (see
+            :func:`part_groups` and the module's docstring). A column is in one
+            group at most; ``rules`` is not read for it.
         recency_column, source_column, source_priority: inputs of the rules that need them.
     """
     index = {c: i for i, c in enumerate(columns)}
@@ -175,24 +181,38 @@ def golden_query(
         key = _key(rules[column], f"'real': k{i}", f"length(v{i})", f"'f': f{i}")
         aggs.append(f"arg_max(v{i}, {key}) FILTER (WHERE v{i} IS NOT NULL) AS a{i}")
         picks[column] = f"coalesce(a{i}, '')"
+    ranked = []
     for g, (rule, group) in enumerate(groups):
         ids = [index[c] for c in group]
-        # The group competes as one value: rows with more real parts first (a blank
-        # never beats a value), then the rule on the parts together, where a tie in
-        # frequency goes to the row whose parts most rows share ("Mary, Smith" over
-        # "Smith, Mary" and "Mary, Smiht").
-        values = ", ".join(f"nullif(trim(CAST(j.{quote_ident(c)} AS VARCHAR)), '')" for c in group)
+        # A part's real value: NULL where it is blank or a placeholder, which rank alike.
+        real_values = [f"CASE WHEN k{i} THEN v{i} END" for i in ids]
+        # The group competes as one value: rows with more real parts first (a blank or
+        # a placeholder never beats a value, and a placeholder never beats a blank),
+        # then the rule on the real parts together, where a tie in frequency goes to the
+        # row whose parts most rows share ("Mary, Smith" over "Smith, Mary" and "Mary, Smiht").
+        values = ", ".join(
+            f"CASE WHEN NOT {placeholder_sql(v)} THEN {v} END"
+            for v in (f"nullif(trim(CAST(j.{quote_ident(c)} AS VARCHAR)), '')" for c in group)
+        )
         windows.append(f"count(*) OVER (PARTITION BY j.cluster_id, {values}) AS gf{g}")
         real = " + ".join(f"CAST(v{i} IS NOT NULL AND k{i} AS INTEGER)" for i in ids)
-        filled = " + ".join(f"CAST(v{i} IS NOT NULL AS INTEGER)" for i in ids)
-        length = " + ".join(f"coalesce(length(v{i}), 0)" for i in ids)
-        share = " + ".join(f"CASE WHEN v{i} IS NULL THEN 0 ELSE f{i} END" for i in ids)
-        key = _key(rule, f"'real': {real}, 'filled': {filled}", length, f"'f': gf{g}, 'share': {share}")
-        parts = ", ".join(f"v{i}" for i in ids)
-        # A list, as arg_max skips rows whose value is NULL and a part may be blank.
-        aggs.append(f"arg_max([{parts}], {key}) FILTER (WHERE {filled} > 0) AS g{g}")
-        for n, c in enumerate(group, 1):
-            picks[c] = f"coalesce(g{g}[{n}], '')"
+        length = " + ".join(f"CASE WHEN k{i} THEN coalesce(length(v{i}), 0) ELSE 0 END" for i in ids)
+        share = " + ".join(f"CASE WHEN v{i} IS NOT NULL AND k{i} THEN f{i} ELSE 0 END" for i in ids)
+        key = _key(rule, f"'real': {real}", length, f"'f': gf{g}, 'share': {share}")
+        # The winning row's real parts (a list: arg_max skips a NULL value, and a part may be
+        # NULL), beside every row of its cluster.
+        ranked.append(f"arg_max([{', '.join(real_values)}], {key}) OVER (PARTITION BY cluster_id) AS w{g}")
+        # A row that contradicts none of the winner's real parts (case aside) may fill the
+        # parts the winner lacks; each such part by the group's rule, column by column.
+        agree = " AND ".join(
+            f"coalesce(lower(w{g}[{n}]) = lower(CASE WHEN k{i} THEN v{i} END), true)"
+            for n, i in enumerate(ids, 1)
+        )
+        aggs.append(f"any_value(w{g}) AS w{g}")
+        for n, (i, c) in enumerate(zip(ids, group, strict=True), 1):
+            fill_key = _key(rule, f"'real': k{i}", f"length(v{i})", f"'f': f{i}")
+            aggs.append(f"arg_max(v{i}, {fill_key}) FILTER (WHERE v{i} IS NOT NULL AND {agree}) AS a{i}")
+            picks[c] = f"coalesce(w{g}[{n}], a{i}, '')"
     extra = []
     if recency_column is not None:
         extra.append(_recency_sql(recency_column))
@@ -215,7 +235,8 @@ def golden_query(
         f"SELECT * FROM (SELECT cluster_id, cluster_size, source_rows{picked} FROM ("
         f"SELECT cluster_id, count(*) AS cluster_size, "
         f"string_agg(CAST(__row AS VARCHAR), ';' ORDER BY __row) AS source_rows{''.join(', ' + a for a in aggs)} "
-        f"FROM (SELECT {inner} FROM (SELECT s.*, a.cluster_id {rows} WHERE z.n > 1) AS j) "
+        f"FROM (SELECT *{''.join(', ' + r for r in ranked)} FROM ("
+        f"SELECT {inner} FROM (SELECT s.*, a.cluster_id {rows} WHERE z.n > 1) AS j)) "
         f"GROUP BY cluster_id) UNION ALL SELECT a.cluster_id, CAST(1 AS BIGINT), CAST(s.__row AS VARCHAR)"
         f"{', ' + single if single else ''} {rows} WHERE z.n = 1) ORDER BY cluster_id"
     )

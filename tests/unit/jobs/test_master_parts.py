@@ -608,3 +608,66 @@ def test_golden_name_parts_come_from_one_row(
         recency_column="seen",
     )
     assert con.execute(query).fetchall() == [(0, 3, "0;1;2", *expected)]
+
+
+@pytest.mark.parametrize(
+    ("rule", "csv", "expected"),
+    [
+        # QA: the placeholder row won on "filled" parts and gave "mary, unknown". It ranks as
+        # if blank; the winner's missing part comes from a row that agrees with it.
+        ("most_frequent", "first,last,seen\nmary,unknown,\n,smith,\nmary,,\n", ("mary", "smith")),
+        ("most_recent", "first,last,seen\nmary,unknown,2024-01-01\n,smith,2020-01-01\nmary,,2019-01-01\n",
+         ("mary", "smith")),
+        # A placeholder survives where the cluster has nothing real for that part...
+        ("most_frequent", "first,last,seen\nmary,unknown,\nmary,,\nMARY,,\n", ("mary", "unknown")),
+        # ...and a part is never filled from a row that contradicts the winner.
+        ("most_frequent", "first,last,seen\nmary,,\nmary,,\nanne,jones,\n", ("anne", "jones")),
+        ("most_frequent", "first,last,seen\nmary,,\nmary,,\nanne,,\n", ("mary", "")),
+    ],
+)  # fmt: skip
+def test_golden_group_placeholders_rank_as_blank_and_gaps_fill_from_agreeing_rows(
+    tmp_path, rule: str, csv: str, expected: tuple[str, str]
+) -> None:
+    from taskq.jobs.master_golden import golden_query
+
+    (tmp_path / "g.csv").write_text(csv)
+    con = connect(memory_limit="256MB", threads=1)
+    table = open_table(con, tmp_path / "g.csv", all_varchar=True)
+    con.execute(
+        "CREATE TEMP TABLE asg AS SELECT * FROM (VALUES (0, 0), (1, 0), (2, 0)) AS t(rid, cluster_id)"
+    )
+    cols = ["first", "last"]
+    query = golden_query(
+        table.view,
+        "asg",
+        cols,
+        dict.fromkeys(cols, "most_frequent"),
+        groups=[(rule, cols)],
+        recency_column="seen",
+    )
+    assert con.execute(query).fetchall() == [(0, 3, "0;1;2", *expected)]
+
+
+def test_golden_address_gaps_fill_only_from_the_same_address(tmp_path) -> None:
+    from taskq.jobs.master_golden import golden_query
+
+    # QA: suburb n/a (postcode 3220), geelong (no postcode), blank gave suburb "n/a".
+    # Cluster 1: the postcode of another street in the cluster never joins 12 Main St.
+    (tmp_path / "g.csv").write_text(
+        "street,suburb,postcode\n15 acacia st,n/a,3220\n15 acacia st,geelong,\n15 acacia st,,\n"
+        "12 main st,perth,\n12 main st,perth,\n5 oak rd,,2000\n"
+    )
+    con = connect(memory_limit="256MB", threads=1)
+    table = open_table(con, tmp_path / "g.csv", all_varchar=True)
+    con.execute(
+        "CREATE TEMP TABLE asg AS SELECT * FROM (VALUES (0, 0), (1, 0), (2, 0), (3, 1), (4, 1), (5, 1)) "
+        "AS t(rid, cluster_id)"
+    )
+    cols = ["street", "suburb", "postcode"]
+    query = golden_query(
+        table.view, "asg", cols, dict.fromkeys(cols, "most_frequent"), groups=[("most_frequent", cols)]
+    )
+    assert con.execute(query).fetchall() == [
+        (0, 3, "0;1;2", "15 acacia st", "geelong", "3220"),
+        (1, 3, "3;4;5", "12 main st", "perth", ""),
+    ]
