@@ -13,10 +13,12 @@ two records both saying ``N/A`` do not agree on anything.
   common street words abbreviated (``street`` -> ``st``); a full ``name`` has
   its tokens sorted so "Smith John" equals "John Smith", after the company legal
   forms ending it are dropped (``Globex Corp``, ``Globex Corporation`` -> ``globex``;
-  ``Inc``, ``Ltd``, ``Pty Ltd``, ``LLC``, ``PLC``, ``GmbH``, ``& Co``..., in any case,
-  with or without dots; ``AG``, ``SA``, ``S.A.``, ``SAS``, ``BV``, ``NV`` only in
-  capitals, as ``Sá`` is a surname too). Two companies sharing only a legal form
-  then share nothing; a name that is nothing but a legal form keeps it.
+  ``Inc``, ``Ltd``, ``Pty Ltd``, ``LLC``, ``PLC``, ``GmbH``..., in any case, with or
+  without dots; ``AG``, ``SA``, ``S.A.``, ``SAS``, ``BV``, ``NV`` only in capitals, as
+  ``Sá`` is a surname too; ``SpA`` only so, or dotted, as a spa is no company form;
+  ``Co`` and ``Company`` only after ``&`` or ``and`` or before another form, as
+  ``Jennifer Co`` is a person). Two companies sharing only a legal form then share
+  nothing; a name that is nothing but a legal form keeps it.
 * first names: optionally mapped through a nickname table (``bill`` -> ``william``).
 * last names and full names: a generational suffix after the first word (``Jr``,
   ``Jnr``, ``Sr``, ``Snr``, ``II``/``2nd``, ``III``/``3rd``, ``IV``/``4th``) is split
@@ -151,8 +153,6 @@ _LEGAL_FORMS = (
     "incorporated",
     "corp",
     "corporation",
-    "co",
-    "company",
     "ltd",
     "limited",
     "llc",
@@ -168,12 +168,15 @@ _LEGAL_FORMS = (
     "pte",
     "sarl",
     "srl",
-    "spa",
     "s\\.p\\.a",
 )
 """Legal forms of a company (RE2, any case), dropped from the end of a ``name``."""
-_LEGAL_FORMS_UPPER = ("AG", "SA", "S\\.A", "SAS", "S\\.A\\.S", "BV", "B\\.V", "NV", "N\\.V")
-"""Legal forms that are also a person's name or initials (Maria Sá): dropped only in capitals."""
+_LEGAL_FORMS_UPPER = ("AG", "SA", "S\\.A", "SAS", "S\\.A\\.S", "BV", "B\\.V", "NV", "N\\.V", "SpA")
+"""Legal forms that are also a word or a person's name or initials (Maria Sá, a day spa):
+dropped only as written here (``SpA``, never ``Spa``)."""
+_COMPANY = "(?i:co|company)"
+"""``Co`` and ``Company``: dropped only after ``&`` or ``and`` (``Smith & Co``) or before another
+legal form (``Acme Co., Ltd.``); alone they are words and names (Jennifer Co, Maria Company)."""
 _LEGAL_FORM_ROUNDS = 3
 """Legal forms dropped one after the other from the end of a name (``Pty Ltd``, ``GmbH & Co``)."""
 
@@ -184,12 +187,18 @@ def _without_legal_form(col: str) -> str:
     ``Globex Corp``, ``Globex Corporation`` and ``Globex Corp.`` are all ``Globex``; at least
     one letter or digit is kept, so ``Inc`` alone stays itself.
     """
-    words = "|".join(_LEGAL_FORMS)
-    upper = "|".join(_LEGAL_FORMS_UPPER)
-    tail = f"[\\s,.&]+(?:(?i:{words})|{upper})\\.?\\s*$"
+    form = f"(?:(?i:{'|'.join(_LEGAL_FORMS)})|{'|'.join(_LEGAL_FORMS_UPPER)})"
+    tail = (
+        "(?:"
+        f"[\\s,.&]+{form}"
+        f"|[\\s,]*&[\\s,]*{_COMPANY}"
+        f"|[\\s,]+(?i:and)\\s+{_COMPANY}"
+        f"|[\\s,.]+{_COMPANY}\\.?[\\s,]+{form}"
+        ")\\.?\\s*$"
+    )
     expr = col
     for _ in range(_LEGAL_FORM_ROUNDS):
-        expr = f"regexp_replace({expr}, '^(.*[\\p{{L}}\\p{{N}}].*?){tail}', '\\1')"
+        expr = f"regexp_replace({expr}, '^(.*?[\\p{{L}}\\p{{N}}].*?){tail}', '\\1')"
     return expr
 
 

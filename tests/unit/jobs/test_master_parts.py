@@ -288,6 +288,18 @@ def test_roles_from_values_and_given_roles_win() -> None:
         ("name", "Maria Sá", "maria sa"),
         ("name", "Inc Lee", "inc lee"),
         ("last_name", "Smith Co", "smith co"),
+        # QA: Co, Company and Spa are surnames and words too. Co and Company go only after
+        # & or "and" or before another form; SpA only so written (or dotted).
+        ("name", "Jennifer Co", "co jennifer"),
+        ("name", "Maria Company", "company maria"),
+        ("name", "Serenity Spa", "serenity spa"),
+        ("name", "Serenity SpA", "serenity"),
+        ("name", "Serenity S.p.A.", "serenity"),
+        ("name", "Smith and Company", "smith"),
+        ("name", "Baz GmbH & Co", "baz"),
+        ("name", "Acme Co., Ltd.", "acme"),
+        ("name", "Acme Company Limited", "acme"),
+        ("name", "Brand Co", "brand co"),
         # A generational suffix is no part of the name (it is compared on its own).
         ("last_name", "Turner Jr", "turner"),
         ("last_name", "Hale, Jr.", "hale"),
