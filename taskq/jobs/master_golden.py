@@ -46,12 +46,11 @@ lists the 0-based input rows of the cluster, ``;``-separated, ascending.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 
 from ._placeholders import placeholder_sql
 from .io import quote_ident, sql_literal
-from .master_normalize import _DATE_FORMATS
+from .master_normalize import _DATE_FORMATS, organisation_column
 
 __all__ = ["ADDRESS_PART_ROLES", "NAME_PART_ROLES", "RULES", "golden_query", "group_rule", "part_groups"]
 
@@ -92,8 +91,6 @@ NAME_PART_ROLES = frozenset({"first_name", "last_name", "name"})
 ADDRESS_PART_ROLES = frozenset({"address", "street_number", "city", "state", "postcode"})
 """Roles of the parts of one address (street lines, number, city, state, postcode)."""
 
-_ORGANISATION = re.compile(r"compan|organi[sz]ation|business|employer|firm|corp", re.I)
-
 
 def part_groups(columns: Sequence[str], roles: Mapping[str, str]) -> list[list[str]]:
     """The columns that hold parts of one name or of one address, each group in input order.
@@ -106,7 +103,7 @@ def part_groups(columns: Sequence[str], roles: Mapping[str, str]) -> list[list[s
     names = [
         c
         for c in columns
-        if roles.get(c) in NAME_PART_ROLES and not (roles[c] == "name" and _ORGANISATION.search(c))
+        if roles.get(c) in NAME_PART_ROLES and not (roles[c] == "name" and organisation_column(c))
     ]
     addresses = [c for c in columns if roles.get(c) in ADDRESS_PART_ROLES]
     return [g for g in (names, addresses) if len(g) > 1]

@@ -20,11 +20,15 @@ two records both saying ``N/A`` do not agree on anything.
   ``Jennifer Co`` is a person). Two companies sharing only a legal form then share
   nothing; a name that is nothing but a legal form keeps it.
 * first names: optionally mapped through a nickname table (``bill`` -> ``william``).
-* last names and full names: a generational suffix after the first word (``Jr``,
-  ``Jnr``, ``Sr``, ``Snr``, ``II``/``2nd``, ``III``/``3rd``, ``IV``/``4th``) is split
-  off into a column of its own (:func:`suffix_field`, written ``jr``, ``sr``, ``ii``,
-  ``iii``, ``iv``), so ``Turner Jr`` and ``Turner`` are one last name; scoring vetoes a
-  pair whose suffixes differ (:mod:`.master_scoring`).
+* last names and full names: a generational suffix (``Jr``, ``Jnr``, ``Sr``, ``Snr``,
+  ``II``/``2nd``, ``III``/``3rd``, ``IV``/``4th``) where a person's suffix stands, the
+  last word or the last word before a comma and never the first word (``Michael
+  Turner Jr``, ``Turner Jr, Michael``), is split off into a column of its own
+  (:func:`suffix_field`, written ``jr``, ``sr``, ``ii``, ``iii``, ``iv``), so ``Turner
+  Jr`` and ``Turner`` are one last name; scoring vetoes a pair whose suffixes differ
+  (:mod:`.master_scoring`). An ordinal inside a name (``Studio 2nd Floor Ltd``) is
+  no suffix, and none is read from a full-name column headed like an organisation
+  (:func:`organisation_column`: ``company``, ``employer``...).
 * codes (postcode, street number, id): folded like text, then letters and
   digits only.
 * email: trimmed and lower-cased; NULL without an ``@``.
@@ -50,6 +54,7 @@ distinct value in Python and joined back; only distinct values cross into Python
 from __future__ import annotations
 
 import logging
+import re
 
 import duckdb
 import jellyfish
@@ -67,6 +72,7 @@ __all__ = [
     "build_normalised",
     "content_order",
     "normalise_sql",
+    "organisation_column",
     "phonetic_keys",
     "suffix_field",
     "suffix_sql",
@@ -210,15 +216,37 @@ _SUFFIXES = {
     "jnr": "jr",
     "sr": "sr",
     "snr": "sr",
+    "iii": "iii",
     "ii": "ii",
     "2nd": "ii",
-    "iii": "iii",
     "3rd": "iii",
     "iv": "iv",
     "4th": "iv",
 }
-"""Generational suffixes (a token of the folded value) and the one each stands for.
+"""Generational suffixes (a word of the value, any case) and the one each stands for.
 ``Junior`` and ``Senior`` spelled out are not among them: they are surnames too."""
+
+_SUFFIX_AT = (
+    "^(.*?[\\p{L}\\p{N}].*?[^\\p{L}\\p{N}]+)"
+    f"((?i:{'|'.join(_SUFFIXES)}))"
+    "([^\\p{L}\\p{N},]*(?:,|$))"
+)
+"""RE2: a suffix where a person's suffix stands, after at least one word: the last word
+of the value or the last before a comma (``Michael Turner Jr``, ``Turner Jr., Michael``,
+``Hale, Jr.``). Groups: 1 what precedes it, 2 the suffix, 3 what follows up to the comma
+or the end. ``Studio 2nd Floor Ltd`` has none: ``2nd`` is followed by more words."""
+
+_ORGANISATION = re.compile(r"compan|organi[sz]ation|business|employer|firm|corp", re.I)
+
+
+def organisation_column(column: str) -> bool:
+    """Whether the header ``column`` names an organisation (``company``, ``employer``...).
+
+    A ``name`` column so named holds companies, not people: it is no part of a person's
+    name in golden records (:func:`taskq.jobs.master_golden.part_groups`) and no
+    generational suffix is read from it (:func:`build_normalised`).
+    """
+    return _ORGANISATION.search(column) is not None
 
 
 def suffix_field(field: str) -> str:
@@ -226,35 +254,23 @@ def suffix_field(field: str) -> str:
     return f"{field}_sfx"
 
 
-def _tokens(text: str) -> str:
-    return f"string_split({text}, ' ')"
+def _without_suffix(col: str) -> str:
+    """The raw value ``col`` without the generational suffix :func:`suffix_sql` reads.
 
-
-def _is_suffix(x: str) -> str:
-    return f"list_contains([{', '.join(sql_literal(k) for k in _SUFFIXES)}], {x})"
-
-
-def _without_suffix(text: str) -> str:
-    """The folded ``text`` without generational suffixes after its first token.
-
-    The first token stays whatever it is: ``Ii`` alone or first is a name (a Japanese
+    The first word stays whatever it is: ``Ii`` alone or first is a name (a Japanese
     surname), ``II`` after a name is a suffix.
     """
-    t = _tokens(text)
-    return (
-        f"nullif(array_to_string(list_concat({t}[1:1], "
-        f"list_filter({t}[2:], lambda x: NOT {_is_suffix('x')})), ' '), '')"
-    )
+    return f"regexp_replace({col}, '{_SUFFIX_AT}', '\\1\\3')"
 
 
 def suffix_sql(role: str, col: str) -> str:
     """A DuckDB expression: the generational suffix of the VARCHAR ``col`` for ``role``
     (one of :data:`SUFFIX_ROLES`), written as ``jr``, ``sr``, ``ii``, ``iii`` or ``iv``;
-    NULL without one. The first suffix after the first token counts."""
+    NULL without one. A suffix counts only as the last word, or the last word before a
+    comma, and never as the first word (:data:`_SUFFIX_AT`); the first such one counts."""
     if role not in SUFFIX_ROLES:
         raise ValueError(f"no suffix for role {role!r}")
-    t = _tokens(_text(_real(col)))
-    found = f"list_filter({t}[2:], lambda x: {_is_suffix('x')})[1]"
+    found = f"nullif(lower(regexp_extract({_real(col)}, '{_SUFFIX_AT}', 2)), '')"
     spellings = " ".join(
         f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in _SUFFIXES.items() if k != v
     )
@@ -276,11 +292,12 @@ def _real(col: str) -> str:
     return f"(CASE WHEN {placeholder_sql(col)} THEN NULL ELSE {col} END)"
 
 
-def normalise_sql(role: str, col: str, *, nicknames: bool = True) -> str:
+def normalise_sql(role: str, col: str, *, nicknames: bool = True, suffixes: bool = True) -> str:
     """A DuckDB expression normalising the VARCHAR expression ``col`` for ``role``.
 
     ``first_name`` nickname mapping refers to the ``m_nick`` table that
     :func:`build_normalised` creates; call it through there when ``nicknames``.
+    Without ``suffixes`` a generational suffix stays part of a name (a company's).
     """
     col = _real(col)
     if role in ("first_name", "city", "state"):
@@ -288,10 +305,12 @@ def normalise_sql(role: str, col: str, *, nicknames: bool = True) -> str:
         if role == "first_name" and nicknames:
             expr = f"coalesce((SELECT canon FROM m_nick WHERE nick = {expr}), {expr})"
         return expr
+    if role in SUFFIX_ROLES and suffixes:
+        col = _without_suffix(col)
     if role == "last_name":
-        return _without_suffix(_text(col))
+        return _text(col)
     if role == "name":
-        text = _without_suffix(_text(_without_legal_form(col)))
+        text = _text(_without_legal_form(col))
         return f"nullif(array_to_string(list_sort(string_split({text}, ' ')), ' '), '')"
     if role == "address":
         return _address(col)
@@ -345,14 +364,18 @@ def build_normalised(
     joins = []
     for i, (field, column, role) in enumerate(fields):
         src = quote_ident(column)
+        # A company column's "II" or "2nd" is part of the company's name.
+        person = not (role == "name" and organisation_column(column))
         if role == "first_name" and nicknames:
             base = _text(_real(src))
             joins.append(f"LEFT JOIN m_nick AS k{i} ON k{i}.nick = {base}")
             selects.append(f"coalesce(k{i}.canon, {base}) AS {quote_ident(field)}")
         else:
-            selects.append(f"{normalise_sql(role, src, nicknames=False)} AS {quote_ident(field)}")
+            expr = normalise_sql(role, src, nicknames=False, suffixes=person)
+            selects.append(f"{expr} AS {quote_ident(field)}")
         if role in SUFFIX_ROLES:
-            selects.append(f"{suffix_sql(role, src)} AS {quote_ident(suffix_field(field))}")
+            sfx = suffix_sql(role, src) if person else "CAST(NULL AS VARCHAR)"
+            selects.append(f"{sfx} AS {quote_ident(suffix_field(field))}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {NORMALISED_TABLE} AS SELECT *, {content} AS {CONTENT_KEY} "
         f"FROM (SELECT {', '.join(selects)} FROM {view} {' '.join(joins)}) ORDER BY rid"

@@ -17,7 +17,8 @@ scored table is ``(l, r, code)``: 16 bytes a pair, never Python objects. The
 model that turns codes into match probabilities is in :mod:`.master_model`.
 
 A pair whose generational suffixes differ (``Turner Jr`` and ``Turner Sr``, ``Hart II``
-and ``Hart III``, in a last-name or full-name column: the suffix is split off the
+and ``Hart III``, the last word or the last before a comma of a last-name or
+full-name column, not one headed like an organisation: the suffix is split off the
 name when normalising, :func:`~taskq.jobs.master_normalize.suffix_sql`) is *vetoed*:
 its code has the sign bit set (:data:`VETO`, above the 3 x 21 level bits), and
 :func:`vetoed` tells it. Its levels are still those of its fields (the names

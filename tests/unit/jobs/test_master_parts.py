@@ -683,3 +683,47 @@ def test_golden_address_gaps_fill_only_from_the_same_address(tmp_path) -> None:
         (0, 3, "0;1;2", "15 acacia st", "geelong", "3220"),
         (1, 3, "3;4;5", "12 main st", "perth", ""),
     ]
+
+
+@pytest.mark.parametrize(
+    ("role", "raw", "suffix", "name"),
+    [
+        ("name", "Michael Turner Sr.", "sr", "michael turner"),
+        ("name", "TURNER JR, MICHAEL", "jr", "michael turner"),
+        ("name", "Turner Jr., Michael", "jr", "michael turner"),
+        ("name", "Smith, John Jr", "jr", "john smith"),
+        ("name", "William Hart III", "iii", "hart william"),
+        ("last_name", "Hale, Jr.", "jr", "hale"),
+        ("last_name", "Hart 2nd", "ii", "hart"),
+        # QA: an ordinal inside a company name is no suffix, nor is one before a legal form.
+        ("name", "Studio 2nd Floor Ltd", None, "2nd floor studio"),
+        ("name", "Michael 3rd Street LLC", None, "3rd michael street"),
+        ("name", "Acme 2nd Ltd", None, "2nd acme"),
+        # The first word is a name, whatever it looks like.
+        ("last_name", "Ii", None, "ii"),
+        ("name", "Ii, Yoko", None, "ii yoko"),
+    ],
+)
+def test_a_suffix_is_read_only_where_a_persons_suffix_stands(
+    role: str, raw: str, suffix: str | None, name: str
+) -> None:
+    from taskq.jobs.master_normalize import suffix_sql
+
+    con = connect(memory_limit="256MB", threads=1)
+    got = con.execute(f"SELECT {suffix_sql(role, '$1')}, {normalise_sql(role, '$1')}", [raw]).fetchall()[0]
+    assert got == (suffix, name)
+
+
+def test_no_suffix_is_read_from_a_company_column() -> None:
+    from taskq.jobs.master_normalize import NORMALISED_TABLE, suffix_field
+
+    con = connect(memory_limit="256MB", threads=1)
+    con.execute(
+        "CREATE TEMP VIEW v AS SELECT * FROM (VALUES (0, 'Ford II', 'Ford II'), (1, 'Ford III', 'Ford III')) "
+        "AS t(__row, company_name, full_name)"
+    )
+    build_normalised(con, "v", [("f0", "company_name", "name"), ("f1", "full_name", "name")])
+    got = con.execute(
+        f"SELECT f0, {suffix_field('f0')}, f1, {suffix_field('f1')} FROM {NORMALISED_TABLE} ORDER BY rid"
+    ).fetchall()
+    assert got == [("ford ii", None, "ford", "ii"), ("ford iii", None, "ford", "iii")]
