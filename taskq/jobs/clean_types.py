@@ -581,12 +581,19 @@ def _merged_note(con: duckdb.DuckDBPyConnection, table: str, decision: TypeDecis
     # Written alike but for thousands separators or a + (1,000.0 and 1000.0) is one way;
     # scientific notation (1.0e3) and zero (-0.0) are other ways to write a number, not codes.
     plain = f"ltrim(replace(cur, '{',' if mark == '.' else '.'}', ''), '+')"
+    values = (
+        f"SELECT cur, plain, p FROM (SELECT cur, {plain} AS plain, {parsed} AS p FROM {table} "
+        f"WHERE cur IS NOT NULL AND contains(cur, '{mark}')) WHERE p IS NOT NULL "
+        f"AND TRY_CAST(p AS DOUBLE) IS DISTINCT FROM 0 AND NOT regexp_matches(plain, '[eE]')"
+    )
+    # Texts that are each their number's own text (206.92) cannot share a number with another:
+    # the grouping below runs only when some text is not (1.10, 01.1; a DECIMAL's padded scale).
+    odd = con.execute(f"SELECT count(*) FROM ({values}) WHERE plain <> CAST(p AS VARCHAR)").fetchall()[0]
+    if not odd[0]:
+        return ""
     row = con.execute(
-        f"SELECT count(*), min_by(texts, p), min(p) FROM ("
-        f"SELECT p, list(DISTINCT cur ORDER BY cur) AS texts FROM ("
-        f"SELECT cur, {plain} AS plain, {parsed} AS p FROM {table} WHERE cur IS NOT NULL) "
-        f"WHERE p IS NOT NULL AND TRY_CAST(p AS DOUBLE) IS DISTINCT FROM 0 AND contains(plain, '{mark}') AND NOT regexp_matches(plain, '[eE]') "
-        "GROUP BY p HAVING count(DISTINCT plain) > 1)"
+        f"SELECT count(*), min_by(texts, p), min(p) FROM (SELECT p, list(DISTINCT cur ORDER BY cur) AS texts "
+        f"FROM ({values}) GROUP BY p HAVING count(DISTINCT plain) > 1)"
     ).fetchall()[0]
     count, texts, number = row
     if not count:
