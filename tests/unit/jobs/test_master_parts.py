@@ -584,6 +584,29 @@ def test_part_groups_are_names_and_addresses() -> None:
     assert group_rule(groups[1], surv) == ("most_frequent", [])
 
 
+def _group_golden(tmp_path, rule: str, csv: str) -> list[tuple]:
+    """The golden row of one cluster of the three rows of ``csv`` (first, last, seen), whose
+    name columns survive as one group by ``rule``."""
+    from taskq.jobs.master_golden import golden_query
+
+    (tmp_path / "g.csv").write_text(csv)
+    con = connect(memory_limit="256MB", threads=1)
+    table = open_table(con, tmp_path / "g.csv", all_varchar=True)
+    con.execute(
+        "CREATE TEMP TABLE asg AS SELECT * FROM (VALUES (0, 0), (1, 0), (2, 0)) AS t(rid, cluster_id)"
+    )
+    cols = ["first", "last"]
+    query = golden_query(
+        table.view,
+        "asg",
+        cols,
+        dict.fromkeys(cols, "most_frequent"),
+        groups=[(rule, cols)],
+        recency_column="seen",
+    )
+    return con.execute(query).fetchall()
+
+
 @pytest.mark.parametrize(
     ("rule", "csv", "expected"),
     [
@@ -602,24 +625,7 @@ def test_part_groups_are_names_and_addresses() -> None:
 def test_golden_name_parts_come_from_one_row(
     tmp_path, rule: str, csv: str, expected: tuple[str, str]
 ) -> None:
-    from taskq.jobs.master_golden import golden_query
-
-    (tmp_path / "g.csv").write_text(csv)
-    con = connect(memory_limit="256MB", threads=1)
-    table = open_table(con, tmp_path / "g.csv", all_varchar=True)
-    con.execute(
-        "CREATE TEMP TABLE asg AS SELECT * FROM (VALUES (0, 0), (1, 0), (2, 0)) AS t(rid, cluster_id)"
-    )
-    cols = ["first", "last"]
-    query = golden_query(
-        table.view,
-        "asg",
-        cols,
-        dict.fromkeys(cols, "most_frequent"),
-        groups=[(rule, cols)],
-        recency_column="seen",
-    )
-    assert con.execute(query).fetchall() == [(0, 3, "0;1;2", *expected)]
+    assert _group_golden(tmp_path, rule, csv) == [(0, 3, "0;1;2", *expected)]
 
 
 @pytest.mark.parametrize(
@@ -640,24 +646,7 @@ def test_golden_name_parts_come_from_one_row(
 def test_golden_group_placeholders_rank_as_blank_and_gaps_fill_from_agreeing_rows(
     tmp_path, rule: str, csv: str, expected: tuple[str, str]
 ) -> None:
-    from taskq.jobs.master_golden import golden_query
-
-    (tmp_path / "g.csv").write_text(csv)
-    con = connect(memory_limit="256MB", threads=1)
-    table = open_table(con, tmp_path / "g.csv", all_varchar=True)
-    con.execute(
-        "CREATE TEMP TABLE asg AS SELECT * FROM (VALUES (0, 0), (1, 0), (2, 0)) AS t(rid, cluster_id)"
-    )
-    cols = ["first", "last"]
-    query = golden_query(
-        table.view,
-        "asg",
-        cols,
-        dict.fromkeys(cols, "most_frequent"),
-        groups=[(rule, cols)],
-        recency_column="seen",
-    )
-    assert con.execute(query).fetchall() == [(0, 3, "0;1;2", *expected)]
+    assert _group_golden(tmp_path, rule, csv) == [(0, 3, "0;1;2", *expected)]
 
 
 def test_golden_address_gaps_fill_only_from_the_same_address(tmp_path) -> None:
