@@ -355,7 +355,8 @@ def _result(
             recs.append(finding("warning", f"{col!r}: {d.note}", column=col, code="decimal_mark_ambiguous"))
         if d is not None and d.merged:
             recs.append(finding("warning", f"{col!r}: {d.merged}", column=col, code="values_merged"))
-        if d is not None and d.type == "text" and 0.5 <= d.share < 1 and "below" in d.reason:
+        # Digits with leading zeros (02139) are codes: converting them is no advice to give.
+        if d is not None and d.type == "text" and 0.5 <= d.share < 1 and "below" in d.reason and not d.codes:
             recs.append(
                 finding(
                     "info",

@@ -209,6 +209,9 @@ class TypeDecision:
     (:data:`_AP_MONTH`). Without such values no value is rewritten."""
     two_digit_years: int = 0
     """For dates: rows read with a two-digit year (by the century rule: see the module docstring)."""
+    codes: bool = False
+    """For text: some values are digits with a leading zero (``02139``): codes, which a
+    conversion to numbers would change, so the report does not suggest one."""
     merged: str = ""
     """For numbers: a warning when fractions written differently read as one number (``1.1``
     and ``1.10``: versions, not numbers?), see :func:`_merged_note`."""
@@ -635,6 +638,7 @@ def decide_type(
                 "text",
                 share,
                 reason=f"{share:.1%} of non-null values look like a number, date or boolean, below {threshold:.0%}",
+                codes=first.lead0 > 0,
             )
     c = _candidates(con, table, first)
     nonnull = c["nonnull"]
@@ -712,6 +716,7 @@ def decide_type(
                 "text",
                 share,
                 reason=f"best candidate {name} parses {share:.1%} of non-null values, below {threshold:.0%}",
+                codes=c["lead0"] > 0,
             )
         decision = TypeDecision(name, share, reason=f"{share:.1%} of non-null values parse as {name}")
     if decision.type in ("date", "timestamp"):

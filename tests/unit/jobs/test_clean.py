@@ -106,6 +106,17 @@ def test_type_threshold(tmp_path: Path, good: int, converted: bool) -> None:
         assert any(r["code"] == "type_below_threshold" for r in report["recommendations"])
 
 
+@pytest.mark.parametrize("zips", [["02139", "10001", "07030"], ["02139", "94105-1234", "10001"]])
+def test_codes_with_leading_zeros_get_no_advice_to_convert(tmp_path: Path, zips: list[str]) -> None:
+    # A ZIP column (02139, ZIP+4 values) below the threshold was told "set its type in params
+    # to convert it": as integers, 02139 would become 2139.
+    rows = [[z] for z in zips * 10] + [["94105-1234"]] * 6 + [["n/a?"]]
+    report, cleaned, _ = clean(tmp_path, ["zip"], rows, {})
+    assert report["summary"]["converted_columns"] == {}
+    assert [r for r in report["recommendations"] if r["code"] == "type_below_threshold"] == []
+    assert cleaned[0]["zip"] == "02139"
+
+
 def test_thousands_separators_per_column(tmp_path: Path) -> None:
     header = ["us", "eu"]
     rows = [["1,234.50", "1.234,50"], ["12", "12,5"], ["1,000", "1.000"], ["-3.25", "7"]]
