@@ -484,6 +484,19 @@ def _raise_json_problem(path: Path, src: Path) -> None:
         raise InputMalformed(f"{path.name}: line {bad[0]}: {bad[1]}", path=str(path), line=bad[0])
 
 
+def _json_kind(value: Any) -> str:
+    """What JSON calls ``value``'s kind (``string``, not Python's ``str``)."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object" if isinstance(value, dict) else "null"
+
+
 def json_lines_problem(path: Path) -> tuple[int, str] | None:
     """``(line, what is wrong)`` for the first bad record of the JSON-lines file ``path``
     (UTF-8), or None.
@@ -515,15 +528,15 @@ def json_lines_problem(path: Path) -> tuple[int, str] | None:
                 head = (n, record)
             elif not isinstance(head[1], dict):
                 if isinstance(record, dict):  # objects after a first line that is none: it is the odd one
-                    return head[0], odd.format(type(head[1]).__name__)
+                    return head[0], odd.format(_json_kind(head[1]))
                 continue  # plain values or arrays a line: no records (below)
             if isinstance(head[1], dict) and not isinstance(record, dict):
-                return n, odd.format(type(record).__name__)
+                return n, odd.format(_json_kind(record))
             if isinstance(record, dict) and "" in record:
                 return n, 'an object with an empty key ""; every field needs a name'
     if head is not None and not isinstance(head[1], dict):
         # Plain values or arrays, one a line: DuckDB reads them as one made-up "json" column.
-        return head[0], odd.format(type(head[1]).__name__)
+        return head[0], odd.format(_json_kind(head[1]))
     return None
 
 

@@ -315,13 +315,13 @@ def test_jsonl_with_a_stray_cp1252_byte_late_keeps_its_utf8(con, write_bytes):
         ('{"a": 1}\n\n\n{"a": tru}\n', r"bad\.jsonl: line 4: not valid JSON"),
         (
             '{"a": 1}\n[1, 2]\n{"a": 3}\n',
-            r"bad\.jsonl: line 2: a JSON list where each line must hold one object",
+            r"bad\.jsonl: line 2: a JSON array where each line must hold one object",
         ),
-        ('{"a": 1}\n"text"\n', r"bad\.jsonl: line 2: a JSON str where"),
+        ('{"a": 1}\n"text"\n', r"bad\.jsonl: line 2: a JSON string where"),
         ('{"a": 1}\n{"": 2}\n{"a": 3}\n', r'bad\.jsonl: line 2: an object with an empty key ""'),
         ('{"a": 1, "b": }\n{"a": 2}\n', r"bad\.jsonl: line 1: not valid JSON"),
         ('{"a": 1}\n{"a": 2}\n}\n', r"bad\.jsonl: line 3: not valid JSON"),
-        ('[1, 2]\n{"a": 1}\n{"a": 2}\n', r"bad\.jsonl: line 1: a JSON list where"),
+        ('[1, 2]\n{"a": 1}\n{"a": 2}\n', r"bad\.jsonl: line 1: a JSON array where"),
     ],
 )
 def test_jsonl_errors_name_the_bad_line(con, write_bytes, text, message):
@@ -1153,13 +1153,18 @@ def test_headers_read_under_another_name_are_reported(con, write_bytes):
 
 @pytest.mark.parametrize(
     ("text", "kind"),
-    [('"s0"\n"s1"\n"s2"\n', "str"), ("\n0\n1\n2\n", "int"), ('[0, "a"]\n[1, "b"]\n', "list")],
+    [
+        ('"s0"\n"s1"\n"s2"\n', "string"),
+        ("\n0\n1\n2\n", "number"),
+        ('[0, "a"]\n[1, "b"]\n', "array"),
+        ("true\nfalse\n", "boolean"),
+    ],
 )
 def test_jsonl_of_plain_values_or_arrays_is_refused_naming_the_first(con, write_bytes, text, kind):
     # They were read as one made-up "json" column, with no word said (QA): a file of
     # records holds objects, as a mix of objects and plain values already had to.
     with pytest.raises(
-        InputMalformed, match=rf"line {2 if kind == 'int' else 1}: a JSON {kind} where each line"
+        InputMalformed, match=rf"line {2 if kind == 'number' else 1}: a JSON {kind} where each line"
     ):
         open_table(con, write_bytes("v.jsonl", text.encode()), all_varchar=True)
 
