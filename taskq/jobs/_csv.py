@@ -559,7 +559,7 @@ def _sep_line(sample: bytes, encoding: str) -> tuple[str, int] | None:
     m = _SEP_LINE.match(head)
     if m is None:
         return None
-    delimiter = m.group(1).rstrip(" ") or m.group(1)  # "sep=; " is ";", "sep= " is a space
+    delimiter = m.group(1).strip(" ") or m.group(1)  # "sep= ; " is ";", "sep= " is a space
     if '"' in delimiter or len(delimiter.encode()) > 4:
         return None
     return delimiter, 1 + m.group(2).count("\n")

@@ -100,7 +100,7 @@ def test_fields_split_at_a_long_delimiter_as_csv_splits_at_a_short_one(line, fie
         b"sep=\t\nname\tamount\nA\t1,5\nB\t2,5\n",
         "sep=;\r\nname;amount\r\nA;1,5\r\nB;2,5\r\n".encode("utf-16"),
         b"sep=;\n\nname;amount\nA;1,5\nB;2,5\n",  # a blank line after the hint
-        b"SEP=; \r\nname;amount\r\nA;1,5\r\nB;2,5\r\n",
+        b"SEP= ; \r\nname;amount\r\nA;1,5\r\nB;2,5\r\n",
         b"sep=||\nname||amount\nA||1,5\nB||2,5\n",  # DuckDB takes up to four bytes
     ],
 )
