@@ -353,6 +353,16 @@ def _result(
             recs.append(finding("info", f"{col!r}: {d.note}", column=col, code="two_digit_years"))
         elif d is not None and d.note:
             recs.append(finding("warning", f"{col!r}: {d.note}", column=col, code="decimal_mark_ambiguous"))
+        if d is not None and d.currency:
+            recs.append(
+                finding(
+                    "info",
+                    f"{col!r}: amounts in {d.currency} are written as plain numbers (the currency is in "
+                    "changes.json decisions)",
+                    column=col,
+                    code="currency_removed",
+                )
+            )
         if d is not None and d.merged:
             recs.append(finding("warning", f"{col!r}: {d.merged}", column=col, code="values_merged"))
         # Digits with leading zeros (02139) are codes: converting them is no advice to give.

@@ -40,6 +40,11 @@ Candidates, for non-null text values:
   three numbers leaves the column text (75%), and in a number column (or one
   forced to number) it fails. One far below it (``1e-400``) casts to 0.0, a
   DOUBLE that changes it, and no DECIMAL holds it: such a column stays text too.
+* **amounts**: a column whose values carry one currency sign (``$4,217.18``,
+  ``-$12.50``, ``1.234,50 €``; ``$``, ``€``, ``£``, ``¥``, ``₹``, before or after the
+  number, spaced or not) is decided and read as numbers without the sign; the decision
+  records it (``currency``) and the report says so. Two signs in a column (``$`` and
+  ``€``) keep it text: their amounts do not add up. Percentages stay text.
 * **date**: ISO (``2024-03-01``, with optional ``T``/space time and fractional seconds), numeric
   ``a/b/yyyy`` with ``/``, ``-`` or ``.``, and month names (``1 Mar 2024``,
   ``March 1, 2024``, ``Mar 1 2024``, ``01-Mar-2024``), full or abbreviated in
@@ -94,6 +99,7 @@ parse are reported as failures (and quarantined), never silently nulled.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -209,6 +215,8 @@ class TypeDecision:
     (:data:`_AP_MONTH`). Without such values no value is rewritten."""
     two_digit_years: int = 0
     """For dates: rows read with a two-digit year (by the century rule: see the module docstring)."""
+    currency: str | None = None
+    """For numbers: the currency sign every value was read without (``$``)."""
     codes: bool = False
     """For text: some values are digits with a leading zero (``02139``): codes, which a
     conversion to numbers would change, so the report does not suggest one."""
@@ -244,6 +252,8 @@ class TypeDecision:
             out["note"] = self.note
         if self.merged:
             out["merged"] = self.merged
+        if self.currency:
+            out["currency"] = self.currency
         return out
 
 
@@ -342,10 +352,11 @@ def failure_reason(decision: TypeDecision, value: str = "{x}", parsed: str = "{n
         "not a valid " + {"timestamptz": "timestamp with a UTC offset"}.get(decision.type, decision.type)
     )
     if decision.exact:  # a number a DOUBLE would change, not a broken one: say so
-        pattern, cleaned = _number_text(decision.decimal, value)
+        plain = _without_currency(value, decision.currency) if decision.currency else value
+        pattern, cleaned = _number_text(decision.decimal, plain)
         double = f"TRY_CAST({cleaned} AS DOUBLE)"
         reason = (
-            f"CASE WHEN regexp_full_match({value}, {_lit(pattern)}) AND isfinite({double}) THEN "
+            f"CASE WHEN regexp_full_match({plain}, {_lit(pattern)}) AND isfinite({double}) THEN "
             f"{_lit('number with more significant digits than a DOUBLE holds')} ELSE {reason} END"
         )
     return f"CASE WHEN {value} IS NOT NULL AND {parsed} IS NULL THEN {reason} END"
@@ -354,6 +365,8 @@ def failure_reason(decision: TypeDecision, value: str = "{x}", parsed: str = "{n
 def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
     """SQL turning the text ``value`` into ``decision.sql_type`` (NULL when it does not parse)."""
     t = decision.type
+    if decision.currency:
+        value = _without_currency(value, decision.currency)
     if t == "boolean":  # 1 and 0 too: they do not make a column boolean, but read as one in it
         return (
             f"CASE WHEN lower({value}) IN ({', '.join(map(_lit, (*_TRUE, '1')))}) THEN true "
@@ -430,6 +443,8 @@ class _FirstPass:
     lead0: int
     overflow: int
     huge: int
+    money: int
+    """Rows holding a currency sign (:data:`CURRENCIES`), digits-only rows aside."""
 
 
 def _first_pass(con: duckdb.DuckDBPyConnection, table: str) -> _FirstPass:
@@ -440,7 +455,8 @@ def _first_pass(con: duckdb.DuckDBPyConnection, table: str) -> _FirstPass:
     row = con.execute(
         f"SELECT coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE {looks}), 0), coalesce(sum(n) FILTER (WHERE d), 0), "
         f"coalesce(sum(n) FILTER (WHERE d AND starts_with(cur, '0') AND strlen(cur) > 1), 0), "
-        f"coalesce(sum(n) FILTER (WHERE d AND {too_big}), 0), coalesce(sum(n) FILTER (WHERE {huge}), 0) "
+        f"coalesce(sum(n) FILTER (WHERE d AND {too_big}), 0), coalesce(sum(n) FILTER (WHERE {huge}), 0), "
+        f"coalesce(sum(n) FILTER (WHERE NOT d AND ({_has_currency('cur')})), 0) "
         f"FROM (SELECT n, cur, {_DIGITS} AS d FROM {table} WHERE cur IS NOT NULL)"
     ).fetchall()[0]
     return _FirstPass(*(int(x) for x in row))
@@ -609,6 +625,41 @@ def _merged_note(con: duckdb.DuckDBPyConnection, table: str, decision: TypeDecis
     )
 
 
+CURRENCIES = ("$", "€", "£", "¥", "₹")
+"""Currency signs a number column may carry (``$4,217.18``, ``1.234,50 €``)."""
+
+
+def _has_currency(value: str) -> str:
+    """SQL: ``value`` holds a currency sign (byte searches: cheap on every row)."""
+    return " OR ".join(f"contains({value}, {_lit(c)})" for c in CURRENCIES)
+
+
+def _money_pattern(sign: str) -> str:
+    """A number with ``sign`` before it (after an optional minus) or after it, spaced or not."""
+    s = re.escape(sign)
+    return rf"[+-]? ?{s} ?[+-]?[0-9.,]*[0-9]|[+-]?[0-9][0-9.,]* ?{s}"
+
+
+def _without_currency(value: str, sign: str) -> str:
+    """SQL: the text ``value`` without the currency ``sign`` and the spaces around it."""
+    return f"replace(replace(replace({value}, {_lit(sign)}, ''), ' ', ''), ' ', '')"
+
+
+def _currency(con: duckdb.DuckDBPyConnection, table: str, first: _FirstPass, threshold: float) -> str | None:
+    """The one currency sign that at least ``threshold`` of the column's values carry on
+    a number, or None. Two currencies in a column (``$`` and ``€``) are no number column:
+    their amounts cannot be added up."""
+    if not first.nonnull or first.money / first.nonnull < threshold:
+        return None
+    sums = ", ".join(
+        f"coalesce(sum(n) FILTER (WHERE regexp_full_match(cur, {_lit(_money_pattern(c))})), 0)"
+        for c in CURRENCIES
+    )
+    row = con.execute(f"SELECT {sums} FROM {table} WHERE cur IS NOT NULL").fetchall()[0]
+    count, sign = max(zip(row, CURRENCIES, strict=True))
+    return sign if count / first.nonnull >= threshold else None
+
+
 def decide_type(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -630,6 +681,21 @@ def decide_type(
     if forced == "text":
         return TypeDecision("text", 0.0, reason="type forced to text")
     first = _first_pass(con, table)
+    sign = _currency(con, table, first, threshold) if forced in ("auto", "number", "integer") else None
+    if sign is not None:
+        # Amounts with one currency sign ($4,217.18): decided, and parsed, without it.
+        plain = f"{table}__amounts"
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {plain} AS SELECT * REPLACE ({_without_currency('cur', sign)} AS cur) FROM {table}"
+        )
+        try:
+            money = decide_type(con, plain, threshold=threshold, forced=forced, decimal=decimal)
+        finally:
+            con.execute(f"DROP VIEW {plain}")
+        if money.type in ("integer", "number"):
+            money.currency = sign
+            money.reason += f", without the currency sign {sign}"
+            return money
     if forced == "auto":  # the first pass rules out most text columns before the patterns run
         looks, nonnull = first.looks, first.nonnull
         if nonnull and looks / nonnull < threshold:  # not looks < threshold * nonnull: 0.55 * 100 > 55

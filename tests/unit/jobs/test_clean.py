@@ -1862,3 +1862,31 @@ def test_fractions_written_two_ways_as_one_number_are_a_warning(
         assert len(found) == 1 and warned in found[0]["message"] and found[0]["severity"] == "warning"
         decision = json.loads((tmp_path / "o" / "changes.json").read_text())["decisions"]["version"]
         assert decision["types"]["merged"] == found[0]["message"].split(": ", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("values", "written", "sign"),
+    [
+        (["$4,217.18", "-$12.50", "$ 1,000", "$0.99"], ["4217.18", "-12.5", "1000.0", "0.99"], "$"),
+        (["1.234,50 €", "12,00 €", "-3,5 €", "7 €"], ["1234.5", "12.0", "-3.5", "7.0"], "€"),
+        (["£12", "£1,500", "£7", "-£3"], ["12", "1500", "7", "-3"], "£"),
+    ],
+)
+def test_amounts_with_one_currency_sign_are_numbers(
+    tmp_path: Path, values: list[str], written: list[str], sign: str
+) -> None:
+    # "$4,217.18" stayed text: sales exports could not be summed or checked for outliers.
+    rows = [[str(i), v] for i, v in enumerate(values * 5)] + [["99", "call us"]]
+    report, cleaned, out = clean(tmp_path, ["id", "amount"], rows, {})
+    assert [r["amount"] for r in cleaned[:4]] == written
+    assert report["summary"]["converted_columns"]["amount"] in ("DOUBLE", "BIGINT")
+    decision = json.loads((out / "changes.json").read_text())["decisions"]["amount"]["types"]
+    assert decision["currency"] == sign and sign in decision["reason"]
+    assert [r["code"] for r in report["recommendations"] if r["column"] == "amount"] == ["currency_removed"]
+    assert [q["quarantine_value"] for q in read_csv(out / "quarantine.csv")] == ["call us"]
+
+
+def test_amounts_in_two_currencies_stay_text(tmp_path: Path) -> None:
+    rows = [[v] for v in ["$12.50", "€9.99", "$3.00", "€1.50"] * 5]
+    report, cleaned, _ = clean(tmp_path, ["amount"], rows, {})
+    assert report["summary"]["converted_columns"] == {} and cleaned[0]["amount"] == "$12.50"

@@ -415,3 +415,28 @@ def test_columns_without_addresses_never_compile_the_address_patterns(
         == "email"
     )
     assert report["summary"]["quarantined"] == 20
+
+
+def test_rowwise_path_matches_value_maps_on_amounts_with_a_currency_sign(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rnd = random.Random(8)
+    rows = [
+        [
+            f"${rnd.randint(0, 10**6):,}.{rnd.randint(0, 99):02d}"
+            if i % 23
+            else rnd.choice(["", "n/a", "€5", "free"]),
+            f"{rnd.randint(1, 999)},{rnd.randint(0, 99):02d} €" if i % 19 else "-",
+        ]
+        for i in range(300)
+    ]
+    src = tmp_path / "in.csv"
+    with src.open("w", newline="") as fh:
+        csv.writer(fh).writerows([["usd", "eur"], *rows])
+    params = {"columns": {"usd": {"nulls": "mean"}}}
+    expected = _run(tmp_path, "maps", src, params)
+    assert json.loads(expected["summary"])["converted_columns"] == {"usd": "DOUBLE", "eur": "DOUBLE"}
+    _force_rowwise(monkeypatch, 20)
+    got = _run(tmp_path, "rows", src, params)
+    for name in expected:
+        assert got[name] == expected[name], f"{name} differs between the two paths"
