@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 __all__ = ["render_html"]
@@ -42,13 +43,27 @@ _NOTES = (
     "values). String lengths count Unicode code points: é written as e and a combining accent "
     "is 2, a family emoji joined by zero-width joiners 5. Integers are shown with every digit; "
     "other numbers with 4 significant digits below 10,000, rounded to the unit below 1e15, and "
-    "in scientific notation with 6 significant digits from 1e15 up and below 1e-4 (1e+308)."
+    "in scientific notation with 6 significant digits from 1e15 up and below 1e-4 (1e+308); "
+    "halves round away from zero (1,234.5 shows as 1,235) and -0 shows as 0."
 )
 """The footnote of every page: how its numbers are defined and shown (as :func:`_num` does)."""
 
 
 def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value))
+
+
+def _digits_before(value: float) -> int:
+    """How many digits ``value`` (finite, not 0) has before its decimal point; 0.05 has -1."""
+    return Decimal(repr(value)).adjusted() + 1
+
+
+def _half_up(value: float, places: int) -> float:
+    """``value`` rounded to ``places`` decimals, halves away from zero (``1234.5`` is 1235,
+    where Python's formats round to even: 1,234), and never ``-0``. The value is taken as
+    its shortest decimal form (``repr``), the digits a file or a reader shows for it."""
+    rounded = Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return float(rounded) + 0.0  # -0.0 + 0.0 is 0.0
 
 
 def _num(value: Any) -> str:
@@ -59,7 +74,9 @@ def _num(value: Any) -> str:
     DOUBLE still holds the unit; beyond, and below 1e-4, scientific notation
     with 6 significant digits (``1e+308``, not 309 digits, most of them the
     conversion's invention). The bounds apply to the value as rounded:
-    ``9999.5`` is ``10,000``, never ``1e+04``. :data:`_NOTES` says the same.
+    ``9999.5`` is ``10,000``, never ``1e+04``. Halves round away from zero
+    (``1234.5`` is ``1,235``, ``-2.5`` is ``-3``) and ``-0.0`` shows as ``0``
+    (:func:`_half_up`). :data:`_NOTES` says the same.
     """
     if value is None:
         return "–"
@@ -70,10 +87,11 @@ def _num(value: Any) -> str:
             return f"{value:.6g}"
         # Which form a value takes goes by the value as rounded: 9999.5 has 4 significant
         # digits as 10,000 (``.4g`` made it ``1e+04``), 999999999999999.9 is 1e15.
-        small = f"{value:,.4g}"
+        small = f"{_half_up(value, 4 - _digits_before(value)):,.4g}" if value else "0"
         if "e" not in small and abs(value) < 1e4:
             return small
-        return f"{value:,.0f}" if abs(round(value)) < 1e15 else f"{value:.6g}"
+        unit = _half_up(value, 0) if abs(value) < 1e15 else math.inf
+        return f"{unit:,.0f}" if abs(unit) < 1e15 else f"{value:.6g}"
     if isinstance(value, int):
         return f"{value:,}"
     return _e(value)

@@ -684,6 +684,23 @@ def test_html_numbers_have_no_invented_digits():
     assert _num(999999999999999.9) == "1e+15" and _num(999999999999998.0) == "999,999,999,999,998"
 
 
+def test_html_rounds_halves_away_from_zero_and_never_shows_minus_zero():
+    from taskq.jobs.profile_html import _num
+
+    # Python's formats round halves to even: 1234.5 showed as 1,234 and 0.125 as 0.12.
+    assert [_num(v) for v in (1234.5, 1235.5, -2.5, 0.125, 12.345, 2.675)] == [
+        "1,235",
+        "1,236",
+        "-2.5",
+        "0.125",
+        "12.35",
+        "2.675",
+    ]
+    assert [_num(v) for v in (12344.5, -12345.5, 0.12345, 1.0005)] == ["12,345", "-12,346", "0.1235", "1.001"]
+    assert [_num(v) for v in (-0.0, 0.0, -0.00004, -0.4)] == ["0", "0", "-4e-05", "-0.4"]
+    assert _num(-0.4999) == "-0.4999" and _num(-12345.4) == "-12,345"
+
+
 def test_html_lists_all_seven_quantiles_and_defines_them(tmp_path):
     src = tmp_path / "q.csv"
     src.write_text("v,s\n" + "".join(f"{i},e\u0301\n" for i in range(1, 101)))
