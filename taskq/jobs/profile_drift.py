@@ -30,7 +30,8 @@ dates written ``01/31/2024`` against typed dates: the profile reads ISO dates
 only; words against numbers) is ``not testable``, the summary saying which file
 and why, and so is a column with no values in either file.
 
-PSI compares the values' text. When one file types a column (``BOOLEAN``,
+PSI compares the values' text; blanks and placeholders (``N/A``, ``-``) are no values on
+either side, as NULL is. When one file types a column (``BOOLEAN``,
 ``TIME``, ``UUID``...) and the other leaves it text, the text is read as that
 type first, so ``TRUE`` in one file and ``true`` in the other are one value.
 
@@ -132,12 +133,15 @@ def _label(col: str, dtype: str, other: str) -> str:
     Its text, as a rule. When this side is text and the other a type of :data:`_READ_AS`, the
     text is read as that type, as the other file's reader did (a boolean by the profile's own
     rule, :func:`taskq.jobs.profile_stats.valid_values`) and written as it writes one: a
-    spelling is no drift. A value that does not read so keeps its text; a blank or a
-    placeholder, which the typed side holds as NULL, is none.
+    spelling is no drift. A value that does not read so keeps its text. In text a blank or a
+    placeholder (``N/A``, ``-``, ``null``) is no value, whatever the other side: it is missing,
+    as NULL is, so a column of ``N/A`` in one file and ``-`` in the other has no values to compare.
     """
     q = quote_ident(col)
-    if dtype != "VARCHAR" or other not in _READ_AS:
+    if dtype != "VARCHAR":
         return f"CAST({q} AS VARCHAR)"
+    if other not in _READ_AS:
+        return f"(CASE WHEN {present_sql(q)} THEN {q} END)"
     read = valid_values("boolean", q)[0] if other == "BOOLEAN" else f"TRY_CAST(trim({q}) AS {other})"
     return f"(CASE WHEN {present_sql(q)} THEN coalesce(CAST({read} AS VARCHAR), {q}) END)"
 

@@ -343,6 +343,27 @@ def test_unreadable_dates_or_numbers_and_empty_columns_are_not_testable(tmp_path
     assert {i["column"] for i in prof["issues"] if i["code"] == "drift_not_testable"} == {"d", "n", "e"}
 
 
+def test_placeholders_are_no_values_in_text_psi(tmp_path):
+    # All N/A in both files was "stable"; N/A against "-" was "drifted", PSI 18.4; a column
+    # half N/A in one file and half "-" in the other, its real values alike, was drifted too.
+    real = [f"v{i % 5}" for i in range(100)]
+    base = "same,swap,mixed,gone\n" + "".join(f"N/A,-,{v if i % 2 else '-'},a\n" for i, v in enumerate(real))
+    cur = "same,swap,mixed,gone\n" + "".join(
+        f"N/A,N/A,{v if i % 2 else 'null'},N/A\n" for i, v in enumerate(real)
+    )
+    _, prof = _drift_of(tmp_path, base, cur)
+    drift = {d["column"]: d for d in prof["drift"]}
+    assert [drift[c]["status"] for c in ("same", "swap", "mixed", "gone")] == [
+        "not testable",
+        "not testable",
+        "stable",
+        "drifted",
+    ]
+    assert drift["swap"]["summary"] == "no values in either file to compare"
+    assert (drift["mixed"]["n"], drift["mixed"]["n_baseline"]) == (50, 50)
+    assert drift["gone"]["summary"] == "no values in the input to compare"
+
+
 # --- errors, progress, html -----------------------------------------------------------------------
 
 
