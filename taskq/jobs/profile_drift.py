@@ -24,11 +24,15 @@ that applies):
   A PSI above 0.25 is drift whatever the coverage (new values, say).
 
 When a side has no values to compare there is no statistic. A column whose
-values on one side are all missing (NULL, blank or placeholders) has drifted.
-One with values on one side none of which reads as a number or a date (text
+values on one side are all missing (NULL, blank or placeholders) and present on
+the other has drifted, whether or not the other side's values read as numbers or
+dates; one with no values in either file is ``not testable``. A column with
+values on both sides is ``not testable`` for KS when, on either side, under
+half (:data:`MIN_READ`) of the present values read as a number or a date (text
 dates written ``01/31/2024`` against typed dates: the profile reads ISO dates
-only; words against numbers) is ``not testable``, the summary saying which file
-and why, and so is a column with no values in either file.
+only; words against numbers; ``$375.15`` amounts with one plain number among
+them, where KS on that one value would call it stable), the summary saying which
+file and how many of its values read.
 
 PSI compares the values' text; blanks and placeholders (``N/A``, ``-``) are no values on
 either side, as NULL is. When one file types a column (``BOOLEAN``,
@@ -49,7 +53,7 @@ import duckdb
 from ._table import quote_ident
 from .profile_stats import present_sql, valid_values
 
-__all__ = ["MIN_COVERAGE", "Kind", "drift_column", "ks_pvalue", "status"]
+__all__ = ["MIN_COVERAGE", "MIN_READ", "Kind", "drift_column", "ks_pvalue", "status"]
 
 _EPS = 1e-4
 _TOP = 20
@@ -57,6 +61,8 @@ MIN_COVERAGE = 0.5
 """Share of each file's values the baseline's top values must hold for a low PSI to mean stable."""
 
 Kind = Literal["numeric", "temporal", "categorical"]
+MIN_READ = 0.5
+"""Share of a side's present values that must read as numbers (or dates) for KS to test it."""
 
 
 def ks_pvalue(d: float, n: int, m: int) -> float:
@@ -229,10 +235,12 @@ def drift_column(
 
     When a side has no values to compare there is no statistic. It has drifted
     when that side has no values at all (all NULL, blank or placeholders) and the
-    other has some. It is ``not testable`` when neither side has values, or when
-    the side has values of which none reads as a number (``numeric``) or a date or
-    time (``temporal``): text dates in another format (``01/31/2024``) against
-    typed dates are a reading the profile does not make, not a change in the data.
+    other has some, read or not. It is ``not testable`` when neither side has
+    values, or when both do and on a side under :data:`MIN_READ` of them read as
+    a number (``numeric``) or a date or time (``temporal``): text dates in another
+    format (``01/31/2024``) against typed dates are a reading the profile does not
+    make, not a change in the data, and one readable value among 300 ``$375.15``
+    is no sample of the column.
     """
     if kind == "numeric":
         result = _ks(con, cur, base, _number(col, dtypes[0]), _number(col, dtypes[1]))
@@ -241,19 +249,35 @@ def drift_column(
     else:
         result = _psi(con, cur, base, col, dtypes)
     n, m = result["n"], result["n_baseline"]
-    if not n or not m:
-        values, reads = _READS.get(kind, ("values", ""))
+    if kind == "categorical":  # PSI counts the present values themselves
+        present = (n, m)
+    else:
+        present = (_present(con, cur, col, dtypes[0]), _present(con, base, col, dtypes[1]))
+    values, reads = _READS.get(kind, ("values", ""))
+    if not present[0] or not present[1]:
         result.pop("coverage", None)
         result.update(statistic=None, p_value=None, drifted=None)
-        if not n and not m:
-            result["summary"] = f"no {values} in either file to compare"
+        if not present[0] and not present[1]:
+            result["summary"] = "no values in either file to compare"
         else:
-            empty, rel, dtype = ("the input", cur, dtypes[0]) if not n else ("the baseline", base, dtypes[1])
-            present = _present(con, rel, col, dtype) if reads else 0
-            if present:
-                result["summary"] = (
-                    f"none of the {present:,} values in {empty} {reads}, so there are no {values} to compare"
-                )
-            else:
-                result.update(drifted=True, summary=f"no values in {empty} to compare")
+            empty = "the input" if not present[0] else "the baseline"
+            result.update(drifted=True, summary=f"no values in {empty} to compare")
+        return {"column": col, **result, "status": status(result)}
+    unread = [
+        (side, k, p)
+        for side, k, p in (("the input", n, present[0]), ("the baseline", m, present[1]))
+        if k < MIN_READ * p
+    ]
+    if unread:
+        result.pop("coverage", None)
+        result.update(statistic=None, p_value=None, drifted=None)
+        said = [
+            f"none of the {p:,} values in {side} {reads}"
+            if not k
+            else f"only {k:,} of the {p:,} values in {side} {reads}"
+            for side, k, p in unread
+        ]
+        result["summary"] = f"{' and '.join(said)}, so there are too few {values} to compare"
+        if all(not k for _, k, _ in unread):
+            result["summary"] = f"{' and '.join(said)}, so there are no {values} to compare"
     return {"column": col, **result, "status": status(result)}

@@ -364,6 +364,41 @@ def test_placeholders_are_no_values_in_text_psi(tmp_path):
     assert drift["gone"]["summary"] == "no values in the input to compare"
 
 
+def test_a_side_where_under_half_the_values_read_is_not_testable(tmp_path):
+    # 299 "$375.15" amounts and one plain number: KS on that one value said "stable".
+    base = "amount,shipped\n" + "".join(f"{100 + i}.5,2024-01-{1 + i % 28:02d}\n" for i in range(300))
+    rows = [f"${375 + i}.15,02/{1 + i % 28:02d}/2024" for i in range(299)] + ["340.94,2024-03-01"]
+    _, prof = _drift_of(tmp_path, base, "amount,shipped\n" + "".join(r + "\n" for r in rows))
+    drift = {d["column"]: d for d in prof["drift"]}
+    assert [(drift[c]["test"], drift[c]["status"]) for c in ("amount", "shipped")] == [
+        ("ks", "not testable"),
+        ("ks", "not testable"),
+    ]
+    assert drift["amount"]["summary"] == (
+        "only 1 of the 300 values in the input reads as a number, so there are too few numeric values to compare"
+    )
+    assert drift["shipped"]["summary"].startswith("only 1 of the 300 values in the input reads as a date")
+    assert drift["amount"]["statistic"] is None and drift["amount"]["p_value"] is None
+
+
+def test_no_values_on_one_side_drifts_even_when_the_other_side_does_not_read(tmp_path):
+    # A typed baseline all NULL against 100 words: "not testable, no numeric values in either file",
+    # as if both sides were empty; the RUNBOOK says no values on one side has drifted.
+    import duckdb
+
+    base = tmp_path / "base.parquet"
+    duckdb.sql(
+        "SELECT i AS id, CAST(NULL AS DOUBLE) AS discount, CAST(NULL AS DATE) AS shipped FROM range(100) t(i)"
+    ).write_parquet(str(base))
+    cur = tmp_path / "cur.csv"
+    cur.write_text("id,discount,shipped\n" + "".join(f"{i},spring sale,pending\n" for i in range(100)))
+    execute("profile", cur, tmp_path / "o", {"baseline": str(base), "threads": 1})
+    drift = {d["column"]: d for d in json.loads((tmp_path / "o" / "profile.json").read_text())["drift"]}
+    for name in ("discount", "shipped"):
+        assert drift[name]["status"] == "drifted", drift[name]
+        assert drift[name]["summary"] == "no values in the baseline to compare"
+
+
 # --- errors, progress, html -----------------------------------------------------------------------
 
 
