@@ -10,8 +10,8 @@ that applies):
   Stephens' small-sample correction). Drifted when ``p < 0.01`` and ``D > 0.1``.
 * Date and time columns (in either file: typed DATE or TIMESTAMP, or text
   inferred as dates or timestamps): the same KS test on their epoch seconds
-  (``epoch()``; a timestamp without a time zone counts as UTC, text is read as
-  a TIMESTAMP). Timestamps are nearly all distinct, so counting values would
+  (``epoch()``; a timestamp without a time zone counts as UTC; text with a UTC
+  offset is read as its instant, :func:`taskq.jobs.profile_stats.valid_values`). Timestamps are nearly all distinct, so counting values would
   see nothing: a series moved by a year keeps its spread and its top values.
 * Other columns: the Population Stability Index over the baseline's 20 most
   common values plus one "other" bucket, with shares floored at 1e-4:

@@ -399,6 +399,34 @@ def test_no_values_on_one_side_drifts_even_when_the_other_side_does_not_read(tmp
         assert drift[name]["summary"] == "no values in the baseline to compare"
 
 
+def test_text_timestamps_with_an_offset_are_read_as_their_utc_instant(tmp_path):
+    # The cast to TIMESTAMP dropped the offset: 05:00+05:00 was 05:00 UTC, and the same instants
+    # written +05:00 and Z drifted (D=0.52). Naive values, and dates ending "-05", keep their clock.
+    t0 = datetime.datetime(2024, 3, 1, tzinfo=datetime.UTC)
+    instants = [t0 + datetime.timedelta(minutes=7 * i) for i in range(200)]
+    plus5 = datetime.timezone(datetime.timedelta(hours=5))
+    cur = ["N/A"] + [t.astimezone(plus5).isoformat() for t in instants]
+    base = ["N/A"] + [t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in instants]
+    _, prof = _drift_of(
+        tmp_path, "t\n" + "".join(f"{v}\n" for v in base), "t\n" + "".join(f"{v}\n" for v in cur)
+    )
+    t = col(prof, "t")
+    assert t["inferred_type"] == "timestamp"
+    assert (t["stats"]["min"], t["stats"]["max"]) == ("2024-03-01 00:00:00", "2024-03-01 23:13:00")
+    [d] = prof["drift"]
+    assert (d["status"], d["statistic"]) == ("stable", 0.0)
+    mixed = [
+        "2024-01-05",
+        "2024-01-05 10:00",
+        "2024-01-05T10:00:00-0130",
+        "2024-01-05 10:00 UTC",
+        "2024-01-05T03:00+14",
+    ]
+    c = _profile_text(tmp_path, "t", mixed)
+    assert c["invalid"] == 0
+    assert (c["stats"]["min"], c["stats"]["max"]) == ("2024-01-04 13:00:00", "2024-01-05 11:30:00")
+
+
 # --- errors, progress, html -----------------------------------------------------------------------
 
 
