@@ -75,7 +75,7 @@ def _num(value: Any) -> str:
     with 6 significant digits (``1e+308``, not 309 digits, most of them the
     conversion's invention). The bounds apply to the value as rounded:
     ``9999.5`` is ``10,000``, never ``1e+04``. Halves round away from zero
-    (``1234.5`` is ``1,235``, ``-2.5`` is ``-3``) and ``-0.0`` shows as ``0``
+    (``1234.5`` is ``1,235``, ``-1234.5`` is ``-1,235``) and ``-0.0`` shows as ``0``
     (:func:`_half_up`). :data:`_NOTES` says the same.
     """
     if value is None:

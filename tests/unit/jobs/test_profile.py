@@ -798,3 +798,4 @@ def test_html_lists_all_seven_quantiles_and_defines_them(tmp_path):
     assert "4 significant digits below 10,000" in page and "from 1e15 up and below 1e-4" in page
     s = col(json.loads((tmp_path / "o" / "profile.json").read_text()), "s")
     assert s["length"]["max"] == 2  # e + combining accent: two code points
+    assert _num(-1234.5) == "-1,235"
