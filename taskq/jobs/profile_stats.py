@@ -138,6 +138,13 @@ def _luhn_sql(d: str) -> str:
     )
 
 
+def _gtin_sql(d: str) -> str:
+    """SQL: the digit string ``d`` passes the GTIN (UPC, EAN) check: its digits from the
+    right weighted 1, 3, 1, 3... sum to a multiple of 10."""
+    digit = f"coalesce(TRY_CAST(reverse({d})[i + 1] AS INTEGER), 0)"
+    return f"list_sum(list_transform(range(length({d})), lambda i: {digit} * (1 + 2 * (i % 2)))) % 10 = 0"
+
+
 class _Shapes(dict[int, int]):
     """``str.translate`` table for :func:`shape`, filled in as characters are met: a
     letter of any script -> ``A`` (upper case) or ``a`` (lower case, or a script
@@ -245,11 +252,14 @@ _NOT_PHONE = "|".join(
         r"[0-9]{3}-[0-9]{2}-[0-9]{4}",  # a US SSN (its own hint)
         r"[0-9]{7,9}",  # 7-9 bare digits: order numbers and other ids
         r"[0-9]{5}-[0-9]{4}",  # a US ZIP+4 code: 94105-1234
-        r"(1[89]|20)[0-9]{2}(-(1[89]|20)[0-9]{2})+",  # years: 2019-2020, 1999-2000-2001
+        r"(1[89]|20)[0-9]{2}( ?- ?(1[89]|20)[0-9]{2})+",  # years: 2019-2020, 2000 - 2001
+        # opening hours, from a clock time before 20:00: 0700-1600, 1000 - 2200 (see _pii_sql)
+        r"[01][0-9][0-5][0-9] ?- ?([01][0-9]|2[0-3])[0-5][0-9]",
         r"\((1[89]|20)[0-9]{2}\) ?[0-9]+",  # a year in parentheses and a number: (2024) 1234
         # a date year first with spaces, and a compact date-time: 2024 01 15, 20240115103000
         r"(1[89]|20)[0-9]{2} (0[1-9]|1[0-2]) (0[1-9]|[12][0-9]|3[01])",
-        r"(1[89]|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]",
+        # a date and a time of day run together: 20240115103000, 20240101-000000, 20240101T000000
+        r"(1[89]|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[-_T ]?([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]",
         r"97[89][0-9]{10}",  # an ISBN-13 without hyphens (978 and 979 are no country codes)
         r"[1-9][0-9](\.[0-9]{2}){3,}",  # pairs of digits with dots, not a 0 first as a French number has
     )
@@ -271,6 +281,13 @@ def _pii_sql(weight: str = "n") -> dict[str, str]:
     is one of :data:`_NOT_PHONE`. Digits in groups of three with no decimals
     (``612 345 678``) stay phone-like: that is how Spanish numbers are written.
 
+    Nor is a product code: 12 bare digits with a 0 first that pass the UPC-A check digit
+    (``010450060554``; :func:`_gtin_sql`). A phone number so written passes it one time in ten.
+    ``0700-1600`` (two clock times, the first before 20:00) is opening hours, not an 8-digit
+    phone: the 8-digit numbers written so (Hong Kong, Singapore, Norway, Denmark) begin with
+    2-9, and the few ``2xxx-xxxx`` that are also two clock times (``2200-0600``, which may be
+    night hours) stay phone-like, since a hint missed costs more than one to dismiss.
+
     Each regular expression sits behind a cheap length test and then a digit
     count, in nested CASEs (DuckDB evaluates both sides of an AND), so it only
     runs on the few values that could match.
@@ -291,6 +308,7 @@ def _pii_sql(weight: str = "n") -> dict[str, str]:
             CASE WHEN {_digits("v")} BETWEEN 7 AND 15
             THEN regexp_full_match(trim(v), '(\\+?\\(?|\\(\\+)[0-9][0-9 ().-]{{5,18}}[0-9]')
              AND NOT regexp_full_match(trim(v), '{_NOT_PHONE}')
+             AND NOT (regexp_full_match(trim(v), '0[0-9]{{11}}') AND {_gtin_sql("trim(v)")})
             ELSE false END ELSE false END), 0)""",
         "card": f"coalesce(sum({weight}) FILTER ({card(_luhn_sql(digits))}), 0)",
         "national_id": f"""coalesce(sum({weight}) FILTER (CASE WHEN strlen(trim(v)) = 11 THEN CASE WHEN {_digits("v")} = 9

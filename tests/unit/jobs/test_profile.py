@@ -233,6 +233,30 @@ def test_ip_addresses_grouped_amounts_and_isbns_raise_no_phone_alert(tmp_path):
     assert rep["summary"]["readiness"] == "ready"
 
 
+def test_batch_ids_year_ranges_upc_codes_and_opening_hours_are_no_phones(tmp_path):
+    def check(body: str) -> int:  # the UPC-A check digit of 11 digits
+        return -sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(body)) % 10
+
+    rows = []
+    for i in range(40):
+        body = f"0{10450060 + 37 * i:010d}"
+        rows.append(
+            f"2024{1 + i % 12:02d}{1 + i % 28:02d}-{i % 24:02d}{i % 60:02d}{i * 7 % 60:02d},"
+            f"{2000 + i % 20} - {2001 + i % 20},{body}{check(body)},{7 + i % 3:02d}00-{16 + i % 4}00,"
+            f"{2000 + i}-{3000 + i},{body}{(check(body) + 1) % 10}"
+        )
+    (tmp_path / "p.csv").write_text(
+        "batch,seasons,upc,hours,hk,bad_check\n" + "".join(r + "\n" for r in rows)
+    )
+    rep = execute("profile", tmp_path / "p.csv", tmp_path / "o", {"threads": 1})
+    prof = json.loads((tmp_path / "o" / "profile.json").read_text())
+    phones = {c["name"]: c["pii"]["phone"] for c in prof["columns"]}
+    # An 8-digit number written 2000-3000 is no clock time pair; a 12-digit number with a 0 first
+    # whose last digit fails the UPC check is no product code: both stay phone-like.
+    assert phones == {"batch": 0, "seasons": 0, "upc": 0, "hours": 0, "hk": 40, "bad_check": 40}
+    assert sorted(rep["summary"]["pii_columns"]) == ["bad_check", "hk"]
+
+
 def test_approximate_distinct_never_exceeds_the_values(tmp_path):
     src = tmp_path / "p.csv"
     src.write_text("k\n" + "".join(f"user{i}@x.com\n" for i in range(25_000)))  # HLL says 25,441
@@ -780,6 +804,7 @@ def test_html_rounds_halves_away_from_zero_and_never_shows_minus_zero():
         "12.35",
         "2.675",
     ]
+    assert _num(-1234.5) == "-1,235"
     assert [_num(v) for v in (12344.5, -12345.5, 0.12345, 1.0005)] == ["12,345", "-12,346", "0.1235", "1.001"]
     assert [_num(v) for v in (-0.0, 0.0, -0.00004, -0.4)] == ["0", "0", "-4e-05", "-0.4"]
     assert _num(-0.4999) == "-0.4999" and _num(-12345.4) == "-12,345"
@@ -798,4 +823,3 @@ def test_html_lists_all_seven_quantiles_and_defines_them(tmp_path):
     assert "4 significant digits below 10,000" in page and "from 1e15 up and below 1e-4" in page
     s = col(json.loads((tmp_path / "o" / "profile.json").read_text()), "s")
     assert s["length"]["max"] == 2  # e + combining accent: two code points
-    assert _num(-1234.5) == "-1,235"
