@@ -58,7 +58,14 @@ from ._table import quote_ident
 from .io import check_engine, check_options, connect, open_table
 from .profile_drift import Kind, drift_column
 from .profile_html import render_html
-from .profile_quality import INFER_THRESHOLD, build_findings, infer_type, readiness, scores
+from .profile_quality import (
+    INFER_THRESHOLD,
+    WIDE_INTEGER_TYPES,
+    build_findings,
+    infer_type,
+    readiness,
+    scores,
+)
 
 __all__ = ["run", "validate_params"]
 
@@ -128,7 +135,10 @@ def _profile_columns(
     for i, name in enumerate(names):
         progress.check()
         progress.update(100 * i / len(names), f"column {i + 1}/{len(names)}: {name}")
-        values = stats.column_values(con, table.column_query(name), types[name], params["top_k"])
+        query, dtype = table.column_query(name), types[name]
+        if dtype in WIDE_INTEGER_TYPES:  # integers past 39 digits: profiled as their text
+            query, dtype = f"SELECT CAST(v AS VARCHAR) AS v FROM ({query})", "VARCHAR"
+        values = stats.column_values(con, query, dtype, params["top_k"])
         col: dict[str, Any] = {"name": name, "type": types[name], **values}
         if name in approx:  # HyperLogLog can overshoot: never more distinct values than values
             col["distinct"], col["distinct_approx"] = min(approx[name], col["non_null"]), True

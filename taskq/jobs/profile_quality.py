@@ -32,13 +32,17 @@ from typing import Any
 from ._table import INTEGER_TYPES
 from .findings import finding
 
-__all__ = ["INFER_THRESHOLD", "build_findings", "infer_type", "readiness", "scores"]
+__all__ = ["INFER_THRESHOLD", "WIDE_INTEGER_TYPES", "build_findings", "infer_type", "readiness", "scores"]
 
 INFER_THRESHOLD = 0.9
 """Share of present values that must parse as a type for a text column to be inferred as it."""
 CARD_LUHN_SHARE = 0.5
 """Share of a column's 13-19 digit numbers that must pass the Luhn check for a card alert
 (random numbers pass one time in ten; real card numbers always)."""
+
+WIDE_INTEGER_TYPES = ("BIGNUM", "VARINT")
+"""DuckDB's type for integers of any width (``VARINT`` before 1.4): its CSV reader gives it to a
+column of integers past 39 digits. The profile reads such a column as text (see :func:`infer_type`)."""
 
 _NATIVE = {
     "integer": INTEGER_TYPES,
@@ -56,8 +60,14 @@ def infer_type(dtype: str, values: dict[str, Any]) -> tuple[str, int]:
     ``boolean``, ``date``, ``timestamp``, ``time``, or ``other`` for nested
     JSON values) and have no failures. Text columns are ``integer``, ``float``,
     ``boolean``, ``date`` or ``timestamp`` when at least 90 % of their present
-    values parse as it (tried in that order), else ``string``.
+    values parse as it (tried in that order), else ``string``. A column of
+    integers too wide for any number type the profile computes on
+    (:data:`WIDE_INTEGER_TYPES`) is ``string``, profiled as its text, with no
+    failures: its values are integers, not invalid ones (a ``wide_integers``
+    finding says so).
     """
+    if dtype in WIDE_INTEGER_TYPES:
+        return "string", 0
     for name, natives in _NATIVE.items():
         if dtype in natives:
             return name, 0
@@ -211,6 +221,17 @@ def build_findings(
                         code="standardise_format",
                     )
                 )
+        if c["type"] in WIDE_INTEGER_TYPES:
+            width = (c.get("length") or {}).get("max", 0)
+            issues.append(
+                finding(
+                    "info",
+                    f"{name!r} holds integers up to {width} characters long, past the 39 digits "
+                    "the profile computes on: profiled as text, with no numeric statistics",
+                    column=name,
+                    code="wide_integers",
+                )
+            )
         if c.get("distinct") == 1 and rows > 1:
             issues.append(
                 finding("info", f"{name!r} has a single distinct value", column=name, code="constant_column")

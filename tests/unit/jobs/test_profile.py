@@ -761,6 +761,19 @@ def test_text_integers_past_bigint_are_integers_with_exact_ends(tmp_path):
     assert abs(c["stats"]["std"] - statistics.stdev(range(20))) < 1e-9
 
 
+def test_integers_past_39_digits_are_profiled_as_text_with_a_finding(tmp_path):
+    # DuckDB types such a CSV column BIGNUM: it was inferred "other", with no statistics and no finding.
+    src = tmp_path / "w.csv"
+    src.write_text("n\n" + "".join(f"{100 * i}\n" for i in range(1, 30)) + f"{10**39 + 7}\n-{10**40}\n")
+    rep = execute("profile", src, tmp_path / "o", {"threads": 1})
+    prof = json.loads((tmp_path / "o" / "profile.json").read_text())
+    n = col(prof, "n")
+    assert (n["type"], n["inferred_type"], n["invalid"], n["present"]) == ("BIGNUM", "string", 0, 31)
+    assert n["length"]["max"] == 42 and n["distinct"] == 31
+    [wide] = [i for i in rep["issues"] if i["code"] == "wide_integers"]
+    assert (wide["severity"], wide["column"]) == ("info", "n") and "42 characters" in wide["message"]
+
+
 def test_the_date_range_of_a_text_column_leaves_out_date_times(tmp_path):
     # A date column's values must have no time of day; DuckDB casts '2030-01-01 10:00' to a DATE anyway.
     values = [f"2020-01-{d:02d}" for d in range(1, 21)] + ["2030-01-01 10:00", "x"]
