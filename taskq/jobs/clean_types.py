@@ -151,7 +151,7 @@ _AP_MONTH = (
 """``Jan. 5, 2024`` as ``Jan 5, 2024``, ``5 Sept. 2024`` as ``5 Sep 2024`` (the AP's style):
 strptime's ``%b`` reads neither a dot nor ``Sept``. ``September`` and ``June`` are left alone."""
 _MAYBE_DATE = rf"^\d{{4}}[-/]\d{{1,2}}[-/]\d|^{_NUMERIC_DATE}$|{_NAMED_DATE}"
-_ZONED = (
+ZONED = (
     r"(\d{4}-\d{2}-\d{2})[Tt ](\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?) ?([Zz]|(?i:utc)|[+-]\d{2}(?::?\d{2})?)"
 )
 """An ISO date-time with its UTC offset; groups: the date, the time of day, the offset
@@ -295,8 +295,8 @@ def _date_parse(value: str, decision: TypeDecision) -> str:
     return f"CASE WHEN {four} THEN {parsed} WHEN {year} >= 1000 AND {two} THEN {parsed} END"
 
 
-def _zoned_parse(value: str) -> str:
-    """SQL: the text ``value`` (:data:`_ZONED`) as the TIMESTAMP WITH TIME ZONE it names.
+def zoned_parse(value: str) -> str:
+    """SQL: the text ``value`` (:data:`ZONED`) as the TIMESTAMP WITH TIME ZONE it names.
 
     The date and time are read by strptime without ``%z`` (which takes no ``Z``, and
     which DuckDB 2.0 lets roll 2024-02-30 over into March when given a list of
@@ -313,7 +313,7 @@ def _zoned_parse(value: str) -> str:
         f"(CASE WHEN upper(m.z) IN ('Z', 'UTC') THEN 0 WHEN {minutes} < 60 AND {total} <= {MAX_OFFSET_HOURS * 60} "
         f"THEN {sign} * {total} END)"
     )
-    fields = f"regexp_extract({value}, {_lit('^' + _ZONED + '$')}, ['d', 't', 'z'])"
+    fields = f"regexp_extract({value}, {_lit('^' + ZONED + '$')}, ['d', 't', 'z'])"
     instant = f"timezone('UTC', {naive}) - to_minutes({offset})"
     # An offset can carry the instant past year 9999 or before year 1, which no ISO text
     # (and no other tool reading the output) holds: such a value fails.
@@ -400,7 +400,7 @@ def parse_expr(decision: TypeDecision, value: str = "cur") -> str:
             return f"CASE WHEN CAST({cast} AS VARCHAR) = {value} THEN {cast} {parsed} END"
         return f"CASE {parsed} END"
     if t == "timestamptz":
-        return _zoned_parse(value)
+        return zoned_parse(value)
     if t in ("date", "timestamp"):
         parsed = _date_parse(value, decision)
         if t == "timestamp":
@@ -511,7 +511,7 @@ _CONDITIONS = {
     "maybe_date": "p_maybe_date",
     # A date with a month name: its column reads Sept and Jan. too (the others do not pay for it).
     "names": sql_and("p_maybe_date AND NOT p_numdate", f"regexp_matches(cur, {_lit(_NAMED_DATE)})"),
-    "zoned": sql_and("p_maybe_date AND NOT p_numdate", f"regexp_full_match(cur, {_lit(_ZONED)})"),
+    "zoned": sql_and("p_maybe_date AND NOT p_numdate", f"regexp_full_match(cur, {_lit(ZONED)})"),
 }
 _DATE_CONDITIONS = ("dotted", "ampm", "clock", "short_year", "day_ev", "month_ev")
 """Conditions on numeric dates alone: counted in a second scan of those values, when there are any."""

@@ -32,7 +32,7 @@ import duckdb
 from ._placeholders import PLACEHOLDERS, placeholder_sql, whitespace_sql
 from ._table import INTEGER_TYPES, quote_ident
 from ._table import sql_literal as _lit
-from .clean_types import _ZONED, _zoned_parse
+from .clean_types import ZONED, zoned_parse
 
 __all__ = [
     "PATTERN_SAMPLE",
@@ -74,16 +74,16 @@ def _typed(name: str, sql_type: str, v: str = "v") -> str:
 
     A timestamp is its UTC instant, as a TIMESTAMP: DuckDB's cast to TIMESTAMP drops
     a UTC offset (``05:00+05:00`` read as 05:00 UTC), so a value with one is read by
-    clean-my-data's rule (:data:`taskq.jobs.clean_types._ZONED`: ``Z``, ``UTC``,
+    clean-my-data's rule (:data:`taskq.jobs.clean_types.ZONED`: ``Z``, ``UTC``,
     ``+05:00``, ``+0500``, ``-05`` after a time of day, never the ``-05`` of
     ``2024-01-05``), which is what clean writes for it; any other text through a
     TIMESTAMPTZ cast in UTC, which keeps a naive value's clock as it is and reads the
     zone DuckDB knows in one (``Europe/Paris``, ``+05:30:00``) rather than dropping it."""
     if name == "timestamp":
         t = f"trim({v})"
-        zoned = f"CASE WHEN contains({v}, ':') THEN regexp_full_match({t}, {_lit(_ZONED)}) ELSE false END"
+        zoned = f"CASE WHEN contains({v}, ':') THEN regexp_full_match({t}, {_lit(ZONED)}) ELSE false END"
         return (
-            f"(CASE WHEN {zoned} THEN timezone('UTC', {_zoned_parse(t)}) "
+            f"(CASE WHEN {zoned} THEN timezone('UTC', {zoned_parse(t)}) "
             f"ELSE timezone('UTC', TRY_CAST({t} AS TIMESTAMPTZ)) END)"
         )
     cast = f"TRY_CAST(trim({v}) AS {sql_type})"
