@@ -634,7 +634,7 @@ def _has_currency(value: str) -> str:
     return " OR ".join(f"contains({value}, {_lit(c)})" for c in CURRENCIES)
 
 
-def _money_pattern(sign: str) -> str:
+def money_pattern(sign: str) -> str:
     """A number with ``sign`` before it (after an optional minus) or after it, spaced or not."""
     s = re.escape(sign)
     return rf"[+-]? ?{s} ?[+-]?[0-9.,]*[0-9]|[+-]?[0-9][0-9.,]* ?{s}"
@@ -652,7 +652,7 @@ def _currency(con: duckdb.DuckDBPyConnection, table: str, first: _FirstPass, thr
     if not first.nonnull or first.money / first.nonnull < threshold:
         return None
     sums = ", ".join(
-        f"coalesce(sum(n) FILTER (WHERE regexp_full_match(cur, {_lit(_money_pattern(c))})), 0)"
+        f"coalesce(sum(n) FILTER (WHERE regexp_full_match(cur, {_lit(money_pattern(c))})), 0)"
         for c in CURRENCIES
     )
     row = con.execute(f"SELECT {sums} FROM {table} WHERE cur IS NOT NULL").fetchall()[0]

@@ -232,6 +232,17 @@ def build_findings(
                     code="wide_integers",
                 )
             )
+        if c.get("amounts"):
+            money = c["amounts"]
+            recs.append(
+                finding(
+                    "info",
+                    f"{name!r} holds amounts in {money['currency']} ({money['share']:.0%} of its values), "
+                    "profiled as text: clean-my-data reads them as numbers without the sign",
+                    column=name,
+                    code="currency_amounts",
+                )
+            )
         if c.get("distinct") == 1 and rows > 1:
             issues.append(
                 finding("info", f"{name!r} has a single distinct value", column=name, code="constant_column")

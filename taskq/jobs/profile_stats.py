@@ -32,7 +32,8 @@ import duckdb
 from ._placeholders import PLACEHOLDERS, placeholder_sql, whitespace_sql
 from ._table import INTEGER_TYPES, quote_ident
 from ._table import sql_literal as _lit
-from .clean_types import ZONED, zoned_parse
+from .clean_types import CURRENCIES, ZONED, money_pattern, zoned_parse
+from .profile_quality import INFER_THRESHOLD
 
 __all__ = [
     "PATTERN_SAMPLE",
@@ -438,7 +439,17 @@ def column_values(con: duckdb.DuckDBPyConnection, values: str, dtype: str, top_k
     # One pass over the sample: the type screens, the PII hints.
     casts = [f"coalesce(sum({weight}) FILTER ({_parses_as(name, t)}), 0)" for name, t in _CASTS]
     pii_sql = _pii_sql(weight)
-    found = _one(con, f"SELECT {', '.join(casts + list(pii_sql.values()))} FROM _profile_s")
+    # Amounts with a currency sign ($4,217.18), which clean-my-data reads as numbers.
+    money = [
+        f"coalesce(sum({weight}) FILTER (contains(v, {_lit(c)}) AND regexp_full_match(trim(v), "
+        f"{_lit(money_pattern(c))})), 0)"
+        for c in CURRENCIES
+    ]
+    found = _one(con, f"SELECT {', '.join(casts + list(pii_sql.values()) + money)} FROM _profile_s")
+    amounts, sign = max(zip((float(x) for x in found[len(found) - len(money) :]), CURRENCIES, strict=True))
+    if out["present"] and amounts / out["present"] >= INFER_THRESHOLD:
+        out["amounts"] = {"currency": sign, "share": round(amounts / out["present"], 4)}
+    found = found[: len(found) - len(money)]
     screened = {name: round(float(k)) for (name, _), k in zip(_CASTS, found[: len(_CASTS)], strict=True)}
     out["parses"] = _parses(con, screened, out["present"], sampled)
     out["patterns"], out["shape_share"] = _patterns(con, top_k, weight)
