@@ -20,7 +20,8 @@ row (the lowest input row number).
   go to the most frequent.
 
 The parts of a person's name (columns of role ``first_name``, ``last_name`` and
-``name``, but not a ``name`` column called like an organisation, ``company``)
+``name``, but not a ``name`` column called like an organisation, ``Company``,
+``Account Name``: :func:`.master_roles.organisation`)
 and the parts of an address (``address``, ``street_number``, ``city``,
 ``state``, ``postcode``) each survive together, so that a golden record never
 joins parts no input row had together ("Smith, Mary" and "Mary, Smith" made
@@ -50,7 +51,8 @@ from collections.abc import Mapping, Sequence
 
 from ._placeholders import placeholder_sql
 from .io import quote_ident, sql_literal
-from .master_normalize import _DATE_FORMATS, organisation_column
+from .master_normalize import _DATE_FORMATS
+from .master_roles import organisation
 
 __all__ = ["ADDRESS_PART_ROLES", "NAME_PART_ROLES", "RULES", "golden_query", "group_rule", "part_groups"]
 
@@ -97,13 +99,11 @@ def part_groups(columns: Sequence[str], roles: Mapping[str, str]) -> list[list[s
 
     Each group of two or more columns survives as a whole (:func:`golden_query`): its
     parts come from one row, so "Smith, Mary" and "Mary, Smith" never make "Mary Mary".
-    A ``name`` column named like an organisation (``company``) is not part of a
-    person's name.
+    A ``name`` column named like an organisation (``Company``, ``Account Name``:
+    :func:`.master_roles.organisation`) is not part of a person's name.
     """
     names = [
-        c
-        for c in columns
-        if roles.get(c) in NAME_PART_ROLES and not (roles[c] == "name" and organisation_column(c))
+        c for c in columns if roles.get(c) in NAME_PART_ROLES and not (roles[c] == "name" and organisation(c))
     ]
     addresses = [c for c in columns if roles.get(c) in ADDRESS_PART_ROLES]
     return [g for g in (names, addresses) if len(g) > 1]

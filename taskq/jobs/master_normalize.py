@@ -28,7 +28,8 @@ two records both saying ``N/A`` do not agree on anything.
   Jr`` and ``Turner`` are one last name; scoring vetoes a pair whose suffixes differ
   (:mod:`.master_scoring`). An ordinal inside a name (``Studio 2nd Floor Ltd``) is
   no suffix, and none is read from a full-name column headed like an organisation
-  (:func:`organisation_column`: ``company``, ``employer``...).
+  (:func:`taskq.jobs.master_roles.organisation`: ``Company``, ``Account Name``,
+  ``Employer``...).
 * codes (postcode, street number, id): folded like text, then letters and
   digits only.
 * email: trimmed and lower-cased; NULL without an ``@``.
@@ -54,7 +55,6 @@ distinct value in Python and joined back; only distinct values cross into Python
 from __future__ import annotations
 
 import logging
-import re
 
 import duckdb
 import jellyfish
@@ -64,6 +64,7 @@ import pyarrow as pa
 from ._placeholders import placeholder_sql
 from .io import quote_ident, sql_literal
 from .master_nicknames import NICKNAMES
+from .master_roles import organisation
 
 __all__ = [
     "CONTENT_KEY",
@@ -72,7 +73,6 @@ __all__ = [
     "build_normalised",
     "content_order",
     "normalise_sql",
-    "organisation_column",
     "phonetic_keys",
     "suffix_field",
     "suffix_sql",
@@ -236,18 +236,6 @@ of the value or the last before a comma (``Michael Turner Jr``, ``Turner Jr., Mi
 ``Hale, Jr.``). Groups: 1 what precedes it, 2 the suffix, 3 what follows up to the comma
 or the end. ``Studio 2nd Floor Ltd`` has none: ``2nd`` is followed by more words."""
 
-_ORGANISATION = re.compile(r"compan|organi[sz]ation|business|employer|firm|corp", re.I)
-
-
-def organisation_column(column: str) -> bool:
-    """Whether the header ``column`` names an organisation (``company``, ``employer``...).
-
-    A ``name`` column so named holds companies, not people: it is no part of a person's
-    name in golden records (:func:`taskq.jobs.master_golden.part_groups`) and no
-    generational suffix is read from it (:func:`build_normalised`).
-    """
-    return _ORGANISATION.search(column) is not None
-
 
 def suffix_field(field: str) -> str:
     """The column of :data:`NORMALISED_TABLE` holding the generational suffix of ``field``."""
@@ -365,7 +353,7 @@ def build_normalised(
     for i, (field, column, role) in enumerate(fields):
         src = quote_ident(column)
         # A company column's "II" or "2nd" is part of the company's name.
-        person = not (role == "name" and organisation_column(column))
+        person = not (role == "name" and organisation(column))
         if role == "first_name" and nicknames:
             base = _text(_real(src))
             joins.append(f"LEFT JOIN m_nick AS k{i} ON k{i}.nick = {base}")

@@ -121,10 +121,10 @@ _NAME_NOT = (
 ``user_name``, ``file_name``, ``Country Name``, ``Bank Name``)."""
 _ORG = (
     r"(company|companies|business|organi[sz]ation|organi[sz]ations|org|account|trading|employer|vendor"
-    r"|supplier|firma|firmen|firmenname|unternehmen|arbeitgeber|entreprise|societe|empresa|raison sociale"
-    r"|razon social)"
+    r"|supplier|firm|firms|corp|corporation|corporate|firma|firmen|firmenname|unternehmen|arbeitgeber"
+    r"|entreprise|societe|empresa|raison sociale|razon social)"
 )
-"""Words of an organisation's name (``Company``, ``Account Name``, ``Firma``, ``Raison sociale``)."""
+"""Words of an organisation's name (``Company``, ``Account Name``, ``Firm``, ``Firma``, ``Raison sociale``)."""
 _ORG_ALONE = (
     r"(company|organi[sz]ation|employer|firma|firmenname|unternehmen|arbeitgeber|entreprise|societe|empresa"
     r"|raison sociale|razon social)"
@@ -288,11 +288,16 @@ def header_words(column: str) -> str:
 
 def organisation(column: str) -> bool:
     """Whether ``column`` is named for an organisation's name (``Company``, ``Company
-    Name``, ``Account Name``, ``Employer``, ``Firma``) rather than a person's.
+    Name``, ``Account Name``, ``Vendor Name``, ``Trading Name``, ``Employer``, ``Firm``,
+    ``Corporation``, ``Firma``, ``Unternehmen``, ``Raison sociale``) rather than a person's.
 
-    Such a column with the ``name`` role is compared as a name (the same customer
-    keeps the same company), but a person's name blocks ahead of it: many people
-    share one company, so its phonetic keys would pair them all."""
+    The one test of an organisation's column, wherever it matters. Such a column with
+    the ``name`` role is compared as a name (the same customer keeps the same company),
+    but a person's name blocks ahead of it (:mod:`.master`): many people share one
+    company, so its phonetic keys would pair them all. No generational suffix is read
+    from it (``Fund II`` is a name: :func:`.master_normalize.build_normalised`), and it
+    is no part of a person's name in golden records
+    (:func:`.master_golden.part_groups`)."""
     return bool(re.search(rf"\b{_ORG}( ?names?)?\b", header_words(column)))
 
 

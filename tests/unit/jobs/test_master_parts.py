@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from taskq.jobs import synth
-from taskq.jobs.io import connect, open_table
+from taskq.jobs.io import connect, open_table, quote_ident
 from taskq.jobs.master_blocking import CANDIDATES_TABLE, build_candidates, plan_passes
 from taskq.jobs.master_cluster import average_linkage, cluster, components, dense_ids
 from taskq.jobs.master_normalize import build_normalised, normalise_sql, phonetic_keys
@@ -716,3 +716,29 @@ def test_no_suffix_is_read_from_a_company_column() -> None:
         f"SELECT f0, {suffix_field('f0')}, f1, {suffix_field('f1')} FROM {NORMALISED_TABLE} ORDER BY rid"
     ).fetchall()
     assert got == [("ford ii", None, "ford", "ii"), ("ford iii", None, "ford", "iii")]
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Account Name", "Vendor Name", "Supplier Name", "Trading Name", "Empresa", "Unternehmen", "Entreprise",
+     "Société", "Raison sociale", "Company", "Firm Name", "CorporationName"],
+)  # fmt: skip
+def test_every_organisation_header_is_one_to_suffixes_and_golden_groups(header: str) -> None:
+    # QA: normalising and golden records had a list of their own, shorter than the one roles
+    # and blocking use: "Account Name" Blackstone Fund II / III vetoed one person's rows, and
+    # it joined the person's name group in golden records.
+    from taskq.jobs.master_golden import part_groups
+    from taskq.jobs.master_normalize import NORMALISED_TABLE, suffix_field
+    from taskq.jobs.master_roles import organisation
+
+    assert organisation(header)
+    con = connect(memory_limit="256MB", threads=1)
+    con.execute(
+        "CREATE TEMP VIEW v AS SELECT * FROM (VALUES (0, 'Blackstone Fund II'), (1, 'Blackstone Fund III')) "
+        f"AS t(__row, {quote_ident(header)})"
+    )
+    build_normalised(con, "v", [("f0", header, "name")])
+    got = con.execute(f"SELECT f0, {suffix_field('f0')} FROM {NORMALISED_TABLE} ORDER BY rid").fetchall()
+    assert got == [("blackstone fund ii", None), ("blackstone fund iii", None)]
+    roles = {"First Name": "first_name", "Last Name": "last_name", header: "name"}
+    assert part_groups(["First Name", "Last Name", header], roles) == [["First Name", "Last Name"]]
