@@ -13,10 +13,11 @@ two records both saying ``N/A`` do not agree on anything.
   common street words abbreviated (``street`` -> ``st``); a full ``name`` has
   its tokens sorted so "Smith John" equals "John Smith", after the company legal
   forms ending it are dropped (``Globex Corp``, ``Globex Corporation`` -> ``globex``;
-  ``Inc``, ``Ltd``, ``Pty Ltd``, ``LLC``, ``PLC``, ``GmbH``..., in any case, with or
-  without dots; ``AG``, ``SA``, ``S.A.``, ``SAS``, ``BV``, ``NV`` only in capitals, as
+  ``Inc``, ``Ltd``, ``Pty Ltd``, ``LLC``, ``PLC``, ``GmbH``, ``SRL``..., in any case, with or
+  without dots (``S.R.L.``), with a comma after them; ``AG``, ``SA``, ``S.A.``, ``SAS``, ``BV``, ``NV`` only in capitals, as
   ``Sá`` is a surname too; ``SpA`` only so, or dotted, as a spa is no company form;
-  ``Co`` and ``Company`` only after ``&`` or ``and`` or before another form, as
+  ``Co`` and ``Company`` only after ``&`` or ``and`` or before another form (or both:
+  ``Johnson and Co Ltd`` -> ``johnson``), as
   ``Jennifer Co`` is a person). Two companies sharing only a legal form then share
   nothing; a name that is nothing but a legal form keeps it.
 * first names: optionally mapped through a nickname table (``bill`` -> ``william``).
@@ -162,13 +163,9 @@ _LEGAL_FORMS = (
     "ltd",
     "limited",
     "llc",
-    "l\\.l\\.c",
     "llp",
-    "l\\.l\\.p",
     "plc",
-    "p\\.l\\.c",
     "lp",
-    "l\\.p",
     "gmbh",
     "pty",
     "pte",
@@ -176,7 +173,8 @@ _LEGAL_FORMS = (
     "srl",
     "s\\.p\\.a",
 )
-"""Legal forms of a company (RE2, any case), dropped from the end of a ``name``."""
+"""Legal forms of a company (RE2, any case), dropped from the end of a ``name``; those of
+up to four letters also with a dot after each letter (``L.L.C.``, ``S.R.L.``, ``s.r.l.``)."""
 _LEGAL_FORMS_UPPER = ("AG", "SA", "S\\.A", "SAS", "S\\.A\\.S", "BV", "B\\.V", "NV", "N\\.V", "SpA")
 """Legal forms that are also a word or a person's name or initials (Maria Sá, a day spa):
 dropped only as written here (``SpA``, never ``Spa``)."""
@@ -190,17 +188,18 @@ _LEGAL_FORM_ROUNDS = 3
 def _without_legal_form(col: str) -> str:
     """The raw value ``col`` without the company legal forms that end it.
 
-    ``Globex Corp``, ``Globex Corporation`` and ``Globex Corp.`` are all ``Globex``; at least
-    one letter or digit is kept, so ``Inc`` alone stays itself.
+    ``Globex Corp``, ``Globex Corporation``, ``Globex Corp.`` and ``Globex Corp,`` are all
+    ``Globex``, ``Johnson and Co Ltd`` is ``Johnson``; at least one letter or digit is kept,
+    so ``Inc`` alone stays itself.
     """
-    form = f"(?:(?i:{'|'.join(_LEGAL_FORMS)})|{'|'.join(_LEGAL_FORMS_UPPER)})"
+    dotted = [f.replace("\\.", "") for f in _LEGAL_FORMS if len(f.replace("\\.", "")) <= 4]
+    spelled = list(_LEGAL_FORMS) + ["\\.".join(f) for f in dotted if "\\." not in f]
+    form = f"(?:(?i:{'|'.join(spelled)})|{'|'.join(_LEGAL_FORMS_UPPER)})"
+    # "& Co", "and Co" or a bare space before Co: one alternative, so that "Johnson and Co Ltd"
+    # loses "and Co Ltd" whole, not "Co Ltd" leaving "Johnson and".
+    joined = "(?:[\\s,]*&[\\s,]*|[\\s,]+(?i:and)\\s+)"
     tail = (
-        "(?:"
-        f"[\\s,.&]+{form}"
-        f"|[\\s,]*&[\\s,]*{_COMPANY}"
-        f"|[\\s,]+(?i:and)\\s+{_COMPANY}"
-        f"|[\\s,.]+{_COMPANY}\\.?[\\s,]+{form}"
-        ")\\.?\\s*$"
+        f"(?:[\\s,.&]+{form}|{joined}{_COMPANY}|(?:{joined}|[\\s,.]+){_COMPANY}\\.?[\\s,]+{form})[\\s.,;]*$"
     )
     expr = col
     for _ in range(_LEGAL_FORM_ROUNDS):

@@ -300,6 +300,17 @@ def test_roles_from_values_and_given_roles_win() -> None:
         ("name", "Acme Co., Ltd.", "acme"),
         ("name", "Acme Company Limited", "acme"),
         ("name", "Brand Co", "brand co"),
+        # QA: "and Co" before another form went with it ("Johnson and Co Ltd" was "and johnson");
+        # short forms with a dot after each letter; a trailing comma.
+        ("name", "Johnson and Co Ltd", "johnson"),
+        ("name", "Smith and Company Limited", "smith"),
+        ("name", "Smith and Co. Ltd.", "smith"),
+        ("name", "Johnson & Co Ltd", "johnson"),
+        ("name", "Rossi S.R.L.", "rossi"),
+        ("name", "Rossi s.r.l.", "rossi"),
+        ("name", "Müller G.m.b.H.", "muller"),
+        ("name", "Acme Inc,", "acme"),
+        ("name", "Acme Corp.;", "acme"),
         # A generational suffix is no part of the name (it is compared on its own).
         ("last_name", "Turner Jr", "turner"),
         ("last_name", "Hale, Jr.", "hale"),
