@@ -15,7 +15,8 @@ one.
 A name is read as its words (``date_of_birth``, ``DateOfBirth`` and ``Date of
 Birth`` alike; case and accents aside), and a role's word must be a whole word
 (or a known compound or abbreviation: ``homephone``, ``MAILINGZIP``, ``ZIPCD``,
-``BIRTHDT``, ``streetname``, ``Hausnummer``): ``Ethnicity`` is no city,
+``BIRTHDT``, ``BDATE``, ``streetname``, ``Hausnummer``, ``FIRST_NM``, ``CITYNM``,
+``STATECD``, ``PCODE``; ``ST_NAME`` is a street's name, ``ST_NUM`` its number): ``Ethnicity`` is no city,
 ``Hotel`` no phone. Words that change the meaning keep a column out of a role:
 ``Place of Birth``, ``Birth Year`` (no date of birth), ``Middle Name``, ``Maiden
 Name``, ``Country Name``, ``Bank Name`` (no name), ``Spouse Name``,
@@ -115,10 +116,10 @@ _TIME = r"\b(at|on|date|time|timestamp|updated|created|modified|changed)\b"
 """Words of a timestamp (``emailed_at``, ``address_updated_on``)."""
 _NAME_NOT = (
     r"\b(middle|maiden|birth|nick|nickname|user|file|host|domain|product|item|brand|country|city|street"
-    r"|town|state|province|region|county|bank|event|campaign|list|tag|plan|payment|store|school)\b"
+    r"|st|town|state|province|region|county|bank|event|campaign|list|tag|plan|payment|store|school)\b"
 )
 """Names that are not the person's own name to compare (``Middle Name``, ``Maiden Name``,
-``user_name``, ``file_name``, ``Country Name``, ``Bank Name``)."""
+``user_name``, ``file_name``, ``Country Name``, ``Bank Name``; ``ST_NAME``, a street's)."""
 _ORG = (
     r"(company|companies|business|organi[sz]ation|organi[sz]ations|org|account|trading|employer|vendor"
     r"|supplier|firm|firms|corp|corporation|corporate|firma|firmen|firmenname|unternehmen|arbeitgeber"
@@ -148,7 +149,7 @@ _NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
     ),
     (
         "dob",
-        r"\b(dob|d o b|birth|births|birthdate|birthday|bday|born|dateofbirth|birthdt|dobdt|geburtsdatum"
+        r"\b(dob|d o b|birth|births|birthdate|birthday|bday|bdate|born|dateofbirth|birthdt|dobdt|geburtsdatum"
         r"|geburtstag|naissance|nacimiento)\b|\bgeb ?datum\b|\bfecha de nac\b",
         # Where, in which country, in which year: no date of birth.
         r"\b(place|country|city|town|state|region|location|county|year|month|name|weight|height|order"
@@ -157,32 +158,32 @@ _NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
     ),
     (
         "first_name",
-        r"^(first|given|f ?name)$|\b(first|given|fore|christian) ?names?\b|\b(forenames?|vorname|vornamen"
+        r"^(first|given|f ?name)$|\b(first|given|fore|christian) ?(names?|nm)\b|\b(forenames?|vorname|vornamen"
         r"|prenoms?)\b",
         f"{_NAME_NOT}|{_FLAG}|{_TIME}",
     ),
     (
         "last_name",
-        r"^(last|l ?name)$|\b(last|sur|family) ?names?\b|\b(nachname|familienname|zuname|apellidos?"
+        r"^(last|l ?name)$|\b(last|sur|family) ?(names?|nm)\b|\b(nachname|familienname|zuname|apellidos?"
         r"|nom de famille)\b",
         f"{_NAME_NOT}|{_FLAG}|{_TIME}",
     ),
     (
         "street_number",
-        r"\b(street|house|haus|door) ?(no|nr|num|number|nummer)\b|^(no|nr|num|number|numero|nummer)$",
+        r"\b(street|house|haus|door|st) ?(no|nr|num|number|nummer)\b|^(no|nr|num|number|numero|nummer)$",
         # "Straße und Hausnummer", "Strasse/Hausnummer", "street and number": the whole street line.
         r"\b(and|und|et|y)\b|\b(strasse|str|rue|calle)\b|\bstreet\b.*\b(house|haus)\b",
     ),
     (
         "postcode",
         rf"\b{_PRE}(post ?codes?|postal ?codes?|zip ?codes?|zips?|post ?cd|postal ?cd|zip ?cd|zipcd|postleitzahl"
-        r"|code postal|codigo postal)\b|^(postal|plz|cp)$",
+        r"|code postal|codigo postal)\b|^(postal|plz|cp|pcode)$",
         f"{_FLAG}|{_TIME}",
     ),
     (
         "city",
         rf"\b{_PRE}(city|cities|suburb|town|towncity|locality|municipality|village|ort|wohnort|stadt"
-        r"|ville|ciudad|localite|localidad|poblacion|gemeinde|commune)\b",
+        r"|ville|ciudad|localite|localidad|poblacion|gemeinde|commune)\b|\b(city|town)(nm|name)\b",
         rf"\b(birth|naissance|nacimiento)\b|{_FLAG}|{_TIME}",
     ),
     (
@@ -191,14 +192,14 @@ _NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
         # "Default Address Province Code", "MailingStateCode", "Home State", "Estado".
         r"(^| )(state|province|region|county|territory|bundesland|provincia|estado|kanton|departement"
         r"|stateorprovince)( or province| province| state| region)?( code| cd| abbr| abbreviation| name)?$"
-        r"|^st cd$",
+        r"|^(st cd|statecd|statecode|stcd|provcd)$",
         r"\b(country|countries|pays|pais|land|nation|birth|naissance|nacimiento|order|payment|job|task"
         rf"|ticket|case|subscription|lead)\b|{_FLAG}|{_TIME}",
     ),
     (
         "address",
         rf"\b({_PRE}|street|postal|physical|delivery)(addr|address|addresses|adresse|anschrift|direccion|domicilio|street|streets|road"
-        r"|strasse|calle)(line)?\b|\b(streetname|strassenname)\b|\bline \d\b",
+        r"|strasse|calle)(line)?\b|\b(streetname|strassenname|stname)\b|\bst (name|nm)\b|\bline \d\b",
         # Not a postal address: IP Address, MAC address, wallet address...
         rf"\b(ip|ipv4|ipv6|mac|web|url|wallet|server|host|memory|network|ethernet|bitcoin|e ?mail)\b"
         # Nor the country or the company of an address ("Default Address Country Code",
@@ -219,7 +220,7 @@ _NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
     ),
     (
         "name",
-        r"(^| )(full ?)?names?$|\b(full|customer|cust|contact|client|member|patient|person)name\b"
+        r"(^| )(full ?)?names?$|^(full|cust|customer|person|contact|client|member|patient) ?nm$|\b(full|customer|cust|contact|client|member|patient|person)name\b"
         r"|^(customer|person|nom|nombre|nom complet|nombre completo)$"
         rf"|(^| ){_ORG_ALONE}$|\b{_ORG} ?names?\b|^name of (the )?{_ORG}$|^nombre de la {_ORG}$",
         f"{_NAME_NOT}|{_FLAG}|{_TIME}",

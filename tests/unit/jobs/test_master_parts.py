@@ -138,6 +138,18 @@ from taskq.progress import NullProgress
         ("Celular", "phone"),
         ("Portable", "phone"),
         ("Mobiltelefon", "phone"),
+        # QA: parcel and voter files abbreviate; ST_NAME is a street's name, ST_NUM its number.
+        ("ST_NAME", "address"),
+        ("STNAME", "address"),
+        ("ST_NUM", "street_number"),
+        ("FIRST_NM", "first_name"),
+        ("FIRSTNM", "first_name"),
+        ("LAST_NM", "last_name"),
+        ("CITYNM", "city"),
+        ("STATECD", "state"),
+        ("PCODE", "postcode"),
+        ("BDATE", "dob"),
+        ("FULL_NM", "name"),
     ],
 )
 def test_role_from_name(column: str, role: str | None) -> None:
