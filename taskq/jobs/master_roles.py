@@ -114,6 +114,17 @@ _FLAG = (
 ``phone_type``, ``has_email``), not the value."""
 _TIME = r"\b(at|on|date|time|timestamp|updated|created|modified|changed)\b"
 """Words of a timestamp (``emailed_at``, ``address_updated_on``)."""
+_EVENT = (
+    r"\b(created|creation|modified|updated|changed|last|latest|recent|activity|activities|order|ordered"
+    r"|purchase|purchased|signup|sign|signed|join|joined|joining|registration|registered|register|visit"
+    r"|visited|close|closed|closing|start|started|end|ended|expiry|expiration|expires|expired|due|ship"
+    r"|shipped|delivery|delivered|invoice|invoiced|payment|paid|login|logon|seen|contacted|opened|sent"
+    r"|received|hire|hired|renewal|renewed|subscribed|enrolled|enrollment|enrolment|effective|issue|issued"
+    r"|booking|booked|appointment|transaction|contract|converted|conversion|submitted|imported|exported"
+    r"|synced|cancelled|canceled|terminated|termination|since|timestamp)\b"
+)
+"""Words of an event (``Last Activity Date``, ``Created Date``, ``Close Date``): a date so
+named is when something happened to the record, no date of birth, by its name or its values."""
 _NAME_NOT = (
     r"\b(middle|maiden|birth|nick|nickname|user|file|host|domain|product|item|brand|country|city|street"
     r"|st|town|state|province|region|county|bank|event|campaign|list|tag|plan|payment|store|school)\b"
@@ -154,7 +165,7 @@ _NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
         # Where, in which country, in which year: no date of birth.
         r"\b(place|country|city|town|state|region|location|county|year|month|name|weight|height|order"
         r"|cert|certificate|lieu|pays|ville|lugar|pais|ciudad|ort|land|jahr|ano|annee|mois|mes|monat)\b|"
-        + _FLAG,
+        + f"{_FLAG}|{_EVENT}",
     ),
     (
         "first_name",
@@ -302,6 +313,16 @@ def organisation(column: str) -> bool:
     return bool(re.search(rf"\b{_ORG}( ?names?)?\b", header_words(column)))
 
 
+def _event(column: str) -> bool:
+    """Whether ``column`` is named like a timestamp or an event (``updated_at``, ``Last
+    Activity Date``, ``Created Date``): its values give it no role (its dates are no
+    dates of birth, nor its e-mail addresses, ``Last Modified By``, the record's)."""
+    return bool(
+        re.search(r"(_at|_on|updated|created|modified|timestamp|source)$", _norm_name(column))
+        or re.search(_EVENT, header_words(column))
+    )
+
+
 def role_from_name(column: str) -> str | None:
     """The role a column's name suggests, or None.
 
@@ -406,7 +427,9 @@ def detect_roles(
     Returns:
         column -> role for every column (``ignore`` for those not compared).
         Name-based guesses beat value-based ones; a column that looks like a
-        date of birth but is named like a timestamp (``updated_at``) stays ignored.
+        date of birth but is named like a timestamp or an event (``updated_at``,
+        ``Last Activity Date``, ``Created Date``, ``Close Date``: :data:`_EVENT`)
+        stays ignored.
         A guessed bare ``Name`` (``Nom``, ``Nombre``) beside a guessed or given
         first name and no surname is the surname, and the other way round.
     """
@@ -424,9 +447,7 @@ def detect_roles(
             if unfit is not None:
                 unfit[col] = str(role)
             role = None
-        if role is None and not re.search(
-            r"(_at|_on|updated|created|modified|timestamp|source)$", _norm_name(col)
-        ):
+        if role is None and not _event(col):
             role = role_from_values(samples.get(col, ()))
         if role == "id" and ratios.get(col, 0.0) >= 0.999:
             logger.debug("column %r is unique per row; treated as a record key", col)

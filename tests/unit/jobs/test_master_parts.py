@@ -246,6 +246,28 @@ def test_roles_from_values_and_given_roles_win() -> None:
     assert roles == {"c1": "first_name", "contact": "email", "customer_id": "ignore", "surname": "ignore"}
 
 
+def test_a_date_named_for_an_event_is_no_date_of_birth() -> None:
+    # QA: HubSpot "Last Activity Date" and Salesforce "Created Date" were taken as dates of
+    # birth from their values ("Created Date", fuller, then out-blocked "Birthdate").
+    dates = ["1980-01-02", "1975-12-31", "2001-07-07", "1999-09-09", "1960-06-06"] * 4
+    columns = [
+        "Last Activity Date",
+        "Created Date",
+        "Close Date",
+        "Signup Date",
+        "Order Date",
+        "Birthdate",
+        "d",
+    ]
+    roles = detect_roles(columns, dict.fromkeys(columns, dates))
+    assert roles == dict.fromkeys(columns[:5], "ignore") | {"Birthdate": "dob", "d": "dob"}
+    assert role_from_name("Birthday Last Updated") is None
+    # Nor are the e-mail addresses of "Last Modified By" the record's.
+    assert detect_roles(["Last Modified By"], {"Last Modified By": ["a@b.com"] * 10}) == {
+        "Last Modified By": "ignore"
+    }
+
+
 @pytest.mark.parametrize(
     ("role", "raw", "expected"),
     [
