@@ -20,7 +20,9 @@ Birth`` alike; case and accents aside), and a role's word must be a whole word
 ``Hotel`` no phone. Words that change the meaning keep a column out of a role:
 ``Place of Birth``, ``Birth Year`` (no date of birth), ``Middle Name``, ``Maiden
 Name``, ``Country Name``, ``Bank Name`` (no name), ``Spouse Name``,
-``Emergency Contact Phone``, ``Mother's Name`` (another person's: no role), ``IP Address``,
+``Emergency Contact Phone``, ``Mother's Name`` (another person's: no role; a
+``Partner Name`` or ``Beneficiary DOB`` only beside the record's own name, phone...:
+:func:`detect_roles`), ``IP Address``,
 ``email_verified``, ``phone_type``, ``Accepts Email Marketing``, ``emailed_at``
 (facts about a value or timestamps), and ``Order Number``,
 ``Invoice No`` (a number of an event, not of the entity: one customer has many,
@@ -239,11 +241,15 @@ _NAME_PATTERNS: tuple[tuple[str, str, str | None], ...] = (
 )
 
 _OTHER = (
-    r"\b(spouse|spouses|partner|partners|husband|wife|emergency|kin|parent|parents|guardian|father|fathers"
-    r"|mother|mothers|referrer|beneficiary|assistant|asst)\b"
+    r"\b(spouse|spouses|husband|wife|emergency|kin|parent|parents|guardian|father|fathers"
+    r"|mother|mothers|referrer|assistant|asst)\b"
 )
 """Words of another person (``Spouse Name``, ``Emergency Contact Phone``, ``Mother's Name``):
 their name, date of birth, phone, email or id is not the record's own."""
+_RELATED = r"\b(partner|partners|beneficiary|beneficiaries)\b"
+"""Words of a person who is the record in a file of partners or beneficiaries (``Partner
+Name``, ``Business Partner Name``, ``Beneficiary DOB``) and another person beside the
+record's own name, email... (a customer's ``Partner Name``): :func:`detect_roles` tells."""
 _PERSON = frozenset({"name", "first_name", "last_name", "dob", "phone", "email", "id"})
 
 _BARE_NAMES = frozenset({"name", "names", "nom", "nombre"})
@@ -328,6 +334,8 @@ def role_from_name(column: str) -> str | None:
 
     Matched on whole words of the header (:func:`header_words`), in English,
     German, French and Spanish, case and accents aside; see :data:`_NAME_PATTERNS`.
+    ``Partner Name`` or ``Beneficiary DOB`` gets its role here; beside the record's own
+    name, date of birth, phone, email or id :func:`detect_roles` takes it away.
     """
     words = header_words(column)
     for role, pattern, unless in _NAME_PATTERNS:
@@ -431,7 +439,11 @@ def detect_roles(
         ``Last Activity Date``, ``Created Date``, ``Close Date``: :data:`_EVENT`)
         stays ignored.
         A guessed bare ``Name`` (``Nom``, ``Nombre``) beside a guessed or given
-        first name and no surname is the surname, and the other way round.
+        first name and no surname is the surname, and the other way round. A
+        partner's or beneficiary's name, date of birth, phone, email or id
+        (``Partner Name``, ``Beneficiary DOB``) is the record's own in a file with
+        no other such column (a partner directory), another person's (ignored)
+        beside one (a customer's ``Partner Name``).
     """
     given = dict(given or {})
     ratios = distinct_ratio or {}
@@ -453,6 +465,14 @@ def detect_roles(
             logger.debug("column %r is unique per row; treated as a record key", col)
             role = "ignore"
         roles[col] = role or "ignore"
+    # A partner's or beneficiary's name, phone... is the record's own in a file of partners,
+    # another person's beside the record's own (a customer's "Partner Name").
+    own = [c for c in columns if roles[c] in _PERSON and not re.search(_RELATED, header_words(c))]
+    if own:
+        for col in columns:
+            if col not in given and roles[col] in _PERSON and re.search(_RELATED, header_words(col)):
+                logger.debug("column %r is of a partner or beneficiary beside the record's own", col)
+                roles[col] = "ignore"
     # A bare "Name" beside a first name alone is the surname (German "Vorname, Name",
     # French "Nom, Prénom"); beside a surname alone, the first name ("Nombre, Apellidos").
     taken = set(roles.values())

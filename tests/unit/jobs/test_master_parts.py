@@ -246,6 +246,36 @@ def test_roles_from_values_and_given_roles_win() -> None:
     assert roles == {"c1": "first_name", "contact": "email", "customer_id": "ignore", "surname": "ignore"}
 
 
+def test_a_partner_or_beneficiary_is_the_record_only_where_the_record_has_nothing_of_its_own() -> None:
+    # QA: in a partner directory (PRM export) or a file of beneficiaries, "Partner Name",
+    # "Partner Email", "Beneficiary DOB" describe the record itself; they took no role.
+    partners = ["Partner Name", "Partner Address", "Partner Phone", "Partner Email", "Website"]
+    assert detect_roles(partners, {}) == {
+        "Partner Name": "name", "Partner Address": "address", "Partner Phone": "phone",
+        "Partner Email": "email", "Website": "ignore",
+    }  # fmt: skip
+    assert detect_roles(["Business Partner Name", "City"], {}) == {
+        "Business Partner Name": "name",
+        "City": "city",
+    }
+    assert detect_roles(["Beneficiary Name", "Beneficiary DOB"], {}) == {
+        "Beneficiary Name": "name",
+        "Beneficiary DOB": "dob",
+    }
+    # Beside the record's own name (or email...), a partner is another person.
+    customers = ["First Name", "Last Name", "Partner Name", "Partner Phone", "Beneficiary DOB"]
+    assert detect_roles(customers, {}) == {
+        "First Name": "first_name", "Last Name": "last_name", "Partner Name": "ignore",
+        "Partner Phone": "ignore", "Beneficiary DOB": "ignore",
+    }  # fmt: skip
+    assert detect_roles(["Email", "Partner Name"], {})["Partner Name"] == "ignore"
+    # A role given to it stays; spouses, parents and the like are never the record.
+    assert (
+        detect_roles(["Name", "Partner Name"], {}, given={"Partner Name": "name"})["Partner Name"] == "name"
+    )
+    assert detect_roles(["Spouse Name", "Address"], {})["Spouse Name"] == "ignore"
+
+
 def test_a_date_named_for_an_event_is_no_date_of_birth() -> None:
     # QA: HubSpot "Last Activity Date" and Salesforce "Created Date" were taken as dates of
     # birth from their values ("Created Date", fuller, then out-blocked "Birthdate").
