@@ -21,7 +21,8 @@ Birth`` alike; case and accents aside), and a role's word must be a whole word
 ``Place of Birth``, ``Birth Year`` (no date of birth), ``Middle Name``, ``Maiden
 Name``, ``Country Name``, ``Bank Name`` (no name), ``Spouse Name``,
 ``Emergency Contact Phone``, ``Mother's Name`` (another person's: no role; a
-``Partner Name`` or ``Beneficiary DOB`` only beside the record's own name, phone...:
+``Partner Name`` or ``Beneficiary DOB`` only beside the record's own person's name or
+date of birth:
 :func:`detect_roles`), ``IP Address``,
 ``email_verified``, ``phone_type``, ``Accepts Email Marketing``, ``emailed_at``
 (facts about a value or timestamps), and ``Order Number``,
@@ -249,7 +250,8 @@ their name, date of birth, phone, email or id is not the record's own."""
 _RELATED = r"\b(partner|partners|beneficiary|beneficiaries)\b"
 """Words of a person who is the record in a file of partners or beneficiaries (``Partner
 Name``, ``Business Partner Name``, ``Beneficiary DOB``) and another person beside the
-record's own name, email... (a customer's ``Partner Name``): :func:`detect_roles` tells."""
+record's own person's name or date of birth (a customer's ``Partner Name``):
+:func:`detect_roles` tells."""
 _PERSON = frozenset({"name", "first_name", "last_name", "dob", "phone", "email", "id"})
 
 _BARE_NAMES = frozenset({"name", "names", "nom", "nombre"})
@@ -442,8 +444,13 @@ def detect_roles(
         first name and no surname is the surname, and the other way round. A
         partner's or beneficiary's name, date of birth, phone, email or id
         (``Partner Name``, ``Beneficiary DOB``) is the record's own in a file with
-        no other such column (a partner directory), another person's (ignored)
-        beside one (a customer's ``Partner Name``).
+        no other person's name or date of birth (a partner directory, though it
+        has a ``Contact Email`` or a ``Company``), another person's (ignored)
+        beside one (a customer's ``Partner Name`` beside ``First Name``). Of two or more columns
+        of one role in :data:`SINGLE_FACT_ROLES` (``Province`` and ``Province
+        Code``), one is compared: a given one, else the one whose sample holds the
+        most characters (filled and spelled out: ``Victoria`` over ``VIC``), then
+        one not named as a code, then the first; the others guessed are ignored.
     """
     given = dict(given or {})
     ratios = distinct_ratio or {}
@@ -467,7 +474,12 @@ def detect_roles(
         roles[col] = role or "ignore"
     # A partner's or beneficiary's name, phone... is the record's own in a file of partners,
     # another person's beside the record's own (a customer's "Partner Name").
-    own = [c for c in columns if roles[c] in _PERSON and not re.search(_RELATED, header_words(c))]
+    own = [
+        c
+        for c in columns
+        if (roles[c] == "dob" or (roles[c] in NAME_ROLES and not organisation(c)))
+        and not re.search(_RELATED, header_words(c))
+    ]
     if own:
         for col in columns:
             if col not in given and roles[col] in _PERSON and re.search(_RELATED, header_words(col)):

@@ -268,7 +268,10 @@ def test_a_partner_or_beneficiary_is_the_record_only_where_the_record_has_nothin
         "First Name": "first_name", "Last Name": "last_name", "Partner Name": "ignore",
         "Partner Phone": "ignore", "Beneficiary DOB": "ignore",
     }  # fmt: skip
-    assert detect_roles(["Email", "Partner Name"], {})["Partner Name"] == "ignore"
+    assert detect_roles(["Full Name", "Partner Email"], {})["Partner Email"] == "ignore"
+    assert detect_roles(["DOB", "Beneficiary Name"], {})["Beneficiary Name"] == "ignore"
+    # A contact's email or a company column is no person's own name: the partner is the record.
+    assert detect_roles(["Partner Name", "Contact Email", "Company"], {})["Partner Name"] == "name"
     # A role given to it stays; spouses, parents and the like are never the record.
     assert (
         detect_roles(["Name", "Partner Name"], {}, given={"Partner Name": "name"})["Partner Name"] == "name"
