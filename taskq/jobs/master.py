@@ -99,10 +99,13 @@ def _roles(
     params: dict[str, Any],
     unfit: dict[str, str] | None = None,
     unused_names: list[str] | None = None,
+    duplicates: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Every column's role (:func:`.master_roles.detect_roles`). ``unfit`` gets the
     columns refused the role their name suggests; ``unused_names``, when no column
-    has a name role, the columns left out (not by the user) that look like names."""
+    has a name role, the columns left out (not by the user) that look like names;
+    ``duplicates`` the columns left out as a second column of a one-fact role
+    (``Province Code`` beside ``Province``), each with the column kept."""
     sample = con.execute(f"SELECT * EXCLUDE (__row) FROM {view} LIMIT 500").fetchall()
     samples = {c: [r[i] for r in sample] for i, c in enumerate(columns)}
     given = dict(params["roles"])
@@ -121,7 +124,9 @@ def _roles(
         if guessed[c] == "id" and c not in given:
             distinct = con.execute(f"SELECT count(DISTINCT {quote_ident(c)}) FROM {view}").fetchall()[0][0]
             ratios[c] = distinct / max(rows, 1)
-    roles = detect_roles(columns, samples, given=given, distinct_ratio=ratios, unfit=unfit)
+    roles = detect_roles(
+        columns, samples, given=given, distinct_ratio=ratios, unfit=unfit, duplicates=duplicates
+    )
     if unused_names is not None and not NAME_ROLES & set(roles.values()):
         unused_names.extend(
             c for c in columns if roles[c] == "ignore" and c not in given and looks_like_names(samples[c])
@@ -249,7 +254,8 @@ def _run(
     rows, view = table.rows, table.view
     unfit: dict[str, str] = {}
     unused_names: list[str] = []
-    roles = _roles(con, view, table.columns, rows, params, unfit, unused_names)
+    duplicates: dict[str, str] = {}
+    roles = _roles(con, view, table.columns, rows, params, unfit, unused_names, duplicates)
     comps = [
         Comparison(f"f{i}", c, r, suffix_field(f"f{i}") if r in SUFFIX_ROLES else None)
         for i, (c, r) in enumerate((c, r) for c, r in roles.items() if r != "ignore")
@@ -265,6 +271,16 @@ def _run(
                 "email may merge; set params.roles (name, first_name, last_name) to use them",
                 column=unused_names[0] if len(unused_names) == 1 else None,
                 code="names_not_used",
+            )
+        )
+    for col, kept in duplicates.items():
+        alerts.append(
+            finding(
+                "info",
+                f"{col!r} holds the same {roles[kept]} as {kept!r}, which is compared: {col!r} is not "
+                "(one fact counted twice would outweigh the others; set params.roles to compare it)",
+                column=col,
+                code="role_duplicate",
             )
         )
     for col, role in unfit.items():

@@ -58,6 +58,7 @@ __all__ = [
     "PERSONAL_ROLES",
     "NAME_ROLES",
     "ROLES",
+    "SINGLE_FACT_ROLES",
     "detect_roles",
     "header_words",
     "looks_like_names",
@@ -256,6 +257,22 @@ _PERSON = frozenset({"name", "first_name", "last_name", "dob", "phone", "email",
 
 _BARE_NAMES = frozenset({"name", "names", "nom", "nombre"})
 
+SINGLE_FACT_ROLES = frozenset({"street_number", "city", "state", "postcode", "dob"})
+"""Roles of which a record has one value: two columns of one (``Province`` and ``Province
+Code``, ``City`` and ``CITYNM``) hold one fact, and comparing both counts it twice."""
+_CODE_WORDS = r"\b(code|codes|cd|abbr|abbrev|abbreviation|iso|short)\b"
+"""Words of a column holding a code for its role's value (``Province Code``, ``STATE_CD``)."""
+
+
+def _sample_chars(values: Sequence[str | None]) -> int:
+    """Characters in the filled, real values of a sample: how full and spelled-out a column is."""
+    return sum(
+        len(v.strip())
+        for v in values
+        if v is not None and v.strip() and v.strip().lower() not in PLACEHOLDERS
+    )
+
+
 _SECOND_LINE = re.compile(
     r"(?i)(addr(ess)?|line|street)[ _.-]*(2|3|two|three|ii)(?![0-9])"
     r"|(^|[^a-z])(suite|apt|apartment|unit|building|care_?of)([^a-z]|$)"
@@ -419,6 +436,7 @@ def detect_roles(
     given: Mapping[str, str] | None = None,
     distinct_ratio: Mapping[str, float] | None = None,
     unfit: dict[str, str] | None = None,
+    duplicates: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """Assign a role to every column.
 
@@ -433,6 +451,8 @@ def detect_roles(
             email, phone or date-of-birth role whose sampled values are not such
             values (:func:`value_fit` under :data:`MIN_FIT`: ``email_verified``
             holding yes/no); they do not take it.
+        duplicates: if given, filled with column -> the column kept for columns
+            left out as a second column of a one-fact role (below).
 
     Returns:
         column -> role for every column (``ignore`` for those not compared).
@@ -485,6 +505,26 @@ def detect_roles(
             if col not in given and roles[col] in _PERSON and re.search(_RELATED, header_words(col)):
                 logger.debug("column %r is of a partner or beneficiary beside the record's own", col)
                 roles[col] = "ignore"
+    # One fact, one column: Province ("Victoria") and Province Code ("VIC") agree together.
+    for role in sorted(SINGLE_FACT_ROLES):
+        cols = [c for c in columns if roles[c] == role]
+        if len(cols) < 2:
+            continue
+        keep = min(
+            cols,
+            key=lambda c: (
+                c not in given,
+                -_sample_chars(samples.get(c, ())),
+                bool(re.search(_CODE_WORDS, header_words(c))),
+                columns.index(c),
+            ),
+        )
+        for col in cols:
+            if col != keep and col not in given:
+                logger.debug("column %r holds the %s of %r too; not compared", col, role, keep)
+                roles[col] = "ignore"
+                if duplicates is not None:
+                    duplicates[col] = keep
     # A bare "Name" beside a first name alone is the surname (German "Vorname, Name",
     # French "Nom, Prénom"); beside a surname alone, the first name ("Nombre, Apellidos").
     taken = set(roles.values())

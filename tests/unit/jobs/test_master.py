@@ -295,6 +295,22 @@ def test_an_email_flag_does_not_take_the_email_blocking(tmp_path) -> None:
     assert not [a for a in report["alerts"] if a["code"] == "empty_match_column"]
 
 
+def test_a_state_code_beside_the_state_is_reported_and_not_compared(tmp_path) -> None:
+    # QA: classic Shopify's Province and Province Code both took state (one fact twice).
+    states = [("Victoria", "VIC"), ("New South Wales", "NSW"), ("Queensland", "QLD")]
+    path = tmp_path / "shop.csv"
+    path.write_text(
+        "First Name,Last Name,Email,Province,Province Code\n"
+        + "".join(f"{r},{states[k % 3][0]},{states[k % 3][1]}\n" for k, r in enumerate(OTHERS))
+    )
+    report = execute("master", path, tmp_path / "out", {"threads": 1})
+    assert report["summary"]["roles"]["Province"] == "state"
+    assert "Province Code" not in report["summary"]["roles"]
+    dup = [a for a in report["alerts"] if a["code"] == "role_duplicate"]
+    assert [(a["column"], a["severity"]) for a in dup] == [("Province Code", "info")]
+    assert "same state as 'Province'" in dup[0]["message"]
+
+
 def test_of_two_columns_of_a_role_the_fuller_one_blocks(tmp_path) -> None:
     rows = [*OTHERS, "Sarah,Jones,sarah.j1977@gmail.com", "Sarah,Whitfield,sarah.j1977@gmail.com"]
     path = tmp_path / "people.csv"
