@@ -309,7 +309,7 @@ def _pii_sql(weight: str = "n") -> dict[str, str]:
             CASE WHEN {_digits("v")} BETWEEN 7 AND 15
             THEN regexp_full_match(trim(v), '(\\+?\\(?|\\(\\+)[0-9][0-9 ().-]{{5,18}}[0-9]')
              AND NOT regexp_full_match(trim(v), '{_NOT_PHONE}')
-             AND NOT (regexp_full_match(trim(v), '0[0-9]{{11}}') AND {_gtin_sql("trim(v)")})
+             AND NOT (CASE WHEN regexp_full_match(trim(v), '0[0-9]{{11}}') THEN {_gtin_sql("trim(v)")} ELSE false END)
             ELSE false END ELSE false END), 0)""",
         "card": f"coalesce(sum({weight}) FILTER ({card(_luhn_sql(digits))}), 0)",
         "national_id": f"""coalesce(sum({weight}) FILTER (CASE WHEN strlen(trim(v)) = 11 THEN CASE WHEN {_digits("v")} = 9
