@@ -43,8 +43,10 @@ Candidates, for non-null text values:
 * **amounts**: a column whose values carry one currency sign (``$4,217.18``,
   ``-$12.50``, ``1.234,50 €``; ``$``, ``€``, ``£``, ``¥``, ``₹``, before or after the
   number, spaced or not) is decided and read as numbers without the sign; the decision
-  records it (``currency``) and the report says so. Two signs in a column (``$`` and
-  ``€``) keep it text: their amounts do not add up. Percentages stay text.
+  records it (``currency``) and the report says so. Only an amount loses the sign and
+  the spaces beside it; other values parse or fail as in a plain column (``$12 50`` is
+  no 1250). Two signs in a column (``$`` and ``€``) keep it text: their amounts do not
+  add up (forced to a number type, the most used sign is read off). Percentages stay text.
 * **date**: ISO (``2024-03-01``, with optional ``T``/space time and fractional seconds), numeric
   ``a/b/yyyy`` with ``/``, ``-`` or ``.``, and month names (``1 Mar 2024``,
   ``March 1, 2024``, ``Mar 1 2024``, ``01-Mar-2024``), full or abbreviated in
@@ -641,23 +643,41 @@ def money_pattern(sign: str) -> str:
 
 
 def _without_currency(value: str, sign: str) -> str:
-    """SQL: the text ``value`` without the currency ``sign`` and the spaces around it."""
-    return f"replace(replace(replace({value}, {_lit(sign)}, ''), ' ', ''), ' ', '')"
+    """SQL: an amount ``value`` (:func:`money_pattern`) without its currency ``sign`` and the
+    spaces beside it; any other value as it is, to parse (or fail) as in a plain column:
+    ``$12 50`` is no amount and must not become 1250."""
+    beside = _lit(r"\s*" + re.escape(sign) + r"\s*")
+    return (
+        f"CASE WHEN regexp_full_match({value}, {_lit(money_pattern(sign))}) "
+        f"THEN regexp_replace({value}, {beside}, '') ELSE {value} END"
+    )
 
 
-def _currency(con: duckdb.DuckDBPyConnection, table: str, first: _FirstPass, threshold: float) -> str | None:
-    """The one currency sign that at least ``threshold`` of the column's values carry on
-    a number, or None. Two currencies in a column (``$`` and ``€``) are no number column:
-    their amounts cannot be added up."""
-    if not first.nonnull or first.money / first.nonnull < threshold:
+@dataclass(frozen=True)
+class _Amounts:
+    """Of a column's values, those that are amounts with a currency sign."""
+
+    sign: str | None
+    """The one sign they carry, or None when they carry two or more."""
+    share: float
+    """Their share of the non-null values."""
+    signs: tuple[str, ...]
+    """Every sign the amounts carry, the most used first."""
+
+
+def _amounts(con: duckdb.DuckDBPyConnection, table: str, first: _FirstPass) -> _Amounts | None:
+    """The column's amounts with a currency sign (:data:`CURRENCIES`), or None when fewer than
+    half of its values carry one."""
+    if not first.nonnull or first.money / first.nonnull < 0.5:
         return None
     sums = ", ".join(
         f"coalesce(sum(n) FILTER (WHERE regexp_full_match(cur, {_lit(money_pattern(c))})), 0)"
         for c in CURRENCIES
     )
     row = con.execute(f"SELECT {sums} FROM {table} WHERE cur IS NOT NULL").fetchall()[0]
-    count, sign = max(zip(row, CURRENCIES, strict=True))
-    return sign if count / first.nonnull >= threshold else None
+    signs = tuple(c for k, c in sorted(zip(row, CURRENCIES, strict=True), key=lambda kc: -kc[0]) if k)
+    share = sum(row) / first.nonnull
+    return _Amounts(signs[0] if len(signs) == 1 else None, share, signs)
 
 
 def decide_type(
@@ -681,7 +701,23 @@ def decide_type(
     if forced == "text":
         return TypeDecision("text", 0.0, reason="type forced to text")
     first = _first_pass(con, table)
-    sign = _currency(con, table, first, threshold) if forced in ("auto", "number", "integer") else None
+    money_found = _amounts(con, table, first) if forced in ("auto", "number", "integer") else None
+    sign = None
+    if money_found is not None and money_found.sign is None and forced == "auto":
+        # Two currencies: their amounts do not add up, so the column is no number column.
+        shown = " and ".join(money_found.signs)
+        return TypeDecision("text", 0.0, reason=f"amounts in more than one currency ({shown}): kept as text")
+    if money_found is not None and (money_found.share >= threshold or forced != "auto"):
+        # A forced type reads the column's sign off at any share (of two, the most used:
+        # amounts in the other fail as any value not of a forced type does).
+        sign = money_found.signs[0]
+    elif money_found is not None:
+        share = money_found.share
+        return TypeDecision(
+            "text",
+            share,
+            reason=f"{share:.1%} of non-null values are amounts in {money_found.sign}, below {threshold:.0%}",
+        )
     if sign is not None:
         # Amounts with one currency sign ($4,217.18): decided, and parsed, without it.
         plain = f"{table}__amounts"

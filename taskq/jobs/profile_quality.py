@@ -238,7 +238,8 @@ def build_findings(
                 finding(
                     "info",
                     f"{name!r} holds amounts in {money['currency']} ({money['share']:.0%} of its values), "
-                    "profiled as text: clean-my-data reads them as numbers without the sign",
+                    "profiled as text: clean-my-data's types step reads such amounts as numbers without the "
+                    "sign (codes among them, such as $001, keep a column text there)",
                     column=name,
                     code="currency_amounts",
                 )

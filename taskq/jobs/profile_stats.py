@@ -32,8 +32,8 @@ import duckdb
 from ._placeholders import PLACEHOLDERS, placeholder_sql, whitespace_sql
 from ._table import INTEGER_TYPES, quote_ident
 from ._table import sql_literal as _lit
+from .clean_params import DEFAULTS
 from .clean_types import CURRENCIES, ZONED, money_pattern, zoned_parse
-from .profile_quality import INFER_THRESHOLD
 
 __all__ = [
     "PATTERN_SAMPLE",
@@ -446,8 +446,11 @@ def column_values(con: duckdb.DuckDBPyConnection, values: str, dtype: str, top_k
         for c in CURRENCIES
     ]
     found = _one(con, f"SELECT {', '.join(casts + list(pii_sql.values()) + money)} FROM _profile_s")
-    amounts, sign = max(zip((float(x) for x in found[len(found) - len(money) :]), CURRENCIES, strict=True))
-    if out["present"] and amounts / out["present"] >= INFER_THRESHOLD:
+    counts = [float(x) for x in found[len(found) - len(money) :]]
+    amounts, sign = max(zip(counts, CURRENCIES, strict=True))
+    # One sign on as many values as clean-my-data's types step needs by default (two signs: text there).
+    threshold = DEFAULTS["types"]["threshold"]
+    if out["present"] and amounts / out["present"] >= threshold and sum(map(bool, counts)) == 1:
         out["amounts"] = {"currency": sign, "share": round(amounts / out["present"], 4)}
     found = found[: len(found) - len(money)]
     screened = {name: round(float(k)) for (name, _), k in zip(_CASTS, found[: len(_CASTS)], strict=True)}

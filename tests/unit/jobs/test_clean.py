@@ -1886,7 +1886,32 @@ def test_amounts_with_one_currency_sign_are_numbers(
     assert [q["quarantine_value"] for q in read_csv(out / "quarantine.csv")] == ["call us"]
 
 
-def test_amounts_in_two_currencies_stay_text(tmp_path: Path) -> None:
-    rows = [[v] for v in ["$12.50", "€9.99", "$3.00", "€1.50"] * 5]
-    report, cleaned, _ = clean(tmp_path, ["amount"], rows, {})
-    assert report["summary"]["converted_columns"] == {} and cleaned[0]["amount"] == "$12.50"
+@pytest.mark.parametrize("euros", [10, 1])
+def test_amounts_in_two_currencies_stay_text(tmp_path: Path, euros: int) -> None:
+    # QA: with 96 dollar and 4 euro amounts the column converted and the euro rows left.
+    rows = [[f"${i}.50"] for i in range(40 - euros)] + [[f"€{i}.99"] for i in range(euros)]
+    report, cleaned, out = clean(tmp_path, ["amount"], rows, {})
+    assert report["summary"]["converted_columns"] == {} and len(cleaned) == 40
+    decision = json.loads((out / "changes.json").read_text())["decisions"]["amount"]["types"]
+    assert decision["reason"] == "amounts in more than one currency ($ and €): kept as text"
+
+
+def test_only_an_amounts_sign_and_its_spaces_go(tmp_path: Path) -> None:
+    # QA: every space of every value went, so "$12 50" read as 1250 and "1 2" as 12.
+    odd = ["$12 50", "12 $ 34", "$5 $10", "1 2"]
+    rows = [[str(i), f"${i}.25"] for i in range(96)] + [[str(96 + k), v] for k, v in enumerate(odd)]
+    _, cleaned, out = clean(tmp_path, ["id", "amount"], rows, {})
+    assert [r["amount"] for r in cleaned[:2]] == ["0.25", "1.25"] and len(cleaned) == 96
+    assert sorted(q["quarantine_value"] for q in read_csv(out / "quarantine.csv")) == sorted(odd)
+
+
+def test_amounts_below_the_threshold_get_the_hint_and_convert_when_forced(tmp_path: Path) -> None:
+    # QA: 90% amounts gave "0.0% look like a number" and no hint; forced to number, no sign
+    # was read off, and every row failed.
+    rows = [[str(i), f"${i}.50"] for i in range(90)] + [[str(90 + i), "free"] for i in range(10)]
+    report, cleaned, _ = clean(tmp_path, ["id", "amount"], rows, {})
+    hint = [r for r in report["recommendations"] if r["code"] == "type_below_threshold"]
+    assert len(hint) == 1 and "90.0% of non-null values are amounts in $" in hint[0]["message"]
+    forced = {"columns": {"amount": {"type": "number"}}}
+    report, cleaned, _ = clean(tmp_path, ["id", "amount"], rows, forced)
+    assert report["summary"]["converted_columns"]["amount"] == "DOUBLE" and len(cleaned) == 90
