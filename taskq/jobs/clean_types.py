@@ -22,7 +22,8 @@ Candidates, for non-null text values:
   evidence at all (``1,234`` alone) the point is the decimal mark. When a comma
   was decided by values that are few next to those both marks read (``1,234``:
   1234 or 1.234), or some values point the other way, the decision gets a ``note``
-  and the report a ``decimal_mark_ambiguous`` warning. A column
+  and the report a ``decimal_mark_ambiguous`` warning; so does a point no value decided
+  when values such as ``1.000`` read as 1.0 by it (``€2.500``: 2500 as much of Europe writes it). A column
   where any number has a leading zero (``007``, ZIP codes, section codes such as ``01.1``), or all are whole
   and some do not fit 64 bits (long ids), stays text. Scientific notation
   (``1e-07``, how DuckDB writes a Parquet DOUBLE as text) reads as a number.
@@ -566,6 +567,8 @@ def _mark_note(con: duckdb.DuckDBPyConnection, table: str, c: dict[str, int], de
     """
     both = c["both_marks"]
     won, lost = (c["eu_only"], c["us_only"]) if decimal == "," else (c["us_only"], c["eu_only"])
+    if both and not won and not lost and decimal == ".":
+        return _point_by_default(con, table)
     # With no value for the other mark, '.' is what no evidence at all would give too.
     if not both or not won or (not lost and (decimal == "." or won >= MARK_EVIDENCE * both)):
         return ""
@@ -585,6 +588,27 @@ def _mark_note(con: duckdb.DuckDBPyConnection, table: str, c: dict[str, int], de
         f"decimal mark {decimal!r} decided by {won} value(s) only it reads (such as {won_example!r}){against}; "
         f"{both} value(s) such as {example!r} read as {read}: if {other!r} is the decimal mark here, "
         f"set the types step's decimal for this column to {other!r}"
+    )
+
+
+def _point_by_default(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The note for a point decided by no value at all, when some values have a point a
+    thousands separator could be (``1.000``, ``€2.500``: 1.0 and 2.5 by the rule, 1000 and
+    2500 as much of Europe writes them), or ``""`` (``1,000`` alone reads 1000 either way
+    round that matters)."""
+    both = _CONDITIONS["both_marks"]
+    flags = ", ".join(f"{_PATTERNS[k]} AS p_{k}" for k in ("us", "eu"))
+    count, example = con.execute(
+        f"SELECT coalesce(sum(n) FILTER (WHERE {both} AND contains(cur, '.')), 0), "
+        f"min(cur) FILTER (WHERE {both} AND contains(cur, '.')) "
+        f"FROM (SELECT n, cur, {flags} FROM {table} WHERE cur IS NOT NULL AND NOT {_DIGITS})"
+    ).fetchall()[0]
+    if not count:
+        return ""
+    read = float(example.replace(",", ""))
+    return (
+        f"no value tells the decimal mark, so it is '.': {count} value(s) such as {example!r} read as "
+        f"{read}; if '.' separates thousands here, set the types step's decimal for this column to ','"
     )
 
 

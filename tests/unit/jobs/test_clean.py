@@ -154,6 +154,29 @@ def test_a_decimal_mark_decided_by_one_value_is_reported(tmp_path: Path) -> None
     assert cleaned[0]["price"] == "1234" and report["summary"]["quarantined"] == 1 and not _mark_notes(report)
 
 
+@pytest.mark.parametrize(
+    ("values", "noted"),
+    [
+        (["€1.000", "€2.500", "€12.000", "€250.000"], "4 value(s) such as '1.000' read as 1.0"),
+        (["1.000", "2.500", "7"], "2 value(s) such as '1.000' read as 1.0"),
+        (["1,000", "2,500", "7"], None),  # 1000 and 2500 under the rule: the common reading
+        (["1.25", "2.500", "7"], None),  # 1.25 tells: a decimal point
+    ],
+)
+def test_a_point_no_value_decided_is_reported_where_it_may_be_thousands(
+    tmp_path: Path, values: list[str], noted: str | None
+) -> None:
+    # QA: EUR 1.000 read as 1.0 with no word said (the rule when no value tells the mark).
+    report, cleaned, _ = clean(tmp_path, ["price"], [[v] for v in values], {})
+    note = _mark_notes(report).get("price")
+    if noted is None:
+        assert note is None
+    else:
+        assert note is not None and noted in note
+        assert "decimal for this column to ','" in note
+        assert float(cleaned[0]["price"]) == 1.0
+
+
 def test_conflicting_decimal_marks_are_reported(tmp_path: Path) -> None:
     rows = [["1,234.5"]] * 10 + [["12,5"]] * 11 + [["2,500"]] * 30
     report, _, _ = clean(tmp_path, ["amount"], rows, {"steps": [{"step": "types", "threshold": 0.5}]})
