@@ -874,27 +874,27 @@ def free_reserved(
     )
 
 
+def _replace_typed(con: duckdb.DuckDBPyConnection, query: str, types: tuple[str, ...], expr: str) -> str:
+    """``query`` with each column of one of ``types`` replaced by ``expr`` (``{c}`` stands for
+    the column), under its own name; ``query`` itself when it has none."""
+    columns = [quote_ident(c) for c, t in describe(con, f"({query})").items() if t in types]
+    if not columns:
+        return query
+    swaps = ", ".join(f"{expr.format(c=c)} AS {c}" for c in columns)
+    return f"SELECT * REPLACE ({swaps}) FROM ({query})"
+
+
 def _strict_json(con: duckdb.DuckDBPyConnection, query: str) -> str:
     """``query`` with NaN and infinities in its FLOAT and DOUBLE columns as NULL: JSON has
     no such numbers, and DuckDB would write ``NaN``/``Infinity``, which JSON parsers reject."""
-    floats = [c for c, t in describe(con, f"({query})").items() if t in ("FLOAT", "DOUBLE")]
-    if not floats:
-        return query
-    swaps = ", ".join(
-        f"CASE WHEN isfinite({quote_ident(c)}) THEN {quote_ident(c)} END AS {quote_ident(c)}" for c in floats
-    )
-    return f"SELECT * REPLACE ({swaps}) FROM ({query})"
+    return _replace_typed(con, query, ("FLOAT", "DOUBLE"), "CASE WHEN isfinite({c}) THEN {c} END")
 
 
 def _zoned_as_text(con: duckdb.DuckDBPyConnection, query: str) -> str:
     """``query`` with its TIMESTAMP WITH TIME ZONE columns as text, for a workbook: Excel
     has no time zones. The text is DuckDB's, in UTC (``2024-01-05 08:00:00+00``), as the
     CSV and JSON outputs write it."""
-    zoned = [c for c, t in describe(con, f"({query})").items() if t == "TIMESTAMP WITH TIME ZONE"]
-    if not zoned:
-        return query
-    swaps = ", ".join(f"CAST({quote_ident(c)} AS VARCHAR) AS {quote_ident(c)}" for c in zoned)
-    return f"SELECT * REPLACE ({swaps}) FROM ({query})"
+    return _replace_typed(con, query, ("TIMESTAMP WITH TIME ZONE",), "CAST({c} AS VARCHAR)")
 
 
 def write_table(con: duckdb.DuckDBPyConnection, query: str, path: Path, fmt: str) -> int:
