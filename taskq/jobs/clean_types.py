@@ -572,14 +572,11 @@ def _mark_note(con: duckdb.DuckDBPyConnection, table: str, c: dict[str, int], de
     # With no value for the other mark, '.' is what no evidence at all would give too.
     if not both or not won or (not lost and (decimal == "." or won >= MARK_EVIDENCE * both)):
         return ""
-    eu_only, us_only = _CONDITIONS["eu_only"], _CONDITIONS["us_only"]
-    flags = ", ".join(f"{_PATTERNS[k]} AS p_{k}" for k in ("us", "eu"))
-    row = con.execute(
-        f"SELECT min(cur) FILTER (WHERE {eu_only}), min(cur) FILTER (WHERE {us_only}), "
-        f"min(cur) FILTER (WHERE {_CONDITIONS['both_marks']}) "
-        f"FROM (SELECT cur, {flags} FROM {table} WHERE cur IS NOT NULL AND NOT {_DIGITS})"
-    ).fetchall()[0]
-    eu_example, us_example, example = row
+    eu_example, us_example, example = _over_number_texts(
+        con,
+        table,
+        [f"min(cur) FILTER (WHERE {_CONDITIONS[k]})" for k in ("eu_only", "us_only", "both_marks")],
+    )
     won_example, lost_example = (eu_example, us_example) if decimal == "," else (us_example, eu_example)
     read = example.replace(".", "").replace(",", ".") if decimal == "," else example.replace(",", "")
     other = "." if decimal == "," else ","
@@ -591,18 +588,31 @@ def _mark_note(con: duckdb.DuckDBPyConnection, table: str, c: dict[str, int], de
     )
 
 
+def _over_number_texts(con: duckdb.DuckDBPyConnection, table: str, aggregates: list[str]) -> tuple[Any, ...]:
+    """``aggregates`` (SQL over ``n``, ``cur`` and the number flags ``p_us``, ``p_eu``) over
+    the values of ``table`` that are not digits alone: those a decimal mark can matter to."""
+    flags = ", ".join(f"{_PATTERNS[k]} AS p_{k}" for k in ("us", "eu"))
+    row = con.execute(
+        f"SELECT {', '.join(aggregates)} "
+        f"FROM (SELECT n, cur, {flags} FROM {table} WHERE cur IS NOT NULL AND NOT {_DIGITS})"
+    ).fetchall()[0]
+    return tuple(row)
+
+
 def _point_by_default(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """The note for a point decided by no value at all, when some values have a point a
     thousands separator could be (``1.000``, ``€2.500``: 1.0 and 2.5 by the rule, 1000 and
     2500 as much of Europe writes them), or ``""`` (``1,000`` alone reads 1000 either way
     round that matters)."""
     both = _CONDITIONS["both_marks"]
-    flags = ", ".join(f"{_PATTERNS[k]} AS p_{k}" for k in ("us", "eu"))
-    count, example = con.execute(
-        f"SELECT coalesce(sum(n) FILTER (WHERE {both} AND contains(cur, '.')), 0), "
-        f"min(cur) FILTER (WHERE {both} AND contains(cur, '.')) "
-        f"FROM (SELECT n, cur, {flags} FROM {table} WHERE cur IS NOT NULL AND NOT {_DIGITS})"
-    ).fetchall()[0]
+    count, example = _over_number_texts(
+        con,
+        table,
+        [
+            f"coalesce(sum(n) FILTER (WHERE {both} AND contains(cur, '.')), 0)",
+            f"min(cur) FILTER (WHERE {both} AND contains(cur, '.'))",
+        ],
+    )
     if not count:
         return ""
     read = float(example.replace(",", ""))
