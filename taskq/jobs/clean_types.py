@@ -699,16 +699,23 @@ class _Amounts:
     """Every sign the amounts carry, the most used first."""
 
 
+def amount_sums(value: str, weight: str = "n") -> list[str]:
+    """SQL aggregates, one per sign of :data:`CURRENCIES`: the ``weight`` of the rows whose ``value``
+    is an amount in it (:func:`money_pattern`)."""
+    return [
+        f"coalesce(sum({weight}) FILTER (WHERE regexp_full_match({value}, {_lit(money_pattern(c))})), 0)"
+        for c in CURRENCIES
+    ]
+
+
 def _amounts(con: duckdb.DuckDBPyConnection, table: str, first: _FirstPass) -> _Amounts | None:
     """The column's amounts with a currency sign (:data:`CURRENCIES`), or None when fewer than
     half of its values carry one."""
     if not first.nonnull or first.money / first.nonnull < 0.5:
         return None
-    sums = ", ".join(
-        f"coalesce(sum(n) FILTER (WHERE regexp_full_match(cur, {_lit(money_pattern(c))})), 0)"
-        for c in CURRENCIES
-    )
-    row = con.execute(f"SELECT {sums} FROM {table} WHERE cur IS NOT NULL").fetchall()[0]
+    row = con.execute(
+        f"SELECT {', '.join(amount_sums('cur'))} FROM {table} WHERE cur IS NOT NULL"
+    ).fetchall()[0]
     signs = tuple(c for k, c in sorted(zip(row, CURRENCIES, strict=True), key=lambda kc: -kc[0]) if k)
     share = sum(row) / first.nonnull
     return _Amounts(signs[0] if len(signs) == 1 else None, share, signs)

@@ -33,7 +33,7 @@ from ._placeholders import PLACEHOLDERS, placeholder_sql, whitespace_sql
 from ._table import INTEGER_TYPES, quote_ident
 from ._table import sql_literal as _lit
 from .clean_params import DEFAULTS
-from .clean_types import CURRENCIES, ZONED, money_pattern, zoned_parse
+from .clean_types import CURRENCIES, ZONED, amount_sums, zoned_parse
 
 __all__ = [
     "PATTERN_SAMPLE",
@@ -440,11 +440,7 @@ def column_values(con: duckdb.DuckDBPyConnection, values: str, dtype: str, top_k
     casts = [f"coalesce(sum({weight}) FILTER ({_parses_as(name, t)}), 0)" for name, t in _CASTS]
     pii_sql = _pii_sql(weight)
     # Amounts with a currency sign ($4,217.18), which clean-my-data reads as numbers.
-    money = [
-        f"coalesce(sum({weight}) FILTER (contains(v, {_lit(c)}) AND regexp_full_match(trim(v), "
-        f"{_lit(money_pattern(c))})), 0)"
-        for c in CURRENCIES
-    ]
+    money = amount_sums("trim(v)", weight)
     found = _one(con, f"SELECT {', '.join(casts + list(pii_sql.values()) + money)} FROM _profile_s")
     counts = [float(x) for x in found[len(found) - len(money) :]]
     amounts, sign = max(zip(counts, CURRENCIES, strict=True))
