@@ -428,6 +428,9 @@ def _open_json(
         # One record that is not an object, or has an empty key, makes DuckDB read every
         # record as a single "json" value: name that record instead.
         _raise_json_problem(path, src)
+    if types and _has_blank_record(con, f"{view}__data", list(types)):
+        # A line `null` reads as a record of NULLs, as `{}` does: the scan names it, if it is there.
+        _raise_json_problem(path, src)
     notes = (
         row_renamed(types) + decoding_findings(path, encoding, mixed) + wide + _json_renamed(con, src, types)
     )
@@ -475,6 +478,12 @@ def _json_renamed(con: duckdb.DuckDBPyConnection, src: Path, types: dict[str, st
             )
         )
     return out
+
+
+def _has_blank_record(con: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> bool:
+    """Whether some row of ``table`` is NULL in every column (a `null` line, `{}`, or every field null)."""
+    blank = " AND ".join(f"{quote_ident(c)} IS NULL" for c in columns)
+    return bool(con.execute(f"SELECT 1 FROM {table} WHERE {blank} LIMIT 1").fetchall())
 
 
 def _raise_json_problem(path: Path, src: Path) -> None:

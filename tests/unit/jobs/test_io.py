@@ -308,6 +308,19 @@ def test_jsonl_with_a_stray_cp1252_byte_late_keeps_its_utf8(con, write_bytes):
     assert [w["code"] for w in table.warnings] == ["mixed_encoding"]
 
 
+def test_jsonl_records_without_values_are_rows(con, write_bytes):
+    # `{}` and a record of nulls are records (every field NULL), unlike a line `null`.
+    text = '{"a": 1, "b": "x"}\n{}\n{"a": null, "b": null}\n{"a": 4}\n'
+    table = open_table(con, write_bytes("blank.jsonl", text.encode()), all_varchar=True)
+    assert table.rows == 4
+    assert con.execute("SELECT a, b FROM src ORDER BY __row").fetchall() == [
+        ("1", "x"),
+        (None, None),
+        (None, None),
+        ("4", None),
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -318,6 +331,8 @@ def test_jsonl_with_a_stray_cp1252_byte_late_keeps_its_utf8(con, write_bytes):
             r"bad\.jsonl: line 2: a JSON array where each line must hold one object",
         ),
         ('{"a": 1}\n"text"\n', r"bad\.jsonl: line 2: a JSON string where"),
+        ('{"a": 1}\n\nnull\n{"a": 3}\n', r"bad\.jsonl: line 3: a JSON null where"),
+        ('{"a": 1, "b": [1]}\n{}\nnull\n', r"bad\.jsonl: line 3: a JSON null where"),
         ('{"a": 1}\n{"": 2}\n{"a": 3}\n', r'bad\.jsonl: line 2: an object with an empty key ""'),
         ('{"a": 1, "b": }\n{"a": 2}\n', r"bad\.jsonl: line 1: not valid JSON"),
         ('{"a": 1}\n{"a": 2}\n}\n', r"bad\.jsonl: line 3: not valid JSON"),
