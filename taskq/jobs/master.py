@@ -63,6 +63,7 @@ from .master_normalize import (
     SUFFIX_ROLES,
     build_normalised,
     content_order,
+    name_part_sql,
     phonetic_keys,
     suffix_field,
 )
@@ -132,6 +133,46 @@ def _roles(
             c for c in columns if roles[c] == "ignore" and c not in given and looks_like_names(samples[c])
         )
     return roles
+
+
+def _split_column(roles: dict[str, str]) -> str | None:
+    """The column of people's full names to compare as a given and a family name, if any.
+
+    The first column whose role is ``name`` and that is not an organisation's
+    (:func:`.master_roles.organisation`), when no column is a first or last name.
+    Compared whole, two people who share a family name and an address (a household)
+    look alike: ``John Smith`` and ``Mary Smith`` are closer than strangers. As a given
+    name they are a personal field (:func:`.master_model.personal_fields`).
+    """
+    if {"first_name", "last_name"} & set(roles.values()):
+        return None
+    return next((c for c, r in roles.items() if r == "name" and not organisation(c)), None)
+
+
+def _compared(
+    roles: dict[str, str], split: str | None, columns: list[str]
+) -> tuple[list[tuple[str, str]], dict[str, tuple[str, str]]]:
+    """``(column, role)`` of each compared column, in column order, and the derived
+    columns: ``split`` becomes ``<split> (given)`` (``first_name``) and ``<split> (family)``
+    (``last_name``), each mapped to ``(split, part)``. A derived name that an input column
+    already has gets a number."""
+    compared: list[tuple[str, str]] = []
+    parts: dict[str, tuple[str, str]] = {}
+    taken = set(columns)
+    for col, role in roles.items():
+        if role == "ignore":
+            continue
+        if col != split:
+            compared.append((col, role))
+            continue
+        for part, part_role in (("given", "first_name"), ("family", "last_name")):
+            name, k = f"{col} ({part})", 2
+            while name in taken:
+                name, k = f"{col} ({part} {k})", k + 1
+            taken.add(name)
+            parts[name] = (col, part)
+            compared.append((name, part_role))
+    return compared, parts
 
 
 def _blocking_fields(comps: list[Comparison], usable: dict[str, int]) -> dict[str, str]:
@@ -256,11 +297,25 @@ def _run(
     unused_names: list[str] = []
     duplicates: dict[str, str] = {}
     roles = _roles(con, view, table.columns, rows, params, unfit, unused_names, duplicates)
+    split = _split_column(roles) if params["split_names"] else None
+    compared, parts = _compared(roles, split, table.columns)
     comps = [
         Comparison(f"f{i}", c, r, suffix_field(f"f{i}") if r in SUFFIX_ROLES else None)
-        for i, (c, r) in enumerate((c, r) for c, r in roles.items() if r != "ignore")
+        for i, (c, r) in enumerate(compared)
     ]
     alerts: list[dict[str, Any]] = list(table.warnings)  # rows the reader skipped, renamed columns
+    if split is not None:
+        alerts.append(
+            finding(
+                "info",
+                f"{split!r} holds people's full names: compared as a given name (the first word, or the "
+                "words after a comma) and a family name (the rest, without initials), so people who share "
+                "a family name and an address are told apart by their given names; set "
+                "params.split_names to false to compare the whole name",
+                column=split,
+                code="name_split",
+            )
+        )
     if unused_names:
         # Without names, relatives sharing an address, phone or email look like one person.
         alerts.append(
@@ -305,7 +360,15 @@ def _run(
         )
         comps = comps[:MAX_FIELDS]
     progress.update(5, "normalising")
-    build_normalised(con, view, [(c.field, c.column, c.role) for c in comps], nicknames=params["nicknames"])
+    source = view
+    if parts:
+        derived = ", ".join(
+            f"{name_part_sql(quote_ident(col), part)} AS {quote_ident(name)}"
+            for name, (col, part) in parts.items()
+        )
+        source = "m_source"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {source} AS SELECT *, {derived} FROM {view}")
+    build_normalised(con, source, [(c.field, c.column, c.role) for c in comps], nicknames=params["nicknames"])
     usable: dict[str, int] = {}
     if comps:
         # Counted after normalising: blanks, placeholders and values with nothing
@@ -319,7 +382,7 @@ def _run(
                     finding(
                         "warning",
                         f"{c.column!r} ({c.role}) has no usable values: it cannot match any row",
-                        column=c.column,
+                        column=parts[c.column][0] if c.column in parts else c.column,
                         code="empty_match_column",
                     )
                 )
@@ -481,7 +544,9 @@ def _run(
         "clusters": clusters,
         "multi_row_clusters": multi,
         "duplicate_rows": dup_rows,
-        "roles": {c.column: c.role for c in comps},
+        "roles": {
+            parts[c.column][0] if c.column in parts else c.column: roles.get(c.column, "name") for c in comps
+        },
         "candidate_pairs": int(candidates),
         "pairs_by_pass": pass_counts,
         "matched_pairs": int(n_pairs),

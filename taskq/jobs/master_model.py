@@ -34,8 +34,9 @@ duplicates. Before, with no household class, a shared street address (``u`` near
 among strangers) outweighed two wholly different names: Ironbark Mining and
 Jarrah Dental at one address, with different phones, merged (p 1.0), and where 13 %
 of the firms share an address precision was 0.69 at recall 0.92; now 1.0 at 0.93.
-A person's full name (``Name``, with no first name or date of birth) is not made
-personal: housemates share its surname (known limit, see :func:`personal_fields`).
+A person's full name (``Name``, with no first or last name) is compared as its given
+and family names (:func:`~taskq.jobs.master_normalize.name_part_sql`): the given name
+is then a first name, personal like any other.
 
 EM fits ``h`` on the personal fields as ``u``; the fitted model then scores with
 housemates agreeing exactly on each of them at least :data:`HOUSEMATE_AGREEMENT`
@@ -226,7 +227,8 @@ def personal_fields(features: list[Feature]) -> np.ndarray:
     A person's full name is not one: housemates share its surname, so their full names
     are closer than random pairs' and a household class fitted on it cost recall (on a
     3,000-row ``Name``-only file without households 0.81 -> 0.77; with a tenth in
-    households precision rose 0.58 -> 0.82 but recall fell 0.84 -> 0.78). Nor is a
+    households precision rose 0.58 -> 0.82 but recall fell 0.84 -> 0.78). Its given name
+    is (master-my-data compares such a column as a given and a family name). Nor is a
     last name, which housemates share.
     """
     personal = np.array([any(p.role in PERSONAL_ROLES for p in f.parts) for f in features], dtype=bool)

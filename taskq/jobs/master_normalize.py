@@ -264,6 +264,47 @@ def suffix_sql(role: str, col: str) -> str:
     return f"(CASE {found} {spellings} ELSE {found} END)"
 
 
+_TITLES = "mr|mrs|ms|miss|mx|dr|prof|sir|dame|rev|fr|herr|frau|mme|mlle|sr|sra|srta"  # Mr, Dr., Prof. Dr.
+_TITLE_AT = f"^(?:(?i:{_TITLES})\\.?\\s+)+"
+"""RE2: titles before a full name (``Mr``, ``Dr.``, ``Prof. Dr.``): no part of the given name."""
+_SUFFIX_ONLY = f"(?i:{'|'.join(_SUFFIXES)})\\.?"
+"""RE2: a generational suffix alone (``Jr.``): after a comma it ends a name (``John Smith, Jr.``)."""
+
+_PARTICLES = "van|von|de|der|den|del|della|da|di|du|dos|das|la|le|ter|ten|st|bin|ibn|al|el|mac|o"
+_FAMILY_AT = f"(?:^|\\s)((?:(?i:{_PARTICLES})\\.?\\s+)*[^\\s]+(?:[\\s,]+{_SUFFIX_ONLY})?)\\s*$"
+"""RE2: the family name at the end of a full name: the last word, with the particles before
+it (``van der Berg``) and a generational suffix after it (``Turner Jr``). Middle names are
+no part of it: ``Mary Ann Smith`` is a Smith, as ``Mary Smith`` is."""
+
+NAME_PARTS = ("given", "family")
+"""The parts :func:`name_part_sql` reads out of a person's full name."""
+
+
+def name_part_sql(col: str, part: str) -> str:
+    """A DuckDB expression: the ``given`` name or the ``family`` name in the full name ``col``.
+
+    ``Smith, John A.`` (a comma, not before a suffix alone) is family name first; else
+    the first word is the given name (``John A. Smith``, after any titles: ``Dr. Jane
+    Doe``) and the last word the family name (:data:`_FAMILY_AT`: with its particles and
+    suffix; middle names and initials are neither), after a company's legal form is
+    dropped. A generational suffix stays with the family name (``Turner Jr``), where
+    :func:`suffix_sql` reads it. A single word is a given name; its family name is NULL.
+    """
+    if part not in NAME_PARTS:
+        raise ValueError(f"no name part {part!r}")
+    t = f"trim(regexp_replace({_without_legal_form(_real(col))}, '\\s+', ' ', 'g'))"
+    after = f"trim(substr({t}, strpos({t}, ',') + 1))"
+    comma = f"(strpos({t}, ',') > 0 AND {after} <> '' AND NOT regexp_full_match({after}, '{_SUFFIX_ONLY}'))"
+    if part == "given":
+        source = f"regexp_replace(CASE WHEN {comma} THEN {after} ELSE {t} END, '{_TITLE_AT}', '')"
+        return f"nullif(regexp_extract({source}, '^[^\\s,]+'), '')"
+    rest = f"regexp_replace(regexp_replace({t}, '{_TITLE_AT}', ''), '^[^\\s,]+[\\s,]*', '')"
+    words = f"list_filter(string_split({rest}, ' '), lambda w: NOT regexp_full_match(w, '\\p{{L}}\\.?,?'))"
+    last = f"regexp_extract(array_to_string({words}, ' '), '{_FAMILY_AT}', 1)"
+    family = f"CASE WHEN {comma} THEN trim(split_part({t}, ',', 1)) ELSE {last} END"
+    return f"nullif(trim({family}), '')"
+
+
 def _dob(col: str) -> str:
     fmts = "[" + ", ".join(sql_literal(f) for f in _DATE_FORMATS) + "]"
     digits = f"regexp_replace(trim({col}), '[^0-9]', '', 'g')"

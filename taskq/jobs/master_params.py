@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "roles": {},
     "ignore_columns": [],
     "nicknames": True,
+    "split_names": True,
     "block_window": 10,
     "max_cluster_size": 100,
     "cluster_support": 0.5,
@@ -94,8 +95,9 @@ def validate_params(params: dict[str, Any]) -> dict[str, Any]:
     _number(out, "max_cluster_size", 3, 10_000, open_lo=False, open_hi=False, integer=True)
     _number(out, "max_review_rows", 0, 10_000_000, open_lo=False, open_hi=False, integer=True)
     _number(out, "max_columns", 1, 100_000, open_lo=False, open_hi=False, integer=True)
-    if not isinstance(out["nicknames"], bool):
-        raise InvalidParams("nicknames must be true or false")
+    for key in ("nicknames", "split_names"):
+        if not isinstance(out[key], bool):
+            raise InvalidParams(f"{key} must be true or false")
     out["threads"], out["memory_limit"] = check_engine(out["threads"], out["memory_limit"])
     roles = out["roles"]
     if not isinstance(roles, dict) or not all(

@@ -9,7 +9,13 @@ from taskq.jobs import synth
 from taskq.jobs.io import connect, open_table, quote_ident
 from taskq.jobs.master_blocking import CANDIDATES_TABLE, build_candidates, plan_passes
 from taskq.jobs.master_cluster import average_linkage, cluster, components, dense_ids
-from taskq.jobs.master_normalize import build_normalised, normalise_sql, phonetic_keys
+from taskq.jobs.master_normalize import (
+    build_normalised,
+    name_part_sql,
+    normalise_sql,
+    phonetic_keys,
+    suffix_sql,
+)
 from taskq.jobs.master_roles import detect_roles, looks_like_names, role_from_name, role_from_values
 from taskq.progress import NullProgress
 
@@ -846,3 +852,44 @@ def test_every_organisation_header_is_one_to_suffixes_and_golden_groups(header: 
     assert got == [("blackstone fund ii", None), ("blackstone fund iii", None)]
     roles = {"First Name": "first_name", "Last Name": "last_name", header: "name"}
     assert part_groups(["First Name", "Last Name", header], roles) == [["First Name", "Last Name"]]
+
+
+@pytest.mark.parametrize(
+    ("full", "given", "family", "suffix"),
+    [
+        ("John Smith", "john", "smith", None),
+        ("  mary   SMITH ", "mary", "smith", None),
+        ("Smith, John A.", "john", "smith", None),
+        ("John A. Smith", "john", "smith", None),
+        ("Mary Ann Smith", "mary", "smith", None),  # a middle name is neither part
+        ("Dr. Jane Doe", "jane", "doe", None),
+        ("Prof. Dr. Hans Müller", "hans", "muller", None),
+        ("Mrs Mary Smith", "mary", "smith", None),
+        ("Jan van der Berg", "jan", "van der berg", None),
+        ("van der Berg, Jan", "jan", "van der berg", None),
+        ("O'Brien, Seán", "sean", "o brien", None),
+        ("Michael Turner Jr", "michael", "turner", "jr"),
+        ("Turner Jr., Michael", "michael", "turner", "jr"),
+        ("John Smith, Jr.", "john", "smith", "jr"),  # a suffix after the comma ends the name
+        ("John Smith III", "john", "smith", "iii"),
+        ("J. Smith", "j", "smith", None),
+        ("John S.", "john", None, None),  # an initial is no family name
+        ("Cher", "cher", None, None),
+        ("Smith Holdings Pty Ltd", "smith", "holdings", None),  # the legal form is dropped
+        ("N/A", None, None, None),
+        ("", None, None, None),
+        (None, None, None, None),
+    ],
+)
+def test_a_full_name_splits_into_given_and_family_name(full, given, family, suffix) -> None:
+    con = connect()
+    con.execute("CREATE TABLE t (x VARCHAR)")
+    con.execute("INSERT INTO t VALUES (?)", [full])
+    g, f = name_part_sql("x", "given"), name_part_sql("x", "family")
+    got = con.execute(
+        f"SELECT {normalise_sql('first_name', g, nicknames=False)}, {normalise_sql('last_name', f)}, "
+        f"{suffix_sql('last_name', f)} FROM t"
+    ).fetchall()[0]
+    assert got == (given, family, suffix)
+    with pytest.raises(ValueError, match="no name part"):
+        name_part_sql("x", "middle")
