@@ -92,6 +92,7 @@ class Settings:
         for f in fields(self):
             if getattr(self, f.name) is None:
                 object.__setattr__(self, f.name, _convert(f.name, f.type, f.metadata["default"]))
+        _check_urls(self.redis_url, self.database_url)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -179,6 +180,41 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+_DATABASE_DIALECTS = ("sqlite", "postgresql")
+
+
+def _check_urls(redis_url: str, database_url: str) -> None:
+    """Refuse a Redis or database URL that cannot work, naming its variable, before anything
+    connects: a bad one surfaced as a traceback from deep inside redis-py or SQLAlchemy, after
+    ``submit`` had already stored its task."""
+    try:
+        scheme = urlsplit(redis_url).scheme
+    except ValueError:
+        scheme = ""
+    if scheme not in _REDIS_SCHEMES:
+        raise ConfigError(
+            f"{ENV_PREFIX}REDIS_URL={redact_url(redis_url)!r}: must start with "
+            + ", ".join(f"{s}://" for s in _REDIS_SCHEMES),
+            setting="redis_url",
+        )
+    if not database_url:
+        return
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        dialect = make_url(database_url).get_backend_name()
+    except (ArgumentError, ValueError):
+        dialect = ""
+    if dialect not in _DATABASE_DIALECTS:
+        raise ConfigError(
+            f"{ENV_PREFIX}DATABASE_URL={redact_url(database_url)!r}: must be a sqlite:/// or "
+            "postgresql:// URL (or empty for SQLite in TASKQ_DATA_DIR)",
+            setting="database_url",
+        )
 
 
 def _convert(name: str, type_: Any, raw: str) -> Any:

@@ -54,6 +54,32 @@ def test_bad_values_name_the_variable(key: str, value: str) -> None:
         Settings.from_env({key: value})
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("TASKQ_REDIS_URL", "notaurl"),
+        ("TASKQ_REDIS_URL", "http://x"),
+        ("TASKQ_REDIS_URL", "127.0.0.1:6379"),
+        ("TASKQ_DATABASE_URL", "notaurl"),
+        ("TASKQ_DATABASE_URL", "mysql://u@db/x"),
+    ],
+)
+def test_bad_urls_name_the_variable(key: str, value: str) -> None:
+    # QA: they were tracebacks from redis-py or SQLAlchemy, after submit had stored the task.
+    with pytest.raises(ConfigError, match=key):
+        Settings.from_env({key: value})
+
+
+def test_good_urls_pass_and_passwords_stay_out_of_errors() -> None:
+    for url in ("redis://h:6379/0", "rediss://:pw@h/1", "unix:///run/redis.sock"):
+        assert Settings.from_env({"TASKQ_REDIS_URL": url}).redis_url == url
+    for url in ("", "sqlite:////tmp/x.db", "postgresql://u:pw@db/x", "postgresql+psycopg://u@db/x"):
+        assert Settings.from_env({"TASKQ_DATABASE_URL": url}).database_url == url
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"TASKQ_DATABASE_URL": "mysql://u:s3cret@db/x"})
+    assert "s3cret" not in str(caught.value)
+
+
 def test_env_example_lists_every_setting_with_its_default() -> None:
     text = (ROOT / ".env.example").read_text()
     found = dict(re.findall(r"^#?\s*(TASKQ_[A-Z_]+)=(.*)$", text, flags=re.M))
