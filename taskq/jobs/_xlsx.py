@@ -3,7 +3,8 @@
 Reading converts one worksheet to a temporary UTF-8 CSV row by row
 (openpyxl ``read_only`` mode), which DuckDB then reads like any other CSV, so a
 sheet never sits in memory as Python objects. The first non-empty row is the
-header; blank header cells become ``column_<n>`` (1-based). Dates and times are
+header, unless it is a title above one (:func:`_header_row`); blank header cells
+become ``column_<n>`` (1-based), as do cells right of the header's last one. Dates and times are
 written in ISO 8601 so DuckDB infers DATE/TIMESTAMP columns. The cells' own
 types are recorded per column, so a reader that keeps the file's types (clean)
 reads a column of numbers as numbers, not text that looks like them.
@@ -21,11 +22,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import logging
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -298,13 +300,83 @@ def uncomputed_finding(sheet: str, found: Uncomputed, header: Sequence[str]) -> 
     )
 
 
-def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, Any]:
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _numbered(ws: Any, skip: int | None) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """The sheet's rows with their 1-based row numbers, past the first ``skip`` rows."""
+    first = 1
+    try:
+        first = int(ws.min_row or 1)
+    except (TypeError, ValueError):  # a sheet without a dimension record
+        first = 1
+    for n, row in enumerate(ws.iter_rows(values_only=True), first):
+        if skip is not None and n <= skip:
+            continue
+        yield n, tuple(row or ())
+
+
+_TITLE_LOOKAHEAD = 5
+"""Titles above a header at most (``Quarterly Sales Report``, then a subtitle, then a blank)."""
+
+
+def _filled(row: Sequence[Any]) -> int:
+    return sum(not _blank(v) for v in row)
+
+
+def _header_row(
+    rows: Iterator[tuple[int, tuple[Any, ...]]], *, detect: bool
+) -> tuple[tuple[int, tuple[Any, ...]], list[tuple[int, str]], list[tuple[int, tuple[Any, ...]]], int] | None:
+    """The header row, the titles above it, the rows read past it, and the empty rows above it.
+
+    The header is the first non-empty row, unless (``detect``) that is a title: a row with
+    one filled cell above a row of two or more filled cells that are all text (a header),
+    ``Quarterly Sales Report`` over ``Region, Rep, Sales``, with at most
+    :data:`_TITLE_LOOKAHEAD` title rows. A sheet of one column has no titles. None: no
+    non-empty row.
+    """
+    pending: list[tuple[int, tuple[Any, ...]]] = []
+    empty = 0
+    for n, row in rows:
+        if not _filled(row):
+            empty += 1
+            continue
+        pending.append((n, row))
+        if not detect or _filled(pending[0][1]) != 1 or _filled(row) >= 2 or len(pending) > _TITLE_LOOKAHEAD:
+            break
+    if not pending:
+        return None
+    row = pending[-1][1]
+    header_like = _filled(row) >= 2 and all(isinstance(v, str) for v in row if not _blank(v))
+    if detect and len(pending) > 1 and header_like:
+        titles = [(m, next(_cell(v).strip() for v in r if not _blank(v))) for m, r in pending[:-1]]
+        return pending[-1], titles, [], empty
+    return pending[0], [], pending[1:], empty
+
+
+def _widen(dest: Path, extra: list[str]) -> None:
+    """Rewrite the CSV ``dest`` with ``extra`` columns after the header's, every row padded."""
+    tmp = dest.with_suffix(".wide.csv")
+    with dest.open(encoding="utf-8", newline="") as src, tmp.open("w", encoding="utf-8", newline="") as out:
+        reader, writer = csv.reader(src), csv.writer(out)
+        header = next(reader)
+        width = len(header) + len(extra)
+        writer.writerow(header + extra)
+        for row in reader:
+            writer.writerow(row + [""] * (width - len(row)))
+    tmp.replace(dest)
+
+
+def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None, skip: int | None = None) -> dict[str, Any]:
     """Write worksheet ``sheet`` (default: the first worksheet; chartsheets hold no cells) of ``path`` to ``dest`` as CSV.
 
     Empty rows are skipped (before the header, between rows, and the formatted
     but empty rows workbooks often carry below the data), as a CSV reader skips
     blank lines; trailing empty cells are kept so every CSV row has the header's
-    width (longer rows are cut, shorter rows padded).
+    width (shorter rows padded; filled cells past it widen the table, then a
+    warning names the first such row). ``skip``: rows above the header; None
+    detects title rows instead (:func:`_header_row`).
 
     Returns:
         ``{"sheet": name, "sheets": [all names], "skipped_rows": n, "cell_types": [...],
@@ -343,39 +415,65 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, A
             )
         else:
             raise InvalidParams(f"{path.name}: no sheet {sheet!r}; sheets: {', '.join(names)}")
-        skipped = 0
-        width = 0
-        header: list[str] = []
-        kinds: list[set[str]] = []
+        rows = _numbered(ws, skip)
+        head = _header_row(rows, detect=skip is None)
+        if head is None:
+            raise InputEmpty(f"{path.name}: sheet {ws.title!r} is empty", path=str(path))
+        (_, row), titles, ahead, skipped = head
+        header = [_cell(v).strip() or f"column_{i + 1}" for i, v in enumerate(row)]
+        while header and header[-1].startswith("column_") and row[len(header) - 1] is None:
+            header.pop()
+        width = len(header)
+        wide = 0  # the widest row's cells, past the header's
+        past: list[int] = []  # rows with cells right of the header's last column
+        kinds: list[set[str]] = [set() for _ in range(width)]
         with dest.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
-            for row in ws.iter_rows(values_only=True):
-                if not width:
-                    if row is None or all(v is None or str(v).strip() == "" for v in row):
-                        skipped += 1
-                        continue
-                    header = [_cell(v).strip() or f"column_{i + 1}" for i, v in enumerate(row)]
-                    while header and header[-1].startswith("column_") and row[len(header) - 1] is None:
-                        header.pop()
-                    width = len(header)
-                    writer.writerow(header)
-                    continue
-                if all(v is None for v in row[:width]):
+            writer.writerow(header)
+            for n, row in itertools.chain(ahead, rows):
+                if all(_blank(v) for v in row):
                     # An empty row (often only formatted, e.g. bold, below the data), skipped
                     # as a CSV reader skips a blank line: it is no row of NULLs.
                     skipped += 1
                     continue
-                values = row[:width]
-                if len(kinds) < width:
-                    kinds.extend(set() for _ in range(width - len(kinds)))
+                end = len(row)
+                while end > width and _blank(row[end - 1]):
+                    end -= 1
+                values = row[:end]
+                if end > width:
+                    past.append(n)
+                    wide = max(wide, end)
+                    kinds.extend(set() for _ in range(end - len(kinds)))
                 for seen, v in zip(kinds, values, strict=False):
                     if v is not None and v != "":
                         seen.add(_kind(v))
                 cells = [_cell(v) for v in values]
                 cells.extend([""] * (width - len(cells)))
                 writer.writerow(cells)
-        if not width:
-            raise InputEmpty(f"{path.name}: sheet {ws.title!r} is empty", path=str(path))
+        notes = []
+        if titles:
+            shown = ", ".join(f"row {n} ({text[:60]!r})" for n, text in titles)
+            notes.append(
+                finding(
+                    "info",
+                    f"sheet {ws.title!r}: {shown} above the header read as a title, not as the header; "
+                    "set read_options skip to the number of rows above the header to choose it yourself",
+                    code="xlsx_title_rows",
+                )
+            )
+        if past:
+            extra = [f"column_{i + 1}" for i in range(width, wide)]
+            _widen(dest, extra)
+            header += extra
+            width = wide
+            notes.append(
+                finding(
+                    "warning",
+                    f"sheet {ws.title!r}: {len(past)} row(s) hold cells right of the header's last column "
+                    f"(first at row {past[0]}): read as {', '.join(extra)}",
+                    code="xlsx_cells_past_header",
+                )
+            )
         kinds.extend(set() for _ in range(width - len(kinds)))
         cell_types = [_column_type(k) for k in kinds[:width]]
         found = _sheet_uncomputed(path, ws.title)
@@ -383,6 +481,7 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None) -> dict[str, A
             warnings = [_unchecked_finding(ws.title)]
         else:
             warnings = [uncomputed_finding(ws.title, found, header)] if found.cells else []
+        warnings = notes + warnings
         return {
             "sheet": ws.title,
             "sheets": names,

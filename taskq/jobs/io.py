@@ -108,7 +108,7 @@ _OPTION_KEYS = {"format", "delimiter", "quote", "escape", "header", "encoding", 
 _APPLIES = {
     "csv": {"delimiter", "quote", "escape", "header", "encoding", "skip"},
     "tsv": {"delimiter", "quote", "escape", "header", "encoding", "skip"},
-    "xlsx": {"sheet"},
+    "xlsx": {"sheet", "skip"},
     "jsonl": {"encoding"},
     "parquet": set(),
 }
@@ -287,7 +287,7 @@ def open_table(
             CSV and TSV have none.
         options: overrides for detection: ``format``, ``delimiter``, ``quote``,
             ``escape``, ``header`` (bool), ``encoding`` (Python codec name),
-            ``skip`` (lines before the header), ``sheet`` (xlsx).
+            ``skip`` (lines before the header; rows, for xlsx), ``sheet`` (xlsx).
 
     Raises:
         InputNotFound, InputEmpty, InputUnreadable, InputMalformed: bad input,
@@ -314,7 +314,7 @@ def open_table(
             table = _open_parquet(con, path, view, all_varchar, keep_types)
         elif fmt == "xlsx":
             csv_copy = scratch / (path.stem + ".csv")
-            sheet_info = xlsx_to_csv(path, csv_copy, opts.pop("sheet", None))
+            sheet_info = xlsx_to_csv(path, csv_copy, opts.pop("sheet", None), opts.pop("skip", None))
             cell_types = sheet_info.pop("cell_types")
             sheet_warnings = sheet_info.pop("warnings")
             dialect = {"delimiter": ",", "quote": '"', "escape": '"', "header": True, "encoding": "utf-8"}

@@ -9,6 +9,7 @@ import random
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pyarrow as pa
@@ -449,14 +450,59 @@ def test_xlsx(con, tmp_path):
     wb.save(path)
     table = open_table(con, path)
     assert table.format == "xlsx"
-    assert table.columns == ["name", "born"]
+    # A cell right of the header's last one is data (QA: it was cut without a word).
+    assert table.columns == ["name", "born", "column_3"]
     assert table.types["born"] == "DATE"
     assert table.options["sheet"] == "People" and table.options["skipped_rows"] == 1
-    assert rows(con) == [(0, "Zoë", dt.date(1990, 5, 1)), (1, "Bob", dt.date(1985, 1, 2))]
+    assert rows(con) == [(0, "Zoë", dt.date(1990, 5, 1), None), (1, "Bob", dt.date(1985, 1, 2), "extra")]
+    (past,) = [w for w in table.warnings if w["code"] == "xlsx_cells_past_header"]
+    assert "1 row(s)" in past["message"] and "first at row 4" in past["message"]
+    assert "column_3" in past["message"]
     other = open_table(con, path, view="other", options={"sheet": "Other"})
     assert other.columns == ["x"]
     with pytest.raises(InvalidParams, match="People, Other"):
         open_table(con, path, options={"sheet": "Nope"})
+
+
+def _book(path: Path, rows_: list[list[Any]]) -> Path:
+    wb = openpyxl.Workbook()
+    for row in rows_:
+        wb.active.append(row)
+    wb.save(path)
+    return path
+
+
+def test_xlsx_title_rows_above_the_header_are_no_header(con, tmp_path):
+    # QA: "Quarterly Sales Report" in A1 became the header, and Rep and Sales vanished.
+    path = _book(
+        tmp_path / "report.xlsx",
+        [["Quarterly Sales Report"], ["Q3 2024"], [], ["Region", "Rep", "Sales"], ["North", "Ann", 1200.5], ["South", "Bob", 800]],
+    )  # fmt: skip
+    table = open_table(con, path, all_varchar=True)
+    assert table.columns == ["Region", "Rep", "Sales"] and table.rows == 2
+    assert con.execute("SELECT Rep FROM src ORDER BY __row").fetchall() == [("Ann",), ("Bob",)]
+    (note,) = [w for w in table.warnings if w["code"] == "xlsx_title_rows"]
+    assert "row 1 ('Quarterly Sales Report'), row 2 ('Q3 2024')" in note["message"]
+    # read_options skip chooses the header row itself: no detection.
+    again = open_table(con, path, view="again", all_varchar=True, options={"skip": 3})
+    assert again.columns == ["Region", "Rep", "Sales"] and again.rows == 2
+    assert not [w for w in again.warnings if w["code"] == "xlsx_title_rows"]
+    first = open_table(con, path, view="first", all_varchar=True, options={"skip": 1})
+    assert first.columns == ["Q3 2024", "column_2", "column_3"]  # as asked: row 2 is the header
+
+
+@pytest.mark.parametrize(
+    "sheet",
+    [
+        [["name"], ["Ann"], ["Bob"]],  # one column: no titles
+        [["total"], ["North", 12], ["South", 8]],  # a data row (a number) below: not a header
+    ],
+)
+def test_xlsx_one_filled_cell_is_the_header_unless_a_header_follows(con, tmp_path, sheet):
+    table = open_table(con, _book(tmp_path / "one.xlsx", sheet), all_varchar=True)
+    assert table.columns[0] == sheet[0][0]
+    assert table.rows == len(sheet) - 1
+    assert not [w for w in table.warnings if w["code"] == "xlsx_title_rows"]
 
 
 def test_xlsx_empty_rows_are_skipped_like_blank_csv_lines(con, tmp_path):
