@@ -134,6 +134,28 @@ def _explained(sample: str, delimiter: str, skip: int) -> int:
     return round(share * sum(1 for line in lines if line))
 
 
+_TITLE_LINES = 10
+"""Lines above a header that hold no delimiter at most (a title, notes, blank lines)."""
+
+
+def _title_lines(sample: str, delimiter: str) -> int:
+    """How many lines open the sample without a ``delimiter`` (a title such as ``Sales
+    export``, blank lines) before the first line of the table's width (at least two
+    fields); 0 when none do, or when any line above that one has two or more fields
+    (then it may be a header narrower than its rows: it is not skipped)."""
+    lines = (sample.splitlines()[:-1] or sample.splitlines())[:500]
+    _, width = _consistency(lines, delimiter)
+    if width < 2:
+        return 0
+    for i, line in enumerate(lines[: _TITLE_LINES + 1]):
+        fields = next(_rows([line], delimiter), []) if line.strip() else []
+        if len(fields) == width:
+            return i
+        if len(fields) > 1:
+            return 0
+    return 0
+
+
 def _ragged_delimiter(sample: str, chosen: str) -> str | None:
     """A better delimiter when the sniffer settled on one that yields a single column.
 
@@ -289,6 +311,15 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
         if _explained(sample, alt["delimiter"], 0) > _explained(sample, delim, int(skip)):
             logger.info("%s: not skipping %d line(s) the sniffer wanted to skip", display.name, skip)
             return alt
+    if not skip and opts.get("skip") is None:
+        # A title line above the header, with a ragged row below, leaves the sniffer with the
+        # title as a one-column header: read from the first line of the table's width.
+        title = _title_lines(sample, opts.get("delimiter") or delim)
+        if title:
+            logger.info("%s: skipping %d line(s) above the header", display.name, title)
+            return _sniff(
+                con, src, {**opts, "delimiter": opts.get("delimiter") or delim, "skip": title}, display
+            )
     if quote == _EMPTY and opts.get("quote") is None and '"' not in sample:
         # No quotes in the sample says nothing about later rows: RFC 4180 quoting is
         # harmless when unused and right when a quoted field turns up later.

@@ -418,7 +418,9 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None, skip: int | No
         rows = _numbered(ws, skip)
         head = _header_row(rows, detect=skip is None)
         if head is None:
-            raise InputEmpty(f"{path.name}: sheet {ws.title!r} is empty", path=str(path))
+            others = [n for n in tables if n != ws.title]
+            hint = f"; other sheets: {', '.join(others)} (read_options sheet reads one)" if others else ""
+            raise InputEmpty(f"{path.name}: sheet {ws.title!r} is empty{hint}", path=str(path))
         (_, row), titles, ahead, skipped = head
         header = [_cell(v).strip() or f"column_{i + 1}" for i, v in enumerate(row)]
         while header and header[-1].startswith("column_") and row[len(header) - 1] is None:

@@ -318,17 +318,26 @@ def open_table(
             cell_types = sheet_info.pop("cell_types")
             sheet_warnings = sheet_info.pop("warnings")
             dialect = {"delimiter": ",", "quote": '"', "escape": '"', "header": True, "encoding": "utf-8"}
-            table = load_delimited(
-                con,
-                csv_copy,
-                "xlsx",
-                view,
-                all_varchar,
-                dialect,
-                scratch,
-                display=path,
-                column_types=cell_types if all_varchar and keep_types else None,
-            )
+            try:
+                table = load_delimited(
+                    con,
+                    csv_copy,
+                    "xlsx",
+                    view,
+                    all_varchar,
+                    dialect,
+                    scratch,
+                    display=path,
+                    column_types=cell_types if all_varchar and keep_types else None,
+                )
+            except InputEmpty as exc:
+                # A cover sheet first (one title cell, the data on the next sheet): say which.
+                others = [n for n in sheet_info["sheets"] if n != sheet_info["sheet"]]
+                hint = f"; other sheets: {', '.join(others)} (read_options sheet reads one)" if others else ""
+                raise InputEmpty(
+                    f"{path.name}: sheet {sheet_info['sheet']!r} has a header row but no data rows{hint}",
+                    path=str(path),
+                ) from exc
             table.options.update(sheet_info)
             table.warnings.extend(sheet_warnings)
         elif fmt == "jsonl":

@@ -192,6 +192,27 @@ def test_preamble_lines_before_the_header_are_still_skipped(con, write_bytes):
     assert "first 2 line(s) were skipped" in table.warnings[0]["message"]
 
 
+@pytest.mark.parametrize("rows", [3, 50])
+def test_a_title_line_with_a_ragged_row_below_is_still_skipped(con, write_bytes, rows):
+    # QA: a title and one short row left the sniffer with the title as a one-column header,
+    # and the task failed INPUT_MALFORMED ("4 of 5 rows do not fit").
+    body = "".join(f"{i},n{i},{i * 2}\n" if i != 1 else "1,n1\n" for i in range(rows))
+    table = open_table(con, write_bytes("tr.csv", f"Sales export\n\nid,name,val\n{body}".encode()))
+    assert table.columns == ["id", "name", "val"] and table.rows == rows - 1
+    assert table.options["skip"] == 2 and table.rejected == [5]
+    assert {w["code"] for w in table.warnings} == {"csv_lines_skipped", "csv_missing_columns"}
+
+
+def test_only_lines_without_a_delimiter_are_title_lines() -> None:
+    from taskq.jobs._csv import _title_lines
+
+    rows = "1,2,3\n4,5,6\n7,8,9\n"
+    assert _title_lines(f"Sales export\n\nid,name,val\n{rows}", ",") == 2
+    assert _title_lines(f"a,b\n{rows}", ",") == 0  # a header narrower than its rows is no title
+    assert _title_lines(f"id,name,val\n{rows}", ",") == 0
+    assert _title_lines("x\ny\nz\n", ",") == 0  # one column: no table width to find
+
+
 def test_every_row_rejected_is_malformed(con, write_bytes):
     with pytest.raises(InputMalformed, match=r"x\.csv.*line 2"):
         open_table(con, write_bytes("x.csv", b"a,b,c\n1,2\n3,4\n5,6\n"), options={"delimiter": ","})
@@ -489,6 +510,26 @@ def test_xlsx_title_rows_above_the_header_are_no_header(con, tmp_path):
     assert not [w for w in again.warnings if w["code"] == "xlsx_title_rows"]
     first = open_table(con, path, view="first", all_varchar=True, options={"skip": 1})
     assert first.columns == ["Q3 2024", "column_2", "column_3"]  # as asked: row 2 is the header
+
+
+def test_xlsx_a_cover_sheet_first_names_the_other_sheets(con, tmp_path):
+    # QA: "multi.xlsx: has a header row but no data rows", with the data on the next sheet.
+    path = tmp_path / "multi.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Summary"
+    wb.active.append(["Sales 2024"])
+    wb.create_sheet("Empty")
+    data = wb.create_sheet("Data")
+    data.append(["id", "name"])
+    data.append([1, "Ann"])
+    wb.save(path)
+    with pytest.raises(
+        InputEmpty, match=r"sheet 'Summary' has a header row but no data rows; other sheets: Empty, Data"
+    ):
+        open_table(con, path)
+    with pytest.raises(InputEmpty, match=r"sheet 'Empty' is empty; other sheets: Summary, Data"):
+        open_table(con, path, options={"sheet": "Empty"})
+    assert open_table(con, path, options={"sheet": "Data"}).rows == 1
 
 
 @pytest.mark.parametrize(
