@@ -57,7 +57,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputTooLarge, UnknownColumn
+from ..errors import InputTooLarge, InvalidParams, UnknownColumn
 from ..progress import Progress, ScaledProgress
 from . import io
 from ._json import json_text
@@ -73,6 +73,7 @@ from .clean_rows import (
     is_integer,
     is_numeric,
     null_counts,
+    null_rule_misfit,
     outliers,
     quarantine,
     quarantine_query,
@@ -166,6 +167,8 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         _check_columns(steps, table.columns)
         progress.check()
         maps, changes = clean_values(con, table, steps, ScaledProgress(progress, 10, 60))
+        if steps["nulls"]["enabled"]:
+            _check_null_rules(con, steps["nulls"]["columns"], maps)
         progress.update(60, "building cleaned table")
         built = build_cleaned(con, table.view, maps)
         progress.check()
@@ -215,6 +218,22 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         return _result(con, table, maps, changes, outputs, quarantined)
     finally:
         con.close()
+
+
+def _check_null_rules(con: Any, rules: dict[str, dict[str, Any]], maps: dict[str, Any]) -> None:
+    """Refuse a null strategy set for a column that cannot apply to it, before any row work.
+
+    Only strategies named for a column: the default strategy applies to every column
+    and skips those it does not fit (a ``mean`` default leaves text columns as they are).
+    """
+    for col, rule in rules.items():
+        cm = maps[col]
+        why = null_rule_misfit(con, col, cm.sql_type, rule)
+        if why is None:
+            continue
+        if cm.decision is not None and cm.sql_type == "VARCHAR" and cm.decision.reason:
+            why += f" ({cm.decision.reason})"  # detected as text: say why, the user may force a type
+        raise InvalidParams(f"steps nulls, columns {col!r}: {why}", column=col)
 
 
 def _outlier_step(

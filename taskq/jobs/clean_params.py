@@ -16,6 +16,13 @@ list is refused rather than silently re-ordered. The top-level shortcuts
 (``threshold``, ``default_region``, ``remove_outliers``, ``columns``) are
 folded into the steps they belong to.
 
+A null strategy named for a column (``columns.<col>.nulls`` or the nulls step's
+``columns``) must fit the column as the types step leaves it: ``mean`` and
+``median`` a number column, ``constant`` a value of the column's type (exactly:
+``1.5`` is no integer). One that does not fails the run with ``INVALID_PARAMS``
+naming the column, before any row work; the step's ``default`` strategy instead
+skips the columns it does not fit (a ``skipped`` note and a recommendation).
+
 ``threads`` and ``memory_limit`` size DuckDB (:data:`ENGINE` gives the
 defaults); more memory keeps a large input (10M rows) in RAM instead of
 spilling it to disk. They do not change the output. ``max_columns``

@@ -417,6 +417,39 @@ def null_counts(con: duckdb.DuckDBPyConnection, columns: list[str]) -> dict[str,
     return out
 
 
+def _constant_sql(constant: Any, sql_type: str) -> str:
+    """SQL for the constant fill of a ``sql_type`` column: NULL when it does not cast."""
+    # A JSON scalar: true is the text "true", not Python's "True".
+    text = _lit(str(constant).lower() if isinstance(constant, bool) else str(constant))
+    fill = f"TRY_CAST({text} AS {sql_type})"
+    if is_integer(sql_type):  # a cast would round 1.5 to 2: only whole numbers fit
+        fill = f"(CASE WHEN TRY_CAST({text} AS DOUBLE) = {fill} THEN {fill} END)"
+    return fill
+
+
+def null_rule_misfit(
+    con: duckdb.DuckDBPyConnection, col: str, sql_type: str, rule: dict[str, Any]
+) -> str | None:
+    """Why the null strategy ``rule`` cannot apply to column ``col`` of ``sql_type``, or None.
+
+    ``mean``/``median`` need a number column; a ``constant`` must be a value of the
+    column's type, exactly (``2.5`` in an integer column, ``abc`` in a number or date one
+    is not). What the data decides (no value to take a mean of) is not a misfit.
+    """
+    strategy = rule["strategy"]
+    if strategy in ("mean", "median") and not is_numeric(sql_type):
+        return f"{strategy} needs a number column, and {col} is {sql_type}"
+    if strategy != "constant":
+        return None
+    row = con.execute(f"SELECT CAST({_constant_sql(rule['value'], sql_type)} AS VARCHAR)").fetchall()[0]
+    value = None if row is None else row[0]
+    if value is None:
+        return f"constant {rule['value']!r} is not a valid {sql_type}"
+    if is_numeric(sql_type) and not _same_number(str(rule["value"]), value):
+        return f"constant {rule['value']!r} does not fit {sql_type} exactly (it would be {value})"
+    return None
+
+
 def fill_nulls(
     con: duckdb.DuckDBPyConnection, col: str, sql_type: str, rule: dict[str, Any], nulls: int | None = None
 ) -> dict[str, Any]:
@@ -425,7 +458,8 @@ def fill_nulls(
     ``mean``/``median`` need a numeric column (an integer column gets the
     rounded value); ``mode`` takes the most frequent value (smallest on a tie);
     ``constant`` casts the value to the column's type. A strategy that does not
-    fit the column is skipped with a ``skipped`` note rather than failing the run.
+    fit the column is skipped with a ``skipped`` note (a default strategy; one named
+    for the column was refused before: :func:`null_rule_misfit`).
     ``nulls``, when given, is the column's count of kept NULL rows (:func:`null_counts`).
     """
     strategy = rule["strategy"]
@@ -447,11 +481,7 @@ def fill_nulls(
         )
         return entry
     if strategy == "constant":
-        constant = rule["value"]  # a JSON scalar: true is the text "true", not Python's "True"
-        text = _lit(str(constant).lower() if isinstance(constant, bool) else str(constant))
-        fill = f"TRY_CAST({text} AS {sql_type})"
-        if is_integer(sql_type):  # a cast would round 1.5 to 2: only whole numbers fit
-            fill = f"(CASE WHEN TRY_CAST({text} AS DOUBLE) = {fill} THEN {fill} END)"
+        fill = _constant_sql(rule["value"], sql_type)
     elif strategy in ("mean", "median") and _exact(sql_type):
         fill = _exact_fill(con, col, sql_type, strategy)
     else:

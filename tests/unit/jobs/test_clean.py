@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from taskq.errors import TaskCancelled, UnknownColumn
+from taskq.errors import InvalidParams, TaskCancelled, UnknownColumn
 from taskq.jobs import execute
 from taskq.jobs.clean_params import STEP_ORDER
 
@@ -648,7 +649,6 @@ def test_dedupe_on_normalised_values(tmp_path: Path) -> None:
         ("mode", ["1", "1", "2", "6"]),
         ({"strategy": "constant", "value": 0}, ["1", "0", "2", "6"]),
         ({"strategy": "constant", "value": "7"}, ["1", "7", "2", "6"]),
-        ({"strategy": "constant", "value": 1.5}, ["1", "", "2", "6"]),  # not a whole number: skipped
     ],
 )
 def test_null_strategies(tmp_path: Path, rule: Any, expected: list[str]) -> None:
@@ -658,14 +658,41 @@ def test_null_strategies(tmp_path: Path, rule: Any, expected: list[str]) -> None
     assert [r["n"] for r in cleaned] == expected
     if rule == "drop":
         assert changes(out, "nulls", "n")["rows_removed"] == [1]
-    if isinstance(rule, dict) and rule["value"] == 1.5:
-        assert changes(out, "nulls", "n")["skipped"] == "constant 1.5 is not a valid BIGINT for n"
 
 
-def test_mean_on_text_is_skipped_with_a_finding(tmp_path: Path) -> None:
-    rows = [["1", "a"], ["2", ""], ["3", "b"]]
-    report, cleaned, _ = clean(tmp_path, ["id", "t"], rows, {"columns": {"t": {"nulls": "mean"}}})
-    assert [r["t"] for r in cleaned] == ["a", "", "b"]
+@pytest.mark.parametrize(
+    ("column", "rule", "message"),
+    [
+        ("n", {"strategy": "constant", "value": 1.5}, "constant 1.5 is not a valid BIGINT"),
+        ("n", {"strategy": "constant", "value": "abc"}, "constant 'abc' is not a valid BIGINT"),
+        ("t", "mean", "mean needs a number column, and t is VARCHAR (0.0% of non-null values look like"),
+        ("d", "median", "median needs a number column, and d is DATE"),
+        ("t", {"strategy": "constant", "value": 5}, None),  # 5 is text too: fits
+        ("d", {"strategy": "constant", "value": "2024-02-30"}, "constant '2024-02-30' is not a valid DATE"),
+    ],
+)
+def test_a_null_strategy_named_for_a_column_it_cannot_fit_fails_the_run(
+    tmp_path: Path, column: str, rule: Any, message: str | None
+) -> None:
+    # QA: a constant of the wrong type, or a mean of text, ran to DONE with the nulls left and
+    # a warning among the recommendations; a parameter of the wrong type fails the task.
+    rows = [["1", "a", "2024-01-01"], ["", "", ""], ["3", "b", "2024-01-03"]]
+    params = {"steps": [{"step": "nulls", "columns": {column: rule}}]}
+    if message is None:
+        clean(tmp_path, ["n", "t", "d"], rows, params)
+        return
+    with pytest.raises(InvalidParams, match=re.escape(f"steps nulls, columns {column!r}: {message}")):
+        clean(tmp_path, ["n", "t", "d"], rows, params)
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_a_default_null_strategy_skips_the_columns_it_does_not_fit(tmp_path: Path) -> None:
+    rows = [["1", "a"], ["", ""], ["3", "b"]]
+    report, cleaned, out = clean(
+        tmp_path, ["n", "t"], rows, {"steps": [{"step": "nulls", "default": "mean"}]}
+    )
+    assert [(r["n"], r["t"]) for r in cleaned] == [("1", "a"), ("2", ""), ("3", "b")]
+    assert changes(out, "nulls", "t")["skipped"] == "mean needs a numeric column, t is VARCHAR"
     assert any(r["code"] == "null_strategy_skipped" for r in report["recommendations"])
 
 
