@@ -557,6 +557,42 @@ def _rejects(con: duckdb.DuckDBPyConnection, view: str) -> list[tuple[int, str, 
     ]
 
 
+_FIELDS = r"Expected Number of Columns: (\d+) Found: (\d+)"
+"""DuckDB's message for a row with too few or too many fields."""
+
+
+def _rejected_view(con: duckdb.DuckDBPyConnection, view: str) -> str:
+    """Create ``<view>__rejected`` over DuckDB's rejects table: one row per rejected line,
+    ``line`` (1-based, in the file), ``reason`` (``expected 3 fields, found 2``) and
+    ``text`` (the line as read); return its name. A view: nothing is pulled into Python.
+
+    DuckDB reports a line once per field too many or missing (``Found: 4``, ``5``, ``6``
+    for six fields of three): the count is the most (too many) or the fewest (missing).
+    """
+    expected = f"TRY_CAST(regexp_extract(error_message, '{_FIELDS}', 1) AS BIGINT)"
+    found = f"TRY_CAST(regexp_extract(error_message, '{_FIELDS}', 2) AS BIGINT)"
+    fields = (
+        "CASE WHEN min(expected) IS NULL THEN NULL "
+        "WHEN kind = 'MISSING COLUMNS' THEN 'expected ' || min(expected) || ' fields, found ' || min(found) "
+        "WHEN kind = 'TOO MANY COLUMNS' THEN 'expected ' || min(expected) || ' fields, found ' || max(found) END"
+    )
+    other = (
+        "CASE kind WHEN 'UNQUOTED VALUE' THEN 'a quoted field that is not closed properly' "
+        f"WHEN 'LINE SIZE OVER MAXIMUM' THEN 'longer than {MAX_LINE_BYTES:,} bytes' "
+        "ELSE lower(kind) || ': ' || string_agg(DISTINCT message, '; ' ORDER BY message) END"
+    )
+    name = f"{view}__rejected"
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {name} AS "
+        "SELECT line, string_agg(reason, '; ' ORDER BY pos) AS reason, arg_min(text, pos) AS text FROM ("
+        f"SELECT line, min(pos) AS pos, arg_min(text, pos) AS text, coalesce({fields}, {other}) AS reason "
+        f"FROM (SELECT CAST(line AS BIGINT) AS line, CAST(error_type AS VARCHAR) AS kind, "
+        f"byte_position AS pos, csv_line AS text, error_message AS message, {expected} AS expected, "
+        f"{found} AS found FROM {view}__rejects) GROUP BY line, kind) GROUP BY line"
+    )
+    return name
+
+
 def _reject_findings(display: Path, rejects: list[tuple[int, str, str | None, str]]) -> list[dict[str, Any]]:
     by_kind: dict[str, list[int]] = {}
     for line, kind, _column, _message in rejects:
@@ -746,7 +782,8 @@ def load_delimited(
         raise InputEmpty(f"{display.name}: {what}", path=str(display))
     options = {**dialect, "encoding": encoding}
     rejected = [line for line, *_ in rejects[:MAX_REJECTED_LINES]]
+    lines = _rejected_view(con, view) if rejects else ""
     logger.debug("%s: columns %s", display.name, ", ".join(quote_ident(c) for c in columns))
     return Table(
-        display, fmt, view, rows, columns, types, options, warnings, rejected, f"{view}__data", exprs
+        display, fmt, view, rows, columns, types, options, warnings, rejected, f"{view}__data", exprs, lines
     )

@@ -70,6 +70,7 @@ class Table:
             encoding, sheet, ... (for the report).
         warnings: findings about the read itself (rejected ragged rows, transcoding).
         rejected: 1-based file line numbers of rejected rows (first 10,000).
+        rejects: the rejected lines with their reasons and text, as a relation (below).
     """
 
     path: Path
@@ -85,6 +86,10 @@ class Table:
     """The relation under ``view`` (its data table, or a ``read_parquet(...)`` call)."""
     exprs: dict[str, str] = field(default_factory=dict)
     """Per column, its SQL over ``source``, as ``view`` computes it."""
+    rejects: str = ""
+    """A relation in the connection of every rejected line (not only the first
+    10,000), one row each: ``line`` (1-based file line), ``reason`` (``expected 3
+    fields, found 2``) and ``text`` (the line's raw text); empty when no line was."""
 
     def column_query(self, column: str) -> str:
         """``SELECT <column> AS v FROM ...``, read from ``source`` rather than ``view``.

@@ -28,7 +28,13 @@ Outputs in ``out_dir``: ``cleaned.<input format>``, ``quarantine.csv`` (one
 line per rule break: ``quarantine_row`` is the 0-based number of the row among the
 rows read (a line skipped as unreadable takes none), then
 the column, the reason, the raw value, whether the row was removed, and the
-row's raw input values) and ``changes.json``.
+row's raw input values) and ``changes.json``. A CSV line the reader rejected
+(too few or too many fields: :attr:`taskq.jobs.io.Table.rejects`) is no row
+read, yet is not dropped silently: it follows those rows in ``quarantine.csv``,
+one row per line with no row number or column, the reason naming the line
+(``line 3: expected 3 fields, found 2``), the line's raw text as the value,
+removed, and the input columns empty; ``changes.json`` opens with a ``read``
+entry listing the lines, and the summary's ``rejected_lines`` counts them.
 
 **Replay.** ``changes.json["steps"]`` is the full, validated pipeline with every
 parameter. Running clean-my-data on the same input with
@@ -78,6 +84,7 @@ from .clean_rows import (
     quarantine,
     quarantine_query,
     quartiles,
+    rejected_lines,
 )
 from .clean_values import clean_values, finish_rowwise
 from .findings import finding
@@ -166,9 +173,12 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         table = io.free_reserved(con, table, RESERVED, "clean-my-data")
         _check_columns(steps, table.columns)
         progress.check()
+        read = rejected_lines(con, table.rejects)
         maps, changes = clean_values(con, table, steps, ScaledProgress(progress, 10, 60))
         if steps["nulls"]["enabled"]:
             _check_null_rules(con, steps["nulls"]["columns"], maps)
+        if read is not None:
+            changes.insert(0, read)  # before every step: the reader set these lines aside
         progress.update(60, "building cleaned table")
         built = build_cleaned(con, table.view, maps)
         progress.check()
@@ -298,7 +308,7 @@ def _write(
     in_order = aligned(con, table.view)
     order = "" if in_order else " ORDER BY __row"
     io.write_table(con, f"SELECT {select} FROM {TABLE} WHERE __keep{order}", out_dir / cleaned, table.format)
-    rejects = quarantine_query(table.view, table.columns)
+    rejects = quarantine_query(table.view, table.columns, table.rejects)
     io.write_table(con, rejects, out_dir / QUARANTINE_FILE, "csv")
     document = {
         "version": 1,
@@ -330,6 +340,7 @@ def _result(
     row = con.execute(f"SELECT count(*) FILTER (WHERE __keep) FROM {TABLE}").fetchall()[0]
     rows_out = int(row[0]) if row else 0
     dup = next((c for c in changes if c["step"] == "dedupe"), {})
+    read = next((c for c in changes if c["step"] == "read"), {})
     alerts: list[dict[str, Any]] = list(table.warnings)
     issues: list[dict[str, Any]] = []
     recs: list[dict[str, Any]] = []
@@ -409,6 +420,7 @@ def _result(
         "rows_in": table.rows,
         "rows_out": rows_out,
         "quarantined": quarantined,
+        "rejected_lines": int(read.get("lines_removed_total", 0)),
         "duplicates_removed": int(dup.get("rows_removed_total", 0)),
         "converted_columns": {
             c: m.sql_type for c, m in maps.items() if m.sql_type != "VARCHAR" and not m.typed

@@ -41,6 +41,7 @@ __all__ = [
     "outliers",
     "quarantine",
     "quartiles",
+    "rejected_lines",
 ]
 
 logger = logging.getLogger(__name__)
@@ -266,21 +267,56 @@ def _unclaimed(name: str, taken: set[str]) -> str:
     return name
 
 
-def quarantine_query(view: str, columns: list[str]) -> str:
+def quarantine_query(view: str, columns: list[str], rejects: str = "") -> str:
     """The rows of ``quarantine.csv``: one per (input row, failing column), in row then column order.
 
     The rule breaks in ``clean_quarantine`` are joined to the input (for the
     row's raw values) and to ``clean_rows`` (whether the row was removed) by
     ``__row``: the rule breaks are few, so the joins build on them and only
     probe the large tables.
+
+    ``rejects`` (:attr:`taskq.jobs.io.Table.rejects`) adds, after them, one row per
+    line the reader rejected, in line order: no row number (it is no row read),
+    no column, the reason naming the line, the line's raw text as the value,
+    removed, and the input columns empty.
     """
     raw = ", ".join("s." + q(c) for c in columns)
-    return (
+    select = (
         "SELECT qu.__row AS quarantine_row, qu.col AS quarantine_column, qu.reason AS quarantine_reason, "
-        f"qu.value AS quarantine_value, NOT r.__keep AS quarantine_removed, {raw} "
-        f"FROM {QUARANTINE} qu JOIN {view} s ON s.__row = qu.__row "
-        f"JOIN {TABLE} r ON r.__row = qu.__row ORDER BY qu.__row, qu.col"
+        f"qu.value AS quarantine_value, NOT r.__keep AS quarantine_removed, {raw}"
     )
+    joins = f"FROM {QUARANTINE} qu JOIN {view} s ON s.__row = qu.__row JOIN {TABLE} r ON r.__row = qu.__row"
+    if not rejects:
+        return f"{select} {joins} ORDER BY qu.__row, qu.col"
+    empty = ", ".join(f"NULL AS {q(c)}" for c in columns)
+    return (
+        f"SELECT * EXCLUDE (__line) FROM ({select}, NULL::BIGINT AS __line {joins} UNION ALL "
+        "SELECT NULL, NULL, 'line ' || line || ': ' || reason, text, true, "
+        f"{empty}, line FROM {rejects}) ORDER BY quarantine_row NULLS LAST, quarantine_column, __line"
+    )
+
+
+def rejected_lines(con: duckdb.DuckDBPyConnection, rejects: str) -> dict[str, Any] | None:
+    """The changes entry of the lines the reader rejected (:attr:`taskq.jobs.io.Table.rejects`),
+    None when there were none: how many, and the first :data:`ROW_LIST_LIMIT` of them
+    with their reasons. They are no rows read, so they take no row number."""
+    if not rejects:
+        return None
+    row = con.execute(f"SELECT count(*) FROM {rejects}").fetchall()[0]
+    total = int(row[0]) if row else 0
+    if total == 0:
+        return None
+    listed = con.execute(
+        f"SELECT line, reason FROM {rejects} ORDER BY line LIMIT {ROW_LIST_LIMIT}"
+    ).fetchall()
+    return {
+        "step": "read",
+        "column": None,
+        "reason": "lines the reader could not read as rows (too few or too many fields, a quote "
+        "not closed, a line too long): not in the cleaned output, each in quarantine.csv with its text",
+        "lines_removed": [{"line": int(line), "reason": str(why)} for line, why in listed],
+        "lines_removed_total": total,
+    }
 
 
 def aligned(con: duckdb.DuckDBPyConnection, view: str) -> bool:

@@ -25,7 +25,9 @@ spilling to ``temp_dir`` beyond ``memory_limit``) and ``__row`` is its row id;
 Parquet stays a lazy view over the file and ``__row`` is the file row number.
 Rows rejected as malformed (ragged CSV rows) are not in the table, so ``__row``
 counts accepted rows; the rejected ones are listed by *file line number*
-(1-based, header included) in :attr:`Table.warnings` and :attr:`Table.rejected`.
+(1-based, header included) in :attr:`Table.warnings` and :attr:`Table.rejected`,
+and all of them, with the reason and the line's raw text, in the relation
+:attr:`Table.rejects` names (``<view>__rejected``).
 
 **Errors.** Bad input raises an :class:`~taskq.errors.InputError` subclass
 naming the file (and the line where DuckDB reports one); no DuckDB or openpyxl

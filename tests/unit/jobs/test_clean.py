@@ -626,6 +626,77 @@ def test_quarantine_off_keeps_rows(tmp_path: Path) -> None:
     assert report["summary"]["quarantined"] == 0
 
 
+def test_lines_the_reader_rejects_are_quarantined_with_their_text(tmp_path: Path) -> None:
+    # Ragged lines are no rows read: they take no row number, but they must not vanish.
+    src = tmp_path / "ragged.csv"
+    src.write_text("a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n")
+    out = tmp_path / "out"
+    report = execute("clean", src, out, {})
+    assert read_csv(out / "cleaned.csv") == [
+        {"a": "1", "b": "2", "c": "3"},
+        {"a": "10", "b": "11", "c": "12"},
+    ]
+    quarantined = read_csv(out / "quarantine.csv")
+    assert list(quarantined[0]) == [
+        "quarantine_row",
+        "quarantine_column",
+        "quarantine_reason",
+        "quarantine_value",
+        "quarantine_removed",
+        "a",
+        "b",
+        "c",
+    ]
+    assert [tuple(q.values()) for q in quarantined] == [
+        ("", "", "line 3: expected 3 fields, found 2", "4,5", "true", "", "", ""),
+        ("", "", "line 4: expected 3 fields, found 4", "6,7,8,9", "true", "", "", ""),
+    ]
+    read = changes(out, "read")
+    assert read["lines_removed_total"] == 2
+    assert read["lines_removed"] == [
+        {"line": 3, "reason": "expected 3 fields, found 2"},
+        {"line": 4, "reason": "expected 3 fields, found 4"},
+    ]
+    doc = json.loads((out / "changes.json").read_text())
+    assert doc["changes"][0]["step"] == "read"  # first: the reader set them aside before any step
+    summary = report["summary"]
+    assert (summary["rows_in"], summary["rows_out"], summary["rejected_lines"]) == (2, 2, 2)
+    assert summary["quarantined"] == 0  # rows read and quarantined: none
+
+
+def test_rejected_lines_follow_the_rule_breaks_and_stay_with_quarantine_off(tmp_path: Path) -> None:
+    # A line of six fields is reported by DuckDB once per field too many: it is one line, with six.
+    lines = ["id,email", *(f"{i},u{i}@example.com" for i in range(20)), "20,bad", "21", "22,x@y.com,1,2,3,4"]
+    src = tmp_path / "in.csv"
+    src.write_text("\n".join(lines) + "\n")
+    for enabled in (True, False):
+        out = tmp_path / f"out-{enabled}"
+        params = {
+            "steps": [{"step": "quarantine", "enabled": enabled}, {"step": "outliers", "enabled": False}]
+        }
+        report = execute("clean", src, out, params)
+        quarantined = read_csv(out / "quarantine.csv")
+        assert [
+            (q["quarantine_row"], q["quarantine_column"], q["quarantine_reason"], q["quarantine_value"])
+            for q in quarantined
+        ][1:] == [
+            ("", "", "line 23: expected 2 fields, found 1", "21"),
+            ("", "", "line 24: expected 2 fields, found 6", "22,x@y.com,1,2,3,4"),
+        ]
+        assert (quarantined[0]["quarantine_row"], quarantined[0]["email"]) == ("20", "bad")
+        assert quarantined[0]["quarantine_removed"] == str(enabled).lower()
+        assert all(q["quarantine_removed"] == "true" for q in quarantined[1:])
+        assert report["summary"]["rejected_lines"] == 2 and report["summary"]["rows_in"] == 21
+        assert len(read_csv(out / "cleaned.csv")) == (20 if enabled else 21)
+
+
+def test_no_read_entry_without_rejected_lines(tmp_path: Path) -> None:
+    report, _, out = clean(tmp_path, ["a"], [["1"], ["2"]])
+    doc = json.loads((out / "changes.json").read_text())
+    assert not any(c["step"] == "read" for c in doc["changes"])
+    assert report["summary"]["rejected_lines"] == 0
+
+
 def test_dedupe_on_normalised_values(tmp_path: Path) -> None:
     rows = [["Ann ", "x@a.com"], ["ann", "X@A.COM"], ["Bob", "b@a.com"], ["  ANN", "x@a.com"]]
     report, cleaned, out = clean(tmp_path, ["name", "email"], rows)
