@@ -1032,9 +1032,17 @@ def test_a_constant_fills_only_if_the_column_holds_it_exactly(
                                            "(2, NULL, NULL)) v(id, d, x)")  # fmt: skip
     out = tmp_path / "out"
     rule = {"nulls": "constant", "fill_value": value}
-    execute("clean", src, out, {"columns": {"d": rule, "x": rule}})
-    assert _nulls_entry(out, "d").get("fill_value") == fill
-    assert ("skipped" in _nulls_entry(out, "x")) == (value in ("nan", "inf"))
+    for col in ("d", "x"):
+        # A constant the column cannot hold exactly is a parameter of the wrong type.
+        misfit = value in ("nan", "inf") or (col == "d" and fill is None)
+        if misfit:
+            with pytest.raises(InvalidParams, match=f"columns '{col}': constant '{value}'"):
+                execute("clean", src, out, {"columns": {col: rule}})
+            continue
+        execute("clean", src, out, {"columns": {col: rule}})
+        if col == "d":
+            assert _nulls_entry(out, "d").get("fill_value") == fill
+        assert "skipped" not in _nulls_entry(out, col)
 
 
 def test_a_boolean_constant_is_written_true_not_pythons_true(tmp_path: Path) -> None:
