@@ -549,10 +549,13 @@ def _renamed(display: Path, raw: list[str], names: list[str]) -> list[dict[str, 
 
 
 def _rejects(con: duckdb.DuckDBPyConnection, view: str) -> list[tuple[int, str, str | None, str]]:
+    """``(line, error type, column, message)`` per rejected line, once: DuckDB reports a line
+    once per field too many (six fields of three: three reports of line 3)."""
     return [
         (int(line), str(kind), column, str(message))
         for line, kind, column, message in con.execute(
-            f"SELECT line, error_type, column_name, error_message FROM {view}__rejects ORDER BY line"
+            f"SELECT line, min(error_type), min(column_name), min(error_message) FROM {view}__rejects "
+            "GROUP BY line ORDER BY line"
         ).fetchall()
     ]
 

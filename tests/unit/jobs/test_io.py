@@ -203,6 +203,14 @@ def test_a_title_line_with_a_ragged_row_below_is_still_skipped(con, write_bytes,
     assert {w["code"] for w in table.warnings} == {"csv_lines_skipped", "csv_missing_columns"}
 
 
+def test_a_line_with_many_fields_too_many_is_reported_once(con, write_bytes):
+    # DuckDB reports line 3 once per extra field: the warning said "line(s) 3, 3, 3".
+    table = open_table(con, write_bytes("six.csv", b"a,b,c\n1,2,3\n4,5,6,7,8,9\n10,11,12\n13,14,15\n"))
+    assert table.rows == 3 and table.rejected == [3]
+    (warning,) = [w for w in table.warnings if w["code"] == "csv_too_many_columns"]
+    assert "1 row(s) skipped (too many columns) at line(s) 3" in warning["message"]
+
+
 def test_only_lines_without_a_delimiter_are_title_lines() -> None:
     from taskq.jobs._csv import _title_lines
 
