@@ -11,13 +11,22 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from . import health, metrics
 from .api import TaskQ
 from .config import Settings
-from .errors import BackendUnavailable, InputError, InvalidTransition, TaskNotFound, TaskqError, UnknownTool
+from .errors import (
+    BackendUnavailable,
+    InputError,
+    InvalidParams,
+    InvalidTransition,
+    TaskNotFound,
+    TaskqError,
+    UnknownTool,
+)
 
 __all__ = ["app", "create_app"]
 
@@ -43,6 +52,25 @@ def _http_status(exc: TaskqError) -> int:
     return 500
 
 
+_SHOWN_ERRORS = 5
+"""Request validation errors spelled out in the message (all are in ``details``, up to 20)."""
+
+
+def _invalid_request(exc: RequestValidationError) -> InvalidParams:
+    """:class:`InvalidParams` naming each field of the request that is wrong and why."""
+    problems = []
+    for err in list(exc.errors())[:20]:
+        loc = list(err.get("loc", ()))
+        problem = str(err.get("msg", "invalid"))[:200]
+        if err.get("type") == "json_invalid":  # loc is ("body", character position)
+            where, problem = "body", f"not valid JSON ({problem}) at character {loc[-1] if loc else '?'}"
+        else:
+            where = ".".join(str(part) for part in loc if part != "body") or "body"
+        problems.append({"field": where, "problem": problem})
+    shown = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:_SHOWN_ERRORS]) or "invalid request"
+    return InvalidParams(f"invalid request: {shown}", errors=problems)
+
+
 def create_app(settings: Settings, client: TaskQ | None = None) -> FastAPI:
     """The HTTP app over ``client`` (default: a new :class:`TaskQ` for ``settings``)."""
     client = client or TaskQ(settings)
@@ -51,6 +79,12 @@ def create_app(settings: Settings, client: TaskQ | None = None) -> FastAPI:
     @web.exception_handler(TaskqError)
     async def _taskq_error(_request: Request, exc: TaskqError) -> JSONResponse:
         return JSONResponse({"error": exc.to_dict()}, status_code=_http_status(exc))
+
+    @web.exception_handler(RequestValidationError)
+    async def _request_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own shape ({"detail": [...]}) for a malformed body or query: every other
+        # error is {"error": {...}}, and a client reads one shape.
+        return JSONResponse({"error": _invalid_request(exc).to_dict()}, status_code=422)
 
     @web.post("/tasks", status_code=201)
     def submit(body: SubmitRequest, x_user_id: str | None = Header(default=None)) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from taskq.api import TaskQ
@@ -34,6 +36,29 @@ def test_errors_map_to_statuses(settings: Settings, client: TaskQ, small_csv: Pa
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "UNKNOWN_TOOL"
     outside = http.post("/tasks", json={"tool": "profile", "input_path": "/etc/passwd"})
     assert outside.status_code == 422 and outside.json()["error"]["code"] == "INPUT_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, "body"),
+        ({"json": {"tool": "profile"}}, "input_path"),
+        ({"json": {"tool": 123, "input_path": "x.csv"}}, "tool"),
+        ({"json": {"tool": "profile", "input_path": "x.csv", "params": [1]}}, "params"),
+    ],
+)
+def test_a_malformed_request_is_an_error_of_the_one_shape(
+    settings: Settings, client: TaskQ, kwargs: dict[str, Any], field: str
+) -> None:
+    # QA: FastAPI answered these {"detail": [...]}; every other error is {"error": {...}}.
+    http = TestClient(create_app(settings, client))
+    r = http.post("/tasks", **kwargs)
+    assert r.status_code == 422, r.text
+    error = r.json()["error"]
+    assert error["code"] == "INVALID_PARAMS" and error["message"].startswith("invalid request: ")
+    assert field in [e["field"] for e in error["details"]["errors"]]
+    q = http.get("/tasks", params={"limit": "abc"})
+    assert q.status_code == 422 and q.json()["error"]["details"]["errors"][0]["field"] == "query.limit"
 
 
 def test_metrics_and_health(settings: Settings, client: TaskQ, small_csv: Path) -> None:
