@@ -180,6 +180,11 @@ def transition(
     values: dict[str, Any] = {"status": to.value, "updated_at": now, **fields}
     if to is S.PROCESSING:
         values["worker"] = worker
+    if to is S.QUEUED:
+        # Waiting in a queue, no worker has it: the last attempt's worker and heartbeat
+        # showed as if it were running (QA). The event rows keep who had it.
+        values.setdefault("worker", None)
+        values.setdefault("heartbeat_at", None)
     if to is S.CANCELLED:
         # The last stage reported may be "done": the outputs were not published all the same.
         values.setdefault("stage", "cancelled")

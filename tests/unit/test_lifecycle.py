@@ -174,6 +174,23 @@ def test_a_cancelled_task_does_not_keep_a_done_stage(any_db: Settings) -> None:
         assert (task.status, task.stage) == ("CANCELLED", "cancelled")
 
 
+def test_a_requeued_task_shows_no_worker_or_heartbeat(any_db: Settings) -> None:
+    # QA: after a retry, a QUEUED task showed the last attempt's worker and heartbeat.
+    task_id = _task(any_db, S.QUEUED)
+    with db.session_scope(any_db) as s:
+        transition(s, task_id, S.PROCESSING, reason="go", worker="w1")
+        record_progress(s, task_id, 1, 40.0, "reading")
+        transition(s, task_id, S.FAILED, reason="boom", worker="w1", error_code="X")
+    with db.session_scope(any_db) as s:
+        assert s.get(Task, task_id).heartbeat_at is not None
+        transition(s, task_id, S.QUEUED, reason="manual retry", manual=True, attempt=2)
+    with db.session_scope(any_db) as s:
+        task = s.get(Task, task_id)
+        assert (task.status, task.worker, task.heartbeat_at) == ("QUEUED", None, None)
+        who = s.execute(select(TaskEvent.worker).where(TaskEvent.to_status == "FAILED")).scalar_one()
+        assert who == "w1"  # the history keeps it
+
+
 def test_request_cancel_only_when_processing(any_db: Settings) -> None:
     queued = _task(any_db, S.QUEUED)
     running = _task(any_db, S.PROCESSING)
