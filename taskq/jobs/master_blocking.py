@@ -27,6 +27,7 @@ import duckdb
 from ..progress import Progress
 from .io import quote_ident
 from .master_normalize import CONTENT_KEY, NORMALISED_TABLE
+from .master_scoring import PHONE_DIGITS
 
 __all__ = ["CANDIDATES_TABLE", "BlockingPass", "build_candidates", "plan_passes"]
 
@@ -64,9 +65,13 @@ def plan_passes(fields: dict[str, str], phonetic: dict[str, str], window: int) -
         or "''"
     )
     passes: list[BlockingPass] = []
-    for role in ("id", "email", "phone"):
+    for role in ("id", "email"):
         if role in q:
             passes.append(BlockingPass(role, (q[role],), name_sort, window))
+    if "phone" in q:
+        # A phone's last 9 digits: one number written with and without its country
+        # code (12125550148, 2125550148) meets; scoring tells the same number.
+        passes.append(BlockingPass("phone", (f"right({q['phone']}, {PHONE_DIGITS})",), name_sort, window))
     # Phonetic name keys: both names' codes in a fixed order (so swapped first and
     # last names still agree), or the full name's code.
     if "first_name" in ph and "last_name" in ph:

@@ -34,8 +34,11 @@ two records both saying ``N/A`` do not agree on anything.
 * codes (postcode, street number, id): folded like text, then letters and
   digits only.
 * email: trimmed and lower-cased; NULL without an ``@``.
-* phone: digits only, the last 9 kept (drops country and trunk prefixes);
-  NULL with fewer than 6 digits.
+* phone: digits only, without an international prefix (``00``; ``011`` or
+  ``0011`` before 10+ digits), leading trunk zeros or a ``(0)``: ``07 4662 1020``
+  is ``746621020``, ``+61 7 4662 1020`` ``61746621020``. A country code stays;
+  scoring treats a number that ends with another (9+ digits) as the same
+  (:mod:`.master_scoring`). NULL with fewer than 6 digits.
 * date of birth: ISO ``YYYY-MM-DD`` from ISO, ``YYYYMMDD``, day-first
   ``DD/MM/YYYY`` (then month-first) and a few more; an 8-digit value that is no
   valid date (a typo such as ``19561332``) is kept as ``1956-13-32`` so it still
@@ -347,8 +350,14 @@ def normalise_sql(role: str, col: str, *, nicknames: bool = True, suffixes: bool
     if role == "email":
         return f"CASE WHEN contains(trim({col}), '@') THEN lower(trim({col})) END"
     if role == "phone":
-        digits = f"regexp_replace({col}, '[^0-9]', '', 'g')"
-        return f"CASE WHEN length({digits}) >= 6 THEN right({digits}, 9) END"
+        # A "(0)" is a trunk zero written beside a country code (+44 (0)20 ...).
+        digits = f"regexp_replace(regexp_replace({col}, '\\(\\s*0\\s*\\)', '', 'g'), '[^0-9]', '', 'g')"
+        # 011 (North America) or 0011 (Australia) dials abroad when a whole number
+        # follows; a national 0114 496 0000 (Sheffield) keeps its 114.
+        abroad = f"regexp_replace({digits}, '^0?011([0-9]{{10,}})$', '\\1')"
+        # Then leading zeros go: 00 (the usual international prefix) and trunk zeros.
+        number = f"ltrim({abroad}, '0')"
+        return f"CASE WHEN length({number}) >= 6 THEN {number} END"
     if role == "dob":
         return _dob(col)
     raise ValueError(f"no normalisation for role {role!r}")

@@ -4,10 +4,13 @@ Each compared field turns a pair into a *level*: 3 exact, 2 close, 1 somewhat
 close, 0 different, or *null* when either side is missing (a missing value is
 no evidence either way). The measure fits the role: Jaro-Winkler for names and
 text, Damerau-Levenshtein for ids, codes and phone numbers, day/month
-transposition for dates; emails are close when their local parts are equal,
-or when the addresses are similar and their local parts hold the same digits
-(``linda.gray462`` and ``linda.gray587`` are different); a name of one letter is
-somewhat close to the names it is the initial of. First and last names
+transposition for dates. Phones are one number (exact) when equal or when one
+ends with the other, 9+ digits, after a 1-3 digit country code (``2125550148``
+and ``12125550148``, never ``3125550148``); their typos are counted in the
+digits both write (aligned at the right). Emails are close when their local
+parts are equal, or when the addresses are similar and their local parts hold
+the same digits (``linda.gray462`` and ``linda.gray587`` are different); a name
+of one letter is somewhat close to the names it is the initial of. First and last names
 are compared crosswise when that fits better, so swapped names still agree; the
 first-name feature then takes the more similar of the two crosswise pairs, so a
 pair's levels do not depend on which of its records comes first in the file.
@@ -56,6 +59,7 @@ __all__ = [
     "MAX_COMPARED_CHARS",
     "MAX_FIELDS",
     "NULL_LEVEL",
+    "PHONE_DIGITS",
     "VETO",
     "exact_level",
     "Comparison",
@@ -209,6 +213,32 @@ def exact_level(kind: str) -> int:
     return 2 if kind in ("short", "code") else 3
 
 
+PHONE_DIGITS = 9
+"""Digits a phone number must have to be known from its ending: two numbers are the
+same when one ends with the other and the shorter has at least this many digits."""
+_COUNTRY_CODE_DIGITS = 3
+
+
+def _phone_same_sql(x: str, y: str) -> str:
+    """Whether normalised phones ``x`` and ``y`` are one number: equal, or one ending with
+    the other, the shorter of :data:`PHONE_DIGITS` digits or more and the longer only a
+    1-3 digit country code more (``2125550148`` and ``12125550148``, not ``3125550148``).
+    """
+    lx, ly = f"length({x})", f"length({y})"
+    return (
+        f"({x} = {y} OR (least({lx}, {ly}) >= {PHONE_DIGITS} "
+        f"AND abs({lx} - {ly}) BETWEEN 1 AND {_COUNTRY_CODE_DIGITS} "
+        f"AND (suffix({x}, {y}) OR suffix({y}, {x}))))"
+    )
+
+
+def _phone_aligned_sql(x: str, y: str) -> tuple[str, str]:
+    """``x`` and ``y`` cut to the shorter one's last digits (but at least :data:`PHONE_DIGITS`),
+    so a country code on one side is no edit: a typo is counted in the digits both write."""
+    n = f"greatest(least(length({x}), length({y})), {PHONE_DIGITS})"
+    return f"right({x}, {n})", f"right({y}, {n})"
+
+
 def _level_sql(kind: str, x: str, y: str, s: str, lev: str) -> str:
     """Level of one field from its values ``x``/``y``, similarity ``s`` and Levenshtein ``lev``."""
     if kind == "name":
@@ -241,9 +271,8 @@ def _level_sql(kind: str, x: str, y: str, s: str, lev: str) -> str:
     else:  # pragma: no cover - every role has a kind
         raise ValueError(kind)
     top = exact_level(kind)
-    return (
-        f"CASE WHEN {x} IS NULL OR {y} IS NULL THEN {NULL_LEVEL} WHEN {x} = {y} THEN {top} {body} ELSE 0 END"
-    )
+    same = _phone_same_sql(x, y) if kind == "phone" else f"{x} = {y}"
+    return f"CASE WHEN {x} IS NULL OR {y} IS NULL THEN {NULL_LEVEL} WHEN {same} THEN {top} {body} ELSE 0 END"
 
 
 def _location_sql(parts: dict[str, tuple[str, str, str]]) -> str:
@@ -369,7 +398,11 @@ def pair_sql(
             ]
         else:
             cols += [f"x{i}", f"b{i} AS y{i}"]
-            if c.kind in _JW_KINDS and not (c in location and c.role == "state"):
+            if c.kind == "phone":
+                # Edit distances of phones see the aligned digits (a country code is no typo).
+                ax, ay = _phone_aligned_sql(f"x{i}", f"b{i}")
+                cols += [f"{ax} AS ax{i}", f"{ay} AS ay{i}", f"levenshtein({_cut(ax)}, {_cut(ay)}) AS v{i}"]
+            elif c.kind in _JW_KINDS and not (c in location and c.role == "state"):
                 cols.append(f"jaro_winkler_similarity({_cut(f'x{i}')}, {_cut(f'b{i}')}) AS j{i}")
             elif _needs_lev(c, location):
                 cols.append(f"levenshtein({_cut(f'x{i}')}, {_cut(f'b{i}')}) AS v{i}")
@@ -379,7 +412,8 @@ def pair_sql(
     for i, c in enumerate(comparisons):
         if c.kind not in _JW_KINDS and _needs_lev(c, location):
             cap = 1 if c.kind == "code" else _DL_CAP
-            cols.append(f"{_dl_sql(f'x{i}', f'y{i}', f'v{i}', cap)} AS d{i}")
+            x, y = (f"ax{i}", f"ay{i}") if c.kind == "phone" else (f"x{i}", f"y{i}")
+            cols.append(f"{_dl_sql(x, y, f'v{i}', cap)} AS d{i}")
     sql = f"SELECT {', '.join(cols)} FROM ({sql})"
 
     def sim(i: int) -> str:
@@ -405,6 +439,15 @@ def pair_sql(
             x, y = _cut(f"x{i}"), _cut(f"y{i}")
             if c.kind in _JW_KINDS:
                 out.append(f"round(jaro_winkler_similarity({x}, {y}), 3) AS sim{i}")
+            elif c.kind == "phone":
+                # 1 for one number; otherwise the aligned digits, at least one edit apart
+                # (a number ending with another after a 4+ digit prefix is not the same).
+                ax, ay = _cut(f"ax{i}"), _cut(f"ay{i}")
+                dist = f"greatest(damerau_levenshtein({ax}, {ay}), 1)"
+                out.append(
+                    f"CASE WHEN {_phone_same_sql(f'x{i}', f'y{i}')} THEN 1.0 "
+                    f"ELSE round(1 - {dist} / greatest(length({ax}), length({ay}), 1), 3) END AS sim{i}"
+                )
             else:
                 out.append(
                     f"round(1 - damerau_levenshtein({x}, {y}) / greatest(length({x}), length({y}), 1), 3) AS sim{i}"

@@ -344,7 +344,12 @@ def test_a_date_named_for_an_event_is_no_date_of_birth() -> None:
         ("id", "AB-123/4", "ab1234"),
         ("email", "  John.Smith@Example.COM ", "john.smith@example.com"),
         ("email", "not an email", None),
-        ("phone", "+61 (2) 9876-5432", "298765432"),
+        ("phone", "+61 (2) 9876-5432", "61298765432"),
+        ("phone", "+44 (0)20 7946 0018", "442079460018"),
+        ("phone", "0044 20 7946 0018", "442079460018"),
+        ("phone", "011 44 20 7946 0018", "442079460018"),
+        ("phone", "0114 496 0000", "1144960000"),  # Sheffield, no 011 prefix
+        ("phone", "07 4662 1020", "746621020"),
         ("phone", "12-34", None),
         ("dob", "19560812", "1956-08-12"),
         ("dob", "1956-08-12", "1956-08-12"),

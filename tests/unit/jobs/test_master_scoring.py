@@ -221,6 +221,47 @@ def test_similar_emails_with_other_digits_are_different(con) -> None:  # noqa: A
     assert got == {(0, 1): 0, (0, 2): 2, (0, 3): 2, (4, 5): 0}
 
 
+def test_phones_are_one_number_only_when_one_ends_with_the_other(con) -> None:  # noqa: ANN001
+    # Only the last 9 digits were kept: 212-555-0148 and 312-555-0148 (two US
+    # numbers) were one phone, exact (level 3) with similarity 1.0. A number
+    # written nationally and internationally must still be exact.
+    from taskq.jobs.master_normalize import normalise_sql
+
+    pairs = [
+        ("212-555-0148", "312-555-0148", 2),  # one digit apart: close, not exact
+        ("07 4662 1020", "+61 7 4662 1020", 3),
+        ("020 7946 0018", "+44 20 7946 0018", 3),
+        ("020 7946 0018", "+44 (0)20 7946 0018", 3),
+        ("(212) 555-0148", "+1 212 555 0148", 3),
+        ("(212) 555-0148", "1-212-555-0148", 3),
+        ("+1 212 555 0148", "011 1 212 555 0148", 3),
+        ("98765 43210", "+91 98765 43210", 3),
+        ("+91 98765 43210", "0091 98765 43210", 3),
+        ("(212) 555-0149", "+1 212 555 0148", 2),  # a typo beside a country code
+        ("212-555-0148", "+1 312 555 0148", 2),
+        ("212-555-0148", "212-555-4108", 1),
+        ("212-555-0148", "415-867-5309", 0),
+        ("555 0148", "212-555-0148", 1),  # too short to be known from its end: somewhat
+    ]
+    raw = [v for pair in pairs for v in pair[:2]]
+    con.register("t_raw", pa.table({"rid": list(range(len(raw))), "v": raw}))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE t_ph AS SELECT rid, {normalise_sql('phone', 'v')} AS p FROM t_raw"
+    )
+    comps = [Comparison("p", "phone", "phone")]
+    n = len(pairs)
+    con.register("t_pairs", pa.table({"l": [2 * k for k in range(n)], "r": [2 * k + 1 for k in range(n)]}))
+    res = con.execute(
+        f"SELECT l, code, sim0 FROM ({pair_sql(comps, 't_pairs', similarities=True, table='t_ph')}) ORDER BY l"
+    ).fetchall()
+    got = [(raw[int(lv)], raw[int(lv) + 1], int(code)) for lv, code, _ in res]
+    assert got == [(a, b, level) for a, b, level in pairs]
+    sims = {(raw[int(lv)], raw[int(lv) + 1]): sim for lv, _, sim in res}
+    assert sims[("212-555-0148", "312-555-0148")] == 0.9
+    assert sims[("07 4662 1020", "+61 7 4662 1020")] == 1.0
+    assert all(0 <= s < 1 for (a, b, level), s in zip(pairs, sims.values(), strict=True) if level < 3)
+
+
 def test_swapped_names_level_the_same_both_ways(con) -> None:  # noqa: ANN001
     # The first-name feature compared the lower row's first name crosswise, so
     # elijah nora / onra elijah got levels (3, 1) one way round and (1, 3) the
