@@ -129,9 +129,11 @@ _FALSE = ("false", "no", "f", "n")
 _INT = r"[+-]?\d+"
 _EXP = r"([eE][+-]?\d{1,3})?"
 """Scientific notation: how DuckDB writes a DOUBLE read from Parquet or JSON as text (``1e-07``)."""
-_US_NUM = rf"[+-]?(([1-9]\d{{0,2}}(,\d{{3}})+|\d+)(\.\d+)?|\.\d+){_EXP}"
-_EU_NUM = rf"[+-]?(([1-9]\d{{0,2}}(\.\d{{3}})+|\d+)(,\d+)?|,\d+){_EXP}"
-"""A thousands group never leads with 0: ``0.125`` is a fraction under either mark, never 125.
+_US_NUM = rf"[+-]?(([1-9]\d{{0,2}}((,\d{{3}})+|( \d{{3}})+)|\d+)(\.\d+)?|\.\d+){_EXP}"
+_EU_NUM = rf"[+-]?(([1-9]\d{{0,2}}((\.\d{{3}})+|( \d{{3}})+)|\d+)(,\d+)?|,\d+){_EXP}"
+"""Thousands are grouped by the mark that is not the decimal one, or by spaces (``1 234,50``
+in French and Nordic exports; the whitespace step makes their no-break spaces plain ones).
+A thousands group never leads with 0: ``0.125`` is a fraction under either mark, never 125.
 The decimal mark may lead, with no digit before it (``.5``, as Excel, R and JavaScript write
 0.5); a trailing one (``5.``) is no number (see the module docstring)."""
 _CLOCK = r"( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?"
@@ -331,8 +333,8 @@ def _number_text(decimal: str | None, value: str) -> tuple[str, str]:
     """``(pattern, cleaned)``: the regex a number of the ``decimal`` mark matches, and
     SQL for ``value`` without thousands separators and with ``.`` as its decimal mark."""
     if decimal == ",":
-        return _EU_NUM, f"replace(replace({value}, '.', ''), ',', '.')"
-    return _US_NUM, f"replace({value}, ',', '')"
+        return _EU_NUM, f"replace(replace(replace({value}, ' ', ''), '.', ''), ',', '.')"
+    return _US_NUM, f"replace(replace({value}, ',', ''), ' ', '')"
 
 
 _RANGE_CHARS = 20

@@ -127,6 +127,23 @@ def test_thousands_separators_per_column(tmp_path: Path) -> None:
     assert [float(r["eu"]) for r in cleaned] == [1234.5, 12.5, 1000.0, 7.0]
 
 
+def test_thousands_grouped_by_spaces(tmp_path: Path) -> None:
+    # QA: French and Nordic exports group thousands with (no-break) spaces: 1 234,50 stayed text.
+    header = ["fr", "si", "count", "odd"]
+    rows = [
+        ["1 234,50", "1 234.5", "1 000", "12 34"],
+        ["12,5", "0.25", "2\u00a0500", "1"],
+        ["1\u202f234\u202f567,00", "7", "12 345", "2"],
+        ["-0,5", "-1 000.75", "3", "3"],
+    ]
+    report, cleaned, out = clean(tmp_path, header, rows, {"steps": [{"step": "outliers", "enabled": False}]})
+    assert report["summary"]["converted_columns"] == {"fr": "DOUBLE", "si": "DOUBLE", "count": "BIGINT"}
+    assert [float(r["fr"]) for r in cleaned] == [1234.5, 12.5, 1234567.0, -0.5]
+    assert [float(r["si"]) for r in cleaned] == [1234.5, 0.25, 7.0, -1000.75]
+    assert [r["count"] for r in cleaned] == ["1000", "2500", "12345", "3"]
+    assert cleaned[0]["odd"] == "12 34"  # 34 is no thousands group: text, as written
+
+
 def _mark_notes(report: dict) -> dict[str, str]:
     return {
         r["column"]: r["message"] for r in report["recommendations"] if r["code"] == "decimal_mark_ambiguous"
