@@ -701,6 +701,15 @@ class _Amounts:
     """Every sign the amounts carry, the most used first."""
 
 
+def number_sum(value: str, weight: str = "n") -> str:
+    """An SQL aggregate: the ``weight`` of the rows whose ``value`` is a number as the types
+    step reads one under either decimal mark (``1,234.5``, ``1.234,5``, ``1 234``, ``12``).
+    The first character rules out most text before any pattern runs."""
+    either = f"regexp_full_match({value}, {_lit(_US_NUM)}) OR regexp_full_match({value}, {_lit(_EU_NUM)})"
+    looks = f"regexp_matches({value}, '^[-+.,0-9]')"
+    return f"coalesce(sum({weight}) FILTER (WHERE CASE WHEN {looks} THEN {either} ELSE false END), 0)"
+
+
 def amount_sums(value: str, weight: str = "n") -> list[str]:
     """SQL aggregates, one per sign of :data:`CURRENCIES`: the ``weight`` of the rows whose ``value``
     is an amount in it (:func:`money_pattern`)."""

@@ -244,6 +244,17 @@ def build_findings(
                     code="currency_amounts",
                 )
             )
+        elif c.get("written_numbers") and c.get("inferred_type") == "string":
+            recs.append(
+                finding(
+                    "info",
+                    f"{name!r} holds numbers written with thousands separators or a decimal comma "
+                    f"(such as 1,234.5, 1.234,5 or 1 234; {c['written_numbers']:.0%} of its values are "
+                    "numbers), profiled as text: clean-my-data's types step reads them as numbers",
+                    column=name,
+                    code="formatted_numbers",
+                )
+            )
         if c.get("distinct") == 1 and rows > 1:
             issues.append(
                 finding("info", f"{name!r} has a single distinct value", column=name, code="constant_column")

@@ -33,7 +33,7 @@ from ._placeholders import PLACEHOLDERS, placeholder_sql, whitespace_sql
 from ._table import INTEGER_TYPES, quote_ident
 from ._table import sql_literal as _lit
 from .clean_params import DEFAULTS
-from .clean_types import CURRENCIES, ZONED, amount_sums, zoned_parse
+from .clean_types import CURRENCIES, ZONED, amount_sums, number_sum, zoned_parse
 
 __all__ = [
     "PATTERN_SAMPLE",
@@ -441,13 +441,18 @@ def column_values(con: duckdb.DuckDBPyConnection, values: str, dtype: str, top_k
     pii_sql = _pii_sql(weight)
     # Amounts with a currency sign ($4,217.18), which clean-my-data reads as numbers.
     money = amount_sums("trim(v)", weight)
+    # Numbers with thousands separators or a decimal comma (1.234,5), which it reads too.
+    money.append(number_sum("trim(v)", weight))
     found = _one(con, f"SELECT {', '.join(casts + list(pii_sql.values()) + money)} FROM _profile_s")
-    counts = [float(x) for x in found[len(found) - len(money) :]]
+    counts = [float(x) for x in found[len(found) - len(money) : -1]]
+    numbers = float(found[-1])
     amounts, sign = max(zip(counts, CURRENCIES, strict=True))
     # One sign on as many values as clean-my-data's types step needs by default (two signs: text there).
     threshold = DEFAULTS["types"]["threshold"]
     if out["present"] and amounts / out["present"] >= threshold and sum(map(bool, counts)) == 1:
         out["amounts"] = {"currency": sign, "share": round(amounts / out["present"], 4)}
+    if out["present"] and numbers / out["present"] >= threshold:
+        out["written_numbers"] = round(numbers / out["present"], 4)
     found = found[: len(found) - len(money)]
     screened = {name: round(float(k)) for (name, _), k in zip(_CASTS, found[: len(_CASTS)], strict=True)}
     out["parses"] = _parses(con, screened, out["present"], sampled)

@@ -848,3 +848,16 @@ def test_amounts_with_a_currency_sign_get_a_pointer_to_clean(tmp_path):
     assert [r["column"] for r in recs] == ["amount"] and "$" in recs[0]["message"]  # two signs: no promise
     amount = col(json.loads((tmp_path / "o" / "profile.json").read_text()), "amount")
     assert amount["amounts"] == {"currency": "$", "share": 0.995}
+
+
+def test_numbers_with_thousands_separators_get_a_pointer_to_clean(tmp_path):
+    # QA: 1,234 and 1.234,56 were profiled as plain strings, while clean-my-data converts them.
+    src = tmp_path / "n.csv"
+    rows = [f'{i},"{i * 1037:,}","{f"{i * 1037:,}".replace(",", ".")},5",{i},w{i}\n' for i in range(1, 200)]
+    src.write_text("id,us,eu,plain,word\n" + "".join(rows) + '200,"1,000",None,7,x\n')
+    rep = execute("profile", src, tmp_path / "o", {})
+    recs = {r["column"]: r["message"] for r in rep["recommendations"] if r["code"] == "formatted_numbers"}
+    assert set(recs) == {"us", "eu"}  # plain is an integer column, word no number
+    assert "100% of its values are numbers" in recs["eu"]  # "None" is a placeholder, not counted
+    profile = json.loads((tmp_path / "o" / "profile.json").read_text())
+    assert col(profile, "us")["written_numbers"] == 1.0 and "written_numbers" not in col(profile, "word")
