@@ -8,7 +8,9 @@ Steps, in pipeline order (parameters and defaults in :mod:`taskq.jobs.clean_para
 4. ``types``: numbers (thousands separators, decimal comma), dates (to ISO,
    day-first detected per column; a two-digit year gets a ``two_digit_years``
    finding) and booleans, where at least ``threshold`` of
-   non-null values parse (:mod:`taskq.jobs.clean_types`). No number changes:
+   non-null values parse (:mod:`taskq.jobs.clean_types`); missing-value words
+   (profile-my-data's placeholders, any case: ``TBD``, ``unknown``) are NULL in a
+   converted column, and left out of the share. No number changes:
    a column with more significant digits than a DOUBLE holds becomes the
    DECIMAL(p, s) that holds them all, or stays text past 38 digits.
 5. ``standardise``: emails (syntax checked, domain lower-cased), phones (E.164

@@ -38,7 +38,7 @@ from typing import Any
 import duckdb
 
 from ..progress import Progress
-from ._placeholders import WHITESPACE
+from ._placeholders import WHITESPACE, placeholder_sql
 from ._table import Table, sql_and
 from ._table import quote_ident as _q
 from ._table import sql_literal as _lit
@@ -776,14 +776,25 @@ def clean_values(
                     )
                 elif cm.rowwise:  # the detection reads its values many times: store them once, row by row
                     _create_base(con, cm, f"SELECT {quoted} AS v, 1::BIGINT AS n FROM {view}")
+                # Missing-value words (unknown, TBD, Null...) are no values of any type: the
+                # detection reads the others, and the types step nulls them (below).
+                detected = cm.table
+                if ph["enabled"]:
+                    detected = f"{cm.table}__values"
+                    con.execute(
+                        f"CREATE OR REPLACE TEMP VIEW {detected} AS SELECT * FROM {cm.table} "
+                        f"WHERE cur IS NULL OR NOT {placeholder_sql('cur')}"
+                    )
                 decision = decide_type(
                     con,
-                    cm.table,
+                    detected,
                     threshold=ty["threshold"],
                     forced=forced,
                     dayfirst=ty["dayfirst"].get(col),
                     decimal=ty["decimal"].get(col),
                 )
+                if ph["enabled"]:
+                    con.execute(f"DROP VIEW {detected}")
                 if as_is:
                     con.execute(f"DROP VIEW {cm.table}")
             cm.decision = decision
@@ -793,6 +804,12 @@ def clean_values(
                 parsed = parse_expr(decision, "{x}")
                 # {new} is the parsed value: the failure test does not parse again.
                 fail = failure_reason(decision)
+                if ph["enabled"]:
+                    # In a column of numbers, dates or booleans a missing-value word (any of
+                    # profile-my-data's placeholders, in any case) is missing, not broken.
+                    missing = placeholder_sql("{x}")
+                    parsed = f"CASE WHEN {missing} THEN NULL ELSE {parsed} END"
+                    fail = f"CASE WHEN {missing} THEN NULL ELSE {fail} END"
                 stages.append(
                     _Stage("types", parsed, fail, extra={"decision": decision.as_dict()}, retype=True)
                 )

@@ -144,6 +144,34 @@ def test_thousands_grouped_by_spaces(tmp_path: Path) -> None:
     assert cleaned[0]["odd"] == "12 34"  # 34 is no thousands group: text, as written
 
 
+@pytest.mark.parametrize("placeholders", [True, False])
+def test_missing_value_words_in_a_typed_column_are_nulled_not_quarantined(
+    tmp_path: Path, placeholders: bool
+) -> None:
+    # QA: profile counted Null, none and TBD in an integer column as placeholders and advised
+    # nulling them; clean quarantined and removed their rows as "not a valid integer". With a
+    # tenth of such words the column even stayed text.
+    words = ["Null", "none", "TBD", "unknown", "Missing", "n.a.", "--", "N/A", "?", "Unknown"]
+    rows = [
+        [str(i), str(i * 3) if i % 10 else words[i // 10], "Unknown" if i % 7 == 0 else "x"]
+        for i in range(100)
+    ]
+    params = {
+        "steps": [{"step": "placeholders", "enabled": placeholders}, {"step": "outliers", "enabled": False}]
+    }
+    report, cleaned, out = clean(tmp_path, ["id", "qty", "status"], rows, params)
+    if not placeholders:  # as asked: no missing-value words at all
+        assert "qty" not in report["summary"]["converted_columns"]
+        return
+    assert report["summary"]["converted_columns"] == {"id": "BIGINT", "qty": "BIGINT"}
+    assert report["summary"]["quarantined"] == 0 and len(cleaned) == 100
+    assert [r["qty"] for r in cleaned[:11]] == ["", "3", "6", "9", "12", "15", "18", "21", "24", "27", ""]
+    types = changes(out, "types", "qty")
+    assert (types["nulled"], types["failed"]) == (8, 0)  # N/A and ? went in the placeholders step
+    assert {e["before"] for e in types["examples"]} <= set(words)
+    assert cleaned[0]["status"] == "Unknown"  # a text column keeps its words
+
+
 def _mark_notes(report: dict) -> dict[str, str]:
     return {
         r["column"]: r["message"] for r in report["recommendations"] if r["code"] == "decimal_mark_ambiguous"
