@@ -479,3 +479,36 @@ def _fail(exc: Any, verbose: bool) -> NoReturn:
     message = escape(" ".join(redact(exc.message).split()))
     render.err_console.print(f"[red]error {exc.code}[/]: {message}", soft_wrap=True, markup=True)
     sys.exit(exc.exit_code)
+
+
+def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if not value:
+        return
+    from .logs import configure
+
+    obj = ctx.find_object(Ctx)
+    if obj is not None:
+        obj.verbose = True
+    configure("DEBUG")
+
+
+def _verbose_everywhere(group: click.Group) -> None:
+    """Give every command ``-v`` too: ``taskq maintain --once -v`` was "No such option"
+    though the runbook says every command takes it (QA); ``taskq -v maintain`` still works."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _verbose_everywhere(command)
+        elif not any("--verbose" in p.opts for p in command.params):
+            command.params.append(
+                click.Option(
+                    ["-v", "--verbose"],
+                    is_flag=True,
+                    expose_value=False,
+                    is_eager=True,
+                    callback=_set_verbose,
+                    help="Tracebacks on errors, debug logs (as taskq -v).",
+                )
+            )
+
+
+_verbose_everywhere(main)

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import click
 import fakeredis
 import pytest
 from click.testing import CliRunner, Result
@@ -247,10 +248,33 @@ def test_usage_errors_are_exit_2(env: Env) -> None:
     assert env.invoke("submit").exit_code == 2
 
 
-def test_verbose_adds_the_traceback(env: Env) -> None:
-    result = env.invoke("-v", "status", "nope")
+@pytest.mark.parametrize(
+    "args", [("-v", "status", "nope"), ("status", "nope", "-v"), ("status", "--verbose", "nope")]
+)
+def test_verbose_adds_the_traceback(env: Env, args: tuple[str, ...]) -> None:
+    # After the command too (QA: "taskq maintain --once -v" was "No such option").
+    result = env.invoke(*args)
     assert result.exit_code == 4
     assert "error TASK_NOT_FOUND" in result.stderr and "Traceback" in result.stderr
+    quiet = env.invoke("status", "nope")
+    assert quiet.exit_code == 4 and "Traceback" not in quiet.stderr
+
+
+def test_every_command_takes_verbose() -> None:
+    from taskq.cli import main
+
+    def commands(group: click.Group, path: str) -> list[tuple[str, click.Command]]:
+        out = []
+        for name, cmd in group.commands.items():
+            if isinstance(cmd, click.Group):
+                out += commands(cmd, f"{path} {name}")
+            else:
+                out.append((f"{path} {name}", cmd))
+        return out
+
+    found = commands(main, "taskq")
+    assert len(found) > 10
+    assert [p for p, cmd in found if not any("-v" in o.opts for o in cmd.params)] == []
 
 
 # Fuzzing the arguments ---------------------------------------------------------------------------------
