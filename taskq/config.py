@@ -202,12 +202,12 @@ def _check_urls(redis_url: str, database_url: str) -> None:
         )
     if not database_url:
         return
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
     try:
-        dialect = make_url(database_url).get_backend_name()
-    except (ArgumentError, ValueError):
+        # SQLAlchemy's form, dialect[+driver]://...: its backend name is the part before "+"
+        # (read here without SQLAlchemy: this module imports the standard library only).
+        parts = urlsplit(database_url)
+        dialect = parts.scheme.split("+")[0]
+    except ValueError:
         dialect = ""
     if dialect not in _DATABASE_DIALECTS:
         raise ConfigError(

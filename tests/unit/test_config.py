@@ -73,7 +73,13 @@ def test_bad_urls_name_the_variable(key: str, value: str) -> None:
 def test_good_urls_pass_and_passwords_stay_out_of_errors() -> None:
     for url in ("redis://h:6379/0", "rediss://:pw@h/1", "unix:///run/redis.sock"):
         assert Settings.from_env({"TASKQ_REDIS_URL": url}).redis_url == url
-    for url in ("", "sqlite:////tmp/x.db", "postgresql://u:pw@db/x", "postgresql+psycopg://u@db/x"):
+    for url in (
+        "",
+        "sqlite://",
+        "sqlite:////tmp/x.db",
+        "postgresql://u:pw@db/x",
+        "postgresql+psycopg://u@db/x",
+    ):
         assert Settings.from_env({"TASKQ_DATABASE_URL": url}).database_url == url
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({"TASKQ_DATABASE_URL": "mysql://u:s3cret@db/x"})
