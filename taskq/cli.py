@@ -360,9 +360,12 @@ def worker_start(
     with_scheduler: bool,
 ) -> None:
     """Start worker processes. SIGTERM/SIGINT: finish the current job, then stop."""
+    from . import jobs
     from .worker import WorkerOptions, run_worker
 
-    names = tuple(q.strip() for q in (queues or "").split(",") if q.strip()) or tuple(c.settings.queues)
+    names = tuple(q.strip() for q in (queues or "").split(",") if q.strip()) or tuple(
+        jobs.queue_names(c.settings)
+    )
     options = WorkerOptions(names, burst, name, max_jobs, with_scheduler, concurrency)
     sys.exit(run_worker(c.settings, options))
 

@@ -14,7 +14,7 @@ import redis
 from rq import Worker
 from sqlalchemy import func, select
 
-from . import queues
+from . import jobs, queues
 from .config import Settings, redact_url
 from .db import session_scope
 from .errors import DatabaseUnavailable, RedisUnavailable, TaskqError
@@ -46,7 +46,7 @@ def queue_stats(settings: Settings, connection: redis.Redis) -> list[dict[str, A
     """Depth, oldest waiting job's age, running, scheduled and failed counts per queue."""
     out = []
     with queues.redis_errors(settings, "read queue stats"):
-        for name in settings.queues:
+        for name in jobs.queue_names(settings):
             q = queues.queue(name, connection)
             oldest = None
             first = q.get_job_ids(0, 1)  # a length of 0 is an empty slice
@@ -130,7 +130,7 @@ def check(
     if checks["redis"]["ok"]:
         workers = worker_stats(settings, connection)
         listening = {q for w in workers for q in w["queues"]}
-        missing = [q for q in settings.queues if q not in listening]
+        missing = [q for q in jobs.queue_names(settings) if q not in listening]
         checks["workers"] = {"ok": not missing, "count": len(workers), "queues_without_worker": missing}
         stale = [
             q["queue"]

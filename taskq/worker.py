@@ -526,7 +526,7 @@ def _bury(settings: Settings, options: WorkerOptions, name: str, pid: int | None
         conn = queues.connect(settings)
         with conn.pipeline() as pipe:
             pipe.srem(worker_registration.REDIS_WORKER_KEYS, key)
-            for queue in options.queues or settings.queues:
+            for queue in options.queues or jobs.queue_names(settings):
                 pipe.srem(worker_registration.WORKERS_BY_QUEUE_KEY % queue, key)
             pipe.hset(key, "death", utcformat(utcnow()))
             pipe.expire(key, 60)

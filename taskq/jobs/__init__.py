@@ -50,6 +50,7 @@ __all__ = [
     "ToolSpec",
     "execute",
     "load_plugins",
+    "queue_names",
     "register",
     "resolve",
     "tool_names",
@@ -122,6 +123,15 @@ def load_plugins(modules: Iterable[str]) -> None:
     for name in modules:
         if name:
             importlib.import_module(name)
+
+
+def queue_names(settings: Any) -> list[str]:
+    """Every queue a tool's tasks go to: the built-in tools' (``TASKQ_QUEUE_*``), then the
+    plugins' (``TASKQ_PLUGINS`` imported first). Workers started without ``--queues``
+    listen to these, and health and metrics report them: a plugin's queue was in neither."""
+    load_plugins(settings.plugin_modules)
+    routed = (settings.queue_for(spec.name, spec.default_queue) for spec in TOOLS.values())
+    return list(dict.fromkeys([*settings.queues, *routed]))
 
 
 def tool_names() -> list[str]:
