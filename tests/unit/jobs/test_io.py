@@ -211,6 +211,30 @@ def test_a_line_with_many_fields_too_many_is_reported_once(con, write_bytes):
     assert "1 row(s) skipped (too many columns) at line(s) 3" in warning["message"]
 
 
+def test_rejected_lines_are_the_files_lines_after_a_quoted_line_break(con, write_bytes):
+    # QA: DuckDB counts a record with quoted line breaks as one line: lines 3 and 5 were
+    # reported for the file's lines 5 and 7, in warnings, errors and quarantine.csv.
+    data = b'id,comment,val\n1,"multi\nline\ncomment",5\n2,short\n3,ok,7\n4,too,many,cols\n5,x,9\n'
+    table = open_table(con, write_bytes("r2.csv", data), all_varchar=True)
+    assert table.rows == 3 and table.rejected == [5, 7]
+    messages = " ".join(w["message"] for w in table.warnings)
+    assert "at line(s) 5" in messages and "at line(s) 7" in messages
+    crlf = open_table(con, write_bytes("r3.csv", data.replace(b"\n", b"\r\n")), view="crlf", all_varchar=True)
+    assert crlf.rejected == [5, 7]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 7, 1 << 22])
+def test_line_numbers_of_byte_offsets_across_chunks(tmp_path, monkeypatch, chunk):
+    from taskq.jobs import _csv
+
+    data = b"a\nbb\n\nccc\r\nd\n" * 3
+    path = tmp_path / "l.txt"
+    path.write_bytes(data)
+    monkeypatch.setattr(_csv, "_CHUNK", chunk)
+    offsets = list(range(len(data) + 1))
+    assert _csv._line_numbers(path, offsets) == [data[:o].count(b"\n") + 1 for o in offsets]
+
+
 def test_only_lines_without_a_delimiter_are_title_lines() -> None:
     from taskq.jobs._csv import _title_lines
 
