@@ -129,9 +129,12 @@ _FALSE = ("false", "no", "f", "n")
 _INT = r"[+-]?\d+"
 _EXP = r"([eE][+-]?\d{1,3})?"
 """Scientific notation: how DuckDB writes a DOUBLE read from Parquet or JSON as text (``1e-07``)."""
-_US_NUM = rf"[+-]?(([1-9]\d{{0,2}}((,\d{{3}})+|( \d{{3}})+)|\d+)(\.\d+)?|\.\d+){_EXP}"
-_EU_NUM = rf"[+-]?(([1-9]\d{{0,2}}((\.\d{{3}})+|( \d{{3}})+)|\d+)(,\d+)?|,\d+){_EXP}"
-"""Thousands are grouped by the mark that is not the decimal one, or by spaces (``1 234,50``
+_US_CORE = rf"(([1-9]\d{{0,2}}((,\d{{3}})+|( \d{{3}})+)|\d+)(\.\d+)?|\.\d+){_EXP}"
+_EU_CORE = rf"(([1-9]\d{{0,2}}((\.\d{{3}})+|( \d{{3}})+)|\d+)(,\d+)?|,\d+){_EXP}"
+_US_NUM = rf"[+-]?{_US_CORE}|\({_US_CORE}\)"
+_EU_NUM = rf"[+-]?{_EU_CORE}|\({_EU_CORE}\)"
+"""A number in parentheses is negative, as accounting writes it (``(1,234.56)``).
+Thousands are grouped by the mark that is not the decimal one, or by spaces (``1 234,50``
 in French and Nordic exports; the whitespace step makes their no-break spaces plain ones).
 A thousands group never leads with 0: ``0.125`` is a fraction under either mark, never 125.
 The decimal mark may lead, with no digit before it (``.5``, as Excel, R and JavaScript write
@@ -332,9 +335,10 @@ def zoned_parse(value: str) -> str:
 def _number_text(decimal: str | None, value: str) -> tuple[str, str]:
     """``(pattern, cleaned)``: the regex a number of the ``decimal`` mark matches, and
     SQL for ``value`` without thousands separators and with ``.`` as its decimal mark."""
+    signed = f"CASE WHEN starts_with({value}, '(') THEN '-' || trim({value}, '()') ELSE {value} END"
     if decimal == ",":
-        return _EU_NUM, f"replace(replace(replace({value}, ' ', ''), '.', ''), ',', '.')"
-    return _US_NUM, f"replace(replace({value}, ',', ''), ' ', '')"
+        return _EU_NUM, f"replace(replace(replace({signed}, ' ', ''), '.', ''), ',', '.')"
+    return _US_NUM, f"replace(replace({signed}, ',', ''), ' ', '')"
 
 
 _RANGE_CHARS = 20
@@ -675,7 +679,9 @@ def _has_currency(value: str) -> str:
 def money_pattern(sign: str) -> str:
     """A number with ``sign`` before it (after an optional minus) or after it, spaced or not."""
     s = re.escape(sign)
-    return rf"[+-]? ?{s} ?[+-]?[0-9.,]*[0-9]|[+-]?[0-9][0-9.,]* ?{s}"
+    # In accounting's parentheses too: ($1,234.56), $(1,234.56), (1.234,56 €).
+    held = rf"\( ?{s} ?[0-9.,]*[0-9]\)|{s} ?\([0-9.,]*[0-9]\)|\([0-9][0-9.,]* ?{s}\)"
+    return rf"[+-]? ?{s} ?[+-]?[0-9.,]*[0-9]|[+-]?[0-9][0-9.,]* ?{s}|{held}"
 
 
 def _without_currency(value: str, sign: str) -> str:
@@ -706,7 +712,7 @@ def number_sum(value: str, weight: str = "n") -> str:
     step reads one under either decimal mark (``1,234.5``, ``1.234,5``, ``1 234``, ``12``).
     The first character rules out most text before any pattern runs."""
     either = f"regexp_full_match({value}, {_lit(_US_NUM)}) OR regexp_full_match({value}, {_lit(_EU_NUM)})"
-    looks = f"regexp_matches({value}, '^[-+.,0-9]')"
+    looks = f"regexp_matches({value}, '^[-+.,(0-9]')"
     return f"coalesce(sum({weight}) FILTER (WHERE CASE WHEN {looks} THEN {either} ELSE false END), 0)"
 
 

@@ -172,6 +172,29 @@ def test_missing_value_words_in_a_typed_column_are_nulled_not_quarantined(
     assert cleaned[0]["status"] == "Unknown"  # a text column keeps its words
 
 
+def test_numbers_in_parentheses_are_negative_as_accounting_writes_them(tmp_path: Path) -> None:
+    # QA: ($100.00) was "not a valid number" and its row quarantined.
+    header = ["usd", "plain", "eur", "count"]
+    rows = [
+        ["($100.00)", "(1,234.56)", "(1.234,50 €)", "(3)"],
+        ["$20.00", "1,000.00", "12,00 €", "4"],
+        ["$(3.50)", "(7)", "3,10 €", "5"],
+        ["$5", "8.25", "(0,5 €)", "6"],
+    ]
+    report, cleaned, out = clean(tmp_path, header, rows, {"steps": [{"step": "outliers", "enabled": False}]})
+    assert report["summary"]["quarantined"] == 0
+    assert [float(r["usd"]) for r in cleaned] == [-100.0, 20.0, -3.5, 5.0]
+    assert [float(r["plain"]) for r in cleaned] == [-1234.56, 1000.0, -7.0, 8.25]
+    assert [float(r["eur"]) for r in cleaned] == [-1234.5, 12.0, 3.1, -0.5]
+    assert [r["count"] for r in cleaned] == ["-3", "4", "5", "6"]
+    # A phone's area code in parentheses is no negative number: that column stays text.
+    (tmp_path / "p").mkdir()
+    _, kept, _ = clean(
+        tmp_path / "p", ["phone"], [["(212) 555-0148"], ["(312) 555-0199"], ["(646) 555-0100"]]
+    )
+    assert kept[0]["phone"] in ("(212) 555-0148", "+12125550148")
+
+
 def _mark_notes(report: dict) -> dict[str, str]:
     return {
         r["column"]: r["message"] for r in report["recommendations"] if r["code"] == "decimal_mark_ambiguous"
