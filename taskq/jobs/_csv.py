@@ -169,7 +169,11 @@ def _ragged_delimiter(sample: str, chosen: str) -> str | None:
         return None
     best: tuple[float, int, str] | None = None
     for delim in _DELIMITERS:
-        share, width = _consistency(lines, delim)
+        # Lines without the delimiter at the top (a title, notes) are no table rows.
+        lead = 0
+        while lead < min(_TITLE_LINES, len(lines) - 1) and len(next(_rows([lines[lead]], delim), [])) < 2:
+            lead += 1
+        share, width = _consistency(lines[lead:], delim)
         if width > 1 and share >= 0.5 and (best is None or (share, width) > best[:2]):
             best = (share, width, delim)
     return best[2] if best else None
@@ -302,6 +306,16 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
                 "%s: ragged rows; using delimiter %r over the sniffed %r", display.name, better, delim
             )
             return _sniff(con, src, {**opts, "delimiter": better, "_ragged": True}, display)
+    if opts.get("skip") is None:
+        # A title line above the header, with a ragged row below, leaves the sniffer with the
+        # title as a one-column header (or skipping one title line of two): read from the
+        # first line of the table's width.
+        title = _title_lines(sample, opts.get("delimiter") or delim)
+        if title and title != int(skip or 0):
+            logger.info("%s: skipping %d line(s) above the header", display.name, title)
+            return _sniff(
+                con, src, {**opts, "delimiter": opts.get("delimiter") or delim, "skip": title}, display
+            )
     if skip and opts.get("skip") is None:
         # The sniffer may skip table rows to reach a wider row: a totals line with one
         # more field at the end made it skip the header and every row before it. Sniff
@@ -311,15 +325,6 @@ def _sniff(con: duckdb.DuckDBPyConnection, src: Path, opts: dict[str, Any], disp
         if _explained(sample, alt["delimiter"], 0) > _explained(sample, delim, int(skip)):
             logger.info("%s: not skipping %d line(s) the sniffer wanted to skip", display.name, skip)
             return alt
-    if not skip and opts.get("skip") is None:
-        # A title line above the header, with a ragged row below, leaves the sniffer with the
-        # title as a one-column header: read from the first line of the table's width.
-        title = _title_lines(sample, opts.get("delimiter") or delim)
-        if title:
-            logger.info("%s: skipping %d line(s) above the header", display.name, title)
-            return _sniff(
-                con, src, {**opts, "delimiter": opts.get("delimiter") or delim, "skip": title}, display
-            )
     if quote == _EMPTY and opts.get("quote") is None and '"' not in sample:
         # No quotes in the sample says nothing about later rows: RFC 4180 quoting is
         # harmless when unused and right when a quoted field turns up later.

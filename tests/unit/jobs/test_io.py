@@ -203,6 +203,16 @@ def test_a_title_line_with_a_ragged_row_below_is_still_skipped(con, write_bytes,
     assert {w["code"] for w in table.warnings} == {"csv_lines_skipped", "csv_missing_columns"}
 
 
+@pytest.mark.parametrize("rows", [3, 50])
+def test_two_title_lines_with_a_ragged_row_below_are_skipped(con, write_bytes, rows):
+    # QA: two title lines over a short file with a ragged row read as one column of text.
+    body = "".join(f"{i},{i + 1},{i + 2}\n" if i != 1 else "4,5\n" for i in range(rows))
+    data = f"Report generated 2025-01-01\nNotes: internal\na,b,c\n{body}"
+    table = open_table(con, write_bytes("c6a.csv", data.encode()), all_varchar=True)
+    assert table.columns == ["a", "b", "c"] and table.rows == rows - 1
+    assert table.options["skip"] == 2 and table.rejected == [5]
+
+
 def test_a_line_with_many_fields_too_many_is_reported_once(con, write_bytes):
     # DuckDB reports line 3 once per extra field: the warning said "line(s) 3, 3, 3".
     table = open_table(con, write_bytes("six.csv", b"a,b,c\n1,2,3\n4,5,6,7,8,9\n10,11,12\n13,14,15\n"))
