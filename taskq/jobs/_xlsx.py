@@ -306,12 +306,9 @@ def _blank(value: Any) -> bool:
 
 def _numbered(ws: Any, skip: int | None) -> Iterator[tuple[int, tuple[Any, ...]]]:
     """The sheet's rows with their 1-based row numbers, past the first ``skip`` rows."""
-    first = 1
-    try:
-        first = int(ws.min_row or 1)
-    except (TypeError, ValueError):  # a sheet without a dimension record
-        first = 1
-    for n, row in enumerate(ws.iter_rows(values_only=True), first):
+    # read_only iter_rows() starts at row 1 whatever the sheet's used range (empty rows
+    # above it included): its rows are the sheet's rows, as Excel numbers them.
+    for n, row in enumerate(ws.iter_rows(values_only=True), 1):
         if skip is not None and n <= skip:
             continue
         yield n, tuple(row or ())
@@ -333,14 +330,17 @@ def _header_row(
     The header is the first non-empty row, unless (``detect``) that is a title: a row with
     one filled cell above a row of two or more filled cells that are all text (a header),
     ``Quarterly Sales Report`` over ``Region, Rep, Sales``, with at most
-    :data:`_TITLE_LOOKAHEAD` title rows. A sheet of one column has no titles. None: no
-    non-empty row.
+    :data:`_TITLE_LOOKAHEAD` title rows, and set apart from the table: an empty row
+    between them, or a first row below the header that holds a number, date or boolean.
+    ``Name`` over ``Alice, Smith`` and ``Bob, Jones`` is a header with a blank cell, not a
+    title. A sheet of one column has no titles. None: no non-empty row.
     """
     pending: list[tuple[int, tuple[Any, ...]]] = []
-    empty = 0
+    empty = gap = 0
     for n, row in rows:
         if not _filled(row):
             empty += 1
+            gap += bool(pending)  # an empty row below the first candidate title
             continue
         pending.append((n, row))
         if not detect or _filled(pending[0][1]) != 1 or _filled(row) >= 2 or len(pending) > _TITLE_LOOKAHEAD:
@@ -350,8 +350,13 @@ def _header_row(
     row = pending[-1][1]
     header_like = _filled(row) >= 2 and all(isinstance(v, str) for v in row if not _blank(v))
     if detect and len(pending) > 1 and header_like:
-        titles = [(m, next(_cell(v).strip() for v in r if not _blank(v))) for m, r in pending[:-1]]
-        return pending[-1], titles, [], empty
+        below = next(((n, r) for n, r in rows if _filled(r)), None)
+        typed = below is not None and any(not _blank(v) and not isinstance(v, str) for v in below[1])
+        ahead = [below] if below is not None else []
+        if gap or typed:
+            titles = [(m, next(_cell(v).strip() for v in r if not _blank(v))) for m, r in pending[:-1]]
+            return pending[-1], titles, ahead, empty
+        return pending[0], [], pending[1:] + ahead, empty
     return pending[0], [], pending[1:], empty
 
 

@@ -574,6 +574,37 @@ def test_xlsx_a_cover_sheet_first_names_the_other_sheets(con, tmp_path):
     assert open_table(con, path, options={"sheet": "Data"}).rows == 1
 
 
+def test_xlsx_rows_are_numbered_as_excel_numbers_them(con, tmp_path):
+    # QA: a sheet whose cells start at row 3 was numbered from 3 as its first yielded row
+    # (openpyxl yields rows from 1): titles, skip and warnings were two rows off.
+    path = tmp_path / "x3.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws["A3"], ws["A4"], ws["B4"], ws["C4"] = "Title", "h1", "h2", None
+    ws.append([1, 2])
+    ws.append([3, 4, "past"])
+    wb.save(path)
+    table = open_table(con, path, all_varchar=True)
+    assert table.columns == ["h1", "h2", "column_3"] and table.rows == 2
+    codes = {w["code"]: w["message"] for w in table.warnings}
+    assert "row 3 ('Title')" in codes["xlsx_title_rows"]
+    assert "first at row 6" in codes["xlsx_cells_past_header"]
+    assert open_table(con, path, view="s", all_varchar=True, options={"skip": 3}).columns[:2] == ["h1", "h2"]
+
+
+def test_xlsx_a_header_with_a_blank_cell_is_no_title(con, tmp_path):
+    # QA: "Name" over Alice, Smith was taken for a title and Alice's row for the header.
+    table = open_table(
+        con, _book(tmp_path / "b.xlsx", [["Name", None], ["Alice", "Smith"], ["Bob", "Jones"]])
+    )
+    assert table.columns == ["Name", "column_2"] and table.rows == 2
+    # Right above a header, a title is told by the numbers below the header.
+    numbers = open_table(
+        con, _book(tmp_path / "n.xlsx", [["Sales"], ["Region", "Total"], ["North", 12]]), view="n"
+    )
+    assert numbers.columns == ["Region", "Total"] and numbers.rows == 1
+
+
 @pytest.mark.parametrize(
     "sheet",
     [
