@@ -151,8 +151,16 @@ def _text(col: str) -> str:
     )
 
 
+_STRASSE = "(?:strasse|str)"
+"""German ``Straße`` (folded: ``strasse``) and its abbreviation ``Str.``, as a word or as the
+end of one (``Friedrichstraße``, ``Friedrichstr.``): both become ``st``, as ``street`` does."""
+
+
 def _address(col: str) -> str:
     expr = _text(col)
+    # Compound first: friedrichstrasse and friedrichstr are "friedrich st", as friedrich strasse is.
+    expr = f"regexp_replace({expr}, '([a-z]){_STRASSE}\\b', '\\1 st', 'g')"
+    expr = f"regexp_replace({expr}, '\\b{_STRASSE}\\b', 'st', 'g')"
     for word, short in _ABBREVIATIONS:
         expr = f"regexp_replace({expr}, '\\b{word}\\b', '{short}', 'g')"
     return expr

@@ -423,6 +423,13 @@ def test_a_date_named_for_an_event_is_no_date_of_birth() -> None:
         ("name", "TURNER JR, MICHAEL", "michael turner"),
         ("last_name", "Ii", "ii"),
         ("last_name", "Senior", "senior"),
+        # QA: Friedrichstraße 100 and Friedrichstr. 100 were two addresses.
+        ("address", "Friedrichstraße 100", "friedrich st 100"),
+        ("address", "Friedrichstr. 100", "friedrich st 100"),
+        ("address", "Friedrich-Straße 100", "friedrich st 100"),
+        ("address", "FRIEDRICHSTRASSE 100", "friedrich st 100"),
+        ("address", "Straße des 17. Juni 1", "st des 17 juni 1"),
+        ("address", "Strand Road 4", "strand rd 4"),
     ],
 )
 def test_normalise_sql(role: str, raw: str, expected: str | None) -> None:
