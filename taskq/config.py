@@ -186,33 +186,43 @@ _REDIS_SCHEMES = ("redis", "rediss", "unix")
 _DATABASE_DIALECTS = ("sqlite", "postgresql")
 
 
+def _url_problem(url: str, schemes: tuple[str, ...], *, redis: bool) -> str | None:
+    """What makes ``url`` unusable (scheme, port, Redis database number), or None.
+
+    Read with the standard library (this module imports nothing else), as strictly as
+    redis-py and SQLAlchemy read them: the scheme in lower case before ``://`` (a
+    ``+driver`` after a database's), a port of digits up to 65535, a Redis database as
+    ``/<number>``.
+    """
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme.split("+")[0] not in schemes or (redis and "+" in scheme):
+        return "must start with " + ", ".join(f"{s}://" for s in schemes)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is no number, or past 65535)
+    except ValueError as exc:
+        return f"not a valid URL ({exc})"
+    if redis and scheme != "unix" and parts.path not in ("", "/") and not parts.path[1:].isdigit():
+        return f"the database must be a number (/0, /1 ...), not {parts.path!r}"
+    if scheme == "unix" and not parts.path:
+        return "a unix:// URL needs the socket's path"
+    return None
+
+
 def _check_urls(redis_url: str, database_url: str) -> None:
     """Refuse a Redis or database URL that cannot work, naming its variable, before anything
     connects: a bad one surfaced as a traceback from deep inside redis-py or SQLAlchemy, after
     ``submit`` had already stored its task."""
-    try:
-        scheme = urlsplit(redis_url).scheme
-    except ValueError:
-        scheme = ""
-    if scheme not in _REDIS_SCHEMES:
-        raise ConfigError(
-            f"{ENV_PREFIX}REDIS_URL={redact_url(redis_url)!r}: must start with "
-            + ", ".join(f"{s}://" for s in _REDIS_SCHEMES),
-            setting="redis_url",
-        )
+    problem = _url_problem(redis_url, _REDIS_SCHEMES, redis=True)
+    if problem:
+        raise ConfigError(f"{ENV_PREFIX}REDIS_URL={redact_url(redis_url)!r}: {problem}", setting="redis_url")
     if not database_url:
         return
-    try:
-        # SQLAlchemy's form, dialect[+driver]://...: its backend name is the part before "+"
-        # (read here without SQLAlchemy: this module imports the standard library only).
-        parts = urlsplit(database_url)
-        dialect = parts.scheme.split("+")[0]
-    except ValueError:
-        dialect = ""
-    if dialect not in _DATABASE_DIALECTS:
+    problem = _url_problem(database_url, _DATABASE_DIALECTS, redis=False)
+    if problem:
         raise ConfigError(
-            f"{ENV_PREFIX}DATABASE_URL={redact_url(database_url)!r}: must be a sqlite:/// or "
-            "postgresql:// URL (or empty for SQLite in TASKQ_DATA_DIR)",
+            f"{ENV_PREFIX}DATABASE_URL={redact_url(database_url)!r}: {problem} "
+            "(or leave it empty for SQLite in TASKQ_DATA_DIR)",
             setting="database_url",
         )
 

@@ -62,6 +62,15 @@ def test_bad_values_name_the_variable(key: str, value: str) -> None:
         ("TASKQ_REDIS_URL", "127.0.0.1:6379"),
         ("TASKQ_DATABASE_URL", "notaurl"),
         ("TASKQ_DATABASE_URL", "mysql://u@db/x"),
+        # QA: these passed the scheme check and were tracebacks later (or db 0, silently).
+        ("TASKQ_REDIS_URL", "redis://127.0.0.1:notaport/8"),
+        ("TASKQ_REDIS_URL", "redis://127.0.0.1:99999/8"),
+        ("TASKQ_REDIS_URL", "redis:/127.0.0.1"),
+        ("TASKQ_REDIS_URL", "REDIS://127.0.0.1:6379/8"),
+        ("TASKQ_REDIS_URL", "redis://127.0.0.1:6379/abc"),
+        ("TASKQ_DATABASE_URL", "sqlite:relative.db"),
+        ("TASKQ_DATABASE_URL", "postgresql://u:pw@localhost:notaport/db"),
+        ("TASKQ_DATABASE_URL", "SQLITE:////tmp/x.db"),
     ],
 )
 def test_bad_urls_name_the_variable(key: str, value: str) -> None:
@@ -71,7 +80,13 @@ def test_bad_urls_name_the_variable(key: str, value: str) -> None:
 
 
 def test_good_urls_pass_and_passwords_stay_out_of_errors() -> None:
-    for url in ("redis://h:6379/0", "rediss://:pw@h/1", "unix:///run/redis.sock"):
+    for url in (
+        "redis://h:6379/0",
+        "redis://h",
+        "rediss://:pw@h/1",
+        "unix:///run/redis.sock",
+        "redis://h/2?x=1",
+    ):
         assert Settings.from_env({"TASKQ_REDIS_URL": url}).redis_url == url
     for url in (
         "",
