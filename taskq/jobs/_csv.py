@@ -644,7 +644,7 @@ def _rejected_view(con: duckdb.DuckDBPyConnection, view: str) -> str:
         "SELECT line, string_agg(reason, '; ' ORDER BY pos) AS reason, arg_min(text, pos) AS text FROM ("
         f"SELECT line, min(pos) AS pos, arg_min(text, pos) AS text, coalesce({fields}, {other}) AS reason "
         f"FROM (SELECT CAST(line AS BIGINT) AS line, CAST(error_type AS VARCHAR) AS kind, "
-        f"byte_position AS pos, csv_line AS text, error_message AS message, {expected} AS expected, "
+        f"byte_position AS pos, trim(csv_line, chr(13) || chr(10)) AS text, error_message AS message, {expected} AS expected, "
         f"{found} AS found FROM {view}__rejects) GROUP BY line, kind) GROUP BY line"
     )
     return name

@@ -694,10 +694,12 @@ def test_quarantine_off_keeps_rows(tmp_path: Path) -> None:
     assert report["summary"]["quarantined"] == 0
 
 
-def test_lines_the_reader_rejects_are_quarantined_with_their_text(tmp_path: Path) -> None:
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_lines_the_reader_rejects_are_quarantined_with_their_text(tmp_path: Path, newline: str) -> None:
     # Ragged lines are no rows read: they take no row number, but they must not vanish.
+    # (QA: in a CRLF file their text began with the line feed of the line before.)
     src = tmp_path / "ragged.csv"
-    src.write_text("a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n")
+    src.write_bytes("a,b,c\n1,2,3\n4,5\n6,7,8,9\n10,11,12\n".replace("\n", newline).encode())
     out = tmp_path / "out"
     report = execute("clean", src, out, {})
     assert read_csv(out / "cleaned.csv") == [
