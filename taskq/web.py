@@ -14,6 +14,7 @@ from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import health, metrics
 from .api import TaskQ
@@ -52,6 +53,10 @@ def _http_status(exc: TaskqError) -> int:
     return 500
 
 
+_HTTP_CODES = {400: "INVALID_PARAMS", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+"""Error codes for the HTTP errors the framework raises itself (no route, no such method,
+a body it cannot parse)."""
+
 _SHOWN_ERRORS = 5
 """Request validation errors spelled out in the message (all are in ``details``, up to 20)."""
 
@@ -79,6 +84,17 @@ def create_app(settings: Settings, client: TaskQ | None = None) -> FastAPI:
     @web.exception_handler(TaskqError)
     async def _taskq_error(_request: Request, exc: TaskqError) -> JSONResponse:
         return JSONResponse({"error": exc.to_dict()}, status_code=_http_status(exc))
+
+    @web.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # An unknown path, a wrong method, a body that is no JSON at all: the one shape too.
+        code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+        message = str(exc.detail) if exc.detail else "error"
+        return JSONResponse(
+            {"error": {"code": code, "message": message}},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @web.exception_handler(RequestValidationError)
     async def _request_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

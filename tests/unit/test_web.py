@@ -57,6 +57,13 @@ def test_a_malformed_request_is_an_error_of_the_one_shape(
     error = r.json()["error"]
     assert error["code"] == "INVALID_PARAMS" and error["message"].startswith("invalid request: ")
     assert field in [e["field"] for e in error["details"]["errors"]]
+    # The framework's own errors too (QA): no such path, no such method, a body it cannot parse.
+    missing = http.get("/nope")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "NOT_FOUND"
+    method = http.delete("/tasks")
+    assert method.status_code == 405 and method.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+    garbled = http.post("/tasks", content=b"\xff\xfe{", headers={"content-type": "application/json"})
+    assert garbled.status_code in (400, 422) and garbled.json()["error"]["code"] == "INVALID_PARAMS"
     q = http.get("/tasks", params={"limit": "abc"})
     assert q.status_code == 422 and q.json()["error"]["details"]["errors"][0]["field"] == "query.limit"
 
