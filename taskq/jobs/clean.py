@@ -69,6 +69,7 @@ from ..errors import InputTooLarge, InvalidParams, UnknownColumn
 from ..progress import Progress, ScaledProgress
 from . import io
 from ._json import json_text
+from ._placeholders import placeholder_sql
 from .clean_params import STEP_ORDER, named_columns, step_map
 from .clean_params import validate_params as _validate
 from .clean_rows import (
@@ -178,7 +179,7 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         read = rejected_lines(con, table.rejects)
         maps, changes = clean_values(con, table, steps, ScaledProgress(progress, 10, 60))
         if steps["nulls"]["enabled"]:
-            _check_null_rules(con, steps["nulls"]["columns"], maps)
+            _check_null_rules(con, table.view, steps["nulls"]["columns"], maps)
         if read is not None:
             changes.insert(0, read)  # before every step: the reader set these lines aside
         progress.update(60, "building cleaned table")
@@ -232,16 +233,22 @@ def run(input_path: Path, out_dir: Path, params: dict[str, Any], progress: Progr
         con.close()
 
 
-def _check_null_rules(con: Any, rules: dict[str, dict[str, Any]], maps: dict[str, Any]) -> None:
+def _check_null_rules(con: Any, view: str, rules: dict[str, dict[str, Any]], maps: dict[str, Any]) -> None:
     """Refuse a null strategy set for a column that cannot apply to it, before any row work.
 
     Only strategies named for a column: the default strategy applies to every column
     and skips those it does not fit (a ``mean`` default leaves text columns as they are).
+    A column with no value in this file (an export's empty column) has no type to misfit:
+    its strategy is skipped with a note, as the data decides.
     """
     for col, rule in rules.items():
         cm = maps[col]
         why = null_rule_misfit(con, col, cm.sql_type, rule)
         if why is None:
+            continue
+        q = io.quote_ident(col)
+        present = f"{q} IS NOT NULL AND trim(CAST({q} AS VARCHAR)) <> '' AND NOT {placeholder_sql(f'CAST({q} AS VARCHAR)')}"
+        if not con.execute(f"SELECT count(*) FILTER (WHERE {present}) FROM {view}").fetchall()[0][0]:
             continue
         if cm.decision is not None and cm.sql_type == "VARCHAR" and cm.decision.reason:
             why += f" ({cm.decision.reason})"  # detected as text: say why, the user may force a type

@@ -481,6 +481,8 @@ def null_rule_misfit(
     value = None if row is None else row[0]
     if value is None:
         return f"constant {rule['value']!r} is not a valid {sql_type}"
+    if sql_type == "DATE" and ":" in str(rule["value"]):  # the cast drops the time of day
+        return f"constant {rule['value']!r} has a time of day, which a DATE does not hold"
     if is_numeric(sql_type) and not _same_number(str(rule["value"]), value):
         return f"constant {rule['value']!r} does not fit {sql_type} exactly (it would be {value})"
     return None

@@ -810,6 +810,14 @@ def test_null_strategies(tmp_path: Path, rule: Any, expected: list[str]) -> None
         ("d", "median", "median needs a number column, and d is DATE"),
         ("t", {"strategy": "constant", "value": 5}, None),  # 5 is text too: fits
         ("d", {"strategy": "constant", "value": "2024-02-30"}, "constant '2024-02-30' is not a valid DATE"),
+        # QA: the cast kept the date and silently dropped the time.
+        (
+            "d",
+            {"strategy": "constant", "value": "2024-01-05 10:00"},
+            "constant '2024-01-05 10:00' has a time of day",
+        ),
+        # No value in this file (an export's empty column): the data decides, no failure.
+        ("e", "mean", None),
     ],
 )
 def test_a_null_strategy_named_for_a_column_it_cannot_fit_fails_the_run(
@@ -817,13 +825,13 @@ def test_a_null_strategy_named_for_a_column_it_cannot_fit_fails_the_run(
 ) -> None:
     # QA: a constant of the wrong type, or a mean of text, ran to DONE with the nulls left and
     # a warning among the recommendations; a parameter of the wrong type fails the task.
-    rows = [["1", "a", "2024-01-01"], ["", "", ""], ["3", "b", "2024-01-03"]]
+    rows = [["1", "a", "2024-01-01", ""], ["", "", "", "N/A"], ["3", "b", "2024-01-03", " "]]
     params = {"steps": [{"step": "nulls", "columns": {column: rule}}]}
     if message is None:
-        clean(tmp_path, ["n", "t", "d"], rows, params)
+        clean(tmp_path, ["n", "t", "d", "e"], rows, params)
         return
     with pytest.raises(InvalidParams, match=re.escape(f"steps nulls, columns {column!r}: {message}")):
-        clean(tmp_path, ["n", "t", "d"], rows, params)
+        clean(tmp_path, ["n", "t", "d", "e"], rows, params)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
