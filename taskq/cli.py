@@ -500,8 +500,8 @@ def _verbose_everywhere(group: click.Group) -> None:
     though the runbook says every command takes it (QA); ``taskq -v maintain`` still works."""
     for command in group.commands.values():
         if isinstance(command, click.Group):
-            _verbose_everywhere(command)
-        elif not any("--verbose" in p.opts for p in command.params):
+            _verbose_everywhere(command)  # and the group itself: taskq db -v upgrade
+        if not any("--verbose" in p.opts for p in command.params):
             command.params.append(
                 click.Option(
                     ["-v", "--verbose"],

@@ -272,7 +272,9 @@ def test_every_command_takes_verbose() -> None:
                 out.append((f"{path} {name}", cmd))
         return out
 
-    found = commands(main, "taskq")
+    found = commands(main, "taskq") + [
+        (f"taskq {n}", c) for n, c in main.commands.items() if isinstance(c, click.Group)
+    ]
     assert len(found) > 10
     assert [p for p, cmd in found if not any("-v" in o.opts for o in cmd.params)] == []
 
