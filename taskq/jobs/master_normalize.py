@@ -287,6 +287,15 @@ _FAMILY_AT = f"(?:^|\\s)((?:(?i:{_PARTICLES})\\.?\\s+)*[^\\s]+(?:[\\s,]+{_SUFFIX
 it (``van der Berg``) and a generational suffix after it (``Turner Jr``). Middle names are
 no part of it: ``Mary Ann Smith`` is a Smith, as ``Mary Smith`` is."""
 
+_POSTNOMINALS = "phd|ph\\.d|md|m\\.d|esq|cpa|dds|dmd|mba|rn|jd|dvm|llm|msc|bsc|obe|mbe|cbe|frcs|facs"
+_AFTER_NAME = f"(?:\\s*\\([^)]*\\)|[\\s,]+(?i:{_POSTNOMINALS})\\.?)+$"
+"""RE2: what ends a full name without being part of it: degrees and honours (``Janet Dolan
+PhD``, ``Alan Grantham, MD``) and words in parentheses (``Carla Ruiz (née Soto)``; a
+generational suffix in them is kept: ``Dennis Moyer (Jnr)`` is a junior)."""
+_INITIAL = "[\\p{Latin}\\p{Greek}\\p{Cyrillic}]\\.?,?"
+"""RE2: an initial (``A.``): one letter of an alphabet. One Han or Hangul character is a
+whole name (``王 伟``)."""
+
 NAME_PARTS = ("given", "family")
 """The parts :func:`name_part_sql` reads out of a person's full name."""
 
@@ -298,22 +307,41 @@ def name_part_sql(col: str, part: str) -> str:
     the first word is the given name (``John A. Smith``, after any titles: ``Dr. Jane
     Doe``) and the last word the family name (:data:`_FAMILY_AT`: with its particles and
     suffix; middle names and initials are neither), after a company's legal form is
-    dropped. A generational suffix stays with the family name (``Turner Jr``), where
-    :func:`suffix_sql` reads it. A single word is a given name; its family name is NULL.
+    dropped, and degrees and words in parentheses after the name (:data:`_AFTER_NAME`). A
+    generational suffix stays with the family name (``Turner Jr``), where
+    :func:`suffix_sql` reads it. A single word is a given name, its family name NULL; after
+    a title it is the family name (``Mr. Quincy``), the given name NULL.
     """
     if part not in NAME_PARTS:
         raise ValueError(f"no name part {part!r}")
-    t = f"trim(regexp_replace({_without_legal_form(_real(col))}, '\\s+', ' ', 'g'))"
+    spaced = f"regexp_replace({_without_legal_form(_real(col))}, '\\s+', ' ', 'g')"
+    unwrapped = f"regexp_replace({spaced}, '\\s*\\(({_SUFFIX_ONLY})\\)', ' \\1', 'g')"  # Moyer (Jnr)
+    name = f"trim(regexp_replace(trim({unwrapped}), '{_AFTER_NAME}', ''))"
+    # The name is bound once (a lambda's argument), not written out at each use below:
+    # every use of a plain expression repeats the whole chain of regexes before it.
+    t, u = "nm.t", "nm.u"  # the name, and the name without its titles
     after = f"trim(substr({t}, strpos({t}, ',') + 1))"
     comma = f"(strpos({t}, ',') > 0 AND {after} <> '' AND NOT regexp_full_match({after}, '{_SUFFIX_ONLY}'))"
+    # A title before one word alone: that word is the family name (Mr. Quincy, Herr Müller).
+    titled_one = f"({u} <> {t} AND NOT regexp_matches({u}, '[\\s,]'))"
     if part == "given":
         source = f"regexp_replace(CASE WHEN {comma} THEN {after} ELSE {t} END, '{_TITLE_AT}', '')"
-        return f"nullif(regexp_extract({source}, '^[^\\s,]+'), '')"
-    rest = f"regexp_replace(regexp_replace({t}, '{_TITLE_AT}', ''), '^[^\\s,]+[\\s,]*', '')"
-    words = f"list_filter(string_split({rest}, ' '), lambda w: NOT regexp_full_match(w, '\\p{{L}}\\.?,?'))"
-    last = f"regexp_extract(array_to_string({words}, ' '), '{_FAMILY_AT}', 1)"
-    family = f"CASE WHEN {comma} THEN trim(split_part({t}, ',', 1)) ELSE {last} END"
-    return f"nullif(trim({family}), '')"
+        given = f"nullif(regexp_extract({source}, '^[^\\s,]+'), '')"
+        body = f"CASE WHEN {titled_one} THEN NULL ELSE {given} END"
+    else:
+        rest = f"regexp_replace({u}, '^[^\\s,]+[\\s,]*', '')"
+        words = f"list_filter(string_split({rest}, ' '), lambda w: NOT regexp_full_match(w, '{_INITIAL}'))"
+        last = f"regexp_extract(array_to_string({words}, ' '), '{_FAMILY_AT}', 1)"
+        family = (
+            f"CASE WHEN {titled_one} THEN {u} WHEN {comma} THEN trim(split_part({t}, ',', 1)) ELSE {last} END"
+        )
+        body = f"nullif(trim({family}), '')"
+    bound = f"struct_pack(t := n0, u := regexp_replace(n0, '{_TITLE_AT}', ''))"
+    return f"list_transform([{name}], lambda n0: list_transform([{bound}], lambda nm: {body})[1])[1]"
+
+
+_EXTENSION = "[\\s,;]*(?:(?i:ext|extn|extension|x)\\.?|#)\\s*[0-9]{1,6}\\s*$"
+"""RE2: a phone extension at the end (``ext. 12``, ``x204``, ``#5``)."""
 
 
 def _dob(col: str) -> str:
@@ -358,8 +386,10 @@ def normalise_sql(role: str, col: str, *, nicknames: bool = True, suffixes: bool
     if role == "email":
         return f"CASE WHEN contains(trim({col}), '@') THEN lower(trim({col})) END"
     if role == "phone":
+        # An extension is no part of the number: 212-555-0148 ext. 12 is 212-555-0148.
+        line = f"regexp_replace({col}, '{_EXTENSION}', '')"
         # A "(0)" is a trunk zero written beside a country code (+44 (0)20 ...).
-        digits = f"regexp_replace(regexp_replace({col}, '\\(\\s*0\\s*\\)', '', 'g'), '[^0-9]', '', 'g')"
+        digits = f"regexp_replace(regexp_replace({line}, '\\(\\s*0\\s*\\)', '', 'g'), '[^0-9]', '', 'g')"
         # 011 (North America) or 0011 (Australia) dials abroad when a whole number
         # follows; a national 0114 496 0000 (Sheffield) keeps its 114.
         abroad = f"regexp_replace({digits}, '^0?011([0-9]{{10,}})$', '\\1')"

@@ -430,6 +430,11 @@ def test_a_date_named_for_an_event_is_no_date_of_birth() -> None:
         ("address", "FRIEDRICHSTRASSE 100", "friedrich st 100"),
         ("address", "Straße des 17. Juni 1", "st des 17 juni 1"),
         ("address", "Strand Road 4", "strand rd 4"),
+        # QA (round 2): an extension is no part of the number.
+        ("phone", "212-555-0148 ext. 12", "2125550148"),
+        ("phone", "(212) 555-0148 x204", "2125550148"),
+        ("phone", "212.555.0148 Extension 7", "2125550148"),
+        ("phone", "+1 212 555 0148 #5", "12125550148"),
     ],
 )
 def test_normalise_sql(role: str, raw: str, expected: str | None) -> None:
@@ -887,6 +892,15 @@ def test_every_organisation_header_is_one_to_suffixes_and_golden_groups(header: 
         ("J. Smith", "j", "smith", None),
         ("John S.", "john", None, None),  # an initial is no family name
         ("Cher", "cher", None, None),
+        # QA (round 2): a title before one word is a family name; degrees, words in
+        # parentheses are no name; one Han character is a name, not an initial.
+        ("Mr. Quincy", None, "quincy", None),
+        ("Herr Müller", None, "muller", None),
+        ("Janet Dolan PhD", "janet", "dolan", None),
+        ("Alan Grantham, MD", "alan", "grantham", None),
+        ("Carla Ruiz (née Soto)", "carla", "ruiz", None),
+        ("Dennis Moyer (Jnr)", "dennis", "moyer", "jr"),
+        ("王 伟", "王", "伟", None),
         ("Smith Holdings Pty Ltd", "smith", "holdings", None),  # the legal form is dropped
         ("N/A", None, None, None),
         ("", None, None, None),
@@ -897,10 +911,11 @@ def test_a_full_name_splits_into_given_and_family_name(full, given, family, suff
     con = connect()
     con.execute("CREATE TABLE t (x VARCHAR)")
     con.execute("INSERT INTO t VALUES (?)", [full])
-    g, f = name_part_sql("x", "given"), name_part_sql("x", "family")
+    # As master-my-data does: the parts are columns (of a view), normalised like any other.
+    parts = f"SELECT {name_part_sql('x', 'given')} AS g, {name_part_sql('x', 'family')} AS f FROM t"
     got = con.execute(
-        f"SELECT {normalise_sql('first_name', g, nicknames=False)}, {normalise_sql('last_name', f)}, "
-        f"{suffix_sql('last_name', f)} FROM t"
+        f"SELECT {normalise_sql('first_name', 'g', nicknames=False)}, {normalise_sql('last_name', 'f')}, "
+        f"{suffix_sql('last_name', 'f')} FROM ({parts})"
     ).fetchall()[0]
     assert got == (given, family, suffix)
     with pytest.raises(ValueError, match="no name part"):
