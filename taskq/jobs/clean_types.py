@@ -474,7 +474,7 @@ def _first_pass(con: duckdb.DuckDBPyConnection, table: str) -> _FirstPass:
 _PATTERNS = {
     "bool": f"lower(cur) IN ({', '.join(map(_lit, _TRUE + _FALSE))})",
     "int": f"regexp_full_match(cur, {_lit(_INT)})",
-    "lead0": r"regexp_full_match(cur, '[+-]?0\d+([.,]\d+)?')",
+    "lead0": r"regexp_full_match(cur, '[+-]?0\d+([.,]\d+)?|\(0\d+([.,]\d+)?\)')",
     "us": f"regexp_full_match(cur, {_lit(_US_NUM)})",
     "eu": f"regexp_full_match(cur, {_lit(_EU_NUM)})",
     "numdate": f"regexp_full_match(cur, {_lit(_NUMERIC_DATE)})",
@@ -488,6 +488,9 @@ def _bare(mark: str) -> str:
     mark leading, with no digit before it (``.5``, ``-.5``): a string test, no second regex."""
     return f"starts_with(ltrim(cur, '+-'), '{mark}')"
 
+
+_GROUPED_WHOLE = "replace(replace(replace(replace(cur, ',', ''), ' ', ''), '(', '-'), ')', '')"
+"""SQL: a whole number written with commas, spaces or parentheses, as digits (and a ``-``)."""
 
 _CONDITIONS = {
     "nonnull": "true",
@@ -505,8 +508,17 @@ _CONDITIONS = {
     "eu_huge": sql_and("p_eu", _past_range("cur", _number_text(",", "cur")[1])),
     "us_frac": "p_us AND (contains(cur, '.') OR contains(lower(cur), 'e'))",
     "eu_frac": "p_eu AND (contains(cur, ',') OR contains(lower(cur), 'e'))",
-    "overflow": "p_int AND TRY_CAST(cur AS BIGINT) IS NULL",
-    "e164": "p_int AND starts_with(cur, '+') AND strlen(cur) BETWEEN 10 AND 16",
+    # Past 64 bits: digits alone, or grouped or in parentheses (12 345 678 901 234 567 890).
+    "overflow": (
+        "CASE WHEN p_int THEN TRY_CAST(cur AS BIGINT) IS NULL "
+        f"WHEN p_us OR p_eu THEN regexp_full_match({_GROUPED_WHOLE}, '-?[0-9]{{19,}}') "
+        f"AND TRY_CAST({_GROUPED_WHOLE} AS BIGINT) IS NULL ELSE false END"
+    ),
+    # A + and 9 to 15 digits, spaced or not (+34 612 345 678): a phone number, no number.
+    "e164": (
+        "starts_with(cur, '+') AND (p_int OR p_us OR p_eu) AND regexp_full_match(cur, '\\+[0-9 ]+') "
+        "AND strlen(replace(cur, ' ', '')) BETWEEN 10 AND 16"
+    ),
     "negative": "(p_us OR p_eu) AND starts_with(cur, '-')",
     "numdate": "p_numdate",
     "dotted": "p_numdate AND contains(split_part(cur, ' ', 1), '.')",
@@ -561,6 +573,17 @@ MARK_EVIDENCE = 0.05
 differently (``1,234``: 1234 or 1.234), a detected comma gets a note in the report."""
 
 
+def _as_point_number(text: str, decimal: str) -> str:
+    """``text``, a number the pattern of the ``decimal`` mark matched, as Python and DuckDB
+    write it: no separators, ``.`` as the mark, ``(x)`` as ``-x`` (what :func:`_number_text`
+    does in SQL)."""
+    text = text.strip()
+    if text.startswith("("):
+        text = "-" + text.strip("()")
+    text = text.replace(" ", "")
+    return text.replace(".", "").replace(",", ".") if decimal == "," else text.replace(",", "")
+
+
 def _mark_note(con: duckdb.DuckDBPyConnection, table: str, c: dict[str, int], decimal: str) -> str:
     """Why the detected decimal mark may be wrong, or ``""``.
 
@@ -584,7 +607,7 @@ def _mark_note(con: duckdb.DuckDBPyConnection, table: str, c: dict[str, int], de
         [f"min(cur) FILTER (WHERE {_CONDITIONS[k]})" for k in ("eu_only", "us_only", "both_marks")],
     )
     won_example, lost_example = (eu_example, us_example) if decimal == "," else (us_example, eu_example)
-    read = example.replace(".", "").replace(",", ".") if decimal == "," else example.replace(",", "")
+    read = _as_point_number(example, decimal)
     other = "." if decimal == "," else ","
     against = f", against {lost} that only {other!r} reads (such as {lost_example!r})" if lost else ""
     return (
@@ -621,7 +644,7 @@ def _point_by_default(con: duckdb.DuckDBPyConnection, table: str) -> str:
     )
     if not count:
         return ""
-    read = float(example.replace(",", ""))
+    read = float(_as_point_number(example, "."))
     return (
         f"no value tells the decimal mark, so it is '.': {count} value(s) such as {example!r} read as "
         f"{read}; if '.' separates thousands here, set the types step's decimal for this column to ','"
@@ -641,7 +664,8 @@ def _merged_note(con: duckdb.DuckDBPyConnection, table: str, decision: TypeDecis
     parsed = parse_expr(decision)
     # Written alike but for thousands separators or a + (1,000.0 and 1000.0) is one way;
     # scientific notation (1.0e3) and zero (-0.0) are other ways to write a number, not codes.
-    plain = f"ltrim(replace(cur, '{',' if mark == '.' else '.'}', ''), '+')"
+    signed = "CASE WHEN starts_with(cur, '(') THEN '-' || trim(cur, '()') ELSE cur END"
+    plain = f"ltrim(replace(replace({signed}, '{',' if mark == '.' else '.'}', ''), ' ', ''), '+')"
     values = (
         f"SELECT cur, plain, p FROM (SELECT cur, {plain} AS plain, {parsed} AS p FROM {table} "
         f"WHERE cur IS NOT NULL AND contains(cur, '{mark}')) WHERE p IS NOT NULL "
@@ -679,9 +703,12 @@ def _has_currency(value: str) -> str:
 def money_pattern(sign: str) -> str:
     """A number with ``sign`` before it (after an optional minus) or after it, spaced or not."""
     s = re.escape(sign)
+    # Digits with marks, or grouped by spaces (1 234,50 €, as French amounts are written).
+    n = r"(?:[0-9.,]*[0-9]|[0-9]{1,3}(?: [0-9]{3})+(?:[.,][0-9]+)?)"
+    lead = r"(?:[0-9][0-9.,]*|[0-9]{1,3}(?: [0-9]{3})+(?:[.,][0-9]+)?)"
     # In accounting's parentheses too: ($1,234.56), $(1,234.56), (1.234,56 €).
-    held = rf"\( ?{s} ?[0-9.,]*[0-9]\)|{s} ?\([0-9.,]*[0-9]\)|\([0-9][0-9.,]* ?{s}\)"
-    return rf"[+-]? ?{s} ?[+-]?[0-9.,]*[0-9]|[+-]?[0-9][0-9.,]* ?{s}|{held}"
+    held = rf"\( ?{s} ?{n}\)|{s} ?\({n}\)|\({lead} ?{s}\)"
+    return rf"[+-]? ?{s} ?[+-]?{n}|[+-]?{lead} ?{s}|{held}"
 
 
 def _without_currency(value: str, sign: str) -> str:
@@ -734,6 +761,8 @@ def _amounts(con: duckdb.DuckDBPyConnection, table: str, first: _FirstPass) -> _
         f"SELECT {', '.join(amount_sums('cur'))} FROM {table} WHERE cur IS NOT NULL"
     ).fetchall()[0]
     signs = tuple(c for k, c in sorted(zip(row, CURRENCIES, strict=True), key=lambda kc: -kc[0]) if k)
+    if not signs:  # signs, but no amounts (€ in a note): no amounts in two currencies either
+        return None
     share = sum(row) / first.nonnull
     return _Amounts(signs[0] if len(signs) == 1 else None, share, signs)
 

@@ -195,6 +195,41 @@ def test_numbers_in_parentheses_are_negative_as_accounting_writes_them(tmp_path:
     assert kept[0]["phone"] in ("(212) 555-0148", "+12125550148")
 
 
+@pytest.mark.parametrize(
+    ("values", "converted", "expected"),
+    [
+        # QA round 3: an undecided mark with a value in parentheses crashed the run.
+        (["(1.500)", "2"], "DOUBLE", ["-1.5", "2.0"]),
+        # Past 64 bits grouped by spaces or in parentheses: text, as the digits alone are
+        # (every row was quarantined as "not a valid integer").
+        (["12 345 678 901 234 567 890", "12 345 678 901 234 567 891"], None, None),
+        (["(12345678901234567890)", "(12345678901234567891)"], None, None),
+        # International phones with spaces are phones, not numbers (the + was lost).
+        (["+34 612 345 678", "+34 913 456 789", "+44 20 7946 0018"], None, None),
+        # Codes with leading zeros in parentheses keep them.
+        (["(007)", "(012)", "(123)", "(045)"], None, None),
+        # Amounts grouped by spaces.
+        (["1 234,50 €", "2 345,00 €", "12,00 €"], "DOUBLE", ["1234.5", "2345.0", "12.0"]),
+    ],
+)
+def test_grouped_and_parenthesised_numbers_edge_cases(
+    tmp_path: Path, values: list[str], converted: str | None, expected: list[str] | None
+) -> None:
+    rows = [[str(i), v] for i, v in enumerate(values)]
+    params = {"steps": [{"step": "outliers", "enabled": False}]}
+    report, cleaned, _ = clean(tmp_path, ["id", "v"], rows, params)
+    assert report["summary"]["converted_columns"].get("v") == converted
+    assert report["summary"]["quarantined"] == 0
+    assert [r["v"] for r in cleaned] == (expected if expected is not None else values)
+
+
+@pytest.mark.parametrize("rows", [[["(1.5)"], ["-1.5"], ["2.5"]], [["1 234.5"], ["1234.5"], ["2.5"]]])
+def test_one_number_with_and_without_groups_or_parentheses_is_no_merged_warning(tmp_path: Path, rows) -> None:
+    # QA round 3: "written in more than one way" for (1.5) and -1.5, 1 234.5 and 1234.5.
+    report, _, _ = clean(tmp_path, ["amt"], rows, {"steps": [{"step": "dedupe", "enabled": False}]})
+    assert [r for r in report["recommendations"] if r["code"] == "values_merged"] == []
+
+
 def _mark_notes(report: dict) -> dict[str, str]:
     return {
         r["column"]: r["message"] for r in report["recommendations"] if r["code"] == "decimal_mark_ambiguous"
