@@ -308,10 +308,11 @@ def _run(
         alerts.append(
             finding(
                 "info",
-                f"{split!r} holds people's full names: compared as a given name (the first word, or the "
-                "words after a comma) and a family name (the rest, without initials), so people who share "
-                "a family name and an address are told apart by their given names; set "
-                "params.split_names to false to compare the whole name",
+                f"{split!r} holds people's full names: compared as a given name (the first word after "
+                "any title, or the first after a comma) and a family name (the last word with its "
+                "particles, or the words before a comma), so people who share a family name and an "
+                "address are told apart by their given names; set params.split_names to false to "
+                "compare the whole name",
                 column=split,
                 code="name_split",
             )
