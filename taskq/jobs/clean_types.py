@@ -509,15 +509,16 @@ _CONDITIONS = {
     "us_frac": "p_us AND (contains(cur, '.') OR contains(lower(cur), 'e'))",
     "eu_frac": "p_eu AND (contains(cur, ',') OR contains(lower(cur), 'e'))",
     # Past 64 bits: digits alone, or grouped or in parentheses (12 345 678 901 234 567 890).
+    # (CASE, not AND: DuckDB evaluates both sides of an AND; the tests cost on every number.)
     "overflow": (
         "CASE WHEN p_int THEN TRY_CAST(cur AS BIGINT) IS NULL "
-        f"WHEN p_us OR p_eu THEN regexp_full_match({_GROUPED_WHOLE}, '-?[0-9]{{19,}}') "
+        f"WHEN strlen(cur) > 18 AND (p_us OR p_eu) THEN regexp_full_match({_GROUPED_WHOLE}, '-?[0-9]{{19,}}') "
         f"AND TRY_CAST({_GROUPED_WHOLE} AS BIGINT) IS NULL ELSE false END"
     ),
     # A + and 9 to 15 digits, spaced or not (+34 612 345 678): a phone number, no number.
     "e164": (
-        "starts_with(cur, '+') AND (p_int OR p_us OR p_eu) AND regexp_full_match(cur, '\\+[0-9 ]+') "
-        "AND strlen(replace(cur, ' ', '')) BETWEEN 10 AND 16"
+        "CASE WHEN starts_with(cur, '+') THEN (p_int OR p_us OR p_eu) AND regexp_full_match(cur, '\\+[0-9 ]+') "
+        "AND strlen(replace(cur, ' ', '')) BETWEEN 10 AND 16 ELSE false END"
     ),
     "negative": "(p_us OR p_eu) AND starts_with(cur, '-')",
     "numdate": "p_numdate",
