@@ -332,10 +332,15 @@ def zoned_parse(value: str) -> str:
     )
 
 
+def _signed(value: str) -> str:
+    """SQL: the number ``value`` with accounting's parentheses as a minus (``(1.5)``: ``-1.5``)."""
+    return f"CASE WHEN starts_with({value}, '(') THEN '-' || trim({value}, '()') ELSE {value} END"
+
+
 def _number_text(decimal: str | None, value: str) -> tuple[str, str]:
     """``(pattern, cleaned)``: the regex a number of the ``decimal`` mark matches, and
     SQL for ``value`` without thousands separators and with ``.`` as its decimal mark."""
-    signed = f"CASE WHEN starts_with({value}, '(') THEN '-' || trim({value}, '()') ELSE {value} END"
+    signed = _signed(value)
     if decimal == ",":
         return _EU_NUM, f"replace(replace(replace({signed}, ' ', ''), '.', ''), ',', '.')"
     return _US_NUM, f"replace(replace({signed}, ',', ''), ' ', '')"
@@ -489,7 +494,7 @@ def _bare(mark: str) -> str:
     return f"starts_with(ltrim(cur, '+-'), '{mark}')"
 
 
-_GROUPED_WHOLE = "replace(replace(replace(replace(cur, ',', ''), ' ', ''), '(', '-'), ')', '')"
+_GROUPED_WHOLE = _number_text(".", "cur")[1]
 """SQL: a whole number written with commas, spaces or parentheses, as digits (and a ``-``)."""
 
 _CONDITIONS = {
@@ -665,8 +670,7 @@ def _merged_note(con: duckdb.DuckDBPyConnection, table: str, decision: TypeDecis
     parsed = parse_expr(decision)
     # Written alike but for thousands separators or a + (1,000.0 and 1000.0) is one way;
     # scientific notation (1.0e3) and zero (-0.0) are other ways to write a number, not codes.
-    signed = "CASE WHEN starts_with(cur, '(') THEN '-' || trim(cur, '()') ELSE cur END"
-    plain = f"ltrim(replace(replace({signed}, '{',' if mark == '.' else '.'}', ''), ' ', ''), '+')"
+    plain = f"ltrim(replace(replace({_signed('cur')}, '{',' if mark == '.' else '.'}', ''), ' ', ''), '+')"
     values = (
         f"SELECT cur, plain, p FROM (SELECT cur, {plain} AS plain, {parsed} AS p FROM {table} "
         f"WHERE cur IS NOT NULL AND contains(cur, '{mark}')) WHERE p IS NOT NULL "
