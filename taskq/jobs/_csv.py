@@ -138,22 +138,26 @@ _TITLE_LINES = 10
 """Lines above a header that hold no delimiter at most (a title, notes, blank lines)."""
 
 
+def _leading_lines(lines: list[str], delimiter: str) -> int:
+    """How many of ``lines`` open them without a ``delimiter`` (a title, notes, blank
+    lines): at most :data:`_TITLE_LINES`, and never the last line."""
+    lead = 0
+    while lead < min(_TITLE_LINES, len(lines) - 1) and len(next(_rows([lines[lead]], delimiter), [])) < 2:
+        lead += 1
+    return lead
+
+
 def _title_lines(sample: str, delimiter: str) -> int:
     """How many lines open the sample without a ``delimiter`` (a title such as ``Sales
     export``, blank lines) before the first line of the table's width (at least two
-    fields); 0 when none do, or when any line above that one has two or more fields
-    (then it may be a header narrower than its rows: it is not skipped)."""
+    fields); 0 when none do, or when the line after them is not of that width (then it
+    may be a header narrower than its rows: it is not skipped)."""
     lines = (sample.splitlines()[:-1] or sample.splitlines())[:500]
     _, width = _consistency(lines, delimiter)
     if width < 2:
         return 0
-    for i, line in enumerate(lines[: _TITLE_LINES + 1]):
-        fields = next(_rows([line], delimiter), []) if line.strip() else []
-        if len(fields) == width:
-            return i
-        if len(fields) > 1:
-            return 0
-    return 0
+    lead = _leading_lines(lines, delimiter)
+    return lead if len(next(_rows([lines[lead]], delimiter), [])) == width else 0
 
 
 def _ragged_delimiter(sample: str, chosen: str) -> str | None:
@@ -170,10 +174,7 @@ def _ragged_delimiter(sample: str, chosen: str) -> str | None:
     best: tuple[float, int, str] | None = None
     for delim in _DELIMITERS:
         # Lines without the delimiter at the top (a title, notes) are no table rows.
-        lead = 0
-        while lead < min(_TITLE_LINES, len(lines) - 1) and len(next(_rows([lines[lead]], delim), [])) < 2:
-            lead += 1
-        share, width = _consistency(lines[lead:], delim)
+        share, width = _consistency(lines[_leading_lines(lines, delim) :], delim)
         if width > 1 and share >= 0.5 and (best is None or (share, width) > best[:2]):
             best = (share, width, delim)
     return best[2] if best else None
