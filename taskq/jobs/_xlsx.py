@@ -40,6 +40,7 @@ __all__ = [
     "MAX_XLSX_ROWS",
     "Uncomputed",
     "is_zip",
+    "other_sheets",
     "uncomputed_finding",
     "uncomputed_formulas",
     "write_xlsx",
@@ -300,6 +301,13 @@ def uncomputed_finding(sheet: str, found: Uncomputed, header: Sequence[str]) -> 
     )
 
 
+def other_sheets(sheets: Sequence[str], current: str) -> str:
+    """``"; other sheets: A, B (read_options sheet reads one)"`` for an error about sheet
+    ``current`` (a cover sheet, an empty one), or ``""`` when the workbook has no other."""
+    others = [n for n in sheets if n != current]
+    return f"; other sheets: {', '.join(others)} (read_options sheet reads one)" if others else ""
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
@@ -423,16 +431,16 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None, skip: int | No
         rows = _numbered(ws, skip)
         head = _header_row(rows, detect=skip is None)
         if head is None:
-            others = [n for n in tables if n != ws.title]
-            hint = f"; other sheets: {', '.join(others)} (read_options sheet reads one)" if others else ""
-            raise InputEmpty(f"{path.name}: sheet {ws.title!r} is empty{hint}", path=str(path))
+            raise InputEmpty(
+                f"{path.name}: sheet {ws.title!r} is empty{other_sheets(tables, ws.title)}", path=str(path)
+            )
         (_, row), titles, ahead, skipped = head
         header = [_cell(v).strip() or f"column_{i + 1}" for i, v in enumerate(row)]
         while header and header[-1].startswith("column_") and row[len(header) - 1] is None:
             header.pop()
         width = len(header)
         wide = 0  # the widest row's cells, past the header's
-        past: list[int] = []  # rows with cells right of the header's last column
+        past, first_past = 0, 0  # rows with cells right of the header's last column; the first
         kinds: list[set[str]] = [set() for _ in range(width)]
         with dest.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
@@ -448,7 +456,7 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None, skip: int | No
                     end -= 1
                 values = row[:end]
                 if end > width:
-                    past.append(n)
+                    past, first_past = past + 1, first_past or n
                     wide = max(wide, end)
                     kinds.extend(set() for _ in range(end - len(kinds)))
                 for seen, v in zip(kinds, values, strict=False):
@@ -476,8 +484,8 @@ def xlsx_to_csv(path: Path, dest: Path, sheet: str | None = None, skip: int | No
             notes.append(
                 finding(
                     "warning",
-                    f"sheet {ws.title!r}: {len(past)} row(s) hold cells right of the header's last column "
-                    f"(first at row {past[0]}): read as {', '.join(extra)}",
+                    f"sheet {ws.title!r}: {past} row(s) hold cells right of the header's last column "
+                    f"(first at row {first_past}): read as {', '.join(extra)}",
                     code="xlsx_cells_past_header",
                 )
             )

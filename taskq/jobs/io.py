@@ -69,7 +69,7 @@ from ._table import (
     sql_literal,
     unused_name,
 )
-from ._xlsx import write_xlsx, xlsx_to_csv
+from ._xlsx import other_sheets, write_xlsx, xlsx_to_csv
 from .findings import finding
 
 __all__ = [
@@ -334,8 +334,7 @@ def open_table(
                 )
             except InputEmpty as exc:
                 # A cover sheet first (one title cell, the data on the next sheet): say which.
-                others = [n for n in sheet_info["sheets"] if n != sheet_info["sheet"]]
-                hint = f"; other sheets: {', '.join(others)} (read_options sheet reads one)" if others else ""
+                hint = other_sheets(sheet_info["sheets"], sheet_info["sheet"])
                 raise InputEmpty(
                     f"{path.name}: sheet {sheet_info['sheet']!r} has a header row but no data rows{hint}",
                     path=str(path),
