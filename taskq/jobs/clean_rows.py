@@ -463,6 +463,16 @@ def _constant_sql(constant: Any, sql_type: str) -> str:
     return fill
 
 
+def _constant_problem(given: Any, sql_type: str, value: str | None) -> str | None:
+    """Why the constant ``given`` cannot fill a ``sql_type`` column, ``value`` being what its
+    cast (:func:`_constant_sql`) gave as text, or None: no cast, or a number it changes."""
+    if value is None:
+        return f"constant {given!r} is not a valid {sql_type}"
+    if is_numeric(sql_type) and not _same_number(str(given), value):
+        return f"constant {given!r} does not fit {sql_type} exactly (it would be {value})"
+    return None
+
+
 def null_rule_misfit(
     con: duckdb.DuckDBPyConnection, col: str, sql_type: str, rule: dict[str, Any]
 ) -> str | None:
@@ -478,14 +488,10 @@ def null_rule_misfit(
     if strategy != "constant":
         return None
     row = con.execute(f"SELECT CAST({_constant_sql(rule['value'], sql_type)} AS VARCHAR)").fetchall()[0]
-    value = None if row is None else row[0]
-    if value is None:
-        return f"constant {rule['value']!r} is not a valid {sql_type}"
-    if sql_type == "DATE" and ":" in str(rule["value"]):  # the cast drops the time of day
+    problem = _constant_problem(rule["value"], sql_type, None if row is None else row[0])
+    if problem is None and sql_type == "DATE" and ":" in str(rule["value"]):  # the cast drops the time
         return f"constant {rule['value']!r} has a time of day, which a DATE does not hold"
-    if is_numeric(sql_type) and not _same_number(str(rule["value"]), value):
-        return f"constant {rule['value']!r} does not fit {sql_type} exactly (it would be {value})"
-    return None
+    return problem
 
 
 def fill_nulls(
@@ -545,15 +551,12 @@ def fill_nulls(
     row = con.execute(f"SELECT CAST({fill} AS VARCHAR)").fetchall()[0]
     value = None if row is None else row[0]
     why = None
-    if value is None:
-        why = (
-            f"constant {rule['value']!r} is not a valid {sql_type} for {col}"
-            if strategy == "constant"
-            else f"no {strategy} value for {col} (all null or not castable)"
-        )
-    elif strategy == "constant" and is_numeric(sql_type) and not _same_number(str(rule["value"]), value):
-        why = f"constant {rule['value']!r} does not fit {sql_type} exactly (it would be {value}) for {col}"
-    else:
+    if strategy == "constant":
+        problem = _constant_problem(rule["value"], sql_type, value)
+        why = None if problem is None else f"{problem} for {col}"
+    elif value is None:
+        why = f"no {strategy} value for {col} (all null or not castable)"
+    if why is None:
         con.execute(f"UPDATE {TABLE} SET {q(col)} = {fill} WHERE __keep AND {q(col)} IS NULL")
     con.execute("DROP TABLE clean_fill")
     if why is not None:
