@@ -442,17 +442,18 @@ def column_values(con: duckdb.DuckDBPyConnection, values: str, dtype: str, top_k
     # Amounts with a currency sign ($4,217.18), which clean-my-data reads as numbers.
     money = amount_sums("trim(v)", weight)
     # Numbers with thousands separators or a decimal comma (1.234,5), which it reads too.
-    money.append(number_sum("trim(v)", weight))
-    found = _one(con, f"SELECT {', '.join(casts + list(pii_sql.values()) + money)} FROM _profile_s")
-    counts = [float(x) for x in found[len(found) - len(money) : -1]]
-    numbers = float(found[-1])
+    written = number_sum("trim(v)", weight)
+    *found, numbers = _one(
+        con, f"SELECT {', '.join([*casts, *pii_sql.values(), *money, written])} FROM _profile_s"
+    )
+    counts = [float(x) for x in found[len(found) - len(money) :]]
     amounts, sign = max(zip(counts, CURRENCIES, strict=True))
     # One sign on as many values as clean-my-data's types step needs by default (two signs: text there).
     threshold = DEFAULTS["types"]["threshold"]
     if out["present"] and amounts / out["present"] >= threshold and sum(map(bool, counts)) == 1:
         out["amounts"] = {"currency": sign, "share": round(amounts / out["present"], 4)}
-    if out["present"] and numbers / out["present"] >= threshold:
-        out["written_numbers"] = round(numbers / out["present"], 4)
+    if out["present"] and float(numbers) / out["present"] >= threshold:
+        out["written_numbers"] = round(float(numbers) / out["present"], 4)
     found = found[: len(found) - len(money)]
     screened = {name: round(float(k)) for (name, _), k in zip(_CASTS, found[: len(_CASTS)], strict=True)}
     out["parses"] = _parses(con, screened, out["present"], sampled)
